@@ -1,0 +1,18 @@
+/* gwbpf/arena.h - bump allocator freed as a whole (see util/arena.c). */
+#ifndef GWBPF_ARENA_H
+#define GWBPF_ARENA_H
+
+#include "gwbpf/api.h"
+
+struct gw_arena;
+
+/* gw_arena_new() : first_chunk bytes first (0 = 4 KiB); NULL/ENOMEM */
+struct gw_arena *gw_arena_new(size_t first_chunk);
+/* gw_arena_alloc() : zeroed, max_align_t aligned; NULL/ENOMEM */
+void *gw_arena_alloc(struct gw_arena *a, size_t size);
+char *gw_arena_strdup(struct gw_arena *a, const char *s);            /* NULL in, NULL out */
+char *gw_arena_strndup(struct gw_arena *a, const char *s, size_t n); /* NUL-terminates */
+size_t gw_arena_bytes(const struct gw_arena *a); /* bytes reserved from malloc */
+void gw_arena_free(struct gw_arena *a);          /* accepts NULL */
+
+#endif
