@@ -57,7 +57,8 @@ LIB := $(B)/libgwbpf.a
 BIN := $(B)/gwbpf
 
 .PHONY: all help deps test unit check clean demo bench conformance fuzz install format
-all: $(BIN) $(TOOL_BINS) $(UNIT_BINS) ## build gwbpf, tools and tests
+BPFT_BIN   := $(if $(wildcard tests/bpf/run_bpf_tests.c),$(B)/tests/bpf/run_bpf_tests)
+all: $(BIN) $(TOOL_BINS) $(UNIT_BINS) $(BPFT_BIN) ## build gwbpf, tools and tests
 
 help: ## this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -109,6 +110,11 @@ $(B)/%: $(B)/tools/bench/%.o $(LIB)
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# BPF_PROG_TEST_RUN driver (tests/bpf/): links the library and the skeletons
+$(B)/tests/bpf/run_bpf_tests: $(B)/tests/bpf/run_bpf_tests.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
