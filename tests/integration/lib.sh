@@ -1,0 +1,417 @@
+# tests/integration/lib.sh - shared harness for integration tests (POSIX sh).
+#
+# Source it first:   . "$(dirname "$0")/lib.sh"
+# then call gw_init. Everything started through gw_start_* is recorded and
+# killed by the EXIT trap, and the scratch folder $GW_TMP is removed, so a
+# test only has to say what it checks. Exit codes follow tests/run.sh: 0 pass,
+# 249 skip (gw_skip prints the reason as the last line), anything else fail.
+#
+# Variables after gw_init:
+#   GW_ROOT  repository root        B       build folder (default build)
+#   GW_TMP   scratch folder          GW_BIN  the gwbpf binary
+#   GW_PY    python3 used for helpers (stdlib + yaml only)
+# Set DEBUG_TESTENV=1 to keep $GW_TMP and print the gwbpf log on exit.
+
+GW_PIDS=""
+GW_TMP=""
+GW_PY=/usr/bin/python3
+
+# gw_skip REASON... : exit 249 with the reason as the last line
+gw_skip()
+{
+	echo "skip: $*"
+	exit 249
+}
+
+# gw_fail MSG... : print and exit 1 (the EXIT trap still cleans up)
+gw_fail()
+{
+	echo "FAIL: $*" >&2
+	[ -n "$GW_TMP" ] && [ -f "$GW_TMP/gwbpf.log" ] && {
+		echo "----- gwbpf log (last 30 lines)" >&2
+		tail -n 30 "$GW_TMP/gwbpf.log" >&2
+	}
+	exit 1
+}
+
+gw_log() { echo "# $*"; }
+
+gw_require_cmd()
+{
+	for c in "$@"; do
+		command -v "$c" > /dev/null 2>&1 || gw_skip "missing command: $c"
+	done
+}
+
+gw_require_root()
+{
+	[ "$(id -u)" -eq 0 ] || gw_skip "needs root"
+}
+
+gw_require_file()
+{
+	for f in "$@"; do
+		[ -e "$f" ] || gw_skip "missing $f (run make)"
+	done
+}
+
+gw_cleanup()
+{
+	rc=$?
+	for p in $GW_PIDS; do
+		kill "$p" 2> /dev/null
+	done
+	# bounded wait: 5 s, then SIGKILL
+	for p in $GW_PIDS; do
+		i=0
+		while kill -0 "$p" 2> /dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -9 "$p" 2> /dev/null
+	done
+	GW_PIDS=""
+	if [ -n "${DEBUG_TESTENV:-}" ]; then
+		[ -f "$GW_TMP/gwbpf.log" ] && cat "$GW_TMP/gwbpf.log" >&2
+		echo "kept $GW_TMP" >&2
+	else
+		[ -n "$GW_TMP" ] && rm -rf "$GW_TMP"
+	fi
+	exit $rc
+}
+
+# gw_init : checks the basics, makes $GW_TMP, installs the cleanup trap
+gw_init()
+{
+	GW_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+	B=${B:-build}
+	case $B in /*) ;; *) B=$GW_ROOT/$B ;; esac
+	GW_BIN=$B/gwbpf
+	[ -x "$GW_PY" ] || gw_skip "missing $GW_PY"
+	gw_require_cmd curl
+	GW_TMP=$(mktemp -d /tmp/gwbpf-test.XXXXXX) || gw_fail "mktemp"
+	trap gw_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# gw_track PID : kill PID on exit
+gw_track()
+{
+	GW_PIDS="$1 $GW_PIDS"
+}
+
+# gw_untrack PID : forget PID (after the test stopped it itself)
+gw_untrack()
+{
+	n=""
+	for p in $GW_PIDS; do
+		[ "$p" = "$1" ] || n="$n $p"
+	done
+	GW_PIDS=$n
+}
+
+# gw_free_port : prints a TCP port that is free on 127.0.0.1 right now
+gw_free_port()
+{
+	$GW_PY -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# gw_wait_port HOST PORT [SECONDS] : waits until a TCP connect succeeds
+gw_wait_port()
+{
+	$GW_PY - "$1" "$2" "${3:-10}" << 'PYEOF'
+import socket, sys, time
+host, port, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+end = time.time() + limit
+while time.time() < end:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PYEOF
+}
+
+# gw_wait_http URL CODE [SECONDS] : waits until GET URL answers CODE
+gw_wait_http()
+{
+	i=0
+	n=$(( ${3:-10} * 10 ))
+	while [ $i -lt $n ]; do
+		c=$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$1" 2> /dev/null)
+		[ "$c" = "$2" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# gw_start_echo ADDR:PORT [NAME] : starts an echo backend (build/gwbpf-echo when
+# built, else a python stand-in answering the same JSON shape: path, method,
+# headers, namespace, pod, plus body_len). Waits until it accepts.
+gw_start_echo()
+{
+	addr=${1%:*}
+	port=${1##*:}
+	name=${2:-echo-$port}
+	if [ -x "$B/gwbpf-echo" ] && [ -z "${GW_PY_ECHO:-}" ]; then
+		"$B/gwbpf-echo" --listen "$1" --namespace gateway-conformance-infra --pod "$name" \
+			> "$GW_TMP/$name.log" 2>&1 &
+	else
+		$GW_PY -c "$GW_PY_ECHO_SRC" "$addr" "$port" "$name" > "$GW_TMP/$name.log" 2>&1 &
+	fi
+	pid=$!
+	gw_track $pid
+	gw_wait_port "$addr" "$port" 10 || gw_fail "echo backend on $1 did not start"
+	GW_LAST_PID=$pid
+}
+
+# the python stand-in echo backend (HTTP/1.1 keep-alive, CL and chunked
+# request bodies, WebSocket upgrade answered 101 then raw byte echo)
+GW_PY_ECHO_SRC='
+import base64, hashlib, json, socketserver, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+addr, port, pod = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def body(self):
+        n = 0
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""): pass
+                    return n
+                left = size
+                while left:
+                    got = self.rfile.read(min(left, 65536))
+                    if not got: return n
+                    left -= len(got)
+                n += size
+                self.rfile.readline()
+        left = int(self.headers.get("Content-Length", "0") or 0)
+        while left:
+            got = self.rfile.read(min(left, 65536))
+            if not got: break
+            n += len(got); left -= len(got)
+        return n
+    def handle_any(self):
+        if self.headers.get("Upgrade", "").lower() == "websocket":
+            key = self.headers.get("Sec-WebSocket-Key", "")
+            acc = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+            self.wfile.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n" % acc).encode())
+            self.wfile.flush()
+            while True:
+                d = self.connection.recv(65536)
+                if not d: break
+                self.connection.sendall(d)
+            self.close_connection = True
+            return
+        n = self.body()
+        hdrs = {}
+        for k, v in self.headers.items():
+            hdrs.setdefault(k, []).append(v)
+        path = self.path
+        out = json.dumps({"path": path, "host": self.headers.get("Host", ""), "method": self.command,
+                          "proto": self.request_version, "headers": hdrs,
+                          "namespace": "gateway-conformance-infra", "pod": pod, "body_len": n}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        if self.command != "HEAD": self.wfile.write(out)
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_any
+class S(socketserver.ThreadingMixIn, HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+S((addr, port), H).serve_forever()
+'
+
+# gw_start ARGS... : starts "gwbpf run ARGS" (log in $GW_TMP/gwbpf.log), waits
+# for /readyz on the admin address (GW_ADMIN, default a free 127.0.0.1 port,
+# passed as --admin unless ARGS has one). Sets GW_PID.
+gw_start()
+{
+	gw_require_file "$GW_BIN"
+	if [ -z "${GW_ADMIN:-}" ]; then
+		GW_ADMIN=127.0.0.1:$(gw_free_port)
+	fi
+	case " $* " in
+	*" --admin "*) "$GW_BIN" run "$@" >> "$GW_TMP/gwbpf.log" 2>&1 & ;;
+	*) "$GW_BIN" run --admin "$GW_ADMIN" "$@" >> "$GW_TMP/gwbpf.log" 2>&1 & ;;
+	esac
+	GW_PID=$!
+	gw_track $GW_PID
+	gw_wait_http "http://$GW_ADMIN/readyz" 200 15 || gw_fail "gwbpf did not become ready"
+}
+
+# gw_stop_gwbpf [SIG] : signals gwbpf (default TERM) and waits (10 s) for it;
+# prints its exit status
+gw_stop_gwbpf()
+{
+	kill -"${1:-TERM}" "$GW_PID" 2> /dev/null
+	i=0
+	while kill -0 "$GW_PID" 2> /dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	wait "$GW_PID"
+	rc=$?
+	gw_untrack "$GW_PID"
+	echo $rc
+}
+
+# gw_config_http FILE GWPORT BACKEND_PORT... : writes a standard config: a
+# GatewayClass "gwbpf", Gateway "gw" (namespace default, one HTTP listener
+# "http" on GWPORT, address 127.0.0.1), an HTTPRoute "route" (PathPrefix /)
+# to Service "echo" port 8080, and one EndpointSlice per backend port with
+# endpoint 127.0.0.1. Written to FILE.tmp then renamed (one inotify change).
+gw_config_http()
+{
+	f=$1
+	gwport=$2
+	shift 2
+	{
+		gw_yaml_gateway gw "$gwport"
+		cat << YEOF
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: route
+  namespace: default
+spec:
+  parentRefs:
+  - name: gw
+  rules:
+  - matches:
+    - path:
+        type: PathPrefix
+        value: /
+    backendRefs:
+    - name: echo
+      port: 8080
+YEOF
+		gw_yaml_service echo 8080 "$@"
+	} > "$f.tmp"
+	mv "$f.tmp" "$f"
+}
+
+# gw_yaml_gateway NAME PORT... : GatewayClass gwbpf + Gateway NAME (namespace
+# default, address 127.0.0.1) with one HTTP listener "http-PORT" per PORT
+gw_yaml_gateway()
+{
+	gname=$1
+	shift
+	cat << YEOF
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata:
+  name: gwbpf
+spec:
+  controllerName: gwbpf.dev/gateway-controller
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: $gname
+  namespace: default
+spec:
+  gatewayClassName: gwbpf
+  addresses:
+  - type: IPAddress
+    value: 127.0.0.1
+  listeners:
+YEOF
+	for p in "$@"; do
+		cat << YEOF
+  - name: http-$p
+    protocol: HTTP
+    port: $p
+    allowedRoutes:
+      namespaces:
+        from: Same
+YEOF
+	done
+}
+
+# gw_yaml_service NAME PORT BACKEND_PORT... : Service NAME (namespace default)
+# with PORT, plus one EndpointSlice per BACKEND_PORT (endpoint 127.0.0.1);
+# each document is preceded by "---"
+gw_yaml_service()
+{
+	sname=$1
+	sport=$2
+	shift 2
+	cat << YEOF
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: $sname
+  namespace: default
+spec:
+  ports:
+  - name: http
+    port: $sport
+    protocol: TCP
+YEOF
+	i=0
+	for p in "$@"; do
+		i=$((i + 1))
+		cat << YEOF
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: $sname-$i
+  namespace: default
+  labels:
+    kubernetes.io/service-name: $sname
+addressType: IPv4
+ports:
+- name: http
+  port: $p
+  protocol: TCP
+endpoints:
+- addresses:
+  - 127.0.0.1
+  conditions:
+    ready: true
+YEOF
+	done
+}
+
+# gw_raw HOST PORT [WAIT_SECONDS] : sends stdin as raw bytes, half-closes
+# only when GW_RAW_SHUTDOWN=1, prints everything received until the peer
+# closes or WAIT_SECONDS (default 3) pass without data
+gw_raw()
+{
+	$GW_PY -c '
+import socket, sys, time
+host, port, wait = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+import os
+data = sys.stdin.buffer.read()
+s = socket.create_connection((host, port), timeout=5)
+s.sendall(data)
+if os.environ.get("GW_RAW_SHUTDOWN") == "1":
+    s.shutdown(socket.SHUT_WR)
+s.settimeout(wait)
+out = b""
+while True:
+    try:
+        d = s.recv(65536)
+    except (socket.timeout, ConnectionResetError):
+        break
+    if not d:
+        break
+    out += d
+sys.stdout.buffer.write(out)
+' "$1" "$2" "${3:-3}"
+}
