@@ -40,6 +40,12 @@ int gw_chunked_feed(struct gw_chunk_state *st, const char *buf, size_t len, size
 int gw_chunked_decode(struct gw_chunk_state *st, char *buf, size_t len, size_t *consumed,
 		      size_t *data_len);
 
+/* gw_http1_strerror() : short English reason for a GW_HTTP_E_* code; never NULL */
+const char *gw_http1_strerror(int err);
+/* gw_http1_err_status() : the status a server answers for a GW_HTTP_E_* code
+ * (400, 414, 431, 501 or 505); 400 for unknown codes */
+int gw_http1_err_status(int err);
+
 /* helpers */
 bool gw_slice_eq(struct gw_slice s, const char *lit);      /* exact */
 bool gw_slice_casecmp(struct gw_slice s, const char *lit); /* ASCII case-insensitive equality */
