@@ -120,7 +120,10 @@ $(B)/tests/bpf/run_bpf_tests: $(B)/tests/bpf/run_bpf_tests.o $(LIB)
 
 # ---- tests ----
 # make test: every suite; independent suites run in parallel (tests/run.sh)
-test: all ## run every test suite (unit, bpf, integration, conformance, fuzz corpora)
+# deps first, then a fresh make so pkg-config sees what was just installed
+test: ## install missing deps, build, run every test suite
+	$(Q)sh mk/deps.sh --quiet
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)B=$(B) SANITIZE=$(SANITIZE) sh tests/run.sh
 
 unit: $(UNIT_BINS) ## unit tests only
