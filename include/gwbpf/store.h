@@ -36,4 +36,22 @@ struct gw_object *gw_store_get(const struct gw_store *s, const char *group, cons
 ssize_t gw_store_list(const struct gw_store *s, const char *group, const char *kind,
 		      struct gw_object ***out);
 
+/* --- added by the objects/store module (additive) --- */
+
+/* gw_objects_from_doc() : as gw_object_from_doc(), but a "v1" "List" document
+ * expands into one object per item. Appends new references to the realloc'd
+ * array *out (count *n). Takes ownership of root. Returns 0, -EINVAL when an
+ * item was rejected (diagnostic added; the others are still appended) or
+ * -ENOMEM. seq is left 0: the loader assigns it in file order. */
+int gw_objects_from_doc(struct gw_node *root, const char *file, struct gw_object ***out,
+			size_t *n, struct gw_diag_list *diags);
+/* gw_kind_is_cluster_scoped() : GatewayClass, Namespace, ... (namespace "") */
+bool gw_kind_is_cluster_scoped(const char *kind);
+/* gw_parse_rfc3339() : "2006-01-02T15:04:05[.frac](Z|+07:00)" to epoch seconds; 0 or -EINVAL */
+int gw_parse_rfc3339(const char *s, int64_t *out);
+/* gw_store_foreach() : calls fn for every object in hash order (borrowed);
+ * stops at and returns the first non-zero return of fn */
+int gw_store_foreach(const struct gw_store *s, int (*fn)(struct gw_object *o, void *arg),
+		     void *arg);
+
 #endif
