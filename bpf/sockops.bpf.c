@@ -1,0 +1,70 @@
+/* sockops.bpf.c - puts the cgroup's loopback TCP sockets into the bypass
+ * sockhash when they become ESTABLISHED (the only state the kernel accepts),
+ * so sk_msg can deliver their writes straight into the peer's receive queue.
+ * Attached to the cgroup the user names with --cgroup; sockets outside it are
+ * never touched. Always returns 1: sockops has no verdict to give here. */
+#include "gw_bpf.h"
+
+#include "lib/maps.h"
+#include "lib/metrics.h"
+#include "lib/sockmap.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* gw_sockops_key() : key of the socket as it sees itself; the ports in
+ * bpf_sock_ops are local in host order and remote in network order in the
+ * upper 16 bits of a 32-bit field. */
+static __always_inline void gw_sockops_key(struct bpf_sock_ops *skops, struct gw_sock_key *k)
+{
+	__u32 lip6[4] = { skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2],
+			  skops->local_ip6[3] };
+	__u32 rip6[4] = { skops->remote_ip6[0], skops->remote_ip6[1], skops->remote_ip6[2],
+			  skops->remote_ip6[3] };
+	__u32 family = skops->family;
+
+	k->netns = bpf_get_netns_cookie(skops);
+	k->family = gw_addr_set(k->local_ip, family, skops->local_ip4, lip6);
+	gw_addr_set(k->remote_ip, family, skops->remote_ip4, rip6);
+	k->local_port = (__u16)skops->local_port;
+	k->remote_port = (__u16)bpf_ntohl(skops->remote_port);
+}
+
+static __always_inline void gw_sockops_established(struct bpf_sock_ops *skops)
+{
+	struct gw_sock_key k = {};
+	struct gw_config *cfg;
+
+	if (skops->family != AF_INET && skops->family != AF_INET6)
+		return;
+	gw_sockops_key(skops, &k);
+	if (!gw_key_is_local(&k)) {
+		gw_count(GW_VERDICT_SOCK_SKIP_NONLOCAL, 0);
+		return;
+	}
+	cfg = gw_config_get();
+	if (cfg && cfg->scope == GW_SCOPE_PORTS && !gw_port_known(k.local_port) &&
+	    !gw_port_known(k.remote_port)) {
+		gw_count(GW_VERDICT_SOCK_SKIP_PORT, 0);
+		return;
+	}
+	/* BPF_ANY: a stale entry with this key can only be a closed socket the
+	 * kernel has not unhashed yet; the live one must win */
+	if (bpf_sock_hash_update(skops, &gw_sock_hash, &k, BPF_ANY))
+		gw_count(GW_DROP_SOCK_INSERT_FAIL, 0);
+	else
+		gw_count(GW_VERDICT_SOCK_INSERT, 0);
+}
+
+SEC("sockops")
+int gw_sockops(struct bpf_sock_ops *skops)
+{
+	switch (skops->op) {
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		gw_sockops_established(skops);
+		break;
+	default:
+		break;
+	}
+	return 1;
+}

@@ -1,0 +1,37 @@
+/* dataplane/dataplane-int.h - state shared by loader.c and maps.c (private to
+ * userspace/dataplane/). */
+#ifndef GWBPF_DATAPLANE_INT_H
+#define GWBPF_DATAPLANE_INT_H
+
+#include <limits.h>
+
+#include "gwbpf/dataplane-t.h"
+
+struct sockops;
+struct sk_msg;
+struct bpf_link;
+
+struct gw_dataplane {
+	char dir[PATH_MAX];          /* pin directory */
+	uint32_t flags;              /* GW_DP_F_* as opened */
+	struct sockops *sockops; /* skeletons; their maps are the pinned ones */
+	struct sk_msg *skmsg;
+	struct bpf_link *sockops_link; /* NULL when no cgroup */
+	int sock_hash_fd;              /* borrowed from the skeleton */
+	int ports_fd;
+	int config_fd;
+	/* what this process created, so a failed open undoes only that */
+	bool created_dir;
+	bool mounted_dir;  /* we mounted a bpffs on dir itself */
+	bool created_maps; /* the maps did not exist before (not adopted) */
+	bool adopted_link; /* sockops link came from a previous daemon */
+};
+
+/* gw_dp_pin_path() : dir/name into buf (PATH_MAX); returns buf */
+char *gw_dp_pin_path(const char *dir, const char *name, char *buf);
+
+/* gw_dp_config_update() : read-modify-write of gw_config[0] on fd: clears
+ * clear, sets set, and stores generation unless it is UINT64_MAX */
+int gw_dp_config_update(int fd, uint32_t set, uint32_t clear, int scope, uint64_t generation);
+
+#endif
