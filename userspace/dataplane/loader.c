@@ -239,7 +239,8 @@ static int gw_dp_attach_sockops(struct gw_dataplane *dp, int cg_fd, uint64_t cg_
 				(unsigned long long)cg_id);
 			return 0;
 		}
-		pr_info("dataplane: removing the previous sockops attachment (cgroup changed)");
+		pr_info("dataplane: removing the sockops attachment of a previous run (%s)",
+			cg_fd < 0 ? "no cgroup given now" : "cgroup changed");
 		unlink(path);
 		bpf_link__destroy(link);
 	}
