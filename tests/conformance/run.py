@@ -1,0 +1,840 @@
+#!/usr/bin/python3
+"""tests/conformance/run.py - runs Gateway API conformance cases against a
+standalone gwbpf and gwbpf-echo backends, all on loopback.
+
+For each tests/conformance/cases/*.yaml (format: tests/conformance/README.md):
+builds a config folder from the upstream base manifests plus the case's
+manifests, starts one gwbpf-echo per Deployment replica on its own loopback
+address, writes the EndpointSlices a cluster would have, generates the
+certificate Secrets the upstream suite creates at setup, starts `gwbpf run`,
+waits until /status shows what the case expects, then sends the case's
+requests the way the upstream suite does (retry until RequiredConsecutive-
+Successes in a row within MaxTimeToConsistency) and checks the response and
+what the backend saw. Everything started for a case is killed when it ends.
+
+Usage: run.py [--mode bpf|no-bpf] [--case NAME]... [-j N] [--report] [-v]
+Exit 0 only if no case failed; 249 (skip) when the upstream data or the
+binaries are missing.
+"""
+import argparse
+import concurrent.futures
+import copy
+import datetime
+import glob
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CASES = os.path.join(ROOT, "tests", "conformance", "cases")
+B = os.environ.get("B", "build")
+BUILD = B if os.path.isabs(B) else os.path.join(ROOT, B)
+GWBPF = os.path.join(BUILD, "gwbpf")
+ECHO = os.path.join(BUILD, "gwbpf-echo")
+CLASS = "gwbpf"
+CONTROLLER = "gwbpf.dev/gateway-controller"
+
+# upstream TimeoutConfig defaults, shortened where a local data plane that is
+# already converged does not need the cluster-sized budget
+REQUIRED_CONSECUTIVE_SUCCESSES = 3
+MAX_TIME_TO_CONSISTENCY = 15.0      # first request of a case (upstream: 30s)
+MAX_TIME_AFTER_CONVERGED = 5.0      # later requests: the config has landed
+STATUS_TIMEOUT = 20.0               # wait for /status expectations (upstream: 60s)
+RETRY_DELAY = 0.25                  # upstream waits 1s after a failed attempt
+REQUEST_TIMEOUT = 5.0               # per request (upstream RequestTimeout 10s)
+START_TIMEOUT = 10.0                # gwbpf admin endpoint up
+
+print_lock = threading.Lock()
+
+
+def out(*a):
+    with print_lock:
+        print(*a, flush=True)
+
+
+def skip_exit(reason):
+    print("skip: " + reason)
+    sys.exit(249)
+
+
+def gateway_api_dir():
+    d = os.environ.get("GWBPF_GATEWAY_API_DIR")
+    if not d:
+        d = os.path.join(ROOT, "..", "shared", "gateway-api")
+    d = os.path.abspath(d)
+    if not os.path.isfile(os.path.join(d, "conformance", "base", "manifests.yaml")):
+        return None
+    return d
+
+
+def free_port(host="127.0.0.1"):
+    s = socket.socket()
+    s.bind((host, 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+# ---------------------------------------------------------------- manifests
+
+def load_docs(text):
+    return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+
+
+def self_signed_secret(tmp, namespace, name, hosts):
+    """a kubernetes.io/tls Secret with a fresh self-signed cert (as the
+    upstream MustCreateSelfSignedCertSecret: RSA 2048, SANs = hosts, CA)"""
+    import base64
+    key = os.path.join(tmp, name + ".key")
+    crt = os.path.join(tmp, name + ".crt")
+    san = ",".join(("IP:" if re.match(r"^[0-9.]+$", h) else "DNS:") + h for h in hosts)
+    cn = hosts[0]
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
+                    "-subj", "/O=gwbpf conformance/CN=" + cn, "-keyout", key, "-out", crt,
+                    "-addext", "subjectAltName=" + san,
+                    "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(crt, "rb") as f:
+        c = base64.b64encode(f.read()).decode()
+    with open(key, "rb") as f:
+        k = base64.b64encode(f.read()).decode()
+    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": name, "namespace": namespace},
+            "data": {"tls.crt": c, "tls.key": k}}
+
+
+# the Secrets the upstream suite creates in code at setup (suite.go Setup)
+SETUP_SECRETS = [
+    ("gateway-conformance-web-backend", "certificate", ["*"]),
+    ("gateway-conformance-infra", "tls-validity-checks-certificate", ["*", "*.org"]),
+    ("gateway-conformance-infra", "tls-passthrough-checks-certificate", ["abc.example.com"]),
+]
+
+
+def labels_match(selector, labels):
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def obj_key(o):
+    md = o.get("metadata", {})
+    return (o.get("kind"), md.get("namespace", ""), md.get("name"))
+
+
+class Case:
+    def __init__(self, path):
+        self.path = path
+        with open(path) as f:
+            self.spec = yaml.safe_load(f) or {}
+        self.name = self.spec.get("name") or os.path.basename(path)[:-5]
+
+
+# ---------------------------------------------------------------- HTTP client
+
+class Resp:
+    def __init__(self):
+        self.status = 0
+        self.headers = []       # [(name, value)] as received
+        self.body = b""
+        self.error = None
+
+    def header_map(self):
+        m = {}
+        for k, v in self.headers:
+            m.setdefault(k.lower(), []).append(v)
+        return m
+
+    def echo(self):
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+def http_request(addr, port, method, host, path, headers, timeout=REQUEST_TIMEOUT):
+    """one request on a fresh connection, as the upstream round tripper does
+    (a new client per request; redirects never followed)"""
+    r = Resp()
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: " + host,
+             "User-Agent: Go-http-client/1.1"]
+    for k, v in headers:
+        lines.append("%s: %s" % (k, v))
+    raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    s = None
+    try:
+        s = socket.create_connection((addr, port), timeout=timeout)
+        s.settimeout(timeout)
+        s.sendall(raw)
+        f = s.makefile("rb")
+        resp = http.client.HTTPResponse(s, method=method)
+        resp.fp = f
+        resp.begin()
+        r.status = resp.status
+        r.headers = list(resp.getheaders())
+        r.body = resp.read()
+        resp.close()
+    except Exception as e:  # noqa: BLE001 - every failure is "not ready yet"
+        r.error = "%s: %s" % (type(e).__name__, e)
+    finally:
+        if s:
+            s.close()
+    return r
+
+
+def calc_host(addr, port):
+    return addr if port == 80 else "%s:%d" % (addr, port)
+
+
+# ---------------------------------------------------------------- expectations
+
+def canon_status_codes(resp_exp):
+    codes = resp_exp.get("statusCodes") or []
+    if resp_exp.get("statusCode"):
+        codes = [resp_exp["statusCode"]] + list(codes)
+    return codes or [200]
+
+
+def is_timeout(code):
+    return code in (408, 504)
+
+
+def compare(req_spec, sent_path, r, exp):
+    """returns None when r meets exp, else why not (mirrors upstream
+    CompareRequest; exp is the case's request entry)"""
+    if r.error:
+        return "request failed: " + r.error
+    codes = canon_status_codes(exp.get("response") or {})
+    if is_timeout(r.status) and any(is_timeout(c) for c in codes):
+        return None
+    if r.status not in codes:
+        return "expected status code %s, got %d" % (" or ".join(map(str, codes)), r.status)
+    resp_exp = exp.get("response") or {}
+    if r.status == 200:
+        er = exp.get("expectedRequest")
+        if er is None:
+            er = {k: req_spec.get(k) for k in ("host", "method", "path", "headers")}
+        er = dict(er)
+        er.setdefault("method", None)
+        if not er.get("method"):
+            er["method"] = "GET"
+        doc = r.echo()
+        if not isinstance(doc, dict):
+            return "200 without the echo backend's JSON body"
+        if er.get("host") and er["host"] != doc.get("host"):
+            return "expected host to be %s, got %s" % (er["host"], doc.get("host"))
+        epath = er.get("path") if er.get("path") is not None else ""
+        if epath != doc.get("path"):
+            return "expected path to be %s, got %s" % (epath, doc.get("path"))
+        if er["method"] != doc.get("method"):
+            return "expected method to be %s, got %s" % (er["method"], doc.get("method"))
+        ns = exp.get("namespace", "")
+        if ns != doc.get("namespace"):
+            return "expected namespace to be %s, got %s" % (ns, doc.get("namespace"))
+        seen = {k.lower(): v for k, v in (doc.get("headers") or {}).items()}
+        for name, val in (er.get("headers") or {}).items():
+            if name.lower() not in seen:
+                return "expected %s header to be set, actual headers: %s" % (name, seen)
+            if ",".join(seen[name.lower()]) != str(val):
+                return "expected %s header to be set to %s, got %s" % (
+                    name, val, ",".join(seen[name.lower()]))
+        rh = r.header_map()
+        for name, val in (resp_exp.get("headers") or {}).items():
+            if name.lower() not in rh:
+                return "expected response header %s to be set, got %s" % (name, rh)
+            if ",".join(rh[name.lower()]) != str(val):
+                return "expected response header %s to be %s, got %s" % (
+                    name, val, ",".join(rh[name.lower()]))
+        for name in resp_exp.get("absentHeaders") or []:
+            if name.lower() in rh:
+                return "expected response header %s to be absent, got %s" % (name, rh[name.lower()])
+        for name in er.get("absentHeaders") or []:
+            if name.lower() in seen:
+                return "expected request header %s to be absent, got %s" % (name, seen[name.lower()])
+        backend = exp.get("backend", "")
+        if not str(doc.get("pod", "")).startswith(backend):
+            return "expected pod name to start with %s, got %s" % (backend, doc.get("pod"))
+    elif r.status in (301, 302, 303, 307, 308):
+        rr = exp.get("redirectRequest")
+        if rr is None:
+            return None
+        loc = r.header_map().get("location", [""])[0]
+        u = urllib.parse.urlsplit(loc)
+        got_scheme = u.scheme
+        got_host = u.hostname or ""
+        got_port = str(u.port) if u.port else ""
+        got_path = u.path
+        want_host = rr.get("host") or got_host
+        want_scheme = rr.get("scheme") or "http"
+        want_path = rr.get("path") or sent_path.split("?", 1)[0]
+        if want_host != got_host:
+            return "expected redirected hostname to be %r, got %r (Location: %s)" % (
+                want_host, got_host, loc)
+        want_port = str(rr.get("port", "") or "")
+        if not want_port:
+            if got_scheme.lower() == "http" and got_port not in ("80", ""):
+                return "for http scheme, expected redirected port to be 80 or not set, got %r" % got_port
+            if got_scheme.lower() == "https" and got_port not in ("443", ""):
+                return "for https scheme, expected redirected port to be 443 or not set, got %r" % got_port
+        elif want_port != got_port:
+            return "expected redirected port to be %r, got %r" % (want_port, got_port)
+        if want_scheme != got_scheme:
+            return "expected redirected scheme to be %r, got %r" % (want_scheme, got_scheme)
+        if want_path != got_path:
+            return "expected redirected path to be %r, got %r" % (want_path, got_path)
+    return None
+
+
+def cond_ok(conds, want, generation):
+    """every wanted {type, status[, reason]} present; observedGeneration,
+    when gwbpf reports it, must be the object's generation (latest status)"""
+    conds = conds or []
+    for w in want or []:
+        found = [c for c in conds if c.get("type") == w.get("type")]
+        if not found:
+            return "condition %s missing" % w.get("type")
+        c = found[0]
+        if str(c.get("status")) != str(w.get("status", "True")):
+            return "condition %s is %s (%s: %s), want %s" % (
+                w["type"], c.get("status"), c.get("reason"), c.get("message"), w.get("status", "True"))
+        if w.get("reason") and c.get("reason") != w["reason"]:
+            return "condition %s reason is %s, want %s" % (w["type"], c.get("reason"), w["reason"])
+        if generation is not None and c.get("observedGeneration") not in (None, generation):
+            return "condition %s observedGeneration %s, want %s" % (
+                w["type"], c.get("observedGeneration"), generation)
+    return None
+
+
+def parent_matches(ref, want, route_ns):
+    if ref.get("name") != want.get("name"):
+        return False
+    if (ref.get("namespace") or route_ns) != (want.get("namespace") or route_ns):
+        return False
+    if want.get("sectionName") and ref.get("sectionName") != want["sectionName"]:
+        return False
+    if want.get("port") and ref.get("port") != want["port"]:
+        return False
+    return True
+
+
+def check_status(items, want):
+    """None when the object status meets want, else a reason"""
+    kind, ns, name = want.get("kind"), want.get("namespace", ""), want.get("name")
+    obj = None
+    for it in items:
+        md = it.get("metadata") or {}
+        if it.get("kind") == kind and md.get("name") == name and (md.get("namespace") or "") == ns:
+            obj = it
+            break
+    if obj is None:
+        return "%s %s/%s not in /status" % (kind, ns, name)
+    st = obj.get("status") or {}
+    gen = (obj.get("metadata") or {}).get("generation")
+    what = "%s %s/%s" % (kind, ns, name)
+    why = cond_ok(st.get("conditions"), want.get("conditions"), gen)
+    if why:
+        return what + ": " + why
+    for wl in want.get("listeners") or []:
+        ls = [l for l in st.get("listeners") or [] if l.get("name") == wl.get("name")]
+        if not ls:
+            return "%s: listener %s has no status" % (what, wl.get("name"))
+        l = ls[0]
+        if "attachedRoutes" in wl and l.get("attachedRoutes") != wl["attachedRoutes"]:
+            return "%s: listener %s attachedRoutes %s, want %s" % (
+                what, wl["name"], l.get("attachedRoutes"), wl["attachedRoutes"])
+        if "supportedKinds" in wl:
+            got = sorted(k.get("kind") for k in l.get("supportedKinds") or [])
+            if got != sorted(wl["supportedKinds"]):
+                return "%s: listener %s supportedKinds %s, want %s" % (
+                    what, wl["name"], got, sorted(wl["supportedKinds"]))
+        why = cond_ok(l.get("conditions"), wl.get("conditions"), gen)
+        if why:
+            return "%s: listener %s: %s" % (what, wl["name"], why)
+    if want.get("addresses") is True and not st.get("addresses"):
+        return what + ": no status.addresses"
+    parents = [p for p in st.get("parents") or [] if p.get("controllerName") in (None, CONTROLLER)]
+    if want.get("parentsAbsent") and parents:
+        return "%s: expected no parent status, got %s" % (what, json.dumps(parents))
+    for wp in want.get("parents") or []:
+        ref = wp.get("parentRef") or {}
+        ps = [p for p in parents if parent_matches(p.get("parentRef") or {}, ref, ns)]
+        if not ps:
+            return "%s: no status for parent %s" % (what, json.dumps(ref))
+        why = cond_ok(ps[0].get("conditions"), wp.get("conditions"), gen)
+        if why:
+            return "%s: parent %s: %s" % (what, ref.get("name"), why)
+    for ref in want.get("absentParents") or []:
+        if [p for p in parents if parent_matches(p.get("parentRef") or {}, ref, ns)]:
+            return "%s: expected no status for parent %s" % (what, json.dumps(ref))
+    return None
+
+
+# ---------------------------------------------------------------- one case
+
+class Runner:
+    def __init__(self, case, mode, slot, gwapi, verbose):
+        self.case = case
+        self.spec = case.spec
+        self.mode = mode
+        self.slot = slot
+        self.gwapi = gwapi
+        self.verbose = verbose
+        self.procs = []
+        self.tmp = None
+        self.log = []
+        self.admin = None
+        self.objects = []
+        self.gw_proc = None
+        mi = 0 if mode == "bpf" else 1
+        # distinct loopback ranges per (mode, slot): both modes run in parallel
+        self.pod_net = 20 + mi * 4 + slot          # 127.<pod_net>.<deploy>.<replica+1>
+        self.pool = "127.30.%d.0/24" % (mi * 16 + slot)
+
+    def note(self, msg):
+        self.log.append(msg)
+
+    # -- setup
+    def manifests(self):
+        docs = []
+        with open(os.path.join(self.gwapi, "conformance", "base", "manifests.yaml")) as f:
+            docs += load_docs(f.read())
+        for m in self.spec.get("manifests") or []:
+            with open(os.path.join(self.gwapi, "conformance", m)) as f:
+                docs += load_docs(f.read())
+        for d in self.spec.get("objects") or []:
+            docs.append(copy.deepcopy(d))
+        return docs
+
+    def fix(self, docs):
+        text = yaml.safe_dump_all(docs, sort_keys=False)
+        text = text.replace("{GATEWAY_CLASS_NAME}", CLASS)
+        return load_docs(text)
+
+    def start_backends(self, docs):
+        """one gwbpf-echo per Deployment replica; returns EndpointSlices"""
+        pods = []  # (ns, labels, ip, name, ports)
+        di = 0
+        for d in docs:
+            if d.get("kind") != "Deployment":
+                continue
+            md = d.get("metadata", {})
+            ns = md.get("namespace", "default")
+            spec = d.get("spec", {})
+            tmpl = spec.get("template", {})
+            labels = (tmpl.get("metadata") or {}).get("labels") or {}
+            replicas = spec.get("replicas", 1)
+            cports = {}
+            for c in (tmpl.get("spec") or {}).get("containers") or []:
+                for p in c.get("ports") or []:
+                    cports[p.get("name") or str(p["containerPort"])] = p["containerPort"]
+            di += 1
+            for r in range(replicas):
+                ip = "127.%d.%d.%d" % (self.pod_net, di, r + 1)
+                name = "%s-gwbpf-%d" % (md.get("name"), r)
+                pods.append((ns, labels, ip, name, cports, md.get("name")))
+        # every port a Service targets on these pods, plus the echo default 3000
+        listen = {}
+        slices = []
+        for s in docs:
+            if s.get("kind") != "Service":
+                continue
+            md = s.get("metadata", {})
+            ns = md.get("namespace", "default")
+            sel = (s.get("spec") or {}).get("selector") or {}
+            members = [p for p in pods if p[0] == ns and labels_match(sel, p[1])]
+            if not members:
+                continue
+            ports = []
+            for sp in (s.get("spec") or {}).get("ports") or []:
+                tp = sp.get("targetPort", sp.get("port"))
+                if isinstance(tp, str) and not tp.isdigit():
+                    tp = members[0][4].get(tp)
+                    if tp is None:
+                        continue
+                tp = int(tp)
+                e = {"port": tp, "protocol": sp.get("protocol", "TCP")}
+                if sp.get("name"):
+                    e["name"] = sp["name"]
+                if sp.get("appProtocol"):
+                    e["appProtocol"] = sp["appProtocol"]
+                ports.append(e)
+                for p in members:
+                    listen.setdefault(p[2], set()).add(tp)
+            slices.append({
+                "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": md["name"] + "-gwbpf", "namespace": ns,
+                             "labels": {"kubernetes.io/service-name": md["name"]}},
+                "addressType": "IPv4",
+                "endpoints": [{"addresses": [p[2]], "conditions": {"ready": True},
+                               "targetRef": {"kind": "Pod", "name": p[3], "namespace": ns}}
+                              for p in members],
+                "ports": ports,
+            })
+        for ns, labels, ip, name, cports, dep in pods:
+            ports = listen.get(ip, set()) | {3000}
+            # echo-basic answers TLS on 8443 and h2c on 3001 only; gwbpf-echo
+            # speaks HTTP/1.1, so those ports stay closed rather than lie
+            ports -= {8443, 3001}
+            args = [ECHO, "--namespace", ns, "--pod", name, "--service", dep]
+            for p in sorted(ports):
+                args += ["--listen", "%s:%d" % (ip, p)]
+            logf = open(os.path.join(self.tmp, "echo-%s.log" % name), "w")
+            self.procs.append(subprocess.Popen(args, stdout=logf, stderr=logf,
+                                               stdin=subprocess.DEVNULL))
+            logf.close()
+        return slices
+
+    def write_config(self, docs):
+        cfg = os.path.join(self.tmp, "config")
+        os.makedirs(cfg, exist_ok=True)
+        with open(os.path.join(cfg, "objects.yaml"), "w") as f:
+            yaml.safe_dump_all(docs, f, sort_keys=False)
+        return cfg
+
+    def start_gwbpf(self, cfg):
+        self.admin = "127.0.0.1:%d" % free_port()
+        args = [GWBPF, "run", "--config", cfg, "--address-pool", self.pool,
+                "--admin", self.admin, "--workers", "1"]
+        if self.mode == "no-bpf":
+            args.append("--no-bpf")
+        self.gw_log = os.path.join(self.tmp, "gwbpf.log")
+        logf = open(self.gw_log, "w")
+        self.gw_proc = subprocess.Popen(args, stdout=logf, stderr=logf, stdin=subprocess.DEVNULL)
+        logf.close()
+        self.procs.append(self.gw_proc)
+        self.note("started: " + " ".join(args))
+
+    def get_status(self):
+        host, port = self.admin.rsplit(":", 1)
+        try:
+            c = http.client.HTTPConnection(host, int(port), timeout=2)
+            c.request("GET", "/status")
+            r = c.getresponse()
+            body = r.read()
+            c.close()
+            if r.status != 200:
+                return None
+            return json.loads(body).get("items") or []
+        except (OSError, ValueError, http.client.HTTPException):
+            return None
+
+    def wait_status(self, wants):
+        """bounded wait until every expectation holds; returns (items, why)"""
+        deadline = time.monotonic() + STATUS_TIMEOUT
+        items, why = None, "admin /status never answered"
+        while True:
+            if self.gw_proc.poll() is not None:
+                return None, "gwbpf exited with code %d" % self.gw_proc.returncode
+            items = self.get_status()
+            if items is not None:
+                why = None
+                for w in wants:
+                    why = check_status(items, w)
+                    if why:
+                        break
+                if why is None:
+                    return items, None
+            if time.monotonic() > deadline:
+                return items, why
+            time.sleep(0.1)
+
+    def gateway_target(self, items, req):
+        gref = req.get("gateway") or self.spec.get("gateway") or \
+            "gateway-conformance-infra/same-namespace"
+        ns, name = gref.split("/", 1)
+        addr = None
+        for it in items or []:
+            md = it.get("metadata") or {}
+            if it.get("kind") == "Gateway" and md.get("name") == name and md.get("namespace") == ns:
+                for a in (it.get("status") or {}).get("addresses") or []:
+                    addr = a.get("value")
+                    break
+        port = req.get("port") or self.spec.get("port")
+        if not port:
+            for d in self.docs:
+                md = d.get("metadata") or {}
+                if d.get("kind") == "Gateway" and md.get("name") == name and md.get("namespace") == ns:
+                    ls = (d.get("spec") or {}).get("listeners") or []
+                    http_ls = [l for l in ls if l.get("protocol") == "HTTP"] or ls
+                    port = http_ls[0]["port"] if http_ls else 80
+        return addr, int(port or 80)
+
+    def run_requests(self, items, reqs, first_budget):
+        budget = first_budget
+        for i, exp in enumerate(reqs):
+            addr, port = self.gateway_target(items, exp)
+            if not addr:
+                return "Gateway for request %d has no status.addresses" % i
+            rq = exp.get("request") or {}
+            method = rq.get("method") or "GET"
+            host = rq.get("host") or calc_host(addr, port)
+            path = rq.get("path") or "/"
+            headers = [(k, str(v)) for k, v in (rq.get("headers") or {}).items()]
+            bset = exp.get("backendSetResponseHeaders") or {}
+            headers.append(("X-Echo-Set-Header", ",".join("%s:%s" % kv for kv in bset.items())))
+            need = exp.get("consecutiveSuccesses", REQUIRED_CONSECUTIVE_SUCCESSES)
+            deadline = time.monotonic() + budget
+            ok = attempts = 0
+            last, why = None, None
+            while True:
+                r = http_request(addr, port, method, host, path, headers)
+                attempts += 1
+                why = compare(rq, path, r, exp)
+                last = r
+                if why is None:
+                    ok += 1
+                    if ok >= need:
+                        break
+                    continue
+                ok = 0
+                if time.monotonic() + RETRY_DELAY > deadline:
+                    break
+                time.sleep(RETRY_DELAY)
+            budget = MAX_TIME_AFTER_CONVERGED
+            if why is not None:
+                return self.describe(i, exp, addr, port, method, host, path, headers, last, why,
+                                     attempts)
+        return None
+
+    def describe(self, i, exp, addr, port, method, host, path, headers, r, why, attempts):
+        lines = ["request %d (%s) did not converge after %d attempt(s): %s" % (
+            i, exp.get("name") or "%s %s%s" % (method, host, path), attempts, why)]
+        lines.append("  sent:     %s http://%s:%d%s Host: %s headers: %s" % (
+            method, addr, port, path, host, dict(headers)))
+        e = {k: exp[k] for k in ("expectedRequest", "response", "backend", "namespace",
+                                 "redirectRequest") if k in exp}
+        lines.append("  expected: " + json.dumps(e, sort_keys=True))
+        if r is not None:
+            if r.error:
+                lines.append("  received: error " + r.error)
+            else:
+                lines.append("  received: %d %s" % (r.status, dict(r.headers)))
+                doc = r.echo()
+                if isinstance(doc, dict):
+                    view = {k: doc.get(k) for k in ("path", "host", "method", "headers",
+                                                    "namespace", "pod")}
+                    lines.append("  backend saw: " + json.dumps(view, sort_keys=True))
+                elif r.body:
+                    lines.append("  body: %r" % r.body[:300])
+        return "\n".join(lines)
+
+    def apply_phase(self, cfg, phase):
+        """later phases replace or add objects (matched by kind/ns/name) and
+        delete others, then rewrite the config file in place"""
+        docs = list(self.docs)
+        for d in phase.get("apply") or []:
+            d = self.fix([copy.deepcopy(d)])[0]
+            k = obj_key(d)
+            docs = [x for x in docs if obj_key(x) != k] + [d]
+        for ref in phase.get("delete") or []:
+            k = (ref.get("kind"), ref.get("namespace", ""), ref.get("name"))
+            docs = [x for x in docs if obj_key(x) != k]
+        self.docs = docs
+        path = os.path.join(cfg, "objects.yaml")
+        with open(path + ".tmp", "w") as f:
+            yaml.safe_dump_all(docs + self.slices, f, sort_keys=False)
+        os.rename(path + ".tmp", path)
+
+    def run(self):
+        self.tmp = tempfile.mkdtemp(prefix="gwbpf-conf-")
+        try:
+            docs = self.fix(self.manifests())
+            docs.append({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",
+                         "metadata": {"name": CLASS},
+                         "spec": {"controllerName": CONTROLLER}})
+            for ns, name, hosts in SETUP_SECRETS:
+                docs.append(self_signed_secret(self.tmp, ns, name, hosts))
+            self.docs = docs
+            self.slices = self.start_backends(docs)
+            cfg = self.write_config(docs + self.slices)
+            self.start_gwbpf(cfg)
+            phases = [self.spec] + list(self.spec.get("then") or [])
+            budget = MAX_TIME_TO_CONSISTENCY
+            for pi, ph in enumerate(phases):
+                if pi > 0:
+                    self.apply_phase(cfg, ph)
+                items, why = self.wait_status(ph.get("status") or [])
+                if why:
+                    return "FAIL", ("phase %d: " % pi if pi else "") + "status: " + why
+                why = self.run_requests(items, ph.get("requests") or [], budget)
+                if why:
+                    return "FAIL", ("phase %d: " % pi if pi else "") + why
+            return "PASS", None
+        except Exception as e:  # noqa: BLE001 - the runner must always clean up
+            return "FAIL", "runner error: %s: %s" % (type(e).__name__, e)
+        finally:
+            self.cleanup()
+
+    def gw_log_tail(self, n=25):
+        try:
+            with open(self.gw_log, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except (OSError, AttributeError):
+            return ""
+
+    def cleanup(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        deadline = time.monotonic() + 3
+        for p in self.procs:
+            try:
+                p.wait(timeout=max(0.05, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.procs = []
+
+
+# ---------------------------------------------------------------- report
+
+def write_report(results, cases):
+    docs = os.path.join(ROOT, "docs", "conformance")
+    os.makedirs(docs, exist_ok=True)
+    core = {"Passed": 0, "Failed": 0, "Skipped": 0}
+    ext = {"Passed": 0, "Failed": 0, "Skipped": 0}
+    feats = {}          # feature -> all its cases passed
+    for c in cases:
+        st, _ = results.get(c.name, ("SKIP", None))
+        bucket = ext if c.spec.get("conformance") == "extended" else core
+        bucket[{"PASS": "Passed", "FAIL": "Failed", "SKIP": "Skipped"}[st]] += 1
+        for f in c.spec.get("features") or []:
+            feats[f] = feats.get(f, True) and st == "PASS"
+    ext_feats = set()
+    core_feats = set()
+    for c in cases:
+        for f in c.spec.get("features") or []:
+            (ext_feats if c.spec.get("conformance") == "extended" else core_feats).add(f)
+    ext_only = ext_feats - core_feats
+    supported = sorted(f for f in ext_only if feats.get(f))
+    unsupported = sorted(f for f in ext_only if not feats.get(f))
+
+    def result(st):
+        if st["Failed"]:
+            return "failure"
+        return "success" if st["Passed"] else "partial"
+
+    report = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "ConformanceReport",
+        "implementation": {"organization": "gwbpf", "project": "gwbpf",
+                           "url": "https://github.com/gwbpf/gwbpf",
+                           "version": "v" + gwbpf_version(), "contact": ["@gwbpf/maintainers"]},
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "gatewayAPIVersion": "v1.6.1",
+        "gatewayAPIChannel": "standard",
+        "mode": "default",
+        "profiles": [{
+            "name": "GATEWAY-HTTP",
+            "core": {"result": result(core), "statistics": core},
+            "extended": {"result": result(ext), "statistics": ext,
+                         "supportedFeatures": supported, "unsupportedFeatures": unsupported},
+        }],
+        "succeededProvisionalTests": sorted(
+            c.name for c in cases if c.spec.get("provisional") and results.get(c.name, ("",))[0] == "PASS"),
+    }
+    with open(os.path.join(docs, "report.yaml"), "w") as f:
+        f.write("# generated by tests/conformance/run.py --report; do not edit\n")
+        yaml.safe_dump(report, f, sort_keys=False)
+    with open(os.path.join(docs, "supported-features.txt"), "w") as f:
+        f.write("# Gateway API features whose every conformance case passed\n"
+                "# (generated by tests/conformance/run.py --report)\n")
+        for feat in sorted(k for k, v in feats.items() if v):
+            f.write(feat + "\n")
+
+
+def gwbpf_version():
+    try:
+        o = subprocess.run([GWBPF, "version"], capture_output=True, text=True, timeout=5).stdout
+        m = re.search(r"(\d+\.\d+\.\d+)", o)
+        if m:
+            return m.group(1)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "0.1.0"
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--mode", choices=["bpf", "no-bpf"], default="no-bpf")
+    ap.add_argument("--case", action="append", default=[],
+                    help="run only this case (name or file stem); repeatable")
+    ap.add_argument("-j", type=int, default=1, help="cases in parallel (1-4)")
+    ap.add_argument("--report", action="store_true",
+                    help="write docs/conformance/report.yaml and supported-features.txt")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print gwbpf's log on failure")
+    a = ap.parse_args()
+    a.j = max(1, min(4, a.j))
+
+    gwapi = gateway_api_dir()
+    if not gwapi:
+        skip_exit("Gateway API data not found (../shared/gateway-api or GWBPF_GATEWAY_API_DIR)")
+    for b in (GWBPF, ECHO):
+        if not os.access(b, os.X_OK):
+            skip_exit("%s not built (run make)" % b)
+    if shutil.which("openssl") is None:
+        skip_exit("openssl command missing")
+
+    cases = [Case(p) for p in sorted(glob.glob(os.path.join(CASES, "*.yaml")))]
+    if a.case:
+        want = set(a.case)
+        cases = [c for c in cases if c.name in want or os.path.basename(c.path)[:-5] in want]
+    if not cases:
+        skip_exit("no conformance case selected")
+
+    results = {}
+    slots = list(range(a.j))
+    slot_lock = threading.Lock()
+
+    def one(c):
+        if c.spec.get("skip"):
+            results[c.name] = ("SKIP", c.spec["skip"])
+            out("SKIP %s: %s" % (c.name, c.spec["skip"]))
+            return
+        with slot_lock:
+            slot = slots.pop()
+        try:
+            t0 = time.monotonic()
+            r = Runner(c, a.mode, slot, gwapi, a.verbose)
+            st, why = r.run()
+            results[c.name] = (st, why)
+            msg = "%s %s (%.1fs)" % (st, c.name, time.monotonic() - t0)
+            if why:
+                msg += "\n  " + why.replace("\n", "\n  ")
+                if a.verbose or st == "FAIL":
+                    tail = r.gw_log_tail()
+                    if tail:
+                        msg += "\n  ----- gwbpf log (tail)\n  " + tail.rstrip().replace("\n", "\n  ")
+            out(msg)
+            shutil.rmtree(r.tmp, ignore_errors=True)
+        finally:
+            with slot_lock:
+                slots.append(slot)
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=a.j) as ex:
+        list(ex.map(one, cases))
+
+    n = {s: sum(1 for v in results.values() if v[0] == s) for s in ("PASS", "FAIL", "SKIP")}
+    out("mode %s" % a.mode)
+    out("%d passed, %d failed, %d skipped" % (n["PASS"], n["FAIL"], n["SKIP"]))
+    if a.report:
+        write_report(results, cases)
+    sys.exit(1 if n["FAIL"] else 0)
+
+
+if __name__ == "__main__":
+    main()
