@@ -45,6 +45,9 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror -
 # ---- sources (discovered, so adding a file never needs a Makefile edit) ----
 LIB_SRCS   := $(filter-out userspace/cli/main.c,$(wildcard userspace/*/*.c))
 LIB_OBJS   := $(patsubst %.c,$(B)/%.o,$(LIB_SRCS))
+# CRD schema tables generated from deploy/crds by tools/gen-schema.py
+GEN_SCHEMA := $(B)/gen/schema.c
+LIB_OBJS   += $(B)/gen/schema.o
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(B)/%.skel.h,$(BPF_SRCS))
@@ -90,6 +93,14 @@ $(B)/%.skel.h: $(B)/bpf/%.bpf.o
 $(B)/%.o: %.c | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(GEN_SCHEMA): tools/gen-schema.py $(wildcard deploy/crds/*/*.yaml)
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D) && /usr/bin/python3 tools/gen-schema.py deploy/crds $@
+
+$(B)/gen/schema.o: $(GEN_SCHEMA) include/gwbpf/validate-t.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
