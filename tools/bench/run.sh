@@ -1,0 +1,352 @@
+#!/bin/sh
+# tools/bench/run.sh - `make bench`: gwbpf against nginx and HAProxy, same run.
+#
+# Every proxy forwards to the same fast local backend (nginx serving a static
+# body from 127.0.0.1) with the same worker count; wrk (Debian's, -t1, pinned
+# to CPU $BENCH_WRK_CPU with taskset) loads each for a bounded time, after a
+# warm-up, for a small (64 B, c=50) and a bulk (1 MiB, c=8) response. Rows:
+#
+#   direct          wrk -> backend (the limit of this machine)
+#   nginx           nginx reverse proxy (upstream keepalive)
+#   haproxy         HAProxy (http-reuse always)
+#   gwbpf           gwbpf run --no-bpf (userspace proxy only)
+#   gwbpf+skmsg     gwbpf run --cgroup: the sk_msg local bypass on both hops
+#   nginx+skmsg     nginx with the same bypass loaded by gwbpf-dpctl (shows
+#                   what the bypass does for any local proxy)
+#
+# All processes (backend, proxy, wrk) run in one cgroup v2 child, so "CPU
+# us/req" is the cgroup's own cpu.stat usage (user+system of our processes,
+# softirq included as the kernel charges it) divided by completed requests;
+# "sys us/req" is machine-wide busy time per request (includes anyone else's
+# load: the machine may be shared). Ratios are against nginx and HAProxy
+# measured in the same run. Configurations are interleaved and the order is
+# reversed every round; medians over rounds are reported.
+#
+# Output: build/bench/results.md (and raw.txt). docs/benchmarks.md is
+# updated by hand from it.
+#
+# Env: BENCH_SECONDS (5) BENCH_ROUNDS (1) BENCH_WORKERS (1) BENCH_MODES
+# (all of the above) BENCH_WRK_CPU (1) B (build).
+set -u
+B=${B:-build}
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+SECS=${BENCH_SECONDS:-5}
+ROUNDS=${BENCH_ROUNDS:-1}
+W=${BENCH_WORKERS:-1}
+WRK_CPU=${BENCH_WRK_CPU:-1}
+MODES=${BENCH_MODES:-"direct nginx haproxy gwbpf gwbpf+skmsg nginx+skmsg"}
+OUT=$ROOT/$B/bench
+P_BACKEND=28001 P_GWBPF=28080 P_NGINX=28081 P_HAPROXY=28082 P_ADMIN=28901
+
+die() { echo "bench: $*" >&2; exit 1; }
+note() { echo "bench: $*" >&2; }
+
+[ "$(id -u)" = 0 ] || die "needs root (cgroups, BPF)"
+for t in wrk nginx haproxy taskset curl; do
+	command -v $t >/dev/null || die "$t missing (make deps)"
+done
+CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+[ -n "$CG2" ] || die "no cgroup2 mount"
+HZ=$(getconf CLK_TCK)
+NCPU=$(nproc)
+[ "$WRK_CPU" -lt "$NCPU" ] || WRK_CPU=$((NCPU - 1))
+
+mkdir -p "$OUT"
+WORK=$(mktemp -d /tmp/gwbpf-bench.XXXXXX)
+chmod 755 "$WORK" # nginx workers run as www-data
+CG=$CG2/gwbpf-bench-$$
+PIN=/sys/fs/bpf/gwbpf-bench-$$
+mkdir "$CG" || die "cannot create $CG"
+PIDS=""
+
+stop_pid() { # pid: TERM, then KILL after 5 s; only our own children
+	kill "$1" 2>/dev/null || return 0
+	n=0
+	while kill -0 "$1" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+unload_bpf() {
+	[ -x "$B/gwbpf-dpctl" ] && [ -d "$PIN" ] && "$B/gwbpf-dpctl" unload --bpffs "$PIN" >/dev/null 2>&1
+	rmdir "$PIN" 2>/dev/null
+	true
+}
+cleanup() {
+	for p in $PIDS; do stop_pid "$p"; done
+	unload_bpf
+	n=0
+	while [ -s "$CG/cgroup.procs" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+	rmdir "$CG" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# start_cg NAME CMD...: starts CMD in the bench cgroup, in the background
+start_cg() {
+	name=$1
+	shift
+	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" "$@" \
+		> "$WORK/$name.log" 2>&1 &
+	LAST=$!
+	PIDS="$PIDS $LAST"
+}
+stop_last() {
+	stop_pid "$LAST"
+	PIDS=$(echo "$PIDS" | sed "s/ $LAST\b//")
+}
+wait_http() { # url: up to 10 s for a 200
+	n=0
+	while [ $n -lt 100 ]; do
+		[ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$1")" = 200 ] && return 0
+		sleep 0.1
+		n=$((n + 1))
+	done
+	return 1
+}
+
+# ---- backend and proxy configurations ----
+mkdir -p "$WORK/www" "$WORK/tmp"
+head -c 64 /dev/urandom | base64 | head -c 63 > "$WORK/www/64" && echo >> "$WORK/www/64"
+head -c 1048576 /dev/urandom > "$WORK/www/1m"
+
+nginx_common="daemon off; error_log $WORK/%s.err warn; pid $WORK/%s.pid;
+events { worker_connections 8192; }"
+ngx_temps="client_body_temp_path $WORK/tmp/cb; proxy_temp_path $WORK/tmp/px;
+  fastcgi_temp_path $WORK/tmp/fc; uwsgi_temp_path $WORK/tmp/uw; scgi_temp_path $WORK/tmp/sc;"
+
+# shellcheck disable=SC2059
+{ printf "$nginx_common\n" backend backend; cat <<EOF2
+worker_processes 1;
+http {
+  access_log off; keepalive_requests 100000000; keepalive_timeout 120s;
+  default_type application/octet-stream; $ngx_temps
+  server { listen 127.0.0.1:$P_BACKEND backlog=4096; root $WORK/www; }
+}
+EOF2
+} > "$WORK/backend.conf"
+
+{ printf "$nginx_common\n" nginx nginx; cat <<EOF2
+worker_processes $W;
+http {
+  access_log off; keepalive_requests 100000000; keepalive_timeout 120s; $ngx_temps
+  upstream be { server 127.0.0.1:$P_BACKEND; keepalive 256; keepalive_requests 100000000; }
+  server {
+    listen 127.0.0.1:$P_NGINX backlog=4096;
+    location / {
+      proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_max_temp_file_size 0;
+    }
+  }
+}
+EOF2
+} > "$WORK/nginx.conf"
+
+cat > "$WORK/haproxy.cfg" <<EOF2
+global
+  nbthread $W
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$P_HAPROXY
+  default_backend be
+backend be
+  server s1 127.0.0.1:$P_BACKEND
+EOF2
+
+cat > "$WORK/gwbpf.yaml" <<EOF2
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: gwbpf}
+spec: {controllerName: gwbpf.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: bench, namespace: default}
+spec:
+  gatewayClassName: gwbpf
+  listeners:
+  - {name: http, protocol: HTTP, port: $P_GWBPF}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: bench, namespace: default}
+spec:
+  parentRefs: [{name: bench}]
+  rules:
+  - backendRefs: [{name: backend, port: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: backend, namespace: default}
+spec:
+  ports: [{name: http, port: 80, targetPort: $P_BACKEND}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: backend-1
+  namespace: default
+  labels: {kubernetes.io/service-name: backend}
+addressType: IPv4
+ports: [{name: http, port: $P_BACKEND, protocol: TCP}]
+endpoints:
+- addresses: ["127.0.0.1"]
+  conditions: {ready: true}
+EOF2
+
+# ---- starting and stopping one configuration ----
+HAVE_GWBPF=0
+[ -x "$B/gwbpf" ] && "$B/gwbpf" run --help 2>&1 | grep -q -- --no-bpf && HAVE_GWBPF=1
+
+start_mode() { # mode -> sets PORT; returns 1 when the mode cannot run here
+	case $1 in
+	direct) PORT=$P_BACKEND ;;
+	nginx | nginx+skmsg)
+		if [ "$1" = nginx+skmsg ]; then
+			[ -x "$B/gwbpf-dpctl" ] || return 1
+			"$B/gwbpf-dpctl" load --bpffs "$PIN" --cgroup "$CG" 2> "$WORK/dpctl.log" || return 1
+		fi
+		start_cg nginx nginx -p "$WORK" -c "$WORK/nginx.conf"
+		PORT=$P_NGINX ;;
+	haproxy)
+		start_cg haproxy haproxy -db -f "$WORK/haproxy.cfg"
+		PORT=$P_HAPROXY ;;
+	gwbpf)
+		[ $HAVE_GWBPF = 1 ] || return 1
+		start_cg gwbpf "$ROOT/$B/gwbpf" run --config "$WORK/gwbpf.yaml" --no-bpf \
+			--workers "$W" --access-log off --admin 127.0.0.1:$P_ADMIN
+		PORT=$P_GWBPF ;;
+	gwbpf+skmsg)
+		[ $HAVE_GWBPF = 1 ] || return 1
+		start_cg gwbpf "$ROOT/$B/gwbpf" run --config "$WORK/gwbpf.yaml" --cgroup "$CG" \
+			--bpffs "$PIN" --workers "$W" --access-log off --admin 127.0.0.1:$P_ADMIN
+		PORT=$P_GWBPF ;;
+	esac
+	wait_http "http://127.0.0.1:$PORT/64" || { note "$1 did not answer"; return 1; }
+}
+stop_mode() {
+	[ "$1" = direct ] || stop_last
+	case $1 in *skmsg) unload_bpf ;; esac
+}
+
+redirect_bytes() {
+	if [ -d "$PIN" ] && [ -x "$B/gwbpf-dpctl" ]; then
+		"$B/gwbpf-dpctl" stats --bpffs "$PIN" 2>/dev/null |
+			awk '$1 == "reason" && $2 == "msg_redirect" { print $4; f = 1 } END { if (!f) print 0 }'
+	else
+		echo 0
+	fi
+}
+cg_usec() { awk '$1 == "usage_usec" { print $2 }' "$CG/cpu.stat"; }
+sys_busy_usec() { # machine-wide busy CPU time in microseconds
+	awk -v hz="$HZ" '$1 == "cpu" { b = $2 + $3 + $4 + $7 + $8 + $9; printf "%.0f\n", b * 1e6 / hz }' /proc/stat
+}
+to_ms() { # wrk duration (e.g. 353.00us, 1.20ms, 2.00s) -> ms
+	echo "$1" | awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /ms$/) v = v;
+		else if ($1 ~ /s$/) v *= 1000; else if ($1 ~ /m$/) v *= 60000; printf "%.3f", v }'
+}
+run_wrk() { # secs conns path -> wrk output on stdout
+	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
+		taskset -c "$WRK_CPU" wrk -t1 -c"$2" -d"$1"s --latency "http://127.0.0.1:$PORT$3" \
+		2>&1 < /dev/null
+}
+
+measure() { # mode body conns path round
+	mode=$1 body=$2 conns=$3 path=$4 round=$5
+	run_wrk 1 "$conns" "$path" > /dev/null # warm-up: pools, caches, accept queues
+	rb0=$(redirect_bytes)
+	c0=$(cg_usec)
+	s0=$(sys_busy_usec)
+	run_wrk "$SECS" "$conns" "$path" > "$WORK/wrk.out"
+	c1=$(cg_usec)
+	s1=$(sys_busy_usec)
+	rb1=$(redirect_bytes)
+	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk.out")
+	reqs=$(awk '/requests in/ { print $1 }' "$WORK/wrk.out")
+	p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk.out")")
+	p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$WORK/wrk.out")")
+	errs=$(awk '/Non-2xx|Socket errors/ { n++ } END { print n + 0 }' "$WORK/wrk.out")
+	[ -n "$rps" ] && [ -n "$reqs" ] && [ "$reqs" -gt 0 ] || {
+		note "$mode $body: wrk failed: $(tail -n 3 "$WORK/wrk.out")"
+		return 0
+	}
+	cpu=$(awk -v a="$c0" -v b="$c1" -v n="$reqs" 'BEGIN { printf "%.1f", (b - a) / n }')
+	sys=$(awk -v a="$s0" -v b="$s1" -v n="$reqs" 'BEGIN { printf "%.1f", (b - a) / n }')
+	echo "$mode $body $conns $round $rps $p50 $p99 $cpu $sys $reqs $errs $((rb1 - rb0))" >> "$OUT/raw.txt"
+	printf '  %-12s %-5s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  %7s us/req (cgroup)  %7s (system)%s\n' \
+		"$mode" "$body" "$conns" "$rps" "$p50" "$p99" "$cpu" "$sys" \
+		"$([ "$errs" -gt 0 ] && echo "  ERRORS, see $WORK")"
+}
+
+# ---- run ----
+: > "$OUT/raw.txt"
+start_cg backend nginx -p "$WORK" -c "$WORK/backend.conf"
+wait_http "http://127.0.0.1:$P_BACKEND/64" || die "backend did not start: $(cat "$WORK/backend.err" 2>/dev/null)"
+BACKEND_PID=$LAST
+echo "bench: $SECS s per run, $ROUNDS round(s), $W worker(s), wrk -t1 on CPU $WRK_CPU, $NCPU CPUs, kernel $(uname -r)"
+order=$MODES
+r=1
+while [ $r -le "$ROUNDS" ]; do
+	for m in $order; do
+		if ! start_mode "$m"; then
+			note "skipping $m (not available here)"
+			case $m in *skmsg) unload_bpf ;; esac
+			continue
+		fi
+		# sk_msg only accelerates connections made after the attach: the
+		# proxies were started after it, the backend listener inherits
+		measure "$m" 64B 50 /64 $r
+		measure "$m" 1MiB 8 /1m $r
+		stop_mode "$m"
+	done
+	order=$(echo "$order" | tr ' ' '\n' | sed '1!G;h;$!d' | tr '\n' ' ')
+	r=$((r + 1))
+done
+PIDS=$(echo "$PIDS" | sed "s/ $BACKEND_PID\b//")
+stop_pid "$BACKEND_PID"
+
+# ---- report ----
+{
+	echo "# gwbpf benchmark results"
+	echo
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $NCPU CPUs, $W proxy worker(s)," \
+		"wrk -t1 pinned to CPU $WRK_CPU, ${SECS}s per run after a 1 s warm-up, median of $ROUNDS round(s)."
+	echo "Backend: nginx (1 worker) serving a static body on 127.0.0.1. CPU us/req: our cgroup's"
+	echo "cpu.stat usage (wrk + proxy + backend) per request; system us/req: machine-wide busy time"
+	echo "per request (includes other load on a shared machine). Ratios: req/s and CPU/req vs the"
+	echo "nginx and HAProxy rows of the same run (req/s >1 = faster; CPU <1 = cheaper)."
+	echo
+	echo "| mode | body | conns | req/s | p50 ms | p99 ms | CPU us/req | system us/req | req/s vs nginx | req/s vs haproxy | CPU vs nginx | CPU vs haproxy | bypassed bytes/req |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+	awk '
+	{ k = $1 " " $2 " " $3; keys[k] = 1; n[k]++; i = n[k]
+	  rps[k, i] = $5; p50[k, i] = $6; p99[k, i] = $7; cpu[k, i] = $8; sys[k, i] = $9
+	  rb[k, i] = $12 / ($10 > 0 ? $10 : 1); order[k] = order[k] ? order[k] : ++seq }
+	function med(arr, k, cnt,   j, m, t, v) {
+		for (j = 1; j <= cnt; j++) v[j] = arr[k, j]
+		for (j = 1; j <= cnt; j++) for (m = j + 1; m <= cnt; m++) if (v[m] + 0 < v[j] + 0) { t = v[j]; v[j] = v[m]; v[m] = t }
+		return cnt % 2 ? v[(cnt + 1) / 2] : (v[cnt / 2] + v[cnt / 2 + 1]) / 2
+	}
+	function ratio(a, b) { return (b > 0 && a != "") ? sprintf("%.2f", a / b) : "-" }
+	END {
+		for (k in keys) { split(k, f, " "); R[k] = med(rps, k, n[k]); C[k] = med(cpu, k, n[k]) }
+		for (s = 1; s <= seq; s++) for (k in keys) if (order[k] == s) {
+			split(k, f, " "); ng = "nginx " f[2] " " f[3]; hp = "haproxy " f[2] " " f[3]
+			printf "| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %.1f | %s | %s | %s | %s | %.0f |\n",
+				f[1], f[2], f[3], R[k], med(p50, k, n[k]), med(p99, k, n[k]), C[k], med(sys, k, n[k]),
+				ratio(R[k], R[ng]), ratio(R[k], R[hp]), ratio(C[k], C[ng]), ratio(C[k], C[hp]), med(rb, k, n[k])
+		}
+	}' "$OUT/raw.txt" | sort -t'|' -k3,3 -s
+	echo
+	[ $HAVE_GWBPF = 1 ] || echo "gwbpf rows missing: \`$B/gwbpf run\` (with --no-bpf) is not available in this build."
+} > "$OUT/results.md"
+echo
+cat "$OUT/results.md"
