@@ -19,6 +19,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 
+#include "gwbpf/ir.h"
 #include "gwbpf/log.h"
 #include "gwbpf/xdp.h"
 
@@ -466,6 +467,37 @@ static void test_listener_update(void)
 	CHECK(lstats("10.0.0.1", 53, UDP, &b), "a failed update removed listeners");
 }
 
+/* the IR path gwbpf run uses: binds become listener keys */
+static void test_ir(void)
+{
+	struct gw_ir *ir = gw_ir_new();
+	struct gw_xdp_listener_stats st;
+	struct pkt d = { .src = "198.18.0.1", .dst = "10.0.0.1", .dport = 53, .proto = UDP };
+
+	CHECK(ir != NULL, "gw_ir_new");
+	if (!ir)
+		return;
+	ir->binds = gw_ir_new_array(ir, struct gw_ir_bind, 3);
+	ir->n_binds = 3;
+	ir->binds[0] = (struct gw_ir_bind){ .address = gw_ir_strdup(ir, "10.0.0.1"), .port = 53,
+					    .proto = GW_PROTO_UDP };
+	ir->binds[1] = (struct gw_ir_bind){ .address = gw_ir_strdup(ir, "0.0.0.0"), .port = 443,
+					    .proto = GW_PROTO_HTTPS };
+	ir->binds[2] = (struct gw_ir_bind){ .address = gw_ir_strdup(ir, "2001:db8::1"), .port = 6000,
+					    .proto = GW_PROTO_TCP };
+	CHECK(gw_xdp_set_listeners(X, ir) == 0, "gw_xdp_set_listeners");
+	CHECK(lstats("10.0.0.1", 53, UDP, &st), "udp bind missing");
+	CHECK(lstats("0.0.0.0", 443, TCP, &st), "https bind missing");
+	CHECK(lstats("2001:db8::1", 6000, TCP, &st), "tcp bind missing");
+	CHECK(!lstats("0.0.0.0", 8080, TCP, &st), "old listener kept");
+	expect(d, XDP_PASS, GW_XDP_PASS_LISTENER, "10.0.0.1", 53, UDP);
+	d = (struct pkt){ .src = "198.18.0.1", .dst = "10.9.9.9", .dport = 8080 };
+	expect(d, XDP_PASS, GW_XDP_PASS_NOT_LISTENER, NOL, 0, 0);
+	d.dport = 443;
+	expect(d, XDP_PASS, GW_XDP_PASS_LISTENER, "0.0.0.0", 443, TCP);
+	gw_ir_put(ir);
+}
+
 static void test_metrics(void)
 {
 	struct gw_xdp_listener_stats s;
@@ -517,6 +549,7 @@ int main(void)
 	test_syn_limit();
 	test_listener_update();
 	test_metrics();
+	test_ir();
 
 	gw_xdp_close(X, false);
 	printf("xdp_ingress: %d passed, %d failed\n", n_pass, n_fail);

@@ -389,6 +389,9 @@ out:
 		for (i = 0; x && i < x->n_ifaces; i++)
 			if (x->ifaces[i].attached)
 				gw_xdp_detach_iface(&x->ifaces[i]);
+		/* a pin dir this call created and never filled goes too */
+		if (x && x->pin_dir[0])
+			rmdir(x->pin_dir);
 		gw_xdp_close(x, true);
 		errno = -err;
 		return NULL;
