@@ -1,12 +1,9 @@
-/* cli/main.c - placeholder until the command table lands */
+/* cli/main.c - the thin main: everything lives in libgwbpf.a. */
 #include "gwbpf/api.h"
 
-#include <stdio.h>
+#include "gwbpf/cli.h"
 
 int main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	printf("gwbpf %s\n", GW_VERSION);
-	return 0;
+	return gw_cli_main(argc, argv);
 }

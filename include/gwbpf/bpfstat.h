@@ -1,0 +1,18 @@
+/* gwbpf/bpfstat.h - reading gwbpf's pinned BPF objects without the daemon. */
+#ifndef GWBPF_BPFSTAT_H
+#define GWBPF_BPFSTAT_H
+
+#include <stdio.h>
+
+#include "gwbpf/api.h"
+
+/* gw_bpfstat_read() : walks the pinned maps under bpffs (recursively) and
+ * returns a new json_t * {"bpffs":..., "maps":[{name, path, type, keySize,
+ * valueSize, maxEntries, entries, [counters]}]}. Per-CPU maps with 8-byte
+ * values get their per-key sums in "counters". With conns, socket maps also
+ * list their entry count as "sockets". NULL + errno when bpffs is unreadable. */
+void *gw_bpfstat_read(const char *bpffs, bool conns);
+/* gw_bpfstat_print() : table of a gw_bpfstat_read() document */
+void gw_bpfstat_print(const void *doc, FILE *f);
+
+#endif

@@ -1,0 +1,189 @@
+/* cli/status_view.c - tables of Gateway API status (see status_view.h). */
+#include "gwbpf/api.h"
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "gwbpf/status_view.h"
+#include "gwbpf/translate.h"
+
+/* A condition is bad when a positive-polarity type is not True, or a
+ * negative-polarity one (Conflicted, the spec's only abnormal-true listener
+ * condition) is True. */
+static bool cond_bad(const json_t *c)
+{
+	const char *type = json_string_value(json_object_get(c, "type"));
+	const char *st = json_string_value(json_object_get(c, "status"));
+
+	if (!type || !st)
+		return false;
+	if (!strcmp(type, "Conflicted") || !strcmp(type, "OverlappingTLSConfig"))
+		return !strcmp(st, "True");
+	if (!strcmp(type, "Accepted") || !strcmp(type, "ResolvedRefs") ||
+	    !strcmp(type, "Programmed"))
+		return strcmp(st, "True") != 0;
+	return false;
+}
+
+static bool first_bad(const json_t *conds, const char *prefix, char *buf, size_t size)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach((json_t *)conds, i, c) {
+		if (!cond_bad(c))
+			continue;
+		snprintf(buf, size, "%s%s=%s (%s): %s", prefix,
+			 json_string_value(json_object_get(c, "type")),
+			 json_string_value(json_object_get(c, "status")),
+			 json_string_value(json_object_get(c, "reason")) ?: "",
+			 json_string_value(json_object_get(c, "message")) ?: "");
+		return true;
+	}
+	return false;
+}
+
+bool gw_status_item_problem(const void *item, char *buf, size_t size)
+{
+	const json_t *st = json_object_get(item, "status");
+	char prefix[160];
+	size_t i;
+	json_t *x;
+
+	if (!json_is_object(st))
+		return false;
+	if (first_bad(json_object_get(st, "conditions"), "", buf, size))
+		return true;
+	json_array_foreach(json_object_get(st, "listeners"), i, x) {
+		snprintf(prefix, sizeof(prefix), "listener %s: ",
+			 json_string_value(json_object_get(x, "name")) ?: "?");
+		if (first_bad(json_object_get(x, "conditions"), prefix, buf, size))
+			return true;
+	}
+	json_array_foreach(json_object_get(st, "parents"), i, x) {
+		json_t *pr = json_object_get(x, "parentRef");
+
+		snprintf(prefix, sizeof(prefix), "parent %s: ",
+			 json_string_value(json_object_get(pr, "name")) ?: "?");
+		if (first_bad(json_object_get(x, "conditions"), prefix, buf, size))
+			return true;
+	}
+	json_array_foreach(json_object_get(st, "ancestors"), i, x) {
+		json_t *ar = json_object_get(x, "ancestorRef");
+
+		snprintf(prefix, sizeof(prefix), "ancestor %s: ",
+			 json_string_value(json_object_get(ar, "name")) ?: "?");
+		if (first_bad(json_object_get(x, "conditions"), prefix, buf, size))
+			return true;
+	}
+	return false;
+}
+
+static bool is_route(const char *kind)
+{
+	size_t n = strlen(kind);
+
+	return n > 5 && !strcmp(kind + n - 5, "Route");
+}
+
+static bool in_view(const char *kind, enum gw_view view)
+{
+	switch (view) {
+	case GW_VIEW_GATEWAYS:
+		return !strcmp(kind, "GatewayClass") || !strcmp(kind, "Gateway") ||
+		       !strcmp(kind, "ListenerSet");
+	case GW_VIEW_ROUTES:
+	case GW_VIEW_BACKENDS:
+		return is_route(kind) || !strcmp(kind, "Ingress");
+	default:
+		return true;
+	}
+}
+
+static void item_name(const json_t *item, char *buf, size_t size)
+{
+	const json_t *md = json_object_get(item, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *name = json_string_value(json_object_get(md, "name"));
+
+	if (ns && *ns)
+		snprintf(buf, size, "%s/%s", ns, name ?: "?");
+	else
+		snprintf(buf, size, "%s", name ?: "?");
+}
+
+static void print_listeners(const json_t *st, FILE *f)
+{
+	size_t i;
+	json_t *l;
+
+	json_array_foreach(json_object_get(st, "listeners"), i, l)
+		fprintf(f, "  %-14s %-44s attachedRoutes=%" JSON_INTEGER_FORMAT "\n", "listener",
+			json_string_value(json_object_get(l, "name")) ?: "?",
+			json_integer_value(json_object_get(l, "attachedRoutes")));
+	json_array_foreach(json_object_get(st, "addresses"), i, l)
+		fprintf(f, "  %-14s %s\n", "address",
+			json_string_value(json_object_get(l, "value")) ?: "?");
+}
+
+static void print_backends(const json_t *item, FILE *f)
+{
+	/* backendRefs come from the route's spec when the document carries it */
+	const json_t *rules = json_object_get(json_object_get(item, "spec"), "rules");
+	size_t i, j;
+	json_t *r, *b;
+
+	json_array_foreach((json_t *)rules, i, r) {
+		json_array_foreach(json_object_get(r, "backendRefs"), j, b) {
+			const char *ns = json_string_value(json_object_get(b, "namespace"));
+
+			fprintf(f, "  rule %-9zu %s%s%s:%" JSON_INTEGER_FORMAT " weight=%" JSON_INTEGER_FORMAT "\n", i,
+				ns ? ns : "", ns ? "/" : "",
+				json_string_value(json_object_get(b, "name")) ?: "?",
+				json_integer_value(json_object_get(b, "port")),
+				json_object_get(b, "weight") ? json_integer_value(json_object_get(b, "weight")) : 1);
+		}
+	}
+}
+
+int gw_status_view_print(const void *list, enum gw_view view, FILE *f)
+{
+	char name[512], problem[1024];
+	int bad = 0;
+	size_t i;
+	json_t *item;
+
+	fprintf(f, "%-16s %-44s %-6s %s\n", "KIND", "NAME", "STATUS", "DETAIL");
+	json_array_foreach(json_object_get(list, "items"), i, item) {
+		const char *kind = json_string_value(json_object_get(item, "kind")) ?: "?";
+		const json_t *st = json_object_get(item, "status");
+		bool has = json_is_object(st);
+		bool prob;
+
+		if (!in_view(kind, view) || (view == GW_VIEW_ALL && !has))
+			continue;
+		item_name(item, name, sizeof(name));
+		prob = gw_status_item_problem(item, problem, sizeof(problem));
+		bad += prob;
+		fprintf(f, "%-16s %-44s %-6s %s\n", kind, name, !has ? "-" : prob ? "ERROR" : "OK",
+			prob ? problem : "");
+		if (view == GW_VIEW_GATEWAYS && !strcmp(kind, "Gateway"))
+			print_listeners(st, f);
+		if (view == GW_VIEW_BACKENDS)
+			print_backends(item, f);
+	}
+	return bad;
+}
+
+int gw_status_view_print_table(const struct gw_translation *t, FILE *f)
+{
+	json_t *list = gw_translation_status_list(t);
+	int bad;
+
+	if (!list)
+		return -ENOMEM;
+	bad = gw_status_view_print(list, GW_VIEW_ALL, f);
+	json_decref(list);
+	return bad;
+}
