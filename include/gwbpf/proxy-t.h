@@ -1,0 +1,52 @@
+/* gwbpf/proxy-t.h - userspace proxy options, buffers and counters. */
+#ifndef GWBPF_PROXY_T_H
+#define GWBPF_PROXY_T_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every connection buffer has this fixed size and comes from a per-worker
+ * pool (haproxy tune.bufsize). A request head must fit in one buffer, so this
+ * is also the header size limit (431 beyond). */
+#define GW_PROXY_BUF_SIZE 16384
+
+/* A byte buffer: data bytes start at area + head. All-zero means "no
+ * buffer" (area NULL); buffers are released to the pool when empty, so an
+ * idle keep-alive connection holds none. */
+struct gw_buf {
+	char *area;  /* NULL = no buffer attached */
+	size_t size; /* bytes at area */
+	size_t data; /* bytes held */
+	size_t head; /* offset of the first byte held */
+};
+
+struct gw_proxy_opts {
+	unsigned int workers;          /* threads; 0 = number of CPUs */
+	uint32_t header_timeout_ms;    /* first byte to end of head; 408 after (default 10 s) */
+	uint32_t idle_timeout_ms;      /* keep-alive idle client connection (default 60 s) */
+	uint32_t connect_timeout_ms;   /* upstream TCP connect (default 5 s) */
+	uint32_t upstream_timeout_ms;  /* upstream silence while a response is due, when the
+					  route sets no timeout (default 60 s); 504 */
+	uint32_t upstream_idle_ms;     /* pooled upstream connection lifetime (default 30 s) */
+	unsigned int max_idle_per_endpoint; /* pooled connections per endpoint and worker (64) */
+	unsigned int max_conns;        /* client connections per worker (default 65536) */
+	const char *access_log;        /* path, "off", or NULL/"-"/"stderr" = stderr */
+};
+
+/* counters summed over workers (relaxed atomics; for /metrics) */
+struct gw_proxy_stats {
+	uint64_t conns_accepted;
+	uint64_t conns_active;
+	uint64_t requests;
+	uint64_t responses[6];     /* index = status / 100 (1xx..5xx), [0] = no response */
+	uint64_t upstream_connects;
+	uint64_t upstream_connect_errors;
+	uint64_t upstream_reused;
+	uint64_t bytes_in;         /* from clients */
+	uint64_t bytes_out;        /* to clients */
+	uint64_t snapshot_generation; /* oldest generation any worker serves */
+	uint64_t listeners;        /* listening sockets (all workers) */
+};
+
+#endif

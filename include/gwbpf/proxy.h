@@ -1,0 +1,41 @@
+/* gwbpf/proxy.h - the userspace HTTP/1.1 proxy: workers, listeners, snapshots.
+ *
+ * One gw_proxy owns N worker threads, each with its own epoll loop, its own
+ * SO_REUSEPORT listening socket per IR bind, its own buffer pool and upstream
+ * connection pool: nothing is shared on the request path. A new snapshot is
+ * handed to each worker through an atomic pointer slot plus an eventfd wake;
+ * each request keeps a reference to the snapshot it started with.
+ */
+#ifndef GWBPF_PROXY_H
+#define GWBPF_PROXY_H
+
+#include "gwbpf/api.h"
+#include "gwbpf/ir-t.h"
+#include "gwbpf/proxy-t.h"
+
+struct gw_proxy;
+
+/* gw_proxy_opts_default() : fills the documented defaults */
+void gw_proxy_opts_default(struct gw_proxy_opts *o);
+
+/* gw_proxy_new() : copies opts (access_log string included) and opens the
+ * access log. Threads start with gw_proxy_start(). NULL + errno. */
+struct gw_proxy *gw_proxy_new(const struct gw_proxy_opts *opts);
+/* gw_proxy_start() : starts the workers; 0 or -errno */
+int gw_proxy_start(struct gw_proxy *p);
+/* gw_proxy_publish() : hands ir to every worker (takes its own references;
+ * the caller keeps its own). Workers open and close listeners to match its
+ * binds. 0 or -EINVAL (p not started). */
+int gw_proxy_publish(struct gw_proxy *p, struct gw_ir *ir);
+/* gw_proxy_ready() : true once every worker serves a published snapshot */
+bool gw_proxy_ready(struct gw_proxy *p);
+/* gw_proxy_stats() : sums the workers' counters into *st */
+void gw_proxy_stats(struct gw_proxy *p, struct gw_proxy_stats *st);
+/* gw_proxy_shutdown() : closes every listener, closes idle connections, lets
+ * in-flight requests finish for at most drain_ms, then stops and joins the
+ * workers. Idempotent. */
+void gw_proxy_shutdown(struct gw_proxy *p, uint32_t drain_ms);
+/* gw_proxy_free() : shuts down (drain 0) if needed; accepts NULL */
+void gw_proxy_free(struct gw_proxy *p);
+
+#endif

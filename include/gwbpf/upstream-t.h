@@ -1,0 +1,28 @@
+/* gwbpf/upstream-t.h - upstream (backend) connections and their pool. */
+#ifndef GWBPF_UPSTREAM_T_H
+#define GWBPF_UPSTREAM_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "gwbpf/loop-t.h"
+
+struct gw_upstream_pool;
+
+/* one TCP connection to an endpoint; owned by a client connection while in
+ * use, by the pool while idle */
+struct gw_upconn {
+	int fd;
+	struct gw_io io;
+	struct gw_timer idle_timer;    /* armed while pooled */
+	struct sockaddr_storage addr;  /* endpoint: the pool key */
+	socklen_t addrlen;
+	struct gw_upconn *next, *prev; /* idle list of its endpoint */
+	struct gw_upstream_pool *pool;
+	uint32_t n_requests;           /* requests sent on this connection */
+	bool connected;                /* TCP handshake done */
+	bool reused;                   /* taken from the pool for this request */
+};
+
+#endif

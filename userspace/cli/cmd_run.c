@@ -1,0 +1,501 @@
+/* cli/cmd_run.c - `gwbpf run`: the daemon.
+ *
+ * Pipeline: file source -> store -> gw_translate() -> snapshot published to
+ * the proxy workers (and to the BPF data plane unless --no-bpf). The main
+ * thread runs its own loop for everything that is not request traffic:
+ * inotify (debounced by the source), signals (signalfd), and the admin
+ * server. A reload that fails keeps the last good snapshot serving; only
+ * the diagnostics change.
+ */
+#define _GNU_SOURCE
+#include <sys/epoll.h> /* before api.h: see proxy/loop.c */
+
+#include "gwbpf/api.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "gwbpf/admin.h"
+#include "gwbpf/cli.h"
+#include "gwbpf/dataplane.h"
+#include "gwbpf/diag.h"
+#include "gwbpf/ir.h"
+#include "gwbpf/log.h"
+#include "gwbpf/loop.h"
+#include "gwbpf/proxy.h"
+#include "gwbpf/source.h"
+#include "gwbpf/translate.h"
+#include "gwbpf/xdp.h"
+
+#define GW_RUN_MAX_PATHS 64
+#define GW_RUN_MAX_IFACES 16
+#define GW_RUN_DRAIN_MS 10000
+
+struct gw_run {
+	struct gw_loop *loop;
+	struct gw_proxy *proxy;
+	struct gw_admin *admin;
+	struct gw_file_source *src;
+	struct gw_translation *t; /* last good translation (its ir is serving) */
+	struct gw_translate_opts topts;
+	struct gw_dataplane *dp;
+	struct gw_xdp *xdp;
+	struct gw_io src_io;
+	struct gw_io sig_io;
+	struct gw_timer reload_timer;
+	int sigfd;
+	uint64_t generation;
+	uint64_t reloads_ok, reloads_failed;
+	bool last_reload_ok;
+	bool stopping;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: gwbpf run --config PATH... | --kube [--kubeconfig FILE]\n"
+		"                 [--admin ADDR] [--address-pool CIDR] [--listen-address IP]\n"
+		"                 [--no-bpf] [--workers N] [--bpffs DIR] [--cgroup DIR]\n"
+		"                 [--xdp-iface IF]... [--access-log PATH|off]\n"
+		"                 [--header-timeout MS] [--idle-timeout MS] [--drain-timeout MS]\n\n"
+		"Serves the Gateways found in PATH (files or folders of manifests, watched\n"
+		"for changes). --admin (default 127.0.0.1:9901) serves /healthz, /readyz,\n"
+		"/status and /metrics. SIGTERM or SIGINT stops accepting, drains, exits 0.\n");
+}
+
+static void log_diags(const struct gw_diag_list *dl)
+{
+	char buf[1024];
+	size_t i;
+
+	for (i = 0; i < dl->n; i++) {
+		gw_diag_format(&dl->v[i], buf, sizeof(buf));
+		if (dl->v[i].severity == GW_DIAG_ERROR)
+			pr_warn("config: %s", buf);
+		else
+			pr_info("config: %s", buf);
+	}
+}
+
+/* publish() : translates the source's store and hands the snapshot out.
+ * Returns 0, or -errno with the previous snapshot left serving. */
+static int publish(struct gw_run *r)
+{
+	struct gw_translation *t = NULL;
+	int err;
+
+	r->topts.now = (int64_t)time(NULL);
+	err = gw_translate(gw_file_source_store(r->src), &r->topts, &t);
+	if (err) {
+		pr_warn("run: translation failed (%s); the previous configuration keeps serving",
+			strerror(-err));
+		return err;
+	}
+	log_diags(&t->diags);
+	if (!t->ir) {
+		gw_translation_free(t);
+		return -EINVAL;
+	}
+	t->ir->generation = ++r->generation;
+	err = gw_proxy_publish(r->proxy, t->ir);
+	if (err) {
+		gw_translation_free(t);
+		return err;
+	}
+	if (r->dp) {
+		err = gw_dataplane_sync(r->dp, t->ir);
+		if (err)
+			pr_warn("run: BPF data plane sync: %s (userspace keeps serving)",
+				strerror(-err));
+	}
+	if (r->xdp) {
+		err = gw_xdp_set_listeners(r->xdp, t->ir);
+		if (err)
+			pr_warn("run: XDP listeners: %s", strerror(-err));
+	}
+	pr_info("run: snapshot %llu published: %zu binds, %zu clusters",
+		(unsigned long long)r->generation, t->ir->n_binds, t->ir->n_clusters);
+	gw_translation_free(r->t);
+	r->t = t;
+	return 0;
+}
+
+static void reload_cb(struct gw_loop *loop, struct gw_timer *tm)
+{
+	struct gw_run *r = tm->data;
+	struct gw_diag_list diags = { 0 };
+	bool changed = false;
+	int err;
+
+	err = gw_file_source_reload(r->src, &diags, &changed);
+	log_diags(&diags);
+	gw_diag_list_free(&diags);
+	if (err)
+		pr_warn("run: reload found errors; invalid objects keep their last good version");
+	if (!changed) {
+		pr_debug("run: reload: no change");
+		goto rearm;
+	}
+	err = publish(r);
+	r->last_reload_ok = !err;
+	if (err)
+		r->reloads_failed++;
+	else
+		r->reloads_ok++;
+rearm:
+	/* events that arrived meanwhile may have set a new deadline */
+	if (gw_file_source_deadline(r->src)) {
+		uint64_t d = gw_file_source_deadline(r->src), now = gw_now_ms();
+
+		gw_loop_add_timer(loop, &r->reload_timer, d > now ? d - now : 0, reload_cb, r);
+	}
+}
+
+static void src_io_cb(struct gw_loop *loop, struct gw_io *io, uint32_t events)
+{
+	struct gw_run *r = io->data;
+	uint64_t now = gw_now_ms(), d;
+
+	gw_file_source_handle(r->src, now);
+	d = gw_file_source_deadline(r->src);
+	if (d)
+		gw_loop_add_timer(loop, &r->reload_timer, d > now ? d - now : 0, reload_cb, r);
+}
+
+static void sig_io_cb(struct gw_loop *loop, struct gw_io *io, uint32_t events)
+{
+	struct gw_run *r = io->data;
+	struct signalfd_siginfo si;
+
+	while (read(r->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			pr_info("run: signal %u: draining", si.ssi_signo);
+			r->stopping = true;
+			gw_loop_stop(loop);
+		}
+	}
+}
+
+/* ---- admin callbacks ---- */
+
+static bool admin_ready(void *arg)
+{
+	struct gw_run *r = arg;
+
+	return r->t && gw_proxy_ready(r->proxy);
+}
+
+static char *admin_status(void *arg)
+{
+	struct gw_run *r = arg;
+	json_t *doc;
+	char *s;
+
+	if (!r->t)
+		return NULL;
+	doc = gw_translation_status_list(r->t);
+	if (!doc)
+		return NULL;
+	s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	return s;
+}
+
+static char *admin_metrics(void *arg)
+{
+	struct gw_run *r = arg;
+	struct gw_proxy_stats st;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	static const char *const cls[6] = { "none", "1xx", "2xx", "3xx", "4xx", "5xx" };
+	int i;
+
+	if (!f)
+		return NULL;
+	gw_proxy_stats(r->proxy, &st);
+	fprintf(f, "# HELP gwbpf_up 1 while the daemon runs.\n# TYPE gwbpf_up gauge\n"
+		   "gwbpf_up 1\n");
+	fprintf(f, "# HELP gwbpf_proxy_requests_total Request heads received.\n"
+		   "# TYPE gwbpf_proxy_requests_total counter\n"
+		   "gwbpf_proxy_requests_total %llu\n",
+		(unsigned long long)st.requests);
+	fprintf(f, "# HELP gwbpf_proxy_responses_total Responses by status class.\n"
+		   "# TYPE gwbpf_proxy_responses_total counter\n");
+	for (i = 0; i < 6; i++)
+		fprintf(f, "gwbpf_proxy_responses_total{code=\"%s\"} %llu\n", cls[i],
+			(unsigned long long)st.responses[i]);
+	fprintf(f, "# TYPE gwbpf_proxy_connections_accepted_total counter\n"
+		   "gwbpf_proxy_connections_accepted_total %llu\n"
+		   "# TYPE gwbpf_proxy_connections_active gauge\n"
+		   "gwbpf_proxy_connections_active %llu\n"
+		   "# TYPE gwbpf_proxy_upstream_connects_total counter\n"
+		   "gwbpf_proxy_upstream_connects_total %llu\n"
+		   "# TYPE gwbpf_proxy_upstream_connect_errors_total counter\n"
+		   "gwbpf_proxy_upstream_connect_errors_total %llu\n"
+		   "# TYPE gwbpf_proxy_upstream_reused_total counter\n"
+		   "gwbpf_proxy_upstream_reused_total %llu\n"
+		   "# TYPE gwbpf_proxy_bytes_received_total counter\n"
+		   "gwbpf_proxy_bytes_received_total %llu\n"
+		   "# TYPE gwbpf_proxy_bytes_sent_total counter\n"
+		   "gwbpf_proxy_bytes_sent_total %llu\n"
+		   "# TYPE gwbpf_proxy_listeners gauge\n"
+		   "gwbpf_proxy_listeners %llu\n"
+		   "# TYPE gwbpf_snapshot_generation gauge\n"
+		   "gwbpf_snapshot_generation %llu\n"
+		   "# TYPE gwbpf_config_reloads_total counter\n"
+		   "gwbpf_config_reloads_total{result=\"success\"} %llu\n"
+		   "gwbpf_config_reloads_total{result=\"failure\"} %llu\n",
+		(unsigned long long)st.conns_accepted, (unsigned long long)st.conns_active,
+		(unsigned long long)st.upstream_connects,
+		(unsigned long long)st.upstream_connect_errors,
+		(unsigned long long)st.upstream_reused, (unsigned long long)st.bytes_in,
+		(unsigned long long)st.bytes_out, (unsigned long long)st.listeners,
+		(unsigned long long)st.snapshot_generation, (unsigned long long)r->reloads_ok,
+		(unsigned long long)r->reloads_failed);
+	fclose(f);
+	return buf;
+}
+
+static const struct gw_admin_ops admin_ops = {
+	.ready = admin_ready,
+	.status = admin_status,
+	.metrics = admin_metrics,
+};
+
+static int parse_ms(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (!*s || *end || v == 0 || v > 86400000ul)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int gw_cmd_run(int argc, char **argv)
+{
+	enum {
+		OPT_CONFIG = 256, OPT_KUBE, OPT_KUBECONFIG, OPT_ADMIN, OPT_POOL, OPT_LISTEN,
+		OPT_NOBPF, OPT_WORKERS, OPT_BPFFS, OPT_CGROUP, OPT_XDP, OPT_ALOG, OPT_HDR_TO,
+		OPT_IDLE_TO, OPT_DRAIN_TO, OPT_HELP,
+	};
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "kube", no_argument, NULL, OPT_KUBE },
+		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+		{ "admin", required_argument, NULL, OPT_ADMIN },
+		{ "address-pool", required_argument, NULL, OPT_POOL },
+		{ "listen-address", required_argument, NULL, OPT_LISTEN },
+		{ "no-bpf", no_argument, NULL, OPT_NOBPF },
+		{ "workers", required_argument, NULL, OPT_WORKERS },
+		{ "bpffs", required_argument, NULL, OPT_BPFFS },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "xdp-iface", required_argument, NULL, OPT_XDP },
+		{ "access-log", required_argument, NULL, OPT_ALOG },
+		{ "header-timeout", required_argument, NULL, OPT_HDR_TO },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TO },
+		{ "drain-timeout", required_argument, NULL, OPT_DRAIN_TO },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ 0 },
+	};
+	const char *paths[GW_RUN_MAX_PATHS], *ifaces[GW_RUN_MAX_IFACES];
+	size_t n_paths = 0, n_ifaces = 0;
+	const char *admin_addr = "127.0.0.1:9901", *bpffs = NULL, *cgroup = NULL;
+	bool kube = false, no_bpf = false;
+	uint32_t drain_ms = GW_RUN_DRAIN_MS;
+	struct gw_proxy_opts popts;
+	struct gw_diag_list diags = { 0 };
+	struct gw_run r;
+	sigset_t mask;
+	int c, ret = GW_EXIT_FAIL;
+	char *end;
+
+	memset(&r, 0, sizeof(r));
+	r.sigfd = -1;
+	gw_proxy_opts_default(&popts);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CONFIG:
+			if (n_paths == GW_RUN_MAX_PATHS) {
+				gw_cli_err("run: too many --config paths");
+				return GW_EXIT_USAGE;
+			}
+			paths[n_paths++] = optarg;
+			break;
+		case OPT_KUBE:
+			kube = true;
+			break;
+		case OPT_KUBECONFIG:
+			break;
+		case OPT_ADMIN:
+			admin_addr = optarg;
+			break;
+		case OPT_POOL:
+			r.topts.address_pool = optarg;
+			break;
+		case OPT_LISTEN:
+			r.topts.listen_address = optarg;
+			break;
+		case OPT_NOBPF:
+			no_bpf = true;
+			break;
+		case OPT_WORKERS:
+			popts.workers = (unsigned int)strtoul(optarg, &end, 10);
+			if (!*optarg || *end || !popts.workers || popts.workers > 256) {
+				gw_cli_err("run: --workers wants 1..256");
+				return GW_EXIT_USAGE;
+			}
+			break;
+		case OPT_BPFFS:
+			bpffs = optarg;
+			break;
+		case OPT_CGROUP:
+			cgroup = optarg;
+			break;
+		case OPT_XDP:
+			if (n_ifaces == GW_RUN_MAX_IFACES) {
+				gw_cli_err("run: too many --xdp-iface");
+				return GW_EXIT_USAGE;
+			}
+			ifaces[n_ifaces++] = optarg;
+			break;
+		case OPT_ALOG:
+			popts.access_log = optarg;
+			break;
+		case OPT_HDR_TO:
+		case OPT_IDLE_TO:
+		case OPT_DRAIN_TO:
+			if (parse_ms(optarg, c == OPT_HDR_TO    ? &popts.header_timeout_ms :
+					     c == OPT_IDLE_TO ? &popts.idle_timeout_ms :
+								&drain_ms)) {
+				gw_cli_err("run: timeouts are milliseconds, 1..86400000");
+				return GW_EXIT_USAGE;
+			}
+			break;
+		case OPT_HELP:
+		case 'h':
+			usage(stdout);
+			return GW_EXIT_OK;
+		default:
+			usage(stderr);
+			return GW_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		gw_cli_err("run: unexpected argument '%s'", argv[optind]);
+		return GW_EXIT_USAGE;
+	}
+	if (kube) {
+		gw_cli_err("run: --kube is not supported yet");
+		return GW_EXIT_USAGE;
+	}
+	if (!n_paths) {
+		gw_cli_err("run: --config PATH is required");
+		usage(stderr);
+		return GW_EXIT_USAGE;
+	}
+
+	/* signals go to the signalfd only; every thread created below inherits
+	 * the mask, so no worker is ever interrupted by them */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	r.loop = gw_loop_new();
+	if (!r.loop) {
+		pr_err("run: event loop: %s", strerror(errno));
+		goto out;
+	}
+	r.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (r.sigfd == -1 || gw_loop_add_fd(r.loop, &r.sig_io, r.sigfd, GW_IO_READ, sig_io_cb, &r)) {
+		pr_err("run: signalfd: %s", strerror(errno));
+		goto out;
+	}
+
+	r.src = gw_file_source_new(paths, n_paths, &diags);
+	log_diags(&diags);
+	gw_diag_list_free(&diags);
+	if (!r.src) {
+		pr_err("run: cannot read or watch the configuration: %s", strerror(errno));
+		goto out;
+	}
+	if (gw_loop_add_fd(r.loop, &r.src_io, gw_file_source_fd(r.src), GW_IO_READ, src_io_cb, &r)) {
+		pr_err("run: cannot watch the configuration");
+		goto out;
+	}
+
+	r.proxy = gw_proxy_new(&popts);
+	if (!r.proxy) {
+		pr_err("run: proxy: %s", strerror(errno));
+		goto out;
+	}
+	if (gw_proxy_start(r.proxy)) {
+		pr_err("run: cannot start the proxy workers");
+		goto out;
+	}
+
+	if (!no_bpf) {
+		struct gw_dataplane_opts dopts = { .bpffs = bpffs, .cgroup = cgroup };
+
+		r.dp = gw_dataplane_open(&dopts);
+		if (!r.dp)
+			pr_warn("run: BPF data plane unavailable (%s); serving from userspace only",
+				strerror(errno));
+		if (n_ifaces) {
+			r.xdp = gw_xdp_open(ifaces, n_ifaces, NULL);
+			if (!r.xdp)
+				pr_warn("run: XDP on the given interfaces unavailable (%s); going on "
+					"without it",
+					strerror(errno));
+		}
+	} else if (n_ifaces) {
+		pr_info("run: --no-bpf: ignoring --xdp-iface");
+	}
+
+	if (publish(&r))
+		pr_warn("run: no snapshot yet; waiting for a configuration that translates");
+	r.last_reload_ok = r.t != NULL;
+
+	r.admin = gw_admin_new(r.loop, admin_addr, &admin_ops, &r);
+	if (!r.admin) {
+		pr_err("run: admin address %s: %s", admin_addr, strerror(errno));
+		goto out;
+	}
+	pr_info("run: admin on %s, %u workers%s", admin_addr, popts.workers ? popts.workers :
+		(unsigned int)sysconf(_SC_NPROCESSORS_ONLN), r.dp ? ", BPF data plane on" : "");
+
+	gw_loop_run(r.loop);
+	gw_proxy_shutdown(r.proxy, drain_ms);
+	pr_info("run: stopped");
+	ret = GW_EXIT_OK;
+out:
+	gw_admin_free(r.admin);
+	gw_proxy_free(r.proxy);
+	gw_translation_free(r.t);
+	if (r.src) {
+		gw_loop_del_fd(r.loop, &r.src_io);
+		gw_file_source_free(r.src);
+	}
+	gw_xdp_close(r.xdp, true);
+	/* pins stay: a restarted daemon adopts them instead of tearing traffic down */
+	gw_dataplane_close(r.dp, true);
+	if (r.loop) {
+		gw_loop_del_timer(r.loop, &r.reload_timer);
+		gw_loop_del_fd(r.loop, &r.sig_io);
+	}
+	if (r.sigfd >= 0)
+		close(r.sigfd);
+	gw_loop_free(r.loop);
+	return ret;
+}

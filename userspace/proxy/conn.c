@@ -1,0 +1,1365 @@
+/* proxy/conn.c - one client connection: HTTP/1.1 heads, routing, forwarding.
+ *
+ * A connection runs one request at a time (pipelined requests wait in the
+ * input buffer and are answered in order). Four fixed-size buffers carry a
+ * request: `in` (client bytes: heads, request body, tunnel), `uout` (the
+ * rewritten head and the body on their way upstream), `uin` (upstream bytes)
+ * and `out` (response head and body on their way to the client). Bodies move
+ * buffer to buffer as far as the framing allows and the destination has room;
+ * a side whose destination is full simply stops being read: that is the whole
+ * backpressure story, and it bounds memory at 4 buffers per active request.
+ * Buffers go back to the worker pool as soon as they are empty, so an idle
+ * keep-alive connection holds only struct gw_conn and its kernel socket.
+ *
+ * Everything is driven by conn_update(), called after each I/O event: it
+ * moves bytes, writes what can be written without waiting, detects the end
+ * of a request, and recomputes what each socket waits for.
+ */
+#define _GNU_SOURCE
+#include <sys/epoll.h> /* before api.h: see loop.c */
+
+#include "gwbpf/api.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gwbpf/accesslog.h"
+#include "gwbpf/arena.h"
+#include "gwbpf/filter.h"
+#include "gwbpf/http1.h"
+#include "gwbpf/ir.h"
+#include "gwbpf/log.h"
+#include "gwbpf/loop.h"
+#include "gwbpf/router.h"
+#include "gwbpf/upstream.h"
+
+#include "proxy-int.h"
+
+#define GW_MAX_HEADERS 100
+#define GW_MAX_ATTEMPTS 3
+
+enum gw_cstate {
+	GW_CS_HEAD = 0, /* waiting for / parsing a request head */
+	GW_CS_REQ,      /* a request is being served */
+	GW_CS_TUNNEL,   /* after a 101: bytes both ways */
+	GW_CS_CLOSING,  /* flushing `out`, then close */
+};
+
+enum gw_body_type {
+	GW_BODY_NONE = 0, /* no body: done at once */
+	GW_BODY_CL,       /* Content-Length: left bytes */
+	GW_BODY_CHUNKED,  /* chunked, forwarded as is */
+	GW_BODY_DECHUNK,  /* chunked from upstream to an HTTP/1.0 client: decoded */
+	GW_BODY_EOF,      /* response delimited by the upstream closing */
+	GW_BODY_TUNNEL,   /* upgraded connection */
+};
+
+struct gw_body {
+	enum gw_body_type type;
+	uint64_t left;
+	struct gw_chunk_state cs;
+	bool done;
+	bool bad; /* framing error */
+};
+
+enum gw_ctimer { GW_CT_NONE = 0, GW_CT_IDLE, GW_CT_HEADER, GW_CT_LINGER };
+
+/* after the last response of a closing connection: how long unread client
+ * bytes are drained so that close() does not turn into a RST that could
+ * destroy the response before the client read it (nginx lingering_close) */
+#define GW_LINGER_MS 2000
+
+struct gw_req {
+	struct gw_arena *arena; /* owns this struct and its strings */
+	struct gw_ir *ir;       /* reference held for the request's lifetime */
+	const struct gw_ir_action *action;
+	int32_t cluster;
+	struct gw_filter_result fr;
+	uint64_t tried;
+	unsigned int attempts;
+	struct gw_upconn *uc;
+	struct gw_buf uout, uin;
+	size_t up_head_len;  /* bytes of the upstream head (replayed on a stale reuse) */
+	struct gw_body qbody; /* request body, client -> upstream */
+	struct gw_body rbody; /* response body, upstream -> client */
+	int status;
+	bool resp_head_done;
+	bool resp_done;
+	bool close_after;  /* close the client connection after this response */
+	bool up_reusable;  /* the upstream may carry another request */
+	bool upgrade;
+	bool head_method;
+	bool expect_100;
+	bool sent_100;
+	bool http10;
+	bool up_eof;
+	bool up_got_bytes;
+	bool retried_stale;
+	uint64_t start_ms;
+	uint64_t attempt_ms;
+	uint64_t last_up_ms;
+	uint64_t deadline_total; /* 0 = none */
+	uint32_t attempt_timeout;
+	uint64_t bytes_out;
+	uint64_t bytes_in;       /* head and body from the client */
+	int64_t wall_ms;         /* Unix ms when the head arrived */
+	int64_t upstream_ms;     /* connect -> response head; -1 = no upstream */
+	const char *reason;      /* why the gateway answered itself */
+	char *listener;          /* "ns/gateway/listener" */
+	char *method, *path, *host, *route;
+	char upstream[GW_ADDR_MAX + 8];
+	char upgrade_proto[64];
+};
+
+struct gw_conn {
+	struct gw_worker *w;
+	int fd;
+	struct gw_io io;
+	struct gw_timer timer;     /* idle / header timer */
+	struct gw_timer req_timer; /* request deadlines */
+	struct gw_task task;
+	enum gw_ctimer timer_kind;
+	enum gw_cstate state;
+	struct gw_buf in, out;
+	struct gw_req *req;
+	struct gw_conn *next, *prev;
+	char laddr[GW_ADDR_MAX];
+	uint16_t lport;
+	char peer[GW_ADDR_MAX];
+	uint32_t n_requests;
+	bool in_eof;
+	bool draining;
+	bool lingering;          /* closing: write side shut, discarding input */
+	bool tunnel_up_eof;      /* tunnel: upstream sent EOF */
+	bool tunnel_shut_up;     /* tunnel: shutdown(WR) sent upstream */
+	bool tunnel_shut_client; /* tunnel: shutdown(WR) sent to the client */
+};
+
+static void conn_update(struct gw_conn *c);
+
+/* ---- buffers ---- */
+
+static inline char *b_peek(const struct gw_buf *b)
+{
+	return b->area + b->head;
+}
+
+static inline char *b_tail(const struct gw_buf *b)
+{
+	return b->area + b->head + b->data;
+}
+
+/* b_room() : bytes that can be appended without realigning */
+static inline size_t b_room(const struct gw_buf *b)
+{
+	return b->area ? b->size - b->head - b->data : 0;
+}
+
+static inline void b_consume(struct gw_buf *b, size_t n)
+{
+	b->head += n;
+	b->data -= n;
+	if (!b->data)
+		b->head = 0;
+}
+
+static void b_realign(struct gw_buf *b)
+{
+	if (b->head && b->data)
+		memmove(b->area, b->area + b->head, b->data);
+	b->head = 0;
+}
+
+static int b_alloc(struct gw_worker *w, struct gw_buf *b)
+{
+	if (b->area)
+		return 0;
+	b->area = gw_worker_buf_get(w);
+	if (!b->area)
+		return -ENOMEM;
+	b->size = GW_PROXY_BUF_SIZE;
+	b->data = b->head = 0;
+	return 0;
+}
+
+/* b_release() : gives the area back when the buffer is empty */
+static void b_release(struct gw_worker *w, struct gw_buf *b)
+{
+	if (!b->area || b->data)
+		return;
+	gw_worker_buf_put(w, b->area);
+	memset(b, 0, sizeof(*b));
+}
+
+static void b_free(struct gw_worker *w, struct gw_buf *b)
+{
+	if (b->area)
+		gw_worker_buf_put(w, b->area);
+	memset(b, 0, sizeof(*b));
+}
+
+/* b_append() : copies all of p or nothing; 0 or -ENOSPC */
+static int b_append(struct gw_buf *b, const char *p, size_t n)
+{
+	if (b_room(b) < n)
+		b_realign(b);
+	if (b_room(b) < n)
+		return -ENOSPC;
+	memcpy(b_tail(b), p, n);
+	b->data += n;
+	return 0;
+}
+
+/* ---- body framing ---- */
+
+/* body_move() : moves body bytes src -> dst as far as the framing and dst's
+ * room allow. Returns bytes moved. Sets b->done at the end of the body and
+ * b->bad on invalid chunked framing. */
+static size_t body_move(struct gw_body *b, struct gw_buf *src, struct gw_buf *dst)
+{
+	size_t n, consumed = 0, data_len = 0;
+	int r;
+
+	if (b->done || b->bad || !src->data || !dst->area)
+		return 0;
+	if (b_room(dst) < src->data)
+		b_realign(dst);
+	n = GW_MIN(src->data, b_room(dst));
+	if (!n)
+		return 0;
+	switch (b->type) {
+	case GW_BODY_NONE:
+		b->done = true;
+		return 0;
+	case GW_BODY_CL:
+		n = (size_t)GW_MIN((uint64_t)n, b->left);
+		memcpy(b_tail(dst), b_peek(src), n);
+		b->left -= n;
+		if (!b->left)
+			b->done = true;
+		break;
+	case GW_BODY_CHUNKED:
+		r = gw_chunked_feed(&b->cs, b_peek(src), n, &consumed);
+		if (r < 0) {
+			b->bad = true;
+			return 0;
+		}
+		n = consumed;
+		memcpy(b_tail(dst), b_peek(src), n);
+		if (r == 1)
+			b->done = true;
+		break;
+	case GW_BODY_DECHUNK:
+		/* decodes in place in src, then copies the data bytes */
+		r = gw_chunked_decode(&b->cs, b_peek(src), n, &consumed, &data_len);
+		if (r < 0) {
+			b->bad = true;
+			return 0;
+		}
+		memcpy(b_tail(dst), b_peek(src), data_len);
+		dst->data += data_len;
+		b_consume(src, consumed);
+		if (r == 1)
+			b->done = true;
+		return consumed;
+	case GW_BODY_EOF:
+	case GW_BODY_TUNNEL:
+		memcpy(b_tail(dst), b_peek(src), n);
+		break;
+	}
+	dst->data += n;
+	b_consume(src, n);
+	return n;
+}
+
+static void body_init_request(struct gw_body *b, const struct gw_http_req *r)
+{
+	memset(b, 0, sizeof(*b));
+	if (r->fr.chunked) {
+		b->type = GW_BODY_CHUNKED;
+	} else if (r->fr.content_length > 0) {
+		b->type = GW_BODY_CL;
+		b->left = (uint64_t)r->fr.content_length;
+	} else {
+		b->type = GW_BODY_NONE;
+		b->done = true;
+	}
+}
+
+/* ---- socket I/O ---- */
+
+/* conn_read() : reads into b (allocating it); returns bytes read, 0 on
+ * EAGAIN or no room, -1 on EOF or error (*eof set) */
+static ssize_t conn_read(struct gw_worker *w, int fd, struct gw_buf *b, bool *eof)
+{
+	ssize_t n;
+
+	if (b_alloc(w, b))
+		return 0;
+	if (!b_room(b))
+		b_realign(b);
+	if (!b_room(b))
+		return 0;
+	n = recv(fd, b_tail(b), b_room(b), 0);
+	if (n > 0) {
+		b->data += (size_t)n;
+		return n;
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	*eof = true;
+	return -1;
+}
+
+/* conn_write() : writes as much of b as the socket takes; -1 on error */
+static ssize_t conn_write(int fd, struct gw_buf *b)
+{
+	ssize_t n;
+
+	if (!b->data)
+		return 0;
+	n = send(fd, b_peek(b), b->data, MSG_NOSIGNAL);
+	if (n >= 0) {
+		b_consume(b, (size_t)n);
+		return n;
+	}
+	if (errno == EAGAIN || errno == EINTR)
+		return 0;
+	return -1;
+}
+
+/* ---- access log ---- */
+
+static struct gw_slice str_slice(const char *s)
+{
+	struct gw_slice sl = { s ? s : "", s ? strlen(s) : 0 };
+
+	return sl;
+}
+
+static void conn_log_request(struct gw_conn *c, struct gw_req *r)
+{
+	struct gw_access_entry e;
+	char client[GW_ADDR_MAX + 8];
+
+	if (!gw_access_log_enabled(c->w->p->alog))
+		return;
+	memset(&e, 0, sizeof(e));
+	snprintf(client, sizeof(client), "%s", c->peer);
+	e.time_ms = r->wall_ms;
+	e.client = client;
+	e.listener = r->listener;
+	e.host = str_slice(r->host);
+	e.method = str_slice(r->method);
+	e.path = str_slice(r->path);
+	e.route = r->route;
+	e.rule = r->action ? r->action->rule_name : NULL;
+	e.rule_index = r->action ? (int32_t)r->action->rule_index : -1;
+	e.backend = r->upstream[0] ? r->upstream : NULL;
+	e.status = r->status;
+	e.bytes_in = r->bytes_in;
+	e.bytes_out = r->bytes_out;
+	e.duration_us = (gw_loop_now(c->w->loop) - r->start_ms) * 1000;
+	e.upstream_us = r->upstream_ms >= 0 ? r->upstream_ms * 1000 : -1;
+	e.reason = r->reason;
+	gw_access_log_write(c->w->p->alog, &e);
+}
+
+/* ---- request lifetime ---- */
+
+static void up_detach(struct gw_conn *c, bool reusable)
+{
+	struct gw_req *r = c->req;
+
+	if (!r || !r->uc)
+		return;
+	gw_upstream_release(c->w->up, r->uc, reusable);
+	r->uc = NULL;
+}
+
+/* req_end() : logs and frees the request (the upstream, if still attached,
+ * is closed: only a cleanly finished request gives it back to the pool) */
+static void req_end(struct gw_conn *c)
+{
+	struct gw_req *r = c->req;
+	int cls;
+
+	if (!r)
+		return;
+	up_detach(c, false);
+	cls = r->status >= 100 && r->status < 600 ? r->status / 100 : 0;
+	gw_stat_add(c->w, responses[cls], 1);
+	conn_log_request(c, r);
+	b_free(c->w, &r->uout);
+	b_free(c->w, &r->uin);
+	gw_loop_del_timer(c->w->loop, &c->req_timer);
+	gw_ir_put(r->ir);
+	c->req = NULL;
+	gw_arena_free(r->arena);
+}
+
+static void conn_free(struct gw_conn *c)
+{
+	struct gw_worker *w = c->w;
+
+	req_end(c);
+	gw_loop_del_fd(w->loop, &c->io);
+	gw_loop_del_timer(w->loop, &c->timer);
+	gw_loop_del_timer(w->loop, &c->req_timer);
+	gw_loop_cancel(w->loop, &c->task);
+	if (c->fd >= 0)
+		close(c->fd);
+	b_free(w, &c->in);
+	b_free(w, &c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->n_conns--;
+	gw_stat_add(w, conns_active, (uint64_t)-1);
+	free(c);
+}
+
+/* local_response() : answers status from the gateway itself. The response is
+ * complete at once; the upstream (if any) is dropped. close_conn forces
+ * "Connection: close"; an unread request body forces it too. */
+static void local_response(struct gw_conn *c, int status, bool close_conn, const char *extra)
+{
+	struct gw_req *r = c->req;
+	char head[512], body[96];
+	int blen, hlen;
+	bool close_it = close_conn || c->draining || (r && (!r->qbody.done || r->close_after));
+
+	up_detach(c, false);
+	blen = snprintf(body, sizeof(body), "%d %s\n", status, gw_http_status_reason(status));
+	hlen = snprintf(head, sizeof(head),
+			"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s%s\r\n",
+			status, gw_http_status_reason(status), blen,
+			close_it ? "Connection: close\r\n" : "", extra ? extra : "");
+	b_alloc(c->w, &c->out);
+	if (b_append(&c->out, head, (size_t)hlen) ||
+	    ((!r || !r->head_method) && b_append(&c->out, body, (size_t)blen)))
+		close_it = true; /* cannot happen with an empty buffer; stay safe */
+	if (r) {
+		r->status = status;
+		r->resp_head_done = true;
+		r->resp_done = true;
+		r->close_after = close_it;
+		r->rbody.done = true;
+		r->bytes_out += (size_t)hlen + (size_t)blen;
+	} else {
+		c->state = GW_CS_CLOSING;
+		gw_stat_add(c->w, responses[status / 100], 1);
+	}
+}
+
+/* ---- upstream side ---- */
+
+static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events);
+
+/* up_connect() : picks an endpoint not tried yet and starts a connection.
+ * Answers 503/502 itself when it runs out of endpoints. */
+static void up_connect(struct gw_conn *c)
+{
+	struct gw_req *r = c->req;
+	struct gw_worker *w = c->w;
+	const struct gw_ir_cluster *cl = &r->ir->clusters[r->cluster];
+
+	while (r->attempts < GW_MAX_ATTEMPTS) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		struct gw_upconn *uc;
+		int idx = gw_upstream_pick(w->up, r->ir, r->cluster, &r->tried);
+
+		if (idx == -ENOENT) {
+			r->reason = "no_endpoints";
+			local_response(c, 503, false, NULL);
+			return;
+		}
+		if (idx < 0)
+			break;
+		r->attempts++;
+		if (gw_upstream_addr(&cl->endpoints[idx], &ss, &len))
+			continue;
+		snprintf(r->upstream, sizeof(r->upstream), "%s%s%s:%u",
+			 ss.ss_family == AF_INET6 ? "[" : "", cl->endpoints[idx].address,
+			 ss.ss_family == AF_INET6 ? "]" : "", cl->endpoints[idx].port);
+		uc = gw_upstream_get(w->up, &ss, len);
+		if (!uc) {
+			gw_stat_add(w, upstream_connect_errors, 1);
+			continue;
+		}
+		if (uc->reused)
+			gw_stat_add(w, upstream_reused, 1);
+		else
+			gw_stat_add(w, upstream_connects, 1);
+		if (gw_loop_add_fd(w->loop, &uc->io, uc->fd,
+				   uc->connected ? GW_IO_READ | GW_IO_WRITE : GW_IO_WRITE, up_io, c)) {
+			gw_upstream_close(w->up, uc);
+			continue;
+		}
+		r->uc = uc;
+		r->attempt_ms = gw_loop_now(w->loop);
+		r->last_up_ms = r->attempt_ms;
+		r->up_eof = false;
+		r->up_got_bytes = false;
+		return;
+	}
+	r->reason = "upstream_connect";
+	local_response(c, 502, false, NULL);
+}
+
+/* up_retry() : the current attempt failed before any response byte */
+static void up_retry(struct gw_conn *c, bool stale_reuse)
+{
+	struct gw_req *r = c->req;
+
+	up_detach(c, false);
+	b_free(c->w, &r->uin);
+	if (stale_reuse) {
+		/* the head is still at the start of uout (no body: never realigned) */
+		r->retried_stale = true;
+		r->uout.head = 0;
+		r->uout.data = r->up_head_len;
+		/* a pooled connection the backend had closed is not the endpoint's
+		 * fault: let the same endpoint be picked again */
+		r->tried = 0;
+		if (r->attempts)
+			r->attempts--;
+	}
+	up_connect(c);
+}
+
+/* up_failed() : the upstream connection broke */
+static void up_failed(struct gw_conn *c)
+{
+	struct gw_req *r = c->req;
+
+	if (!r->up_got_bytes && !r->resp_head_done) {
+		if (!r->uc->connected) {
+			gw_stat_add(c->w, upstream_connect_errors, 1);
+			up_retry(c, false);
+			return;
+		}
+		if (r->uc->reused && !r->retried_stale && r->qbody.type == GW_BODY_NONE) {
+			up_retry(c, true);
+			return;
+		}
+		local_response(c, 502, false, NULL);
+		return;
+	}
+	/* mid-response: nothing sensible can be said any more */
+	r->close_after = true;
+	r->resp_done = r->resp_head_done;
+	if (!r->resp_head_done)
+		local_response(c, 502, true, NULL);
+	else
+		c->state = GW_CS_CLOSING;
+}
+
+static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
+{
+	struct gw_conn *c = io->data;
+	struct gw_req *r = c->req;
+	struct gw_upconn *uc = r->uc;
+
+	if (!uc->connected && (events & (GW_IO_WRITE | GW_IO_ERR))) {
+		int err = 0;
+		socklen_t l = sizeof(err);
+
+		if (getsockopt(uc->fd, SOL_SOCKET, SO_ERROR, &err, &l) == -1 || err) {
+			pr_debug("proxy: connect to %s: %s", r->upstream, strerror(err));
+			up_failed(c);
+			conn_update(c);
+			return;
+		}
+		uc->connected = true;
+	}
+	if (events & GW_IO_READ) {
+		bool eof = false;
+		ssize_t n = conn_read(c->w, uc->fd, &r->uin, &eof);
+
+		if (n > 0) {
+			r->up_got_bytes = true;
+			r->last_up_ms = gw_loop_now(loop);
+		}
+		if (eof)
+			r->up_eof = true;
+	}
+	if ((events & GW_IO_ERR) && !(events & GW_IO_READ))
+		r->up_eof = true;
+	conn_update(c);
+}
+
+/* ---- starting a request ---- */
+
+static const struct gw_ir_bind *find_bind(const struct gw_ir *ir, const char *addr, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; ir && i < ir->n_binds; i++)
+		if (ir->binds[i].port == port && ir->binds[i].address &&
+		    !strcmp(ir->binds[i].address, addr))
+			return &ir->binds[i];
+	return NULL;
+}
+
+static char *slice_dup(struct gw_arena *a, struct gw_slice s)
+{
+	return gw_arena_strndup(a, s.p ? s.p : "", s.len);
+}
+
+/* start_request() : the head of hreq (head_len bytes at the front of `in`)
+ * is complete and valid. Routes it and either answers locally or starts
+ * the upstream exchange. */
+static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t head_len)
+{
+	struct gw_worker *w = c->w;
+	struct gw_arena *a = gw_arena_new(2048);
+	struct gw_route_result res;
+	struct gw_filter_ctx ctx;
+	const struct gw_ir_bind *bind;
+	const struct gw_ir_backend *backend = NULL;
+	const struct gw_ir_listener *lst;
+	struct gw_req *r;
+	char extra[128];
+	int n, bi;
+
+	r = a ? gw_arena_alloc(a, sizeof(*r)) : NULL;
+	if (!r) {
+		gw_arena_free(a);
+		local_response(c, 503, true, NULL);
+		return;
+	}
+	r->arena = a;
+	c->req = r;
+	c->state = GW_CS_REQ;
+	c->n_requests++;
+	gw_stat_add(w, requests, 1);
+	r->ir = gw_ir_get(w->ir);
+	r->start_ms = gw_loop_now(w->loop);
+	r->http10 = hreq->version_minor == 0;
+	r->head_method = gw_slice_eq(hreq->method, "HEAD");
+	r->method = slice_dup(a, hreq->method);
+	r->host = slice_dup(a, hreq->host);
+	r->path = slice_dup(a, hreq->target); /* before normalising rewrites it in place */
+	r->bytes_in = head_len;
+	r->upstream_ms = -1;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r->wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	}
+	r->close_after = hreq->fr.conn_close || c->draining;
+	r->cluster = -1;
+	body_init_request(&r->qbody, hreq);
+	body_init_request(&r->rbody, hreq); /* reset below once the response is known */
+
+	if (hreq->fr.expect_unknown && !r->http10) {
+		r->reason = "expectation_failed";
+		b_consume(&c->in, head_len);
+		local_response(c, 417, true, NULL);
+		return;
+	}
+	n = gw_router_path_normalize((char *)hreq->path.p, hreq->path.len, GW_PATH_NORM_DEFAULT);
+	if (n < 0) {
+		r->reason = "bad_path";
+		b_consume(&c->in, head_len);
+		local_response(c, 400, true, NULL);
+		return;
+	}
+	hreq->path.len = (size_t)n;
+	bind = find_bind(r->ir, c->laddr, c->lport);
+	if (!bind) {
+		/* the listener went away with a new snapshot: we are draining */
+		r->reason = "listener_removed";
+		b_consume(&c->in, head_len);
+		local_response(c, 503, true, NULL);
+		return;
+	}
+	if (gw_router_match(bind, hreq, &res)) {
+		r->reason = "no_route";
+		b_consume(&c->in, head_len);
+		local_response(c, 404, false, NULL);
+		return;
+	}
+	lst = res.listener;
+	if (lst) {
+		size_t ll = strlen(lst->gateway ? lst->gateway : "") + strlen(lst->name ? lst->name : "") + 2;
+
+		r->listener = gw_arena_alloc(a, ll);
+		if (r->listener)
+			snprintf(r->listener, ll, "%s/%s", lst->gateway ? lst->gateway : "",
+				 lst->name ? lst->name : "");
+	}
+	r->action = res.action;
+	r->route = gw_arena_strdup(a, res.action->route);
+	bi = gw_router_pick_backend(res.action, gw_worker_rand(w));
+	if (bi >= 0)
+		backend = &res.action->backends[bi];
+
+	r->upgrade = hreq->fr.upgrade && !r->http10;
+	extra[0] = 0;
+	if (r->upgrade) {
+		n = snprintf(r->upgrade_proto, sizeof(r->upgrade_proto), "%.*s",
+			     (int)hreq->fr.upgrade_proto.len, hreq->fr.upgrade_proto.p);
+		snprintf(extra, sizeof(extra), "Connection: upgrade\r\nUpgrade: %s\r\n",
+			 r->upgrade_proto);
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.req = hreq;
+	ctx.match = res.match;
+	ctx.action = res.action;
+	ctx.backend = backend;
+	ctx.scheme = lst && lst->proto == GW_PROTO_HTTPS ? "https" : "http";
+	ctx.listener_port = c->lport;
+	ctx.client_addr = c->peer;
+	ctx.extra = extra[0] ? extra : NULL;
+	ctx.extra_len = strlen(extra);
+	ctx.rnd = gw_worker_rand(w);
+	if (b_alloc(w, &r->uout)) {
+		b_consume(&c->in, head_len);
+		local_response(c, 503, true, NULL);
+		return;
+	}
+	n = gw_filter_request(&ctx, r->uout.area, r->uout.size, &r->fr);
+	b_consume(&c->in, head_len);
+	if (n < 0) {
+		local_response(c, n == -ENOSPC ? 431 : 500, true, NULL);
+		return;
+	}
+	if (r->fr.verdict == GW_FILTER_RESPOND) {
+		/* a complete head with an empty body: the filter's own answer */
+		bool close_it = c->draining || !r->qbody.done || r->close_after;
+		size_t hl = (size_t)n;
+
+		b_alloc(w, &c->out);
+		if (close_it && hl >= 2) {
+			b_append(&c->out, r->uout.area, hl - 2);
+			b_append(&c->out, "Connection: close\r\n\r\n", 21);
+		} else {
+			b_append(&c->out, r->uout.area, hl);
+		}
+		r->status = r->fr.status;
+		r->reason = "filter";
+		r->resp_head_done = r->resp_done = r->rbody.done = true;
+		r->close_after = close_it;
+		r->bytes_out += c->out.data;
+		return;
+	}
+	if (!backend || backend->cluster < 0 || (size_t)backend->cluster >= r->ir->n_clusters) {
+		r->reason = "invalid_backend";
+		local_response(c, 500, false, NULL);
+		return;
+	}
+	r->cluster = backend->cluster;
+	if (!r->ir->clusters[r->cluster].n_ready) {
+		r->reason = "no_endpoints";
+		local_response(c, 503, false, NULL);
+		return;
+	}
+	r->uout.data = (size_t)n;
+	r->up_head_len = (size_t)n;
+	r->expect_100 = hreq->fr.expect_continue && !r->http10 && !r->qbody.done;
+	r->attempt_timeout = r->action->backend_timeout_ms;
+	if (r->action->request_timeout_ms)
+		r->deadline_total = r->start_ms + r->action->request_timeout_ms;
+	up_connect(c);
+}
+
+/* ---- the state machine ---- */
+
+static void conn_timer_cb(struct gw_loop *loop, struct gw_timer *t)
+{
+	struct gw_conn *c = t->data;
+
+	if (c->lingering) {
+		conn_free(c);
+		return;
+	}
+	if (c->state != GW_CS_HEAD)
+		return;
+	c->timer_kind = GW_CT_NONE;
+	if (c->in.data) {
+		/* a head started but did not complete in time */
+		local_response(c, 408, true, NULL);
+		conn_update(c);
+		return;
+	}
+	conn_free(c);
+}
+
+static void req_timer_cb(struct gw_loop *loop, struct gw_timer *t)
+{
+	struct gw_conn *c = t->data;
+	struct gw_req *r = c->req;
+	struct gw_proxy_opts *o = &c->w->p->opts;
+	uint64_t now = gw_loop_now(loop);
+
+	if (!r || r->resp_done)
+		return;
+	if (r->uc && !r->uc->connected && now >= r->attempt_ms + o->connect_timeout_ms) {
+		pr_debug("proxy: connect to %s timed out", r->upstream);
+		gw_stat_add(c->w, upstream_connect_errors, 1);
+		up_retry(c, false);
+	} else if ((r->deadline_total && now >= r->deadline_total) ||
+		   (r->attempt_timeout && now >= r->attempt_ms + r->attempt_timeout) ||
+		   (!r->attempt_timeout && !r->deadline_total && r->uc &&
+		    now >= r->last_up_ms + o->upstream_timeout_ms)) {
+		if (!r->resp_head_done) {
+			r->reason = "timeout";
+			local_response(c, 504, true, NULL);
+		} else {
+			r->close_after = true;
+			c->state = GW_CS_CLOSING;
+		}
+	}
+	conn_update(c);
+}
+
+/* req_arm() : arms the request timer at its nearest deadline */
+static void req_arm(struct gw_conn *c)
+{
+	struct gw_req *r = c->req;
+	struct gw_proxy_opts *o = &c->w->p->opts;
+	uint64_t now = gw_loop_now(c->w->loop), d = UINT64_MAX;
+
+	if (!r || r->resp_done || !r->uc) {
+		gw_loop_del_timer(c->w->loop, &c->req_timer);
+		return;
+	}
+	if (!r->uc->connected)
+		d = GW_MIN(d, r->attempt_ms + o->connect_timeout_ms);
+	if (r->deadline_total)
+		d = GW_MIN(d, r->deadline_total);
+	if (r->attempt_timeout)
+		d = GW_MIN(d, r->attempt_ms + r->attempt_timeout);
+	if (!r->attempt_timeout && !r->deadline_total)
+		d = GW_MIN(d, r->last_up_ms + o->upstream_timeout_ms);
+	if (gw_timer_armed(&c->req_timer) && c->req_timer.deadline == d)
+		return;
+	gw_loop_add_timer(c->w->loop, &c->req_timer, d > now ? d - now : 0, req_timer_cb, c);
+}
+
+/* resp_head() : parses the upstream head in uin; false when more is needed
+ * or the response failed (then a local response was made) */
+static bool resp_head(struct gw_conn *c)
+{
+	struct gw_req *r = c->req;
+	struct gw_http_header hdrs[GW_MAX_HEADERS];
+	struct gw_http_resp resp;
+	struct gw_http_limits lim;
+	char extra[64];
+	int n, m;
+
+	gw_http_limits_default(&lim);
+	lim.max_head = GW_PROXY_BUF_SIZE;
+	lim.max_headers = GW_MAX_HEADERS;
+	memset(&resp, 0, sizeof(resp));
+	resp.headers = hdrs;
+	b_realign(&r->uin);
+	n = gw_http1_parse_response(b_peek(&r->uin), r->uin.data, &resp, &lim);
+	if (n == -EAGAIN) {
+		if (r->up_eof || !b_room(&r->uin)) {
+			pr_debug("proxy: incomplete response head from %s", r->upstream);
+			if (!r->up_got_bytes || !r->uin.data)
+				up_failed(c);
+			else
+				local_response(c, 502, true, NULL);
+		}
+		return false;
+	}
+	if (n < 0) {
+		pr_info("proxy: invalid response head from %s: %s", r->upstream,
+			gw_http1_strerror(resp.err));
+		local_response(c, 502, true, NULL);
+		return false;
+	}
+	if (resp.status >= 100 && resp.status < 200 && resp.status != 101) {
+		/* interim: 100 goes to a client that asked for it (once); others are
+		 * not forwarded (documented in docs/proxy.md) */
+		if (resp.status == 100 && r->expect_100 && !r->sent_100) {
+			if (b_alloc(c->w, &c->out) ||
+			    b_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25))
+				return false; /* retried when `out` drains */
+			r->sent_100 = true;
+		}
+		b_consume(&r->uin, (size_t)n);
+		return true;
+	}
+	if (resp.status == 101 && !r->upgrade) {
+		local_response(c, 502, true, NULL);
+		return false;
+	}
+	memset(&r->rbody, 0, sizeof(r->rbody));
+	if (resp.status == 101) {
+		r->rbody.type = GW_BODY_TUNNEL;
+	} else if (r->head_method || resp.status == 204 || resp.status == 304) {
+		r->rbody.type = GW_BODY_NONE;
+		r->rbody.done = true;
+	} else if (resp.fr.chunked) {
+		r->rbody.type = r->http10 ? GW_BODY_DECHUNK : GW_BODY_CHUNKED;
+	} else if (resp.fr.content_length >= 0) {
+		r->rbody.type = GW_BODY_CL;
+		r->rbody.left = (uint64_t)resp.fr.content_length;
+		r->rbody.done = !r->rbody.left;
+	} else {
+		r->rbody.type = GW_BODY_EOF;
+	}
+	if (resp.status != 101) {
+		if (r->rbody.type == GW_BODY_EOF || r->rbody.type == GW_BODY_DECHUNK ||
+		    !r->qbody.done || c->draining || r->upgrade)
+			r->close_after = true;
+		r->up_reusable = !resp.fr.conn_close && r->rbody.type != GW_BODY_EOF;
+	}
+	if (resp.status == 101)
+		snprintf(extra, sizeof(extra), "Connection: upgrade\r\n");
+	else if (r->close_after)
+		snprintf(extra, sizeof(extra), "Connection: close\r\n");
+	else if (r->http10)
+		snprintf(extra, sizeof(extra), "Connection: keep-alive\r\n");
+	else
+		extra[0] = 0;
+	if (b_alloc(c->w, &c->out))
+		return false;
+	b_realign(&c->out);
+	m = gw_filter_response(&r->fr, &resp, extra, strlen(extra), b_tail(&c->out),
+			       b_room(&c->out));
+	if (m < 0) {
+		if (c->out.data)
+			return false; /* a 100 Continue is still leaving: retry after */
+		local_response(c, 502, true, NULL);
+		return false;
+	}
+	if (r->rbody.type == GW_BODY_DECHUNK) {
+		/* an HTTP/1.0 client cannot read chunked: drop the header, the body
+		 * is decoded and ends with the connection */
+		char *h = b_tail(&c->out), *end = h + m, *p = h;
+
+		while (p < end) {
+			char *eol = memchr(p, '\n', (size_t)(end - p));
+
+			if (!eol)
+				break;
+			if (!strncasecmp(p, "Transfer-Encoding:", 18)) {
+				memmove(p, eol + 1, (size_t)(end - eol - 1));
+				m -= (int)(eol + 1 - p);
+				end = h + m;
+				continue;
+			}
+			p = eol + 1;
+		}
+	}
+	c->out.data += (size_t)m;
+	r->bytes_out += (size_t)m;
+	r->status = resp.status;
+	r->upstream_ms = (int64_t)(gw_loop_now(c->w->loop) - r->attempt_ms);
+	r->resp_head_done = true;
+	b_consume(&r->uin, (size_t)n);
+	if (resp.status == 101) {
+		c->state = GW_CS_TUNNEL;
+		r->qbody.type = GW_BODY_TUNNEL;
+		r->qbody.done = false;
+	}
+	return true;
+}
+
+/* req_step() : one round of progress on the current request; returns true
+ * when something changed */
+static bool req_step(struct gw_conn *c)
+{
+	struct gw_req *r = c->req;
+	bool progress = false;
+	ssize_t n;
+
+	/* request body towards the upstream */
+	if (!r->qbody.done && c->in.data && r->uout.area) {
+		size_t moved = body_move(&r->qbody, &c->in, &r->uout);
+
+		r->bytes_in += moved;
+		progress |= moved > 0;
+	}
+	if (r->qbody.bad) {
+		if (!r->resp_head_done) {
+			local_response(c, 400, true, NULL);
+		} else {
+			r->close_after = true;
+			c->state = GW_CS_CLOSING;
+		}
+		return true;
+	}
+	if (!r->qbody.done && c->in_eof && !c->in.data && !r->resp_done) {
+		/* the client went away mid-body */
+		r->close_after = true;
+		c->state = GW_CS_CLOSING;
+		return true;
+	}
+	if (r->expect_100 && !r->sent_100 && !r->resp_head_done && r->uc && r->uc->connected &&
+	    !c->out.data) {
+		/* the upstream is there: tell the client to send its body */
+		if (!b_alloc(c->w, &c->out) &&
+		    !b_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25)) {
+			r->sent_100 = true;
+			progress = true;
+		}
+	}
+	if (r->uc && r->uc->connected && r->uout.data) {
+		n = conn_write(r->uc->fd, &r->uout);
+		if (n < 0) {
+			up_failed(c);
+			return true;
+		}
+		if (n > 0)
+			progress = true;
+	}
+	if (!r->resp_head_done && r->uc && r->uin.data) {
+		if (resp_head(c))
+			progress = true;
+		if (c->state != GW_CS_REQ || r->resp_done)
+			return true;
+	} else if (!r->resp_head_done && r->uc && r->up_eof) {
+		up_failed(c);
+		return true;
+	}
+	/* response body towards the client */
+	if (r->resp_head_done && !r->resp_done && c->state == GW_CS_REQ) {
+		if (!r->rbody.done && r->uin.data && b_alloc(c->w, &c->out) == 0) {
+			size_t before = c->out.data;
+
+			if (body_move(&r->rbody, &r->uin, &c->out)) {
+				r->bytes_out += c->out.data - before;
+				progress = true;
+			}
+		}
+		if (r->rbody.bad) {
+			r->close_after = true;
+			r->resp_done = true;
+			r->up_reusable = false;
+			return true;
+		}
+		if (r->rbody.type == GW_BODY_EOF && r->up_eof && !r->uin.data)
+			r->rbody.done = true;
+		if (r->rbody.done) {
+			r->resp_done = true;
+			progress = true;
+		} else if (r->up_eof && !r->uin.data) {
+			/* truncated response: the client must see the connection end */
+			r->close_after = true;
+			r->resp_done = true;
+			r->up_reusable = false;
+			progress = true;
+		}
+	}
+	return progress;
+}
+
+/* req_finish() : the response is complete and flushed */
+static void req_finish(struct gw_conn *c)
+{
+	struct gw_req *r = c->req;
+	bool reuse = r->up_reusable && r->qbody.done && !r->uin.data && !r->up_eof &&
+		     !r->uout.data;
+
+	if (!r->qbody.done)
+		r->close_after = true;
+	up_detach(c, reuse);
+	if (r->close_after || c->draining) {
+		req_end(c);
+		c->state = GW_CS_CLOSING;
+		return;
+	}
+	req_end(c);
+	c->state = GW_CS_HEAD;
+}
+
+/* tunnel_step() : bytes both ways after a 101 */
+static bool tunnel_step(struct gw_conn *c)
+{
+	struct gw_req *r = c->req;
+	bool progress = false;
+	ssize_t n;
+
+	if (!r->uc)
+		return false;
+	if (c->in.data && b_alloc(c->w, &r->uout) == 0 && body_move(&r->qbody, &c->in, &r->uout))
+		progress = true;
+	if (r->uin.data && b_alloc(c->w, &c->out) == 0) {
+		size_t before = c->out.data;
+
+		if (body_move(&r->rbody, &r->uin, &c->out)) {
+			r->bytes_out += c->out.data - before;
+			progress = true;
+		}
+	}
+	n = conn_write(r->uc->fd, &r->uout);
+	if (n < 0) {
+		c->state = GW_CS_CLOSING;
+		return true;
+	}
+	if (n > 0)
+		progress = true;
+	/* half-closes travel once the bytes before them have */
+	if (c->in_eof && !c->in.data && !r->uout.data && !c->tunnel_shut_up) {
+		shutdown(r->uc->fd, SHUT_WR);
+		c->tunnel_shut_up = true;
+	}
+	if (r->up_eof && !r->uin.data && !c->out.data && !c->tunnel_shut_client) {
+		shutdown(c->fd, SHUT_WR);
+		c->tunnel_shut_client = true;
+	}
+	if (c->tunnel_shut_up && c->tunnel_shut_client) {
+		r->resp_done = true;
+		c->state = GW_CS_CLOSING;
+		return true;
+	}
+	return progress;
+}
+
+static void conn_set_timer(struct gw_conn *c, enum gw_ctimer kind)
+{
+	struct gw_proxy_opts *o = &c->w->p->opts;
+	uint32_t ms;
+
+	if (c->timer_kind == kind)
+		return;
+	c->timer_kind = kind;
+	if (kind == GW_CT_NONE) {
+		gw_loop_del_timer(c->w->loop, &c->timer);
+		return;
+	}
+	if (kind == GW_CT_LINGER)
+		ms = GW_LINGER_MS;
+	else if (kind == GW_CT_HEADER || !c->n_requests)
+		ms = o->header_timeout_ms;
+	else
+		ms = o->idle_timeout_ms;
+	gw_loop_add_timer(c->w->loop, &c->timer, ms, conn_timer_cb, c);
+}
+
+/* head_step() : tries to parse a request head from `in`; true on progress */
+static bool head_step(struct gw_conn *c)
+{
+	struct gw_http_header hdrs[GW_MAX_HEADERS];
+	struct gw_http_req hreq;
+	struct gw_http_limits lim;
+	int n;
+
+	if (!c->in.data)
+		return false;
+	gw_http_limits_default(&lim);
+	lim.max_head = GW_PROXY_BUF_SIZE - 1;
+	lim.max_headers = GW_MAX_HEADERS;
+	memset(&hreq, 0, sizeof(hreq));
+	hreq.headers = hdrs;
+	b_realign(&c->in);
+	n = gw_http1_parse_request(b_peek(&c->in), c->in.data, &hreq, &lim);
+	if (n == -EAGAIN)
+		return false;
+	conn_set_timer(c, GW_CT_NONE);
+	if (n < 0) {
+		int st = gw_http1_err_status(hreq.err);
+
+		pr_debug("proxy: %s: bad request: %s", c->peer, gw_http1_strerror(hreq.err));
+		gw_stat_add(c->w, requests, 1);
+		/* nothing after an invalid head can be trusted: answer and close */
+		c->in.data = 0;
+		c->in.head = 0;
+		local_response(c, st, true, NULL);
+		return true;
+	}
+	start_request(c, &hreq, (size_t)n);
+	return true;
+}
+
+static void client_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
+{
+	struct gw_conn *c = io->data;
+
+	if (events & (GW_IO_READ | GW_IO_ERR)) {
+		ssize_t n = 0;
+		bool eof = false;
+
+		/* backpressure: read only when `in` has room (want says so) */
+		if (io->want & GW_IO_READ || (events & GW_IO_ERR))
+			n = conn_read(c->w, c->fd, &c->in, &eof);
+		if (n > 0)
+			gw_stat_add(c->w, bytes_in, (uint64_t)n);
+		if (eof)
+			c->in_eof = true;
+	}
+	conn_update(c);
+}
+
+static void conn_task_cb(struct gw_loop *loop, struct gw_task *t)
+{
+	conn_update(t->data);
+}
+
+static void conn_update(struct gw_conn *c)
+{
+	struct gw_worker *w = c->w;
+	uint32_t want = 0;
+	int rounds = 0;
+	ssize_t n;
+
+	for (;;) {
+		bool progress = false;
+
+		if (++rounds > 64) {
+			/* a pipelining client can keep us busy: yield to others */
+			gw_loop_defer(w->loop, &c->task, conn_task_cb, c);
+			break;
+		}
+		if (c->out.data) {
+			n = conn_write(c->fd, &c->out);
+			if (n < 0) {
+				conn_free(c);
+				return;
+			}
+			if (n > 0) {
+				gw_stat_add(w, bytes_out, (uint64_t)n);
+				progress = true;
+			}
+		}
+		switch (c->state) {
+		case GW_CS_HEAD:
+			if (c->draining && !c->in.data) {
+				conn_free(c);
+				return;
+			}
+			progress |= head_step(c);
+			if (c->state == GW_CS_HEAD && c->in_eof) {
+				conn_free(c);
+				return;
+			}
+			break;
+		case GW_CS_REQ:
+			progress |= req_step(c);
+			if (c->state == GW_CS_REQ && c->req->resp_done && !c->out.data) {
+				req_finish(c);
+				progress = true;
+			}
+			break;
+		case GW_CS_TUNNEL:
+			progress |= tunnel_step(c);
+			break;
+		case GW_CS_CLOSING:
+			req_end(c);
+			if (c->out.data)
+				break;
+			if (c->in_eof) {
+				conn_free(c);
+				return;
+			}
+			if (!c->lingering) {
+				shutdown(c->fd, SHUT_WR);
+				c->lingering = true;
+				conn_set_timer(c, GW_CT_LINGER);
+			}
+			c->in.data = c->in.head = 0;
+			break;
+		}
+		if (!progress)
+			break;
+	}
+
+	/* what each side waits for now */
+	if (c->out.data)
+		want |= GW_IO_WRITE;
+	if (!c->in_eof && (c->state != GW_CS_CLOSING || c->lingering) &&
+	    (!c->in.area || c->in.data < c->in.size))
+		want |= GW_IO_READ;
+	if (c->state == GW_CS_REQ && c->req && c->req->qbody.done && c->in.data)
+		want &= ~GW_IO_READ; /* pipelined bytes wait their turn */
+	gw_loop_mod_fd(w->loop, &c->io, want);
+	if (c->req && c->req->uc) {
+		struct gw_req *r = c->req;
+		uint32_t uw = 0;
+
+		if (!r->uc->connected || r->uout.data)
+			uw |= GW_IO_WRITE;
+		if (r->uc->connected && !r->up_eof && (!r->uin.area || r->uin.data < r->uin.size))
+			uw |= GW_IO_READ;
+		gw_loop_mod_fd(w->loop, &r->uc->io, uw);
+	}
+	if (c->state == GW_CS_HEAD) {
+		conn_set_timer(c, c->in.data ? GW_CT_HEADER : GW_CT_IDLE);
+		b_release(w, &c->in);
+	} else if (!c->lingering) {
+		conn_set_timer(c, GW_CT_NONE);
+	}
+	b_release(w, &c->out);
+	if (c->state == GW_CS_REQ)
+		req_arm(c);
+}
+
+void gw_conn_accept(struct gw_worker *w, struct gw_listener *l, int fd,
+		    const struct sockaddr_storage *peer)
+{
+	struct gw_conn *c;
+	int one = 1;
+
+	if (w->n_conns >= w->p->opts.max_conns) {
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->w = w;
+	c->fd = fd;
+	snprintf(c->laddr, sizeof(c->laddr), "%s", l->address);
+	c->lport = l->port;
+	if (peer->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->peer,
+			  sizeof(c->peer));
+	else if (peer->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, c->peer,
+			  sizeof(c->peer));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (gw_loop_add_fd(w->loop, &c->io, fd, GW_IO_READ, client_io, c)) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->n_conns++;
+	gw_stat_add(w, conns_accepted, 1);
+	gw_stat_add(w, conns_active, 1);
+	conn_set_timer(c, GW_CT_IDLE);
+}
+
+void gw_conn_drain(struct gw_worker *w, const char *address, uint16_t port)
+{
+	struct gw_conn *c, *next;
+
+	for (c = w->conns; c; c = next) {
+		next = c->next;
+		if (address && (c->lport != port || strcmp(c->laddr, address)))
+			continue;
+		c->draining = true;
+		if (c->req)
+			c->req->close_after = true;
+		if (c->state == GW_CS_HEAD && !c->in.data)
+			conn_free(c);
+	}
+}
+
+void gw_conn_close_all(struct gw_worker *w)
+{
+	while (w->conns)
+		conn_free(w->conns);
+}

@@ -1,0 +1,94 @@
+/* proxy/proxy-int.h - what proxy.c (workers, listeners, snapshots) and
+ * conn.c (the client connection state machine) share. Not a public header. */
+#ifndef GWBPF_PROXY_INT_H
+#define GWBPF_PROXY_INT_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "gwbpf/api.h"
+#include "gwbpf/ir-t.h"
+#include "gwbpf/loop-t.h"
+#include "gwbpf/proxy-t.h"
+#include "gwbpf/upstream-t.h"
+
+#define GW_ADDR_MAX 64 /* numeric address text, IPv6 included */
+
+struct gw_worker;
+
+/* one listening socket of one worker, for one IR bind (address, port) */
+struct gw_listener {
+	char address[GW_ADDR_MAX];
+	uint16_t port;
+	int fd;
+	struct gw_io io;
+	struct gw_worker *w;
+	struct gw_listener *next;
+	bool seen; /* scratch: still in the snapshot being applied */
+};
+
+/* per-worker counters, read by other threads with relaxed loads */
+struct gw_worker_stats {
+	_Atomic uint64_t conns_accepted;
+	_Atomic uint64_t conns_active;
+	_Atomic uint64_t requests;
+	_Atomic uint64_t responses[6];
+	_Atomic uint64_t upstream_connects;
+	_Atomic uint64_t upstream_connect_errors;
+	_Atomic uint64_t upstream_reused;
+	_Atomic uint64_t bytes_in;
+	_Atomic uint64_t bytes_out;
+	_Atomic uint64_t listeners;
+};
+
+#define gw_stat_add(w, field, n) atomic_fetch_add_explicit(&(w)->stats.field, (n), memory_order_relaxed)
+
+struct gw_conn;
+
+struct gw_worker {
+	struct gw_proxy *p;
+	unsigned int id;
+	pthread_t thread;
+	bool started;
+	struct gw_loop *loop;
+	struct gw_ir *_Atomic pending; /* snapshot handed over, not yet applied */
+	struct gw_ir *ir;              /* snapshot new requests use (owned reference) */
+	_Atomic uint64_t applied_gen;  /* generation of ir; 0 = none yet */
+	struct gw_listener *listeners;
+	struct gw_conn *conns;         /* every client connection, for draining */
+	size_t n_conns;
+	struct gw_upstream_pool *up;
+	char **free_bufs;              /* buffer pool: free GW_PROXY_BUF_SIZE areas */
+	size_t n_free_bufs;
+	uint64_t rnd;                  /* xorshift64* state */
+	_Atomic bool draining;         /* shutdown asked: close idle, no new accepts */
+	struct gw_timer drain_timer;
+	uint32_t drain_ms;             /* set before draining is */
+	struct gw_worker_stats stats;
+};
+
+struct gw_proxy {
+	struct gw_proxy_opts opts;
+	struct gw_access_log *alog;
+	struct gw_worker *workers;
+	unsigned int n_workers;
+	bool started;
+	bool stopped;
+	_Atomic uint64_t first_gen; /* generation of the first published snapshot */
+};
+
+/* conn.c */
+void gw_conn_accept(struct gw_worker *w, struct gw_listener *l, int fd,
+		    const struct sockaddr_storage *peer);
+/* gw_conn_drain_listener() : connections accepted on (address, port) stop
+ * being kept alive; idle ones are closed now. address NULL = all. */
+void gw_conn_drain(struct gw_worker *w, const char *address, uint16_t port);
+void gw_conn_close_all(struct gw_worker *w);
+
+/* proxy.c */
+char *gw_worker_buf_get(struct gw_worker *w);
+void gw_worker_buf_put(struct gw_worker *w, char *area);
+uint64_t gw_worker_rand(struct gw_worker *w);
+
+#endif

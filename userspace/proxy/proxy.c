@@ -1,0 +1,477 @@
+/* proxy/proxy.c - workers, listeners, snapshot handoff, buffer pool, access log.
+ *
+ * Snapshot handoff without locks: each worker has a `pending` slot. The
+ * publisher swaps a new reference into it (dropping one the worker never took)
+ * and wakes the worker's eventfd; the worker swaps the slot with NULL in its
+ * own thread and becomes the only owner of what it got. So a reference is
+ * never dropped while another thread may still be taking one, and requests
+ * already running keep the snapshot they started with (gw_ir_get per request).
+ */
+#define _GNU_SOURCE
+#include <sys/epoll.h> /* before api.h: see loop.c */
+
+#include "gwbpf/api.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gwbpf/accesslog.h"
+#include "gwbpf/ir.h"
+#include "gwbpf/log.h"
+#include "gwbpf/loop.h"
+#include "gwbpf/proxy.h"
+#include "gwbpf/router.h"
+#include "gwbpf/upstream.h"
+
+#include "proxy-int.h"
+
+#define GW_BUF_CACHE 256 /* free buffers a worker keeps for reuse */
+
+void gw_proxy_opts_default(struct gw_proxy_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->workers = 0;
+	o->header_timeout_ms = 10000;
+	o->idle_timeout_ms = 60000;
+	o->connect_timeout_ms = 5000;
+	o->upstream_timeout_ms = 60000;
+	o->upstream_idle_ms = 30000;
+	o->max_idle_per_endpoint = 64;
+	o->max_conns = 65536;
+	o->access_log = NULL;
+}
+
+/* ---- per-worker helpers used by conn.c ---- */
+
+char *gw_worker_buf_get(struct gw_worker *w)
+{
+	if (w->n_free_bufs)
+		return w->free_bufs[--w->n_free_bufs];
+	return malloc(GW_PROXY_BUF_SIZE);
+}
+
+void gw_worker_buf_put(struct gw_worker *w, char *area)
+{
+	if (!area)
+		return;
+	if (w->free_bufs && w->n_free_bufs < GW_BUF_CACHE) {
+		w->free_bufs[w->n_free_bufs++] = area;
+		return;
+	}
+	free(area);
+}
+
+uint64_t gw_worker_rand(struct gw_worker *w)
+{
+	/* xorshift64*: per worker, no lock, good enough for load balancing */
+	uint64_t x = w->rnd;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	w->rnd = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
+/* ---- listeners ---- */
+
+static int listener_socket(const char *address, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+	int fd = -1, one = 1, err;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, address, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		len = sizeof(*in4);
+	} else if (inet_pton(AF_INET6, address, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		len = sizeof(*in6);
+	} else {
+		return -EINVAL;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* one socket per worker: the kernel spreads connections among them */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
+		goto fail;
+	/* pool addresses may not be configured on an interface (yet) */
+	if (ss.ss_family == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	else {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
+		/* "::" must not take the IPv4 port "0.0.0.0" may want too */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
+		goto fail;
+	if (listen(fd, 4096) == -1)
+		goto fail;
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+static void listener_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
+{
+	struct gw_listener *l = io->data;
+	int i;
+
+	/* bounded batch so one busy listener does not starve the others */
+	for (i = 0; i < 64; i++) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE)
+				pr_warn("proxy: accept on %s:%u: %s", l->address, l->port,
+					strerror(errno));
+			break;
+		}
+		gw_conn_accept(l->w, l, fd, &peer);
+	}
+}
+
+static void listener_close(struct gw_worker *w, struct gw_listener *l)
+{
+	gw_loop_del_fd(w->loop, &l->io);
+	if (l->fd >= 0)
+		close(l->fd);
+	gw_stat_add(w, listeners, (uint64_t)-1);
+	free(l);
+}
+
+static void worker_close_listeners(struct gw_worker *w)
+{
+	while (w->listeners) {
+		struct gw_listener *l = w->listeners;
+
+		w->listeners = l->next;
+		listener_close(w, l);
+	}
+}
+
+/* worker_apply() : makes the pending snapshot current: opens listeners for
+ * new binds, closes those whose bind is gone (their connections drain) */
+static void worker_apply(struct gw_worker *w)
+{
+	struct gw_ir *ir = atomic_exchange(&w->pending, NULL);
+	struct gw_listener *l, **pl;
+	size_t i;
+
+	if (!ir)
+		return;
+	if (atomic_load(&w->draining)) {
+		gw_ir_put(ir);
+		return;
+	}
+	for (l = w->listeners; l; l = l->next)
+		l->seen = false;
+	for (i = 0; i < ir->n_binds; i++) {
+		const struct gw_ir_bind *b = &ir->binds[i];
+		int fd;
+
+		if (!b->address)
+			continue;
+		if (b->proto != GW_PROTO_HTTP) {
+			if (!w->id)
+				pr_warn("proxy: %s:%u: protocol %d is not served by the userspace "
+					"proxy yet",
+					b->address, b->port, b->proto);
+			continue;
+		}
+		for (l = w->listeners; l; l = l->next)
+			if (l->port == b->port && !strcmp(l->address, b->address))
+				break;
+		if (l) {
+			l->seen = true;
+			continue;
+		}
+		fd = listener_socket(b->address, b->port);
+		if (fd < 0) {
+			if (!w->id)
+				pr_warn("proxy: cannot listen on %s:%u: %s", b->address, b->port,
+					strerror(-fd));
+			continue;
+		}
+		l = calloc(1, sizeof(*l));
+		if (!l) {
+			close(fd);
+			continue;
+		}
+		snprintf(l->address, sizeof(l->address), "%s", b->address);
+		l->port = b->port;
+		l->fd = fd;
+		l->w = w;
+		l->seen = true;
+		if (gw_loop_add_fd(w->loop, &l->io, fd, GW_IO_READ, listener_io, l)) {
+			close(fd);
+			free(l);
+			continue;
+		}
+		l->next = w->listeners;
+		w->listeners = l;
+		gw_stat_add(w, listeners, 1);
+		if (!w->id)
+			pr_info("proxy: listening on %s:%u", b->address, b->port);
+	}
+	for (pl = &w->listeners; *pl;) {
+		l = *pl;
+		if (l->seen) {
+			pl = &l->next;
+			continue;
+		}
+		*pl = l->next;
+		if (!w->id)
+			pr_info("proxy: closing listener %s:%u", l->address, l->port);
+		gw_conn_drain(w, l->address, l->port);
+		listener_close(w, l);
+	}
+	gw_ir_put(w->ir);
+	w->ir = ir;
+	atomic_store(&w->applied_gen, ir->generation ? ir->generation : 1);
+}
+
+static void worker_drain_timeout(struct gw_loop *loop, struct gw_timer *t)
+{
+	struct gw_worker *w = t->data;
+
+	if (w->n_conns)
+		pr_info("proxy: worker %u: drain timeout, closing %zu connections", w->id,
+			w->n_conns);
+	gw_conn_close_all(w);
+	gw_loop_stop(loop);
+}
+
+static void worker_wake(struct gw_loop *loop, void *data)
+{
+	struct gw_worker *w = data;
+
+	worker_apply(w);
+	if (atomic_load(&w->draining) && !gw_timer_armed(&w->drain_timer)) {
+		worker_close_listeners(w);
+		gw_conn_drain(w, NULL, 0);
+		gw_loop_add_timer(loop, &w->drain_timer, w->drain_ms, worker_drain_timeout, w);
+	}
+}
+
+static void worker_before_sleep(struct gw_loop *loop, void *data)
+{
+	struct gw_worker *w = data;
+
+	if (atomic_load(&w->draining) && !w->listeners && !w->n_conns)
+		gw_loop_stop(loop);
+}
+
+static void *worker_main(void *arg)
+{
+	struct gw_worker *w = arg;
+
+	gw_loop_set_wake_hook(w->loop, worker_wake, w);
+	gw_loop_set_before_sleep(w->loop, worker_before_sleep, w);
+	worker_apply(w);
+	gw_loop_run(w->loop);
+	worker_close_listeners(w);
+	gw_conn_close_all(w);
+	gw_router_thread_cleanup();
+	return NULL;
+}
+
+/* ---- the proxy ---- */
+
+struct gw_proxy *gw_proxy_new(const struct gw_proxy_opts *opts)
+{
+	struct gw_proxy *p = calloc(1, sizeof(*p));
+	unsigned int i;
+	int err = -ENOMEM;
+
+	if (!p)
+		goto out;
+	p->opts = *opts;
+	if (!p->opts.workers) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		p->opts.workers = n > 0 ? (unsigned int)n : 1;
+	}
+	p->alog = gw_access_log_open(opts->access_log);
+	if (!p->alog) {
+		err = -errno;
+		pr_warn("proxy: access log %s: %s", opts->access_log, strerror(errno));
+		goto out;
+	}
+	/* the caller's string may go away: nothing below reads it */
+	p->opts.access_log = NULL;
+	p->n_workers = p->opts.workers;
+	p->workers = calloc(p->n_workers, sizeof(*p->workers));
+	if (!p->workers)
+		goto out;
+	for (i = 0; i < p->n_workers; i++) {
+		struct gw_worker *w = &p->workers[i];
+
+		w->p = p;
+		w->id = i;
+		w->rnd = 0x9E3779B97F4A7C15ull ^ ((uint64_t)getpid() << 16) ^ (i + 1) ^
+			 gw_now_ms();
+		w->loop = gw_loop_new();
+		if (!w->loop) {
+			err = -errno;
+			goto out;
+		}
+		w->up = gw_upstream_pool_new(w->loop, p->opts.max_idle_per_endpoint,
+					     p->opts.upstream_idle_ms);
+		w->free_bufs = calloc(GW_BUF_CACHE, sizeof(*w->free_bufs));
+		if (!w->up || !w->free_bufs)
+			goto out;
+	}
+	err = 0;
+out:
+	if (err) {
+		gw_proxy_free(p);
+		errno = -err;
+		return NULL;
+	}
+	return p;
+}
+
+int gw_proxy_start(struct gw_proxy *p)
+{
+	unsigned int i;
+	int err;
+
+	if (p->started)
+		return 0;
+	for (i = 0; i < p->n_workers; i++) {
+		err = pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]);
+		if (err) {
+			pr_warn("proxy: cannot start worker %u: %s", i, strerror(err));
+			p->started = i > 0;
+			return -err;
+		}
+		p->workers[i].started = true;
+	}
+	p->started = true;
+	return 0;
+}
+
+int gw_proxy_publish(struct gw_proxy *p, struct gw_ir *ir)
+{
+	unsigned int i;
+	uint64_t zero = 0;
+
+	if (!p || !ir)
+		return -EINVAL;
+	for (i = 0; i < p->n_workers; i++) {
+		struct gw_worker *w = &p->workers[i];
+		struct gw_ir *old = atomic_exchange(&w->pending, gw_ir_get(ir));
+
+		/* the worker never took old: it is ours to drop */
+		gw_ir_put(old);
+		gw_loop_wake(w->loop);
+	}
+	atomic_compare_exchange_strong(&p->first_gen, &zero, ir->generation ? ir->generation : 1);
+	return 0;
+}
+
+bool gw_proxy_ready(struct gw_proxy *p)
+{
+	uint64_t first = atomic_load(&p->first_gen);
+	unsigned int i;
+
+	if (!first || !p->started)
+		return false;
+	for (i = 0; i < p->n_workers; i++)
+		if (atomic_load(&p->workers[i].applied_gen) < first)
+			return false;
+	return true;
+}
+
+void gw_proxy_stats(struct gw_proxy *p, struct gw_proxy_stats *st)
+{
+	unsigned int i, k;
+
+	memset(st, 0, sizeof(*st));
+	st->snapshot_generation = UINT64_MAX;
+	for (i = 0; i < p->n_workers; i++) {
+		struct gw_worker_stats *s = &p->workers[i].stats;
+		uint64_t g = atomic_load(&p->workers[i].applied_gen);
+
+#define LD(f) atomic_load_explicit(&s->f, memory_order_relaxed)
+		st->conns_accepted += LD(conns_accepted);
+		st->conns_active += LD(conns_active);
+		st->requests += LD(requests);
+		for (k = 0; k < 6; k++)
+			st->responses[k] += LD(responses[k]);
+		st->upstream_connects += LD(upstream_connects);
+		st->upstream_connect_errors += LD(upstream_connect_errors);
+		st->upstream_reused += LD(upstream_reused);
+		st->bytes_in += LD(bytes_in);
+		st->bytes_out += LD(bytes_out);
+		st->listeners += LD(listeners);
+#undef LD
+		if (g < st->snapshot_generation)
+			st->snapshot_generation = g;
+	}
+	if (st->snapshot_generation == UINT64_MAX)
+		st->snapshot_generation = 0;
+}
+
+void gw_proxy_shutdown(struct gw_proxy *p, uint32_t drain_ms)
+{
+	unsigned int i;
+
+	if (!p || !p->started || p->stopped)
+		return;
+	p->stopped = true;
+	for (i = 0; i < p->n_workers; i++) {
+		struct gw_worker *w = &p->workers[i];
+
+		/* the drain timer must be armed in the worker's own thread: store the
+		 * budget, the wake hook does the rest */
+		w->drain_ms = drain_ms;
+		atomic_store(&w->draining, true);
+		gw_loop_wake(w->loop);
+	}
+	for (i = 0; i < p->n_workers; i++) {
+		if (!p->workers[i].started)
+			continue;
+		pthread_join(p->workers[i].thread, NULL);
+		p->workers[i].started = false;
+	}
+}
+
+void gw_proxy_free(struct gw_proxy *p)
+{
+	unsigned int i;
+
+	if (!p)
+		return;
+	gw_proxy_shutdown(p, 0);
+	for (i = 0; p->workers && i < p->n_workers; i++) {
+		struct gw_worker *w = &p->workers[i];
+
+		gw_ir_put(atomic_exchange(&w->pending, NULL));
+		gw_ir_put(w->ir);
+		gw_upstream_pool_free(w->up);
+		while (w->n_free_bufs)
+			free(w->free_bufs[--w->n_free_bufs]);
+		free(w->free_bufs);
+		gw_loop_free(w->loop);
+	}
+	free(p->workers);
+	gw_access_log_close(p->alog);
+	free(p);
+}

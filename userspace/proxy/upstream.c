@@ -1,0 +1,301 @@
+/* proxy/upstream.c - per-worker upstream connection pool and endpoint choice.
+ *
+ * Idle connections are kept per endpoint address in a small hash table of
+ * doubly linked lists, newest first: the most recently used connection is
+ * the most likely to still be open on the backend side. Each idle connection
+ * stays registered for reading; readiness on an idle connection is either
+ * EOF or bytes nobody asked for, and both make it unusable, so it is closed.
+ */
+#define _GNU_SOURCE
+#include <sys/epoll.h> /* before api.h: see loop.c */
+
+#include "gwbpf/api.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gwbpf/log.h"
+#include "gwbpf/loop.h"
+#include "gwbpf/upstream.h"
+
+#define GW_UP_BUCKETS 256
+
+struct gw_up_bucket {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	struct gw_upconn *idle; /* newest first */
+	unsigned int n_idle;
+	struct gw_up_bucket *next;
+};
+
+struct gw_upstream_pool {
+	struct gw_loop *loop;
+	unsigned int max_idle;
+	uint32_t idle_ms;
+	struct gw_up_bucket *buckets[GW_UP_BUCKETS];
+	size_t n_idle;
+	uint64_t rr_generation; /* generation the rr array belongs to */
+	uint32_t *rr;           /* next endpoint to try, per cluster */
+	size_t n_rr;
+};
+
+struct gw_upstream_pool *gw_upstream_pool_new(struct gw_loop *loop, unsigned int max_idle_per_ep,
+					      uint32_t idle_ms)
+{
+	struct gw_upstream_pool *pool = calloc(1, sizeof(*pool));
+
+	if (!pool)
+		return NULL;
+	pool->loop = loop;
+	pool->max_idle = max_idle_per_ep;
+	pool->idle_ms = idle_ms;
+	return pool;
+}
+
+static void gw_up_unlink(struct gw_up_bucket *b, struct gw_upconn *uc)
+{
+	if (uc->prev)
+		uc->prev->next = uc->next;
+	else
+		b->idle = uc->next;
+	if (uc->next)
+		uc->next->prev = uc->prev;
+	uc->next = uc->prev = NULL;
+	b->n_idle--;
+}
+
+void gw_upstream_close(struct gw_upstream_pool *pool, struct gw_upconn *uc)
+{
+	if (!uc)
+		return;
+	gw_loop_del_fd(pool->loop, &uc->io);
+	gw_loop_del_timer(pool->loop, &uc->idle_timer);
+	if (uc->fd >= 0)
+		close(uc->fd);
+	free(uc);
+}
+
+void gw_upstream_pool_free(struct gw_upstream_pool *pool)
+{
+	size_t i;
+
+	if (!pool)
+		return;
+	for (i = 0; i < GW_UP_BUCKETS; i++) {
+		struct gw_up_bucket *b = pool->buckets[i], *nb;
+
+		for (; b; b = nb) {
+			nb = b->next;
+			while (b->idle) {
+				struct gw_upconn *uc = b->idle;
+
+				gw_up_unlink(b, uc);
+				gw_upstream_close(pool, uc);
+			}
+			free(b);
+		}
+	}
+	free(pool->rr);
+	free(pool);
+}
+
+static uint32_t gw_up_hash(const struct sockaddr_storage *ss, socklen_t len)
+{
+	const unsigned char *p = (const unsigned char *)ss;
+	uint32_t h = 2166136261u;
+	socklen_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h % GW_UP_BUCKETS;
+}
+
+static struct gw_up_bucket *gw_up_bucket(struct gw_upstream_pool *pool,
+					 const struct sockaddr_storage *ss, socklen_t len,
+					 bool create)
+{
+	uint32_t h = gw_up_hash(ss, len);
+	struct gw_up_bucket *b;
+
+	for (b = pool->buckets[h]; b; b = b->next)
+		if (b->addrlen == len && !memcmp(&b->addr, ss, len))
+			return b;
+	if (!create)
+		return NULL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	memcpy(&b->addr, ss, len);
+	b->addrlen = len;
+	b->next = pool->buckets[h];
+	pool->buckets[h] = b;
+	return b;
+}
+
+int gw_upstream_addr(const struct gw_ir_endpoint *ep, struct sockaddr_storage *ss,
+		     socklen_t *len)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (ep->address && inet_pton(AF_INET, ep->address, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(ep->port);
+		*len = sizeof(*in4);
+		return 0;
+	}
+	if (ep->address && inet_pton(AF_INET6, ep->address, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(ep->port);
+		*len = sizeof(*in6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int gw_upstream_pick(struct gw_upstream_pool *pool, const struct gw_ir *ir, int32_t cluster,
+		     uint64_t *tried)
+{
+	const struct gw_ir_cluster *c;
+	size_t i, n, start;
+
+	if (cluster < 0 || (size_t)cluster >= ir->n_clusters)
+		return -ENOENT;
+	c = &ir->clusters[cluster];
+	n = c->n_endpoints;
+	if (pool->rr_generation != ir->generation || pool->n_rr < ir->n_clusters || !pool->rr) {
+		uint32_t *rr = calloc(ir->n_clusters ? ir->n_clusters : 1, sizeof(*rr));
+
+		/* without memory, still pick: round-robin just starts at 0 */
+		if (rr) {
+			free(pool->rr);
+			pool->rr = rr;
+			pool->n_rr = ir->n_clusters;
+			pool->rr_generation = ir->generation;
+		}
+	}
+	start = pool->rr && (size_t)cluster < pool->n_rr ? pool->rr[cluster] : 0;
+	bool any_ready = false;
+
+	for (i = 0; i < n; i++) {
+		size_t idx = (start + i) % n;
+
+		if (!c->endpoints[idx].ready)
+			continue;
+		any_ready = true;
+		if (idx < 64 && (*tried & (1ull << idx)))
+			continue;
+		if (idx < 64)
+			*tried |= 1ull << idx;
+		if (pool->rr && (size_t)cluster < pool->n_rr)
+			pool->rr[cluster] = (uint32_t)((idx + 1) % n);
+		return (int)idx;
+	}
+	return any_ready ? -EAGAIN : -ENOENT;
+}
+
+static void gw_up_idle_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
+{
+	struct gw_upconn *uc = io->data;
+	struct gw_up_bucket *b = gw_up_bucket(uc->pool, &uc->addr, uc->addrlen, false);
+
+	/* EOF, reset or unsolicited bytes: this connection can carry no request */
+	pr_debug("upstream: idle connection fd %d closed by backend", uc->fd);
+	if (b)
+		gw_up_unlink(b, uc);
+	uc->pool->n_idle--;
+	gw_upstream_close(uc->pool, uc);
+}
+
+static void gw_up_idle_timer(struct gw_loop *loop, struct gw_timer *t)
+{
+	struct gw_upconn *uc = t->data;
+	struct gw_up_bucket *b = gw_up_bucket(uc->pool, &uc->addr, uc->addrlen, false);
+
+	if (b)
+		gw_up_unlink(b, uc);
+	uc->pool->n_idle--;
+	gw_upstream_close(uc->pool, uc);
+}
+
+struct gw_upconn *gw_upstream_get(struct gw_upstream_pool *pool, const struct sockaddr_storage *ss,
+				  socklen_t len)
+{
+	struct gw_up_bucket *b = gw_up_bucket(pool, ss, len, false);
+	struct gw_upconn *uc;
+	int one = 1, err;
+
+	if (b && b->idle) {
+		uc = b->idle;
+		gw_up_unlink(b, uc);
+		pool->n_idle--;
+		gw_loop_del_fd(pool->loop, &uc->io);
+		gw_loop_del_timer(pool->loop, &uc->idle_timer);
+		uc->reused = true;
+		return uc;
+	}
+	uc = calloc(1, sizeof(*uc));
+	if (!uc)
+		return NULL;
+	uc->pool = pool;
+	memcpy(&uc->addr, ss, len);
+	uc->addrlen = len;
+	uc->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (uc->fd == -1)
+		goto fail;
+	/* small writes (heads) must not wait for Nagle */
+	setsockopt(uc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(uc->fd, (const struct sockaddr *)ss, len) == -1) {
+		if (errno != EINPROGRESS)
+			goto fail;
+	} else {
+		uc->connected = true;
+	}
+	return uc;
+fail:
+	err = errno;
+	if (uc->fd >= 0)
+		close(uc->fd);
+	free(uc);
+	errno = err;
+	return NULL;
+}
+
+void gw_upstream_release(struct gw_upstream_pool *pool, struct gw_upconn *uc, bool reusable)
+{
+	struct gw_up_bucket *b;
+
+	if (!uc)
+		return;
+	gw_loop_del_fd(pool->loop, &uc->io);
+	if (!reusable || !uc->connected || !pool->max_idle)
+		goto close;
+	b = gw_up_bucket(pool, &uc->addr, uc->addrlen, true);
+	if (!b || b->n_idle >= pool->max_idle)
+		goto close;
+	if (gw_loop_add_fd(pool->loop, &uc->io, uc->fd, GW_IO_READ, gw_up_idle_io, uc))
+		goto close;
+	if (gw_loop_add_timer(pool->loop, &uc->idle_timer, pool->idle_ms, gw_up_idle_timer, uc))
+		goto close;
+	uc->reused = false;
+	uc->prev = NULL;
+	uc->next = b->idle;
+	if (b->idle)
+		b->idle->prev = uc;
+	b->idle = uc;
+	b->n_idle++;
+	pool->n_idle++;
+	return;
+close:
+	gw_upstream_close(pool, uc);
+}
+
+size_t gw_upstream_idle_count(const struct gw_upstream_pool *pool)
+{
+	return pool->n_idle;
+}
