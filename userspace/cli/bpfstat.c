@@ -16,6 +16,8 @@
 #include <jansson.h>
 
 #include "gwbpf/bpfstat.h"
+#include "gwbpf/dataplane.h"
+#include "gwbpf/xdp.h"
 
 #define MAX_KEYS 65536 /* bounded walk of any one map */
 
@@ -120,14 +122,98 @@ static void walk(const char *dir, json_t *maps, bool conns, int depth)
 	closedir(d);
 }
 
+static int add_conn(const struct gw_dp_conn *c, void *arg)
+{
+	char buf[160];
+
+	if (json_array_size(arg) >= MAX_KEYS)
+		return 1;
+	json_array_append_new(arg, json_string(gw_dataplane_conn_str(c, buf, sizeof(buf))));
+	return 0;
+}
+
+/* the sk_msg bypass, with its reasons named (null when nothing is pinned) */
+static json_t *bypass_doc(const char *bpffs, bool conns)
+{
+	struct gw_dataplane_stats st;
+	json_t *o, *reasons;
+
+	if (gw_dataplane_stats(bpffs, &st))
+		return json_null();
+	o = json_object();
+	reasons = json_object();
+	json_object_set_new(o, "sockopsAttached", json_boolean(st.sockops_attached));
+	json_object_set_new(o, "skmsgAttached", json_boolean(st.skmsg_attached));
+	json_object_set_new(o, "sockets", json_integer(st.n_socks));
+	json_object_set_new(o, "generation", json_integer((json_int_t)st.generation));
+	for (unsigned int r = 0; r < GW_REASON_MAX; r++) {
+		const char *name = gw_dataplane_reason_name(r);
+
+		if (!name || !(st.reasons[r].count || st.reasons[r].bytes))
+			continue;
+		json_object_set_new(reasons, name,
+				    json_pack("{s:I,s:I}", "count", (json_int_t)st.reasons[r].count,
+					      "bytes", (json_int_t)st.reasons[r].bytes));
+	}
+	json_object_set_new(o, "reasons", reasons);
+	if (conns) {
+		json_t *list = json_array();
+
+		gw_dataplane_conns(bpffs, add_conn, list);
+		json_object_set_new(o, "conns", list);
+	}
+	return o;
+}
+
+/* XDP listener and reason counters (null when the XDP program is not pinned) */
+static json_t *xdp_doc(const char *bpffs)
+{
+	struct gw_xdp_listener_stats *ls = NULL;
+	char dir[4096];
+	struct gw_xdp *x;
+	json_t *o, *arr, *reasons;
+	size_t n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/xdp", bpffs);
+	x = gw_xdp_open_pinned(dir);
+	if (!x)
+		return json_null();
+	o = json_object();
+	arr = json_array();
+	reasons = json_object();
+	if (!gw_xdp_read_listeners(x, &ls, &n))
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(
+				arr, json_pack("{s:s,s:i,s:s,s:I,s:I,s:I,s:I}", "address",
+					       ls[i].address, "port", ls[i].port, "protocol",
+					       ls[i].proto == 17 ? "UDP" : "TCP", "packets",
+					       (json_int_t)ls[i].packets, "bytes",
+					       (json_int_t)ls[i].bytes, "syns", (json_int_t)ls[i].syns,
+					       "drops", (json_int_t)ls[i].drops));
+	for (int r = 0; r < GW_XDP_REASON_MAX; r++) {
+		const char *name = gw_xdp_reason_name((enum gw_xdp_reason)r);
+		uint64_t v = 0;
+
+		if (name && !gw_xdp_read_reason(x, (enum gw_xdp_reason)r, &v) && v)
+			json_object_set_new(reasons, name, json_integer((json_int_t)v));
+	}
+	json_object_set_new(o, "listeners", arr);
+	json_object_set_new(o, "reasons", reasons);
+	free(ls);
+	gw_xdp_close(x, true);
+	return o;
+}
+
 void *gw_bpfstat_read(const char *bpffs, bool conns)
 {
 	json_t *doc, *maps;
 	struct stat st;
 
-	if (stat(bpffs, &st))
-		return NULL;
-	if (!S_ISDIR(st.st_mode)) {
+	/* nothing pinned yet is a state to show, not an error */
+	if (stat(bpffs, &st)) {
+		if (errno != ENOENT)
+			return NULL;
+	} else if (!S_ISDIR(st.st_mode)) {
 		errno = ENOTDIR;
 		return NULL;
 	}
@@ -135,8 +221,58 @@ void *gw_bpfstat_read(const char *bpffs, bool conns)
 	maps = json_array();
 	walk(bpffs, maps, conns, 0);
 	json_object_set_new(doc, "bpffs", json_string(bpffs));
+	json_object_set_new(doc, "bypass", bypass_doc(bpffs, conns));
+	json_object_set_new(doc, "xdp", xdp_doc(bpffs));
 	json_object_set_new(doc, "maps", maps);
 	return doc;
+}
+
+static void print_bypass(const json_t *bp, FILE *f)
+{
+	const char *k;
+	size_t i;
+	json_t *v;
+
+	if (!json_is_object(bp)) {
+		fprintf(f, "sk_msg bypass: not loaded\n");
+		return;
+	}
+	fprintf(f, "sk_msg bypass: sockops %s, sk_msg %s, %" JSON_INTEGER_FORMAT " sockets\n",
+		json_is_true(json_object_get(bp, "sockopsAttached")) ? "attached" : "detached",
+		json_is_true(json_object_get(bp, "skmsgAttached")) ? "attached" : "detached",
+		json_integer_value(json_object_get(bp, "sockets")));
+	json_object_foreach(json_object_get(bp, "reasons"), k, v)
+		fprintf(f, "  %-28s %12" JSON_INTEGER_FORMAT " msgs %14" JSON_INTEGER_FORMAT " bytes\n",
+			k, json_integer_value(json_object_get(v, "count")),
+			json_integer_value(json_object_get(v, "bytes")));
+	json_array_foreach(json_object_get(bp, "conns"), i, v)
+		fprintf(f, "  conn %s\n", json_string_value(v));
+}
+
+static void print_xdp(const json_t *x, FILE *f)
+{
+	const char *k;
+	size_t i;
+	json_t *v;
+
+	if (!json_is_object(x)) {
+		fprintf(f, "xdp: not loaded\n");
+		return;
+	}
+	fprintf(f, "xdp:\n");
+	json_array_foreach(json_object_get(x, "listeners"), i, v)
+		fprintf(f, "  %s %s:%" JSON_INTEGER_FORMAT " packets=%" JSON_INTEGER_FORMAT
+			   " bytes=%" JSON_INTEGER_FORMAT " syns=%" JSON_INTEGER_FORMAT
+			   " drops=%" JSON_INTEGER_FORMAT "\n",
+			json_string_value(json_object_get(v, "protocol")),
+			json_string_value(json_object_get(v, "address")),
+			json_integer_value(json_object_get(v, "port")),
+			json_integer_value(json_object_get(v, "packets")),
+			json_integer_value(json_object_get(v, "bytes")),
+			json_integer_value(json_object_get(v, "syns")),
+			json_integer_value(json_object_get(v, "drops")));
+	json_object_foreach(json_object_get(x, "reasons"), k, v)
+		fprintf(f, "  %-28s %12" JSON_INTEGER_FORMAT "\n", k, json_integer_value(v));
 }
 
 void gw_bpfstat_print(const void *doc, FILE *f)
@@ -144,6 +280,9 @@ void gw_bpfstat_print(const void *doc, FILE *f)
 	json_t *maps = json_object_get(doc, "maps");
 	size_t i, j;
 	json_t *m, *c;
+
+	print_bypass(json_object_get(doc, "bypass"), f);
+	print_xdp(json_object_get(doc, "xdp"), f);
 
 	if (!json_array_size(maps)) {
 		fprintf(f, "no gwbpf maps pinned under %s\n",
