@@ -152,7 +152,9 @@ gw_wait_http()
 
 # gw_start_echo ADDR:PORT [NAME] : starts an echo backend (build/gwbpf-echo when
 # built, else a python stand-in answering the same JSON shape: path, method,
-# headers, namespace, pod, plus body_len). Waits until it accepts.
+# headers, namespace, pod, plus body_len and body_sha256 of the request body).
+# GW_PY_ECHO=1 forces the stand-in (tests that check bodies). Waits until it
+# accepts; its pid is in GW_LAST_PID.
 gw_start_echo()
 {
 	addr=${1%:*}
@@ -180,17 +182,19 @@ class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *a): pass
     def body(self):
+        h = hashlib.sha256()
         n = 0
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip(), 16)
                 if size == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""): pass
-                    return n
+                    return n, h.hexdigest()
                 left = size
                 while left:
                     got = self.rfile.read(min(left, 65536))
-                    if not got: return n
+                    if not got: return n, h.hexdigest()
+                    h.update(got)
                     left -= len(got)
                 n += size
                 self.rfile.readline()
@@ -198,8 +202,9 @@ class H(BaseHTTPRequestHandler):
         while left:
             got = self.rfile.read(min(left, 65536))
             if not got: break
+            h.update(got)
             n += len(got); left -= len(got)
-        return n
+        return n, h.hexdigest()
     def handle_any(self):
         if self.headers.get("Upgrade", "").lower() == "websocket":
             key = self.headers.get("Sec-WebSocket-Key", "")
@@ -212,14 +217,14 @@ class H(BaseHTTPRequestHandler):
                 self.connection.sendall(d)
             self.close_connection = True
             return
-        n = self.body()
+        n, digest = self.body()
         hdrs = {}
         for k, v in self.headers.items():
             hdrs.setdefault(k, []).append(v)
         path = self.path
         out = json.dumps({"path": path, "host": self.headers.get("Host", ""), "method": self.command,
                           "proto": self.request_version, "headers": hdrs,
-                          "namespace": "gateway-conformance-infra", "pod": pod, "body_len": n}).encode()
+                          "namespace": "gateway-conformance-infra", "pod": pod, "body_len": n, "body_sha256": digest}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
@@ -252,7 +257,8 @@ gw_start()
 }
 
 # gw_stop_gwbpf [SIG] : signals gwbpf (default TERM) and waits (10 s) for it;
-# prints its exit status
+# its exit status is left in GW_RC (call it directly, not in $(...): only
+# this shell can wait for its child)
 gw_stop_gwbpf()
 {
 	kill -"${1:-TERM}" "$GW_PID" 2> /dev/null
@@ -262,9 +268,8 @@ gw_stop_gwbpf()
 		i=$((i + 1))
 	done
 	wait "$GW_PID"
-	rc=$?
+	GW_RC=$?
 	gw_untrack "$GW_PID"
-	echo $rc
 }
 
 # gw_config_http FILE GWPORT BACKEND_PORT... : writes a standard config: a
