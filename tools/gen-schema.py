@@ -26,6 +26,160 @@ unchecked = []         # (kind, path, message)
 checked = []
 
 
+# Core kinds gwbpf reads (no CRD to copy): the fields the translator uses,
+# with the API server's constraints on them. "gwbpf:ID args" rules name a
+# check in validate_rules.c directly.
+CORE = """
+- {group: "", version: v1, kind: Namespace, schema: {type: object}}
+- group: ""
+  version: v1
+  kind: Service
+  schema:
+    type: object
+    properties:
+      spec:
+        type: object
+        properties:
+          type: {type: string, enum: [ClusterIP, NodePort, LoadBalancer, ExternalName]}
+          clusterIP: {type: string}
+          externalName: {type: string, maxLength: 253}
+          selector: {type: object, additionalProperties: {type: string}}
+          ports:
+            type: array
+            x-kubernetes-validations:
+            - {rule: "gwbpf:NAMES_IF_MANY name", message: "port names are required when a Service has more than one port"}
+            - {rule: "gwbpf:UNIQUE_FIELD name", message: "port names must be unique"}
+            items:
+              type: object
+              required: [port]
+              properties:
+                name: {type: string, maxLength: 63, pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}
+                protocol: {type: string, enum: [TCP, UDP, SCTP], default: TCP}
+                appProtocol: {type: string}
+                port: {type: integer, minimum: 1, maximum: 65535}
+                nodePort: {type: integer, minimum: 0, maximum: 65535}
+                targetPort:
+                  x-kubernetes-validations:
+                  - {rule: "gwbpf:PORT_OR_NAME", message: "must be a port number between 1 and 65535 or a port name (IANA_SVC_NAME)"}
+- group: ""
+  version: v1
+  kind: Secret
+  schema:
+    type: object
+    properties:
+      type: {type: string}
+      data:
+        type: object
+        additionalProperties: {type: string}
+        x-kubernetes-validations:
+        - {rule: "gwbpf:BASE64_VALUES", message: "must be base64 encoded"}
+      stringData: {type: object, additionalProperties: {type: string}}
+- group: ""
+  version: v1
+  kind: ConfigMap
+  schema:
+    type: object
+    properties:
+      data: {type: object, additionalProperties: {type: string}}
+      binaryData:
+        type: object
+        additionalProperties: {type: string}
+        x-kubernetes-validations:
+        - {rule: "gwbpf:BASE64_VALUES", message: "must be base64 encoded"}
+- group: discovery.k8s.io
+  version: v1
+  kind: EndpointSlice
+  schema:
+    type: object
+    required: [addressType]
+    x-kubernetes-validations:
+    - {rule: "gwbpf:ENDPOINT_ADDRS", message: "must be a valid address of the slice's addressType"}
+    properties:
+      addressType: {type: string, enum: [IPv4, IPv6, FQDN]}
+      endpoints:
+        type: array
+        maxItems: 1000
+        items:
+          type: object
+          required: [addresses]
+          properties:
+            addresses: {type: array, minItems: 1, maxItems: 100, items: {type: string}}
+            conditions:
+              type: object
+              properties:
+                ready: {type: boolean}
+                serving: {type: boolean}
+                terminating: {type: boolean}
+            hostname: {type: string}
+            nodeName: {type: string}
+            zone: {type: string}
+      ports:
+        type: array
+        maxItems: 100
+        items:
+          type: object
+          properties:
+            name: {type: string, maxLength: 63}
+            protocol: {type: string, enum: [TCP, UDP, SCTP]}
+            port: {type: integer, minimum: 0, maximum: 65535}
+            appProtocol: {type: string}
+- group: networking.k8s.io
+  version: v1
+  kind: Ingress
+  schema:
+    type: object
+    properties:
+      spec:
+        type: object
+        properties:
+          ingressClassName: {type: string}
+          defaultBackend: &backend
+            type: object
+            properties:
+              service:
+                type: object
+                required: [name, port]
+                properties:
+                  name: {type: string, minLength: 1}
+                  port:
+                    type: object
+                    x-kubernetes-validations:
+                    - {rule: "gwbpf:EXACTLY_ONE number name", message: "exactly one of number or name must be set"}
+                    properties:
+                      number: {type: integer, minimum: 1, maximum: 65535}
+                      name: {type: string, minLength: 1}
+          tls:
+            type: array
+            items:
+              type: object
+              properties:
+                hosts: {type: array, items: {type: string}}
+                secretName: {type: string}
+          rules:
+            type: array
+            items:
+              type: object
+              properties:
+                host: {type: string}
+                http:
+                  type: object
+                  required: [paths]
+                  properties:
+                    paths:
+                      type: array
+                      minItems: 1
+                      items:
+                        type: object
+                        required: [pathType, backend]
+                        x-kubernetes-validations:
+                        - {rule: "gwbpf:INGRESS_PATH", message: "must be an absolute path"}
+                        properties:
+                          path: {type: string}
+                          pathType: {type: string, enum: [Exact, Prefix, ImplementationSpecific]}
+                          backend: *backend
+"""
+
+
 def slot(p):
     if p not in pattern_slot:
         pattern_slot[p] = len(patterns)
@@ -141,6 +295,9 @@ BY_MESSAGE = {
 def map_rule(rule, msg):
     """returns (id, re_slot, a, b, c, e)"""
     r = norm(rule)
+    if r.startswith("gwbpf:"):
+        args = r[len("gwbpf:"):].split()
+        return (args[0], -1, *(args[1:] + [None] * (5 - len(args))))
     pat = RAW.search(r)
     for rx, rid, fn in FAMILIES:
         m = re.match(rx, r)
@@ -325,6 +482,10 @@ def main():
             sv = std_versions.get(v["name"], {})
             name = emit(v["schema"]["openAPIV3Schema"], sv, kind, "")
             roots.append("{ %s, %s, %s, &%s }" % (cstr(group), cstr(v["name"]), cstr(kind), name))
+    for c in yaml.safe_load(CORE):
+        name = emit(c["schema"], c["schema"], c["kind"], "")
+        roots.append("{ %s, %s, %s, &%s }" % (cstr(c["group"]), cstr(c["version"]),
+                                               cstr(c["kind"]), name))
     tmp = dst + ".tmp"
     with open(tmp, "w") as f:
         f.write("/* generated by tools/gen-schema.py from deploy/crds; do not edit */\n")

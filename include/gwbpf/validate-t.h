@@ -72,6 +72,13 @@ enum gw_rule_id {
 	GW_RULE_HOSTNAMES_NOT_IP,
 	GW_RULE_HOSTNAMES_RFC1123,
 	GW_RULE_HOSTNAMES_WILDCARD,
+	/* core kinds (rules written in tools/gen-schema.py as "gwbpf:ID args") */
+	GW_RULE_NAMES_IF_MANY,   /* list: field a required on every item when more than one */
+	GW_RULE_PORT_OR_NAME,    /* int 1..65535 or IANA service name */
+	GW_RULE_BASE64_VALUES,   /* map values are base64 */
+	GW_RULE_ENDPOINT_ADDRS,  /* EndpointSlice addresses match addressType */
+	GW_RULE_EXACTLY_ONE,     /* exactly one of a, b */
+	GW_RULE_INGRESS_PATH,    /* path starts with "/" unless ImplementationSpecific */
 	GW_RULE__COUNT,
 };
 

@@ -325,6 +325,82 @@ static void rule_hostnames(struct gw_vctx *v, const struct gw_rule *r, const str
 	}
 }
 
+
+/* ---- core kinds ---- */
+
+static bool is_iana_svc_name(const char *s)
+{
+	/* 1-15 chars, [a-z0-9-], at least one letter, no leading/trailing/double '-' */
+	size_t n = strlen(s);
+	bool letter = false;
+
+	if (!n || n > 15 || s[0] == '-' || s[n - 1] == '-' || strstr(s, "--"))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] >= 'a' && s[i] <= 'z')
+			letter = true;
+		else if (!(s[i] >= '0' && s[i] <= '9') && s[i] != '-')
+			return false;
+	}
+	return letter;
+}
+
+static bool is_base64(const char *s, size_t len)
+{
+	size_t pad = 0;
+
+	/* Kubernetes uses standard encoding with padding; whitespace is not allowed */
+	if (len % 4)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			     (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return false;
+	}
+	return pad <= 2;
+}
+
+static void rule_endpoint_addrs(struct gw_vctx *v, const struct gw_rule *r,
+				const struct gw_node *slice)
+{
+	const char *type = gw_node_str(slice, "addressType");
+	const struct gw_node *eps = gw_node_get(slice, "endpoints");
+	unsigned char buf[16];
+
+	for (size_t i = 0; eps && i < eps->n_items; i++) {
+		const struct gw_node *addrs = gw_node_get(eps->items[i], "addresses");
+
+		for (size_t j = 0; addrs && j < addrs->n_items; j++) {
+			const char *a = addrs->items[j]->str;
+			bool ok = true;
+
+			if (!a)
+				continue;
+			if (str_eq(type, "IPv4"))
+				ok = inet_pton(AF_INET, a, buf) == 1;
+			else if (str_eq(type, "IPv6"))
+				ok = inet_pton(AF_INET6, a, buf) == 1;
+			if (!ok) {
+				size_t o1 = gw_v_push_key(v, "endpoints");
+				size_t o2 = gw_v_push_idx(v, i);
+				size_t o3 = gw_v_push_key(v, "addresses");
+
+				(void)o2;
+				(void)o3;
+				err_item(v, addrs, j, r->msg);
+				gw_v_pop(v, o1);
+				return;
+			}
+		}
+	}
+}
+
 /* ---- the dispatcher ---- */
 
 void gw_v_rule(struct gw_vctx *v, const struct gw_rule *r, const struct gw_schema *s,
@@ -550,6 +626,55 @@ void gw_v_rule(struct gw_vctx *v, const struct gw_rule *r, const struct gw_schem
 	case GW_RULE_HOSTNAMES_WILDCARD:
 		rule_hostnames(v, r, n);
 		break;
+	case GW_RULE_NAMES_IF_MANY:
+		for (size_t i = 0; n->n_items > 1 && i < n->n_items; i++) {
+			if (!present(n->items[i], r->a)) {
+				size_t old = gw_v_push_idx(v, i);
+
+				err_at(v, n->items[i], NULL, r->msg);
+				gw_v_pop(v, old);
+				break;
+			}
+		}
+		break;
+	case GW_RULE_PORT_OR_NAME: {
+		int64_t p;
+
+		if (n->type == GW_NODE_SCALAR && n->skind == GW_SCALAR_INT)
+			p = gw_node_int(n, NULL, &p) ? p : 0;
+		else
+			p = -1;
+		if (p == 0 || p > 65535 ||
+		    (p < 0 && (n->type != GW_NODE_SCALAR || n->skind != GW_SCALAR_STRING ||
+			       !is_iana_svc_name(n->str))))
+			gw_v_error(v, n, "%s", r->msg);
+		break;
+	}
+	case GW_RULE_BASE64_VALUES:
+		for (size_t i = 0; i < n->n_items; i++) {
+			const struct gw_node *c = n->items[i];
+
+			if (c->type == GW_NODE_SCALAR && !is_base64(c->str, c->len)) {
+				err_at(v, n, c->key, r->msg);
+				break;
+			}
+		}
+		break;
+	case GW_RULE_ENDPOINT_ADDRS:
+		rule_endpoint_addrs(v, r, n);
+		break;
+	case GW_RULE_EXACTLY_ONE:
+		if (gw_v_has(n, r->a) == gw_v_has(n, r->b))
+			err_at(v, n, NULL, r->msg);
+		break;
+	case GW_RULE_INGRESS_PATH: {
+		const char *t = gw_node_str(n, "pathType");
+		const char *p = gw_node_str(n, "path");
+
+		if (!str_eq(t, "ImplementationSpecific") && (!p || p[0] != '/'))
+			err_at(v, n, gw_node_get(n, "path") ? "path" : NULL, r->msg);
+		break;
+	}
 	default:
 		break;
 	}

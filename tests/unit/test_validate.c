@@ -1,0 +1,890 @@
+/* tests/unit/test_validate.c - CRD validation as the API server would do it.
+ *
+ * Each rule case is a manifest a user could write, with the error they must
+ * see: file line, field path, and the CRD's own message (copied from the CRD
+ * text, not from our output). The upstream conformance manifests must all be
+ * accepted: they are valid objects by definition.
+ */
+#include "gwbpf/api.h"
+
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "gwbpf/diag.h"
+#include "gwbpf/node.h"
+#include "gwbpf/source.h"
+#include "gwbpf/store.h"
+
+#ifndef GW_UPSTREAM_DIR
+#define GW_UPSTREAM_DIR "/work/shared/gateway-api"
+#endif
+
+#define GWAPI "apiVersion: gateway.networking.k8s.io/v1\n"
+#define ROUTE GWAPI "kind: HTTPRoute\nmetadata: {name: r}\nspec:\n"
+#define GW GWAPI "kind: Gateway\nmetadata: {name: g}\nspec:\n  gatewayClassName: c\n"
+
+/* validate_text() : loads one manifest; returns gw_validate_object()'s result */
+static int validate_text(const char *yaml, struct gw_diag_list *diags)
+{
+	struct gw_doc_list dl = { 0 };
+	struct gw_object *o;
+	int err;
+
+	assert_int_equal(gw_yaml_load_buf("t.yaml", yaml, strlen(yaml), &dl, diags), 0);
+	assert_int_equal(dl.n, 1);
+	o = gw_object_from_doc(dl.v[0].root, "t.yaml", diags);
+	dl.v[0].root = NULL;
+	gw_doc_list_free(&dl);
+	assert_non_null(o);
+	err = gw_validate_object(o, diags);
+	gw_object_put(o);
+	return err;
+}
+
+static void expect_ok(const char *yaml)
+{
+	struct gw_diag_list diags = { 0 };
+	int err = validate_text(yaml, &diags);
+
+	if (err) {
+		gw_diag_print(&diags, stderr);
+		fail_msg("expected a valid object, got %d", err);
+	}
+	gw_diag_list_free(&diags);
+}
+
+/* expect_err() : exactly one error, "t.yaml:<line>: <field>: <msg>" */
+static void expect_err(const char *yaml, unsigned line, const char *field, const char *msg)
+{
+	struct gw_diag_list diags = { 0 };
+	char want[1024], got[1024];
+
+	assert_int_equal(validate_text(yaml, &diags), -EINVAL);
+	snprintf(want, sizeof(want), "t.yaml:%u: %s: %s", line, field, msg);
+	gw_diag_format(&diags.v[0], got, sizeof(got));
+	if (strcmp(want, got) || diags.n_errors != 1) {
+		gw_diag_print(&diags, stderr);
+		fail_msg("want '%s' (alone), got '%s' (%zu errors)", want, got, diags.n_errors);
+	}
+	assert_non_null(diags.v[0].object);
+	gw_diag_list_free(&diags);
+}
+
+/* ---- HTTPRoute ---- */
+
+static void test_route_valid(void **state)
+{
+	expect_ok(ROUTE "  parentRefs: [{name: g}]\n"
+		  "  hostnames: [\"example.com\", \"*.example.org\"]\n"
+		  "  rules:\n"
+		  "  - matches:\n"
+		  "    - path: {type: PathPrefix, value: /api}\n"
+		  "      headers: [{name: x-a, value: b}]\n"
+		  "    - path: {type: RegularExpression, value: \"^/v[0-9]+\"}\n"
+		  "    backendRefs: [{name: svc, port: 80, weight: 3}]\n"
+		  "    timeouts: {request: 10s, backendRequest: 5s}\n"
+		  "    unknownField: tolerated\n");
+}
+
+static void test_path_must_start_with_slash(void **state)
+{
+	expect_err(ROUTE "  rules:\n  - matches:\n    - path: {type: PathPrefix, value: foo}\n", 7,
+		   "spec.rules[0].matches[0].path.value",
+		   "value must be an absolute path and start with '/' when type one of ['Exact', "
+		   "'PathPrefix']");
+}
+
+static void test_error_names_object(void **state)
+{
+	struct gw_diag_list diags = { 0 };
+
+	assert_int_equal(validate_text(ROUTE "  rules:\n  - matches:\n    - path: {value: x}\n",
+				       &diags),
+			 -EINVAL);
+	assert_string_equal(diags.v[0].object, "HTTPRoute default/r");
+	assert_int_equal(diags.v[0].col, 21);
+	gw_diag_list_free(&diags);
+}
+
+static void test_path_default_type_is_prefix(void **state)
+{
+	/* type defaults to PathPrefix, so the rule applies */
+	expect_err(ROUTE "  rules:\n  - matches:\n    - path:\n        value: foo\n", 8,
+		   "spec.rules[0].matches[0].path.value",
+		   "value must be an absolute path and start with '/' when type one of ['Exact', "
+		   "'PathPrefix']");
+}
+
+static void test_path_double_slash(void **state)
+{
+	expect_err(ROUTE "  rules:\n  - matches:\n    - path: {type: Exact, value: /a//b}\n", 7,
+		   "spec.rules[0].matches[0].path.value",
+		   "must not contain '//' when type one of ['Exact', 'PathPrefix']");
+}
+
+static void test_path_dot_segment_end(void **state)
+{
+	expect_err(ROUTE "  rules:\n  - matches:\n    - path: {type: Exact, value: /a/..}\n", 7,
+		   "spec.rules[0].matches[0].path.value",
+		   "must not end with '/..' when type one of ['Exact', 'PathPrefix']");
+}
+
+static void test_path_bad_chars(void **state)
+{
+	expect_err(ROUTE "  rules:\n  - matches:\n    - path: {type: Exact, value: \"/a b\"}\n", 7,
+		   "spec.rules[0].matches[0].path.value",
+		   "must only contain valid characters (matching "
+		   "^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$) for types ['Exact', "
+		   "'PathPrefix']");
+}
+
+static void test_path_regex_not_checked_as_path(void **state)
+{
+	expect_ok(ROUTE "  rules:\n  - matches:\n    - path: {type: RegularExpression, value: "
+			"\"a//b\"}\n");
+}
+
+static void test_replace_prefix_needs_prefix_match(void **state)
+{
+	expect_err(ROUTE "  rules:\n"
+			 "  - matches:\n"
+			 "    - path: {type: Exact, value: /foo}\n"
+			 "    filters:\n"
+			 "    - type: URLRewrite\n"
+			 "      urlRewrite:\n"
+			 "        path: {type: ReplacePrefixMatch, replacePrefixMatch: /bar}\n",
+		   7, "spec.rules[0].matches",
+		   "When using URLRewrite filter with path.replacePrefixMatch, exactly one "
+		   "PathPrefix match must be specified");
+}
+
+static void test_replace_prefix_ok_with_default_match(void **state)
+{
+	/* matches defaults to one PathPrefix "/" match */
+	expect_ok(ROUTE "  rules:\n"
+			"  - filters:\n"
+			"    - type: RequestRedirect\n"
+			"      requestRedirect:\n"
+			"        path: {type: ReplacePrefixMatch, replacePrefixMatch: /bar}\n");
+}
+
+static void test_filter_config_required(void **state)
+{
+	expect_err(ROUTE "  rules:\n  - filters:\n    - type: RequestHeaderModifier\n", 7,
+		   "spec.rules[0].filters[0]",
+		   "filter.requestHeaderModifier must be specified for RequestHeaderModifier "
+		   "filter.type");
+}
+
+static void test_filter_config_mismatch(void **state)
+{
+	expect_err(ROUTE "  rules:\n"
+			 "  - filters:\n"
+			 "    - type: RequestHeaderModifier\n"
+			 "      requestHeaderModifier: {set: [{name: a, value: b}]}\n"
+			 "      urlRewrite: {hostname: example.com}\n",
+		   9, "spec.rules[0].filters[0].urlRewrite",
+		   "filter.urlRewrite must be nil if the filter.type is not URLRewrite");
+}
+
+static void test_filter_repeated(void **state)
+{
+	expect_err(ROUTE "  rules:\n"
+			 "  - filters:\n"
+			 "    - type: RequestHeaderModifier\n"
+			 "      requestHeaderModifier: {set: [{name: a, value: b}]}\n"
+			 "    - type: RequestHeaderModifier\n"
+			 "      requestHeaderModifier: {set: [{name: c, value: d}]}\n",
+		   9, "spec.rules[0].filters[1]", "RequestHeaderModifier filter cannot be repeated");
+}
+
+static void test_redirect_and_rewrite(void **state)
+{
+	expect_err(ROUTE "  rules:\n"
+			 "  - filters:\n"
+			 "    - type: RequestRedirect\n"
+			 "      requestRedirect: {scheme: https}\n"
+			 "    - type: URLRewrite\n"
+			 "      urlRewrite: {hostname: example.com}\n",
+		   9, "spec.rules[0].filters[1]",
+		   "May specify either httpRouteFilterRequestRedirect or "
+		   "httpRouteFilterRequestRewrite, but not both");
+}
+
+static void test_redirect_with_backends(void **state)
+{
+	expect_err(ROUTE "  rules:\n"
+			 "  - backendRefs: [{name: s, port: 80}]\n"
+			 "    filters:\n"
+			 "    - type: RequestRedirect\n"
+			 "      requestRedirect: {scheme: https}\n",
+		   8, "spec.rules[0].filters[0]",
+		   "RequestRedirect filter must not be used together with backendRefs");
+}
+
+static void test_timeouts(void **state)
+{
+	expect_err(ROUTE "  rules:\n  - timeouts:\n      request: 10s\n      backendRequest: 1m\n",
+		   8, "spec.rules[0].timeouts.backendRequest",
+		   "backendRequest timeout cannot be longer than request timeout");
+	/* request 0s means no timeout: any backendRequest is fine */
+	expect_ok(ROUTE "  rules:\n  - timeouts: {request: 0s, backendRequest: 1h}\n");
+}
+
+static void test_timeout_format(void **state)
+{
+	expect_err(ROUTE "  rules:\n  - timeouts: {request: 10 seconds}\n", 6,
+		   "spec.rules[0].timeouts.request",
+		   "\"10 seconds\" must match '^([0-9]{1,5}(h|m|s|ms)){1,4}$'");
+}
+
+static void test_backend_port_required(void **state)
+{
+	expect_err(ROUTE "  rules:\n  - backendRefs:\n    - name: s\n", 7,
+		   "spec.rules[0].backendRefs[0]", "Must have port for Service reference");
+	/* other kinds need no port */
+	expect_ok(ROUTE "  rules:\n  - backendRefs:\n    - {group: example.com, kind: Bucket, "
+			"name: s}\n");
+}
+
+static void test_duplicate_header_match(void **state)
+{
+	expect_err(ROUTE "  rules:\n"
+			 "  - matches:\n"
+			 "    - headers:\n"
+			 "      - {name: x-a, value: b}\n"
+			 "      - {name: x-a, value: c}\n",
+		   9, "spec.rules[0].matches[0].headers[1]",
+		   "duplicate entry name=\"x-a\" (also at index 0)");
+}
+
+static void test_duplicate_header_modifier(void **state)
+{
+	expect_err(ROUTE "  rules:\n"
+			 "  - filters:\n"
+			 "    - type: RequestHeaderModifier\n"
+			 "      requestHeaderModifier:\n"
+			 "        set: [{name: a, value: b}, {name: a, value: c}]\n",
+		   9, "spec.rules[0].filters[0].requestHeaderModifier.set[1]",
+		   "duplicate entry name=\"a\" (also at index 0)");
+}
+
+static void test_parent_refs_unique(void **state)
+{
+	expect_err(ROUTE "  parentRefs:\n  - name: g\n  - name: g\n", 7, "spec.parentRefs[1]",
+		   "sectionName or port must be unique when parentRefs includes 2 or more "
+		   "references to the same parent");
+	expect_err(ROUTE "  parentRefs:\n  - name: g\n  - name: g\n    sectionName: http\n", 7,
+		   "spec.parentRefs[1]",
+		   "sectionName or port must be specified when parentRefs includes 2 or more "
+		   "references to the same parent");
+	expect_ok(ROUTE "  parentRefs:\n  - {name: g, sectionName: a}\n  - {name: g, sectionName: "
+			"b}\n  - {name: g, namespace: other}\n");
+}
+
+static void test_rule_names_unique(void **state)
+{
+	expect_err(ROUTE "  rules:\n  - name: a\n  - name: b\n  - name: a\n", 8, "spec.rules[2]",
+		   "Rule name must be unique within the route");
+}
+
+static void test_match_total(void **state)
+{
+	char *y = malloc(65536);
+	size_t n = (size_t)snprintf(y, 65536, "%s  rules:\n", ROUTE);
+
+	for (int r = 0; r < 3; r++) {
+		n += (size_t)snprintf(y + n, 65536 - n, "  - matches:\n");
+		for (int m = 0; m < 64; m++)
+			n += (size_t)snprintf(y + n, 65536 - n, "    - path: {value: /m%d}\n", m);
+	}
+	expect_err(y, 6, "spec.rules",
+		   "While 16 rules and 64 matches per rule are allowed, the total number of "
+		   "matches across all rules in a route must be less than 128");
+	free(y);
+}
+
+static void test_types_and_ranges(void **state)
+{
+	expect_err(ROUTE "  rules:\n  - backendRefs: [{name: s, port: \"80\"}]\n", 6,
+		   "spec.rules[0].backendRefs[0].port", "must be of type integer, got string");
+	expect_err(ROUTE "  rules:\n  - backendRefs: [{name: s, port: 80, weight: -1}]\n", 6,
+		   "spec.rules[0].backendRefs[0].weight", "must be greater than or equal to 0");
+	expect_err(ROUTE "  rules:\n  - backendRefs: [{name: s, port: 65536}]\n", 6,
+		   "spec.rules[0].backendRefs[0].port", "must be less than or equal to 65535");
+	expect_err(ROUTE "  rules:\n  - matches: [{method: FETCH}]\n", 6,
+		   "spec.rules[0].matches[0].method",
+		   "unsupported value \"FETCH\": supported values: \"GET\", \"HEAD\", \"POST\", "
+		   "\"PUT\", \"DELETE\", \"CONNECT\", \"OPTIONS\", \"TRACE\", \"PATCH\"");
+	expect_err(ROUTE "  hostnames: [\"Example.COM\"]\n", 5, "spec.hostnames[0]",
+		   "\"Example.COM\" must match "
+		   "'^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'");
+	expect_err(ROUTE "  rules: {a: b}\n", 5, "spec.rules", "must be of type array, got object");
+	expect_err(ROUTE "  rules:\n  - backendRefs: [{port: 80}]\n", 6,
+		   "spec.rules[0].backendRefs[0].name", "required value");
+}
+
+static void test_pattern_dollar_is_end_only(void **state)
+{
+	/* Go's "$" does not match before a trailing newline; PCRE's does by default */
+	expect_err(ROUTE "  hostnames: [\"example.com\\n\"]\n", 5, "spec.hostnames[0]",
+		   "\"example.com\n\" must match "
+		   "'^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'");
+}
+
+static void test_max_length_counts_characters(void **state)
+{
+	/* a regex path value (maxLength 1024, no character pattern): 1024 two-byte
+	 * characters are 2048 bytes, yet not too long */
+	char *y = malloc(8192);
+	size_t n = (size_t)snprintf(y, 8192, "%s  rules:\n  - matches:\n    - path:\n"
+					     "        type: RegularExpression\n        value: \"",
+				    ROUTE);
+
+	for (int i = 0; i < 1024; i++) {
+		memcpy(y + n, "\xc3\xa9", 2); /* é */
+		n += 2;
+	}
+	snprintf(y + n, 8192 - n, "\"\n");
+	expect_ok(y);
+	snprintf(y + n, 8192 - n, "x\"\n");
+	expect_err(y, 9, "spec.rules[0].matches[0].path.value",
+		   "must be at most 1024 characters long");
+	free(y);
+}
+
+static void test_mirror_percent_fraction(void **state)
+{
+	expect_err(ROUTE "  rules:\n"
+			 "  - filters:\n"
+			 "    - type: RequestMirror\n"
+			 "      requestMirror:\n"
+			 "        backendRef: {name: m, port: 80}\n"
+			 "        percent: 10\n"
+			 "        fraction: {numerator: 1}\n",
+		   11, "spec.rules[0].filters[0].requestMirror.fraction",
+		   "Only one of percent or fraction may be specified in HTTPRequestMirrorFilter");
+	expect_err(ROUTE "  rules:\n"
+			 "  - filters:\n"
+			 "    - type: RequestMirror\n"
+			 "      requestMirror:\n"
+			 "        backendRef: {name: m, port: 80}\n"
+			 "        fraction: {numerator: 5, denominator: 4}\n",
+		   10, "spec.rules[0].filters[0].requestMirror.fraction.numerator",
+		   "numerator must be less than or equal to denominator");
+}
+
+static void test_cors_star(void **state)
+{
+	expect_err(ROUTE "  rules:\n"
+			 "  - filters:\n"
+			 "    - type: CORS\n"
+			 "      cors:\n"
+			 "        allowOrigins: [\"https://a.example\", \"*\"]\n",
+		   9, "spec.rules[0].filters[0].cors.allowOrigins[1]",
+		   "AllowOrigins cannot contain '*' alongside other origins");
+}
+
+static void test_session_persistence(void **state)
+{
+	expect_err(ROUTE "  rules:\n"
+			 "  - sessionPersistence:\n"
+			 "      type: Header\n"
+			 "      cookieConfig: {lifetimeType: Session}\n",
+		   8, "spec.rules[0].sessionPersistence.cookieConfig",
+		   "cookieConfig can only be set with type Cookie");
+	expect_err(ROUTE "  rules:\n"
+			 "  - sessionPersistence:\n"
+			 "      cookieConfig: {lifetimeType: Permanent}\n",
+		   7, "spec.rules[0].sessionPersistence",
+		   "AbsoluteTimeout must be specified when cookie lifetimeType is Permanent");
+}
+
+static void test_v1beta1_route(void **state)
+{
+	expect_err("apiVersion: gateway.networking.k8s.io/v1beta1\nkind: HTTPRoute\n"
+		   "metadata: {name: r}\nspec:\n  rules:\n  - matches:\n"
+		   "    - path: {value: nope}\n",
+		   7, "spec.rules[0].matches[0].path.value",
+		   "value must be an absolute path and start with '/' when type one of ['Exact', "
+		   "'PathPrefix']");
+}
+
+/* ---- Gateway, ListenerSet, GatewayClass ---- */
+
+static void test_gateway_valid(void **state)
+{
+	expect_ok(GW "  listeners:\n"
+		     "  - {name: http, port: 80, protocol: HTTP}\n"
+		     "  - name: https\n"
+		     "    port: 443\n"
+		     "    protocol: HTTPS\n"
+		     "    hostname: \"*.example.com\"\n"
+		     "    tls: {certificateRefs: [{name: cert}]}\n"
+		     "  - {name: tcp, port: 9000, protocol: TCP}\n"
+		     "  addresses: [{value: 10.0.0.1}, {type: IPAddress, value: \"fd00::1\"}]\n");
+}
+
+static void test_listener_names_unique(void **state)
+{
+	expect_err(GW "  listeners:\n"
+		      "  - {name: a, port: 80, protocol: HTTP}\n"
+		      "  - {name: a, port: 81, protocol: HTTP}\n",
+		   8, "spec.listeners[1]", "duplicate entry name=\"a\" (also at index 0)");
+}
+
+static void test_listener_port_proto_host_unique(void **state)
+{
+	expect_err(GW "  listeners:\n"
+		      "  - {name: a, port: 80, protocol: HTTP, hostname: a.example}\n"
+		      "  - {name: b, port: 80, protocol: HTTP, hostname: a.example}\n",
+		   8, "spec.listeners[1]",
+		   "Combination of port, protocol and hostname must be unique for each listener");
+}
+
+static void test_listener_tls_forbidden(void **state)
+{
+	expect_err(GW "  listeners:\n"
+		      "  - name: a\n    port: 80\n    protocol: HTTP\n"
+		      "    tls: {certificateRefs: [{name: c}]}\n",
+		   7, "spec.listeners[0]", "tls must not be specified for protocols ['HTTP', 'TCP', "
+					   "'UDP']");
+}
+
+static void test_listener_hostname_tcp(void **state)
+{
+	expect_err(GW "  listeners:\n  - {name: a, port: 9000, protocol: TCP, hostname: a.example}\n",
+		   7, "spec.listeners[0]",
+		   "hostname must not be specified for protocols ['TCP', 'UDP']");
+}
+
+static void test_listener_https_mode(void **state)
+{
+	expect_err(GW "  listeners:\n"
+		      "  - {name: a, port: 443, protocol: HTTPS, tls: {mode: Passthrough}}\n",
+		   7, "spec.listeners[0]", "tls mode must be Terminate for protocol HTTPS");
+}
+
+static void test_listener_tls_mode_set(void **state)
+{
+	expect_err(GW "  listeners:\n  - {name: a, port: 443, protocol: TLS}\n", 7,
+		   "spec.listeners[0]", "tls mode must be set for protocol TLS");
+	/* mode defaults to Terminate when tls is given */
+	expect_ok(GW "  listeners:\n  - {name: a, port: 443, protocol: TLS, tls: {mode: "
+		     "Passthrough}}\n");
+}
+
+static void test_listener_terminate_needs_certs(void **state)
+{
+	expect_err(GW "  listeners:\n  - name: a\n    port: 443\n    protocol: HTTPS\n    tls: {}\n",
+		   10, "spec.listeners[0].tls",
+		   "certificateRefs or options must be specified when mode is Terminate");
+}
+
+static void test_gateway_addresses(void **state)
+{
+	expect_err(GW "  listeners: [{name: a, port: 80, protocol: HTTP}]\n"
+		      "  addresses:\n  - value: 10.0.0.300\n",
+		   8, "spec.addresses[0].value",
+		   "\"10.0.0.300\" must be an IPv4 or IPv6 address when type is IPAddress");
+	expect_err(GW "  listeners: [{name: a, port: 80, protocol: HTTP}]\n"
+		      "  addresses:\n  - value: 10.0.0.1\n  - value: 10.0.0.1\n",
+		   9, "spec.addresses[1]", "IPAddress values must be unique");
+}
+
+static void test_gateway_infrastructure_labels(void **state)
+{
+	expect_err(GW "  listeners: [{name: a, port: 80, protocol: HTTP}]\n"
+		      "  infrastructure:\n    labels:\n      \"-bad\": x\n",
+		   9, "spec.infrastructure.labels.-bad",
+		   "Label keys must be in the form of an optional DNS subdomain prefix followed by "
+		   "a required name segment of up to 63 characters.");
+}
+
+static void test_listenerset(void **state)
+{
+	expect_err(GWAPI "kind: ListenerSet\nmetadata: {name: ls}\nspec:\n"
+		   "  parentRef: {name: g}\n"
+		   "  listeners:\n  - {name: a, port: 9000, protocol: UDP, hostname: a.example}\n",
+		   7, "spec.listeners[0]",
+		   "hostname must not be specified for protocols ['TCP', 'UDP']");
+}
+
+static void test_gatewayclass_controller_pattern(void **state)
+{
+	expect_ok(GWAPI "kind: GatewayClass\nmetadata: {name: c}\nspec:\n"
+			"  controllerName: gwbpf.dev/gateway-controller\n");
+	expect_err(GWAPI "kind: GatewayClass\nmetadata: {name: c}\nspec:\n"
+			 "  controllerName: no-slash\n",
+		   5, "spec.controllerName",
+		   "\"no-slash\" must match "
+		   "'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\\/"
+		   "[A-Za-z0-9\\/\\-._~%!$&'()*+,;=:]+$'");
+	expect_err(GWAPI "kind: GatewayClass\nmetadata: {name: c}\nspec: {}\n", 4,
+		   "spec.controllerName", "required value");
+}
+
+/* ---- other route kinds, policies, grants ---- */
+
+static void test_grpcroute(void **state)
+{
+	const char *hdr = GWAPI "kind: GRPCRoute\nmetadata: {name: r}\nspec:\n  rules:\n";
+
+	char y[1024];
+
+	snprintf(y, sizeof(y), "%s  - matches:\n    - method: {type: Exact}\n", hdr);
+	expect_err(y, 7, "spec.rules[0].matches[0].method",
+		   "One or both of 'service' or 'method' must be specified");
+	snprintf(y, sizeof(y), "%s  - matches:\n    - method: {service: \"a-b\"}\n", hdr);
+	expect_err(y, 7, "spec.rules[0].matches[0].method.service",
+		   "service must only contain valid characters (matching "
+		   "^(?i)\\.?[a-z_][a-z_0-9]*(\\.[a-z_][a-z_0-9]*)*$)");
+	snprintf(y, sizeof(y), "%s  - matches:\n    - method: {service: foo.Bar, method: Get}\n",
+		 hdr);
+	expect_ok(y);
+}
+
+static void test_tlsroute_hostnames(void **state)
+{
+	const char *hdr = GWAPI "kind: TLSRoute\nmetadata: {name: r}\nspec:\n"
+				"  rules: [{backendRefs: [{name: s, port: 443}]}]\n";
+	char y[1024];
+
+	snprintf(y, sizeof(y), "%s  hostnames: [a.example, \"10.0.0.1\"]\n", hdr);
+	expect_err(y, 6, "spec.hostnames[1]", "Hostnames cannot contain an IP");
+	snprintf(y, sizeof(y), "%s  hostnames: [\"a.*.example\"]\n", hdr);
+	/* the field pattern already refuses it (the CEL rule repeats it) */
+	expect_err(y, 6, "spec.hostnames[0]",
+		   "\"a.*.example\" must match "
+		   "'^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'");
+}
+
+static void test_tcp_udp_routes(void **state)
+{
+	expect_err("apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: TCPRoute\n"
+		   "metadata: {name: r}\nspec:\n  rules:\n  - backendRefs: [{name: s}]\n",
+		   6, "spec.rules[0].backendRefs[0]", "Must have port for Service reference");
+	expect_err("apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: UDPRoute\n"
+		   "metadata: {name: r}\nspec:\n  rules: []\n",
+		   5, "spec.rules", "must have at least 1 items");
+}
+
+static void test_backendtlspolicy(void **state)
+{
+	const char *hdr = GWAPI "kind: BackendTLSPolicy\nmetadata: {name: p}\nspec:\n"
+				"  targetRefs: [{group: \"\", kind: Service, name: s}]\n"
+				"  validation:\n    hostname: s.example\n";
+	char y[1024];
+
+	snprintf(y, sizeof(y), "%s", hdr);
+	expect_err(y, 7, "spec.validation",
+		   "must specify either CACertificateRefs or WellKnownCACertificates");
+	snprintf(y, sizeof(y),
+		 "%s    wellKnownCACertificates: System\n"
+		 "    caCertificateRefs: [{group: \"\", kind: ConfigMap, name: ca}]\n",
+		 hdr);
+	expect_err(y, 8, "spec.validation.wellKnownCACertificates",
+		   "must not contain both CACertificateRefs and WellKnownCACertificates");
+	snprintf(y, sizeof(y),
+		 "%s    wellKnownCACertificates: System\n"
+		 "    subjectAltNames: [{type: Hostname}]\n",
+		 hdr);
+	expect_err(y, 9, "spec.validation.subjectAltNames[0]",
+		   "SubjectAltName element must contain Hostname, if Type is set to Hostname");
+	snprintf(y, sizeof(y), "%s    wellKnownCACertificates: System\n", hdr);
+	expect_ok(y);
+}
+
+static void test_backendtlspolicy_targets(void **state)
+{
+	expect_err(GWAPI "kind: BackendTLSPolicy\nmetadata: {name: p}\nspec:\n"
+			 "  targetRefs:\n"
+			 "  - {group: \"\", kind: Service, name: s, sectionName: https}\n"
+			 "  - {group: \"\", kind: Service, name: s, sectionName: https}\n"
+			 "  validation: {hostname: s.example, wellKnownCACertificates: System}\n",
+		   7, "spec.targetRefs[1]",
+		   "sectionName must be unique when targetRefs includes 2 or more references to "
+		   "the same target");
+}
+
+static void test_referencegrant(void **state)
+{
+	expect_ok("apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\n"
+		  "metadata: {name: g, namespace: b}\nspec:\n"
+		  "  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: a}]\n"
+		  "  to: [{group: \"\", kind: Service}]\n");
+	expect_err("apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\n"
+		   "metadata: {name: g}\nspec:\n  to: [{group: \"\", kind: Service}]\n",
+		   5, "spec.from", "required value");
+}
+
+/* ---- core kinds ---- */
+
+static void test_service(void **state)
+{
+	const char *hdr = "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n";
+	char y[1024];
+
+	snprintf(y, sizeof(y), "%s  ports: [{port: 70000}]\n", hdr);
+	expect_err(y, 5, "spec.ports[0].port", "must be less than or equal to 65535");
+	snprintf(y, sizeof(y), "%s  ports:\n  - {name: a, port: 80}\n  - {port: 81}\n", hdr);
+	expect_err(y, 7, "spec.ports[1]",
+		   "port names are required when a Service has more than one port");
+	snprintf(y, sizeof(y), "%s  ports: [{port: 80, targetPort: \"Http_Port\"}]\n", hdr);
+	expect_err(y, 5, "spec.ports[0].targetPort",
+		   "must be a port number between 1 and 65535 or a port name (IANA_SVC_NAME)");
+	snprintf(y, sizeof(y),
+		 "%s  selector: {app: web}\n  ports:\n  - {name: http, port: 80, targetPort: "
+		 "http-alt}\n  - {name: b, port: 81, targetPort: 8081, appProtocol: "
+		 "kubernetes.io/h2c}\n",
+		 hdr);
+	expect_ok(y);
+}
+
+static void test_endpointslice(void **state)
+{
+	const char *hdr = "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+			  "metadata: {name: e}\naddressType: IPv4\nports: [{name: http, port: "
+			  "8080}]\nendpoints:\n";
+	char y[1024];
+
+	snprintf(y, sizeof(y), "%s- addresses: [10.0.0.1]\n  conditions: {ready: true}\n", hdr);
+	expect_ok(y);
+	snprintf(y, sizeof(y), "%s- addresses: [10.0.0.1]\n- addresses: [\"fd00::1\"]\n", hdr);
+	expect_err(y, 8, "endpoints[1].addresses[0]",
+		   "must be a valid address of the slice's addressType");
+	snprintf(y, sizeof(y), "%s- addresses: [10.0.0.1]\n  conditions: {ready: \"yes\"}\n", hdr);
+	expect_err(y, 8, "endpoints[0].conditions.ready", "must be of type boolean, got string");
+}
+
+static void test_secret_configmap(void **state)
+{
+	expect_ok("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/tls\n"
+		  "data:\n  tls.crt: aGVsbG8=\n  tls.key: \"\"\n");
+	expect_err("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  tls.crt: "
+		   "\"not base64!\"\n",
+		   5, "data.tls.crt", "must be base64 encoded");
+	expect_err("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  ca.crt: 5\n", 5,
+		   "data.ca.crt", "must be of type string, got integer");
+}
+
+static void test_ingress(void **state)
+{
+	const char *hdr = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\n"
+			  "spec:\n  ingressClassName: gwbpf\n  rules:\n  - host: a.example\n"
+			  "    http:\n      paths:\n";
+	char y[1024];
+
+	snprintf(y, sizeof(y),
+		 "%s      - path: /\n        pathType: Prefix\n        backend:\n"
+		 "          service: {name: s, port: {number: 80}}\n",
+		 hdr);
+	expect_ok(y);
+	snprintf(y, sizeof(y),
+		 "%s      - path: api\n        pathType: Prefix\n        backend:\n"
+		 "          service: {name: s, port: {number: 80}}\n",
+		 hdr);
+	expect_err(y, 10, "spec.rules[0].http.paths[0].path", "must be an absolute path");
+	snprintf(y, sizeof(y),
+		 "%s      - path: /\n        pathType: Prefix\n        backend:\n"
+		 "          service: {name: s, port: {number: 80, name: http}}\n",
+		 hdr);
+	expect_err(y, 13, "spec.rules[0].http.paths[0].backend.service.port",
+		   "exactly one of number or name must be set");
+}
+
+static void test_unknown_kind_and_version(void **state)
+{
+	struct gw_diag_list diags = { 0 };
+
+	assert_int_equal(validate_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: "
+				       "d}\nspec: {replicas: x}\n",
+				       &diags),
+			 -ENOENT);
+	assert_int_equal(validate_text(GWAPI "kind: Widget\nmetadata: {name: w}\n", &diags),
+			 -ENOENT);
+	assert_int_equal(validate_text("apiVersion: gateway.networking.k8s.io/v9\nkind: "
+				       "HTTPRoute\nmetadata: {name: r}\n",
+				       &diags),
+			 -ENOENT);
+	assert_int_equal(diags.n, 0);
+}
+
+/* ---- upstream manifests ---- */
+
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	if (buf)
+		buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+/* replace() : every occurrence of from in s by to (new string) */
+static char *replace(char *s, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to), n = 0;
+	char *out, *p, *q;
+
+	for (p = s; (p = strstr(p, from)); p += fl)
+		n++;
+	out = malloc(strlen(s) + n * (tl > fl ? tl - fl : 0) + 1);
+	for (p = s, q = out; *p;) {
+		if (!strncmp(p, from, fl)) {
+			memcpy(q, to, tl);
+			q += tl;
+			p += fl;
+		} else {
+			*q++ = *p++;
+		}
+	}
+	*q = '\0';
+	free(s);
+	return out;
+}
+
+/* the conformance suite substitutes these before applying a manifest */
+static size_t validate_upstream_file(const char *path, size_t *n_objects)
+{
+	struct gw_diag_list diags = { 0 };
+	struct gw_doc_list dl = { 0 };
+	size_t len, errors;
+	char *buf = read_all(path, &len);
+
+	assert_non_null(buf);
+	buf = replace(buf, "{GATEWAY_CLASS_NAME}", "gwbpf");
+	buf = replace(buf, "{GATEWAY_CONTROLLER_NAME}", "gwbpf.dev/gateway-controller");
+	buf = replace(buf, "PLACEHOLDER_USABLE_ADDRS", "192.0.2.10");
+	buf = replace(buf, "PLACEHOLDER_UNUSABLE_ADDRS", "198.51.100.10");
+	assert_int_equal(gw_yaml_load_buf(path, buf, strlen(buf), &dl, &diags), 0);
+	for (size_t i = 0; i < dl.n; i++) {
+		struct gw_object **objs = NULL;
+		size_t n = 0;
+
+		gw_objects_from_doc(dl.v[i].root, path, &objs, &n, &diags);
+		dl.v[i].root = NULL;
+		for (size_t j = 0; j < n; j++) {
+			if (gw_validate_object(objs[j], &diags) != -ENOENT)
+				(*n_objects)++;
+			gw_object_put(objs[j]);
+		}
+		free(objs);
+	}
+	errors = diags.n_errors;
+	if (errors)
+		gw_diag_print(&diags, stderr);
+	gw_doc_list_free(&dl);
+	gw_diag_list_free(&diags);
+	free(buf);
+	return errors;
+}
+
+static void test_upstream_conformance_manifests_valid(void **state)
+{
+	const char *dirs[] = { GW_UPSTREAM_DIR "/conformance/tests", GW_UPSTREAM_DIR "/conformance/base" };
+	size_t files = 0, objects = 0, errors = 0;
+
+	for (size_t d = 0; d < ARRAY_SIZE(dirs); d++) {
+		DIR *dir = opendir(dirs[d]);
+		struct dirent *de;
+
+		if (!dir)
+			skip();
+		while ((de = readdir(dir))) {
+			char path[1024];
+			size_t l = strlen(de->d_name);
+
+			if (l < 6 || strcmp(de->d_name + l - 5, ".yaml"))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dirs[d], de->d_name);
+			errors += validate_upstream_file(path, &objects);
+			files++;
+		}
+		closedir(dir);
+	}
+	assert_int_equal(errors, 0);
+	/* 130+ files with several hundred Gateway API and core objects */
+	assert_true(files > 100);
+	assert_true(objects > 300);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_route_valid),
+		cmocka_unit_test(test_path_must_start_with_slash),
+		cmocka_unit_test(test_error_names_object),
+		cmocka_unit_test(test_path_default_type_is_prefix),
+		cmocka_unit_test(test_path_double_slash),
+		cmocka_unit_test(test_path_dot_segment_end),
+		cmocka_unit_test(test_path_bad_chars),
+		cmocka_unit_test(test_path_regex_not_checked_as_path),
+		cmocka_unit_test(test_replace_prefix_needs_prefix_match),
+		cmocka_unit_test(test_replace_prefix_ok_with_default_match),
+		cmocka_unit_test(test_filter_config_required),
+		cmocka_unit_test(test_filter_config_mismatch),
+		cmocka_unit_test(test_filter_repeated),
+		cmocka_unit_test(test_redirect_and_rewrite),
+		cmocka_unit_test(test_redirect_with_backends),
+		cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_timeout_format),
+		cmocka_unit_test(test_backend_port_required),
+		cmocka_unit_test(test_duplicate_header_match),
+		cmocka_unit_test(test_duplicate_header_modifier),
+		cmocka_unit_test(test_parent_refs_unique),
+		cmocka_unit_test(test_rule_names_unique),
+		cmocka_unit_test(test_match_total),
+		cmocka_unit_test(test_types_and_ranges),
+		cmocka_unit_test(test_pattern_dollar_is_end_only),
+		cmocka_unit_test(test_max_length_counts_characters),
+		cmocka_unit_test(test_mirror_percent_fraction),
+		cmocka_unit_test(test_cors_star),
+		cmocka_unit_test(test_session_persistence),
+		cmocka_unit_test(test_v1beta1_route),
+		cmocka_unit_test(test_gateway_valid),
+		cmocka_unit_test(test_listener_names_unique),
+		cmocka_unit_test(test_listener_port_proto_host_unique),
+		cmocka_unit_test(test_listener_tls_forbidden),
+		cmocka_unit_test(test_listener_hostname_tcp),
+		cmocka_unit_test(test_listener_https_mode),
+		cmocka_unit_test(test_listener_tls_mode_set),
+		cmocka_unit_test(test_listener_terminate_needs_certs),
+		cmocka_unit_test(test_gateway_addresses),
+		cmocka_unit_test(test_gateway_infrastructure_labels),
+		cmocka_unit_test(test_listenerset),
+		cmocka_unit_test(test_gatewayclass_controller_pattern),
+		cmocka_unit_test(test_grpcroute),
+		cmocka_unit_test(test_tlsroute_hostnames),
+		cmocka_unit_test(test_tcp_udp_routes),
+		cmocka_unit_test(test_backendtlspolicy),
+		cmocka_unit_test(test_backendtlspolicy_targets),
+		cmocka_unit_test(test_referencegrant),
+		cmocka_unit_test(test_service),
+		cmocka_unit_test(test_endpointslice),
+		cmocka_unit_test(test_secret_configmap),
+		cmocka_unit_test(test_ingress),
+		cmocka_unit_test(test_unknown_kind_and_version),
+		cmocka_unit_test(test_upstream_conformance_manifests_valid),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
