@@ -829,7 +829,9 @@ static size_t parent_candidates(struct tx_ctx *c, const struct gw_m_parent_ref *
 	return n;
 }
 
-static int tx_attach_route(struct tx_ctx *c, struct tx_route *tr)
+/* dry: compute parent statuses without attaching (a route none of whose
+ * rules is valid is not accepted, so it is not attached anywhere) */
+static int tx_attach_route(struct tx_ctx *c, struct tx_route *tr, bool dry)
 {
 	struct gw_m_route *r = tr->r;
 	const char **hosts = NULL;
@@ -893,7 +895,8 @@ static int tx_attach_route(struct tx_ctx *c, struct tx_route *tr)
 			}
 			if (!nh)
 				continue;
-			err = attach(c, tl, tr, hosts, nh);
+			if (!dry)
+				err = attach(c, tl, tr, hosts, nh);
 			if (err)
 				goto out;
 			tp->accepted = true;
@@ -1277,10 +1280,7 @@ static int tx_routes(struct tx_ctx *c)
 			return -ENOMEM;
 		if (tr->r->kind == GW_K_INGRESS)
 			continue;
-		/* a route none of whose rules is valid is not accepted at all */
-		if (tr->r->n_rules && tr->n_invalid == tr->r->n_rules)
-			continue;
-		err = tx_attach_route(c, tr);
+		err = tx_attach_route(c, tr, tr->r->n_rules && tr->n_invalid == tr->r->n_rules);
 		if (err)
 			return err;
 	}

@@ -1,0 +1,309 @@
+/* tests/unit/translate_helpers.h - shared helpers of the translator tests:
+ * load YAML into a store, translate, and look at statuses and the IR the way
+ * a user of `gwbpf status` would. Included by test_translate*.c only. */
+#ifndef TRANSLATE_HELPERS_H
+#define TRANSLATE_HELPERS_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "gwbpf/diag.h"
+#include "gwbpf/http1-t.h"
+#include "gwbpf/ir.h"
+#include "gwbpf/node.h"
+#include "gwbpf/router.h"
+#include "gwbpf/store.h"
+#include "gwbpf/translate.h"
+
+#define CLASS_YAML                                                                                 \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata:\n  name: gwbpf\n" \
+	"spec:\n  controllerName: gwbpf.dev/gateway-controller\n---\n"
+
+struct fx {
+	struct gw_store *s;
+	struct gw_translation *t;
+	uint64_t seq;
+};
+
+/* load_buf() : every document of yaml into the store, in source order */
+static inline void fx_load_buf(struct fx *f, const char *name, const char *yaml, size_t len)
+{
+	struct gw_doc_list dl = { 0 };
+	struct gw_diag_list diags = { 0 };
+
+	if (!f->s)
+		f->s = gw_store_new();
+	assert_non_null(f->s);
+	if (gw_yaml_load_buf(name, yaml, len, &dl, &diags)) {
+		gw_diag_print(&diags, stderr);
+		fail_msg("yaml did not load");
+	}
+	for (size_t i = 0; i < dl.n; i++) {
+		struct gw_object *o = gw_object_from_doc(dl.v[i].root, name, &diags);
+
+		dl.v[i].root = NULL;
+		if (!o) {
+			gw_diag_print(&diags, stderr);
+			fail_msg("object rejected");
+		}
+		o->seq = ++f->seq;
+		assert_int_equal(gw_store_put(f->s, o), 0);
+	}
+	gw_doc_list_free(&dl);
+	gw_diag_list_free(&diags);
+}
+
+static inline void fx_load(struct fx *f, const char *yaml)
+{
+	fx_load_buf(f, "inline.yaml", yaml, strlen(yaml));
+}
+
+static inline void fx_run_opts(struct fx *f, const struct gw_translate_opts *o)
+{
+	gw_translation_free(f->t);
+	f->t = NULL;
+	assert_int_equal(gw_translate(f->s, o, &f->t), 0);
+	assert_non_null(f->t);
+}
+
+static inline void fx_run(struct fx *f)
+{
+	struct gw_translate_opts o = { .now = 1700000000 };
+
+	fx_run_opts(f, &o);
+}
+
+static inline void fx_free(struct fx *f)
+{
+	gw_translation_free(f->t);
+	gw_store_free(f->s);
+	memset(f, 0, sizeof(*f));
+}
+
+static inline const struct gw_obj_status *fx_obj(struct fx *f, const char *kind, const char *ns,
+						 const char *name)
+{
+	for (size_t i = 0; i < f->t->n_status; i++) {
+		const struct gw_object *o = f->t->status[i].obj;
+
+		if (!strcmp(o->kind, kind) && !strcmp(o->ns, ns) && !strcmp(o->name, name))
+			return &f->t->status[i];
+	}
+	fail_msg("no status entry for %s %s/%s", kind, ns, name);
+	return NULL;
+}
+
+static inline json_t *fx_status(struct fx *f, const char *kind, const char *ns, const char *name)
+{
+	return fx_obj(f, kind, ns, name)->status;
+}
+
+static inline json_t *find_cond(json_t *conds, const char *type)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(conds, i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "type")), type))
+			return c;
+	return NULL;
+}
+
+static inline void _fail_msg_at(const char *file, int line, const char *fmt, ...) GW_PRINTF(3, 4);
+static inline void _fail_msg_at(const char *file, int line, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fail_msg("%s:%d: %s", file, line, buf);
+}
+
+#define assert_cond(conds, type, status, reason)                                                   \
+	_assert_cond((conds), (type), (status), (reason), __FILE__, __LINE__)
+static inline void _assert_cond(json_t *conds, const char *type, const char *status,
+				const char *reason, const char *file, int line)
+{
+	json_t *c = find_cond(conds, type);
+	const char *s, *r;
+
+	if (!c) {
+		char *d = json_dumps(conds, JSON_COMPACT);
+
+		_fail_msg_at(file, line, "condition %s missing in %s", type, d);
+	}
+	s = json_string_value(json_object_get(c, "status"));
+	r = json_string_value(json_object_get(c, "reason"));
+	if (strcmp(s, status) || strcmp(r, reason))
+		_fail_msg_at(file, line, "condition %s: got %s/%s, want %s/%s", type, s, r, status,
+			     reason);
+}
+
+/* gateway conditions */
+static inline json_t *gw_conds(struct fx *f, const char *ns, const char *name)
+{
+	json_t *st = fx_status(f, "Gateway", ns, name);
+
+	assert_non_null(st);
+	return json_object_get(st, "conditions");
+}
+
+static inline json_t *gw_listener(struct fx *f, const char *kind, const char *ns, const char *name,
+				  const char *lname)
+{
+	json_t *st = fx_status(f, kind, ns, name), *l;
+	size_t i;
+
+	assert_non_null(st);
+	json_array_foreach(json_object_get(st, "listeners"), i, l)
+		if (!strcmp(json_string_value(json_object_get(l, "name")), lname))
+			return l;
+	fail_msg("no listener %s in %s %s/%s", lname, kind, ns, name);
+	return NULL;
+}
+
+static inline int64_t attached(json_t *l)
+{
+	return json_integer_value(json_object_get(l, "attachedRoutes"));
+}
+
+/* the parent status of a route for parentRef name (and section, or NULL) */
+static inline json_t *route_parent(struct fx *f, const char *kind, const char *ns,
+				   const char *name, const char *parent, const char *section)
+{
+	json_t *st = fx_status(f, kind, ns, name), *p;
+	size_t i;
+
+	if (!st)
+		fail_msg("%s %s/%s has no status", kind, ns, name);
+	json_array_foreach(json_object_get(st, "parents"), i, p) {
+		json_t *ref = json_object_get(p, "parentRef");
+		const char *sn = json_string_value(json_object_get(ref, "sectionName"));
+
+		if (strcmp(json_string_value(json_object_get(ref, "name")), parent))
+			continue;
+		if (section ? !sn || strcmp(sn, section) : sn != NULL)
+			continue;
+		return json_object_get(p, "conditions");
+	}
+	fail_msg("%s %s/%s has no parent %s", kind, ns, name, parent);
+	return NULL;
+}
+
+/* ---- the IR through the real router ---- */
+
+static inline const struct gw_ir_bind *fx_bind(struct fx *f, const char *addr, uint16_t port)
+{
+	for (size_t i = 0; i < f->t->ir->n_binds; i++) {
+		const struct gw_ir_bind *b = &f->t->ir->binds[i];
+
+		if (b->port == port && (!addr || !strcmp(b->address, addr)))
+			return b;
+	}
+	return NULL;
+}
+
+/* route() : which "ns/name#rule" serves method host path[?query] with the
+ * given headers ("name: value" strings), "404" when nothing matches,
+ * "nolistener" when the host selects no listener */
+static inline const char *fx_route_h(struct fx *f, uint16_t port, const char *method,
+				     const char *host, const char *target, const char **hdrs,
+				     size_t n_hdrs, const struct gw_ir_action **act)
+{
+	static char out[512];
+	struct gw_http_header hv[16];
+	struct gw_http_req req = { 0 };
+	struct gw_route_result res = { 0 };
+	const struct gw_ir_bind *b = fx_bind(f, NULL, port);
+	const char *q = strchr(target, '?');
+
+	if (act)
+		*act = NULL;
+	if (!b)
+		return "nobind";
+	for (size_t i = 0; i < n_hdrs && i < 16; i++) {
+		const char *colon = strchr(hdrs[i], ':');
+
+		hv[i].name.p = hdrs[i];
+		hv[i].name.len = (size_t)(colon - hdrs[i]);
+		hv[i].value.p = colon + 2;
+		hv[i].value.len = strlen(colon + 2);
+	}
+	req.method.p = method;
+	req.method.len = strlen(method);
+	req.target.p = target;
+	req.target.len = strlen(target);
+	req.path.p = target;
+	req.path.len = q ? (size_t)(q - target) : strlen(target);
+	if (q) {
+		req.query.p = q + 1;
+		req.query.len = strlen(q + 1);
+	}
+	req.host.p = host;
+	req.host.len = strlen(host);
+	req.version_minor = 1;
+	req.headers = hv;
+	req.n_headers = n_hdrs;
+	if (gw_router_match(b, &req, &res))
+		return res.listener ? "404" : "nolistener";
+	if (act)
+		*act = res.action;
+	snprintf(out, sizeof(out), "%s#%u", res.action->route, res.action->rule_index);
+	return out;
+}
+
+static inline const char *fx_route(struct fx *f, uint16_t port, const char *host, const char *path)
+{
+	return fx_route_h(f, port, "GET", host, path, NULL, 0, NULL);
+}
+
+/* a fresh self-signed EC certificate and key as a kubernetes.io/tls Secret */
+static inline char *tls_secret_yaml(const char *ns, const char *name)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	BIO *bc = BIO_new(BIO_s_mem()), *bk = BIO_new(BIO_s_mem());
+	char *pc, *pk, *out;
+	long lc, lk;
+	unsigned char *ec, *ek;
+
+	assert_non_null(k);
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, k);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)"example.com", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	PEM_write_bio_X509(bc, x);
+	PEM_write_bio_PrivateKey(bk, k, NULL, NULL, 0, NULL, NULL);
+	lc = BIO_get_mem_data(bc, &pc);
+	lk = BIO_get_mem_data(bk, &pk);
+	ec = calloc(1, (size_t)lc * 2 + 4);
+	ek = calloc(1, (size_t)lk * 2 + 4);
+	EVP_EncodeBlock(ec, (unsigned char *)pc, (int)lc);
+	EVP_EncodeBlock(ek, (unsigned char *)pk, (int)lk);
+	assert_true(asprintf(&out,
+			     "apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: %s\n"
+			     "type: kubernetes.io/tls\ndata:\n  tls.crt: %s\n  tls.key: %s\n",
+			     name, ns, ec, ek) > 0);
+	free(ec);
+	free(ek);
+	BIO_free(bc);
+	BIO_free(bk);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return out;
+}
+
+#endif
