@@ -162,13 +162,14 @@ static json_t *route_status(const struct tx_ctx *c, const struct tx_route *tr, b
 	for (size_t i = 0; i < r->n_parents; i++) {
 		const struct gw_m_parent_ref *p = &r->parents[i];
 		const struct tx_parent *tp = &tr->parents[i];
-		json_t *pr, *conds = json_array(), *ps;
+		json_t *pr, *conds, *ps;
 		bool partially = tr->n_invalid > 0 && tr->n_invalid < r->n_rules;
 		bool all_invalid = r->n_rules && tr->n_invalid == r->n_rules;
 		bool acc = tp->accepted && !all_invalid;
 
 		if (!tp->ours)
 			continue;
+		conds = json_array();
 		pr = json_pack("{s:s, s:s, s:s, s:s}", "group", p->group, "kind", p->kind,
 			       "namespace", p->ns, "name", p->name);
 		if (!pr || !conds) {
@@ -206,23 +207,25 @@ static json_t *route_status(const struct tx_ctx *c, const struct tx_route *tr, b
 	return st;
 }
 
-/* Ingress: status.loadBalancer.ingress with the implicit listener address */
-static json_t *ingress_status(const struct tx_ctx *c, const struct tx_route *tr, bool *ok)
+/* Ingress: status.loadBalancer.ingress with the implicit listener address;
+ * when a reference is broken, a "conditions" list (not in the Ingress
+ * schema, ignored by kubectl) tells `gwbpf status` why */
+static json_t *ingress_status(const struct tx_ctx *c, const struct tx_route *first, bool ok,
+			      const struct tx_route *last)
 {
-	json_t *st;
+	const char *ip = c->ingress_gw.address ? c->ingress_gw.address : "0.0.0.0";
+	json_t *st = json_pack("{s:{s:[{s:s}]}}", "loadBalancer", "ingress", "ip", ip);
 
-	*ok = tr->refs_ok;
-	if (*ok)
-		return json_pack("{s:{s:[{s:s}]}}", "loadBalancer", "ingress", "ip",
-			 c->ingress_gw.address ? c->ingress_gw.address : "0.0.0.0");
-	/* networking.k8s.io/v1 has no conditions; the problem goes in the log
-	 * of `gwbpf validate` through ok=false and this pseudo-condition list */
-	st = json_pack("{s:{s:[{s:s}]}}", "loadBalancer", "ingress", "ip",
-		       c->ingress_gw.address ? c->ingress_gw.address : "0.0.0.0");
-	if (st)
-		json_object_set_new(st, "conditions",
-				    json_pack("[o]", cond(c, tr->r->obj, "ResolvedRefs", false,
-							  tr->refs_reason, tr->refs_msg)));
+	if (!st || ok)
+		return st;
+	for (const struct tx_route *tr = first; tr <= last; tr++)
+		if (!tr->refs_ok) {
+			json_object_set_new(st, "conditions",
+					    json_pack("[o]", cond(c, tr->r->obj, "ResolvedRefs",
+								  false, tr->refs_reason,
+								  tr->refs_msg)));
+			break;
+		}
 	return st;
 }
 
@@ -277,17 +280,21 @@ int tx_write_status(struct tx_ctx *c, struct gw_object **objs, size_t n)
 		case GW_K_TCPROUTE:
 		case GW_K_UDPROUTE:
 		case GW_K_INGRESS:
-			/* routes were decoded in this same object order */
-			for (; rcur < c->n_routes && c->routes[rcur].r->obj == o; rcur++) {
+			/* routes were decoded in this same object order; an Ingress
+			 * decodes into several routes */
+			for (size_t first = rcur; rcur < c->n_routes && c->routes[rcur].r->obj == o;
+			     rcur++) {
 				bool ok = true;
 
 				if (k != GW_K_INGRESS)
 					os->status = route_status(c, &c->routes[rcur], &ok);
-				else if (!os->status)
-					os->status = ingress_status(c, &c->routes[rcur], &ok);
 				else
-					ingress_status(c, &c->routes[rcur], &ok);
+					ok = c->routes[rcur].refs_ok;
 				os->ok &= ok;
+				if (k == GW_K_INGRESS && (rcur + 1 == c->n_routes ||
+							  c->routes[rcur + 1].r->obj != o))
+					os->status = ingress_status(c, &c->routes[first], os->ok,
+								    &c->routes[rcur]);
 			}
 			break;
 		default:
