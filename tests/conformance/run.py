@@ -364,6 +364,11 @@ def check_status(items, want):
     if want.get("addresses") is True and not st.get("addresses"):
         return what + ": no status.addresses"
     parents = [p for p in st.get("parents") or [] if p.get("controllerName") in (None, CONTROLLER)]
+    if want.get("notAccepted"):
+        for p in parents:
+            for c in p.get("conditions") or []:
+                if c.get("type") == "Accepted" and str(c.get("status")) == "True":
+                    return "%s: expected no accepted parent, got %s" % (what, json.dumps(p))
     if want.get("parentsAbsent") and parents:
         return "%s: expected no parent status, got %s" % (what, json.dumps(parents))
     for wp in want.get("parents") or []:
@@ -605,7 +610,53 @@ class Runner:
             if why is not None:
                 return self.describe(i, exp, addr, port, method, host, path, headers, last, why,
                                      attempts)
+            if exp.get("distribution"):
+                why = self.distribution(exp, addr, port, method, host, path, headers)
+                if why:
+                    return "request %d: %s" % (i, why)
         return None
+
+    def distribution(self, exp, addr, port, method, host, path, headers):
+        """upstream testDistribution: samples requests (10 at a time) must
+        split across backends within tolerance of the weights; up to
+        `attempts` tries"""
+        d = exp["distribution"]
+        weights = d["weights"]
+        samples = int(d.get("samples", 500))
+        tol = float(d.get("tolerance", 0.05))
+        errs = []
+        for _ in range(int(d.get("attempts", 10))):
+            seen, errs = {}, []
+
+            def one(_):
+                r = http_request(addr, port, method, host, path, headers)
+                why = compare(exp.get("request") or {}, path, r, dict(exp, backend=""))
+                if why:
+                    return "response expectation failed: " + why
+                pod = (r.echo() or {}).get("pod", "")
+                for b in weights:
+                    if pod.startswith(b):
+                        return b
+                return "handled by an unexpected pod %r" % pod
+
+            with concurrent.futures.ThreadPoolExecutor(max_workers=10) as ex:
+                for res in ex.map(one, range(samples)):
+                    if res in weights:
+                        seen[res] = seen.get(res, 0) + 1
+                    elif len(errs) < 3:
+                        errs.append(res)
+            if errs:
+                continue
+            for b, want in weights.items():
+                got = seen.get(b, 0) / samples
+                if want and not seen.get(b):
+                    errs.append("expected traffic to hit backend %s, none received" % b)
+                elif abs(got - want) > tol:
+                    errs.append("backend %s got %.3f of traffic, want %.3f (+/-%.2f)" % (
+                        b, got, want, tol))
+            if not errs:
+                return None
+        return "weighted distribution failed: " + "; ".join(errs)
 
     def describe(self, i, exp, addr, port, method, host, path, headers, r, why, attempts):
         lines = ["request %d (%s) did not converge after %d attempt(s): %s" % (
