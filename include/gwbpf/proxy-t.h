@@ -32,7 +32,10 @@ struct gw_proxy_opts {
 	unsigned int max_idle_per_endpoint; /* pooled connections per endpoint and worker (64) */
 	unsigned int max_conns;        /* client connections per worker (default 65536) */
 	const char *access_log;        /* path, "off", or NULL/"-"/"stderr" = stderr */
+	struct gw_metrics *metrics;    /* borrowed registry with >= workers shards, or NULL */
 };
+
+struct gw_metrics;
 
 /* counters summed over workers (relaxed atomics; for /metrics) */
 struct gw_proxy_stats {

@@ -28,6 +28,7 @@
 #include "gwbpf/ir.h"
 #include "gwbpf/log.h"
 #include "gwbpf/loop.h"
+#include "gwbpf/metrics.h"
 #include "gwbpf/proxy.h"
 #include "gwbpf/source.h"
 #include "gwbpf/translate.h"
@@ -46,6 +47,7 @@ struct gw_run {
 	struct gw_translate_opts topts;
 	struct gw_dataplane *dp;
 	struct gw_xdp *xdp;
+	struct gw_metrics *metrics;
 	struct gw_io src_io;
 	struct gw_io sig_io;
 	struct gw_timer reload_timer;
@@ -144,6 +146,7 @@ static void reload_cb(struct gw_loop *loop, struct gw_timer *tm)
 	}
 	err = publish(r);
 	r->last_reload_ok = !err;
+	gw_metrics_reload(r->metrics, !err);
 	if (err)
 		r->reloads_failed++;
 	else
@@ -248,17 +251,32 @@ static char *admin_metrics(void *arg)
 		   "# TYPE gwbpf_proxy_listeners gauge\n"
 		   "gwbpf_proxy_listeners %llu\n"
 		   "# TYPE gwbpf_snapshot_generation gauge\n"
-		   "gwbpf_snapshot_generation %llu\n"
-		   "# TYPE gwbpf_config_reloads_total counter\n"
-		   "gwbpf_config_reloads_total{result=\"success\"} %llu\n"
-		   "gwbpf_config_reloads_total{result=\"failure\"} %llu\n",
+		   "gwbpf_snapshot_generation %llu\n",
 		(unsigned long long)st.conns_accepted, (unsigned long long)st.conns_active,
 		(unsigned long long)st.upstream_connects,
 		(unsigned long long)st.upstream_connect_errors,
 		(unsigned long long)st.upstream_reused, (unsigned long long)st.bytes_in,
 		(unsigned long long)st.bytes_out, (unsigned long long)st.listeners,
-		(unsigned long long)st.snapshot_generation, (unsigned long long)r->reloads_ok,
-		(unsigned long long)r->reloads_failed);
+		(unsigned long long)st.snapshot_generation);
+	if (r->metrics) {
+		/* the registry's families first; it says when the buffer is short */
+		size_t cap = 64 * 1024;
+		char *reg = NULL;
+		int n = -ENOSPC;
+
+		while (n == -ENOSPC && cap <= 64u * 1024 * 1024) {
+			char *nb = realloc(reg, cap);
+
+			if (!nb)
+				break;
+			reg = nb;
+			n = gw_metrics_render(r->metrics, reg, cap);
+			cap *= 2;
+		}
+		if (n > 0)
+			fwrite(reg, 1, (size_t)n, f);
+		free(reg);
+	}
 	fclose(f);
 	return buf;
 }
@@ -435,6 +453,16 @@ int gw_cmd_run(int argc, char **argv)
 		goto out;
 	}
 
+	if (!popts.workers) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		popts.workers = ncpu > 0 ? (unsigned int)ncpu : 1;
+	}
+	r.metrics = gw_metrics_new(popts.workers);
+	if (!r.metrics)
+		pr_warn("run: metrics registry: %s; /metrics shows proxy counters only",
+			strerror(errno));
+	popts.metrics = r.metrics;
 	r.proxy = gw_proxy_new(&popts);
 	if (!r.proxy) {
 		pr_err("run: proxy: %s", strerror(errno));
@@ -472,8 +500,8 @@ int gw_cmd_run(int argc, char **argv)
 		pr_err("run: admin address %s: %s", admin_addr, strerror(errno));
 		goto out;
 	}
-	pr_info("run: admin on %s, %u workers%s", admin_addr, popts.workers ? popts.workers :
-		(unsigned int)sysconf(_SC_NPROCESSORS_ONLN), r.dp ? ", BPF data plane on" : "");
+	pr_info("run: admin on %s, %u workers%s", admin_addr, popts.workers,
+		r.dp ? ", BPF data plane on" : "");
 
 	gw_loop_run(r.loop);
 	gw_proxy_shutdown(r.proxy, drain_ms);
@@ -482,6 +510,7 @@ int gw_cmd_run(int argc, char **argv)
 out:
 	gw_admin_free(r.admin);
 	gw_proxy_free(r.proxy);
+	gw_metrics_free(r.metrics);
 	gw_translation_free(r.t);
 	if (r.src) {
 		gw_loop_del_fd(r.loop, &r.src_io);

@@ -34,6 +34,7 @@
 #include "gwbpf/http1.h"
 #include "gwbpf/ir.h"
 #include "gwbpf/log.h"
+#include "gwbpf/metrics.h"
 #include "gwbpf/loop.h"
 #include "gwbpf/router.h"
 #include "gwbpf/upstream.h"
@@ -108,7 +109,9 @@ struct gw_req {
 	uint64_t bytes_out;
 	uint64_t bytes_in;       /* head and body from the client */
 	int64_t wall_ms;         /* Unix ms when the head arrived */
-	int64_t upstream_ms;     /* connect -> response head; -1 = no upstream */
+	uint64_t start_us;       /* monotonic, for durations */
+	uint64_t attempt_us;
+	int64_t upstream_us;     /* connect -> response head; -1 = no upstream */
 	const char *reason;      /* why the gateway answered itself */
 	char *listener;          /* "ns/gateway/listener" */
 	char *method, *path, *host, *route;
@@ -333,6 +336,16 @@ static ssize_t conn_write(int fd, struct gw_buf *b)
 	return -1;
 }
 
+/* now_us() : monotonic microseconds; request durations need better than the
+ * loop's cached millisecond clock (vDSO: no syscall) */
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /* ---- access log ---- */
 
 static struct gw_slice str_slice(const char *s)
@@ -364,8 +377,8 @@ static void conn_log_request(struct gw_conn *c, struct gw_req *r)
 	e.status = r->status;
 	e.bytes_in = r->bytes_in;
 	e.bytes_out = r->bytes_out;
-	e.duration_us = (gw_loop_now(c->w->loop) - r->start_ms) * 1000;
-	e.upstream_us = r->upstream_ms >= 0 ? r->upstream_ms * 1000 : -1;
+	e.duration_us = now_us() - r->start_us;
+	e.upstream_us = r->upstream_us;
 	e.reason = r->reason;
 	gw_access_log_write(c->w->p->alog, &e);
 }
@@ -394,6 +407,9 @@ static void req_end(struct gw_conn *c)
 	up_detach(c, false);
 	cls = r->status >= 100 && r->status < 600 ? r->status / 100 : 0;
 	gw_stat_add(c->w, responses[cls], 1);
+	if (c->w->mw)
+		gw_metrics_request(c->w->mw, r->listener, r->route, r->status,
+				   now_us() - r->start_us);
 	conn_log_request(c, r);
 	b_free(c->w, &r->uout);
 	b_free(c->w, &r->uin);
@@ -424,6 +440,8 @@ static void conn_free(struct gw_conn *c)
 		c->next->prev = c->prev;
 	w->n_conns--;
 	gw_stat_add(w, conns_active, (uint64_t)-1);
+	if (w->mw)
+		gw_metrics_conn_close(w->mw);
 	free(c);
 }
 
@@ -494,6 +512,8 @@ static void up_connect(struct gw_conn *c)
 		uc = gw_upstream_get(w->up, &ss, len);
 		if (!uc) {
 			gw_stat_add(w, upstream_connect_errors, 1);
+			if (w->mw)
+				gw_metrics_upstream_connect_failure(w->mw);
 			continue;
 		}
 		if (uc->reused)
@@ -507,6 +527,7 @@ static void up_connect(struct gw_conn *c)
 		}
 		r->uc = uc;
 		r->attempt_ms = gw_loop_now(w->loop);
+		r->attempt_us = now_us();
 		r->last_up_ms = r->attempt_ms;
 		r->up_eof = false;
 		r->up_got_bytes = false;
@@ -545,6 +566,8 @@ static void up_failed(struct gw_conn *c)
 	if (!r->up_got_bytes && !r->resp_head_done) {
 		if (!r->uc->connected) {
 			gw_stat_add(c->w, upstream_connect_errors, 1);
+			if (c->w->mw)
+				gw_metrics_upstream_connect_failure(c->w->mw);
 			up_retry(c, false);
 			return;
 		}
@@ -651,7 +674,8 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 	r->host = slice_dup(a, hreq->host);
 	r->path = slice_dup(a, hreq->target); /* before normalising rewrites it in place */
 	r->bytes_in = head_len;
-	r->upstream_ms = -1;
+	r->upstream_us = -1;
+	r->start_us = now_us();
 	{
 		struct timespec ts;
 
@@ -809,11 +833,15 @@ static void req_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 	if (r->uc && !r->uc->connected && now >= r->attempt_ms + o->connect_timeout_ms) {
 		pr_debug("proxy: connect to %s timed out", r->upstream);
 		gw_stat_add(c->w, upstream_connect_errors, 1);
+		if (c->w->mw)
+			gw_metrics_upstream_connect_failure(c->w->mw);
 		up_retry(c, false);
 	} else if ((r->deadline_total && now >= r->deadline_total) ||
 		   (r->attempt_timeout && now >= r->attempt_ms + r->attempt_timeout) ||
 		   (!r->attempt_timeout && !r->deadline_total && r->uc &&
 		    now >= r->last_up_ms + o->upstream_timeout_ms)) {
+		if (c->w->mw)
+			gw_metrics_upstream_timeout(c->w->mw);
 		if (!r->resp_head_done) {
 			r->reason = "timeout";
 			local_response(c, 504, true, NULL);
@@ -961,7 +989,7 @@ static bool resp_head(struct gw_conn *c)
 	c->out.data += (size_t)m;
 	r->bytes_out += (size_t)m;
 	r->status = resp.status;
-	r->upstream_ms = (int64_t)(gw_loop_now(c->w->loop) - r->attempt_ms);
+	r->upstream_us = (int64_t)(now_us() - r->attempt_us);
 	r->resp_head_done = true;
 	b_consume(&r->uin, (size_t)n);
 	if (resp.status == 101) {
@@ -1339,6 +1367,8 @@ void gw_conn_accept(struct gw_worker *w, struct gw_listener *l, int fd,
 	w->n_conns++;
 	gw_stat_add(w, conns_accepted, 1);
 	gw_stat_add(w, conns_active, 1);
+	if (w->mw)
+		gw_metrics_conn_open(w->mw);
 	conn_set_timer(c, GW_CT_IDLE);
 }
 

@@ -59,6 +59,7 @@ struct gw_worker {
 	struct gw_conn *conns;         /* every client connection, for draining */
 	size_t n_conns;
 	struct gw_upstream_pool *up;
+	struct gw_metrics_worker *mw;  /* this worker's metrics shard, or NULL */
 	char **free_bufs;              /* buffer pool: free GW_PROXY_BUF_SIZE areas */
 	size_t n_free_bufs;
 	uint64_t rnd;                  /* xorshift64* state */

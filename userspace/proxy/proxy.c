@@ -21,6 +21,7 @@
 #include "gwbpf/accesslog.h"
 #include "gwbpf/ir.h"
 #include "gwbpf/log.h"
+#include "gwbpf/metrics.h"
 #include "gwbpf/loop.h"
 #include "gwbpf/proxy.h"
 #include "gwbpf/router.h"
@@ -331,6 +332,8 @@ struct gw_proxy *gw_proxy_new(const struct gw_proxy_opts *opts)
 			err = -errno;
 			goto out;
 		}
+		if (p->opts.metrics)
+			w->mw = gw_metrics_worker(p->opts.metrics, i);
 		w->up = gw_upstream_pool_new(w->loop, p->opts.max_idle_per_endpoint,
 					     p->opts.upstream_idle_ms);
 		w->free_bufs = calloc(GW_BUF_CACHE, sizeof(*w->free_bufs));
