@@ -28,6 +28,7 @@ struct fx {
 	struct gw_store *s;
 	struct gw_translation *t;
 	uint64_t seq;
+	const char *addr; /* bind address fx_route uses; NULL = the first with the port */
 };
 
 /* load_buf() : every document of yaml into the store, in source order */
@@ -221,7 +222,7 @@ static inline const char *fx_route_h(struct fx *f, uint16_t port, const char *me
 	struct gw_http_header hv[16];
 	struct gw_http_req req = { 0 };
 	struct gw_route_result res = { 0 };
-	const struct gw_ir_bind *b = fx_bind(f, NULL, port);
+	const struct gw_ir_bind *b = fx_bind(f, f->addr, port);
 	const char *q = strchr(target, '?');
 
 	if (act)

@@ -136,7 +136,7 @@ static json_t *lset_status(const struct tx_ctx *c, const struct tx_lset *s)
 		goto fail;
 	push(conds, cond(c, o, "Accepted", s->accepted, s->reason,
 			 s->msg[0] ? s->msg : "ListenerSet is accepted"));
-	push(conds, cond(c, o, "Programmed", prog, prog ? "Programmed" : "Invalid",
+	push(conds, cond(c, o, "Programmed", prog, prog ? "Programmed" : s->reason,
 			 prog ? "ListenerSet is programmed" : "ListenerSet is not programmed"));
 	for (size_t i = 0; i < s->n_ls; i++)
 		push(ls, listener_status(c, o, &s->ls[i]));

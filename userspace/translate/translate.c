@@ -607,8 +607,6 @@ static int tx_listener_sets(struct tx_ctx *c)
 			ls->accepted = false;
 			ls->reason = "ParentNotAccepted";
 			SETMSG(ls->msg, "parent Gateway is not accepted");
-		} else {
-			gw->attached_lsets++;
 		}
 		ls->ls = calloc(s->n_listeners ? s->n_listeners : 1, sizeof(*ls->ls));
 		if (!ls->ls)
@@ -683,6 +681,9 @@ static int tx_all_conflicts(struct tx_ctx *c)
 			if (!valid)
 				ls->accepted = false;
 		}
+		/* status.attachedListenerSets counts accepted ListenerSets only */
+		if (ls->accepted)
+			ls->gw->attached_lsets++;
 	}
 	return 0;
 }
