@@ -101,6 +101,9 @@ struct gw_req {
 	bool up_eof;
 	bool up_got_bytes;
 	bool retried_stale;
+	uint32_t retries;        /* HTTPRoute retries done */
+	struct gw_timer retry_timer; /* backoff before the next retry */
+	struct gw_conn *conn;    /* back pointer for retry_timer */
 	uint64_t start_ms;
 	uint64_t attempt_ms;
 	uint64_t last_up_ms;
@@ -414,6 +417,7 @@ static void req_end(struct gw_conn *c)
 	b_free(c->w, &r->uout);
 	b_free(c->w, &r->uin);
 	gw_loop_del_timer(c->w->loop, &c->req_timer);
+	gw_loop_del_timer(c->w->loop, &r->retry_timer);
 	gw_ir_put(r->ir);
 	c->req = NULL;
 	gw_arena_free(r->arena);
@@ -621,6 +625,117 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 	conn_update(c);
 }
 
+/* ---- request mirrors: fire and forget ---- */
+
+#define GW_MIRROR_TIMEOUT_MS 10000
+
+/* a copy of a request sent to a mirror backend; its answer is read and
+ * dropped. The copy says "Connection: close" so the backend ends it. */
+struct gw_mirror {
+	struct gw_worker *w;
+	struct gw_upconn *uc;
+	struct gw_timer timer;
+	char *buf;
+	size_t len, off;
+	struct gw_mirror *next, *prev;
+};
+
+static void mirror_free(struct gw_mirror *m)
+{
+	struct gw_worker *w = m->w;
+
+	gw_loop_del_timer(w->loop, &m->timer);
+	gw_upstream_close(w->up, m->uc);
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		w->mirrors = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	free(m->buf);
+	free(m);
+}
+
+static void mirror_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
+{
+	struct gw_mirror *m = io->data;
+	char sink[4096];
+	ssize_t n;
+
+	if (!m->uc->connected) {
+		int err = 0;
+		socklen_t l = sizeof(err);
+
+		if (getsockopt(m->uc->fd, SOL_SOCKET, SO_ERROR, &err, &l) == -1 || err) {
+			mirror_free(m);
+			return;
+		}
+		m->uc->connected = true;
+	}
+	if (m->off < m->len) {
+		n = send(m->uc->fd, m->buf + m->off, m->len - m->off, MSG_NOSIGNAL);
+		if (n == -1 && errno != EAGAIN) {
+			mirror_free(m);
+			return;
+		}
+		if (n > 0)
+			m->off += (size_t)n;
+		if (m->off == m->len)
+			gw_loop_mod_fd(loop, io, GW_IO_READ);
+		return;
+	}
+	n = recv(m->uc->fd, sink, sizeof(sink), 0);
+	if (n == 0 || (n == -1 && errno != EAGAIN))
+		mirror_free(m);
+}
+
+static void mirror_timeout(struct gw_loop *loop, struct gw_timer *t)
+{
+	mirror_free(t->data);
+}
+
+/* mirror_start() : sends head[0..len) (a complete bodyless request head) to
+ * an endpoint of cluster */
+static void mirror_start(struct gw_conn *c, struct gw_ir *ir, int32_t cluster, const char *head,
+			 size_t len)
+{
+	struct gw_worker *w = c->w;
+	struct sockaddr_storage ss;
+	struct gw_mirror *m;
+	uint64_t tried = 0;
+	socklen_t sl;
+	int idx = gw_upstream_pick(w->up, ir, cluster, &tried);
+
+	if (idx < 0 || len < 4 ||
+	    gw_upstream_addr(&ir->clusters[cluster].endpoints[idx], &ss, &sl))
+		return;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return;
+	m->w = w;
+	m->buf = malloc(len + 19);
+	m->uc = gw_upstream_get(w->up, &ss, sl);
+	if (!m->buf || !m->uc) {
+		free(m->buf);
+		if (m->uc)
+			gw_upstream_close(w->up, m->uc);
+		free(m);
+		return;
+	}
+	memcpy(m->buf, head, len - 2);
+	memcpy(m->buf + len - 2, "Connection: close\r\n\r\n", 21);
+	m->len = len + 19;
+	m->next = w->mirrors;
+	if (w->mirrors)
+		w->mirrors->prev = m;
+	w->mirrors = m;
+	if (gw_loop_add_fd(w->loop, &m->uc->io, m->uc->fd, GW_IO_WRITE, mirror_io, m)) {
+		mirror_free(m);
+		return;
+	}
+	gw_loop_add_timer(w->loop, &m->timer, GW_MIRROR_TIMEOUT_MS, mirror_timeout, m);
+}
+
 /* ---- starting a request ---- */
 
 static const struct gw_ir_bind *find_bind(const struct gw_ir *ir, const char *addr, uint16_t port)
@@ -653,7 +768,7 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 	const struct gw_ir_listener *lst;
 	struct gw_req *r;
 	char extra[128];
-	int n, bi;
+	int n, bi, i;
 
 	r = a ? gw_arena_alloc(a, sizeof(*r)) : NULL;
 	if (!r) {
@@ -662,6 +777,7 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 		return;
 	}
 	r->arena = a;
+	r->conn = c;
 	c->req = r;
 	c->state = GW_CS_REQ;
 	c->n_requests++;
@@ -792,6 +908,12 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 	}
 	r->uout.data = (size_t)n;
 	r->up_head_len = (size_t)n;
+	if (r->fr.n_mirrors && r->qbody.type == GW_BODY_NONE && !r->upgrade) {
+		/* bodies are streamed once, so only bodyless requests are mirrored */
+		for (i = 0; i < r->fr.n_mirrors; i++)
+			if (r->fr.mirrors[i] >= 0 && (size_t)r->fr.mirrors[i] < r->ir->n_clusters)
+				mirror_start(c, r->ir, r->fr.mirrors[i], r->uout.area, (size_t)n);
+	}
 	r->expect_100 = hreq->fr.expect_continue && !r->http10 && !r->qbody.done;
 	r->attempt_timeout = r->action->backend_timeout_ms;
 	if (r->action->request_timeout_ms)
@@ -877,6 +999,35 @@ static void req_arm(struct gw_conn *c)
 	gw_loop_add_timer(c->w->loop, &c->req_timer, d > now ? d - now : 0, req_timer_cb, c);
 }
 
+/* should_retry() : the rule's retry policy asks for another try of a request
+ * that can be replayed. Only requests without a body are retried: a body is
+ * streamed, never kept, so it cannot be sent twice. */
+static bool should_retry(struct gw_conn *c, int status)
+{
+	struct gw_req *r = c->req;
+	const struct gw_ir_retry *rt = &r->action->retry;
+	size_t i;
+
+	if (!rt->attempts || r->retries >= rt->attempts || r->qbody.type != GW_BODY_NONE ||
+	    r->upgrade || r->sent_100)
+		return false;
+	if (!rt->n_codes)
+		return status == 500 || status == 502 || status == 503 || status == 504;
+	for (i = 0; i < rt->n_codes; i++)
+		if (rt->codes[i] == status)
+			return true;
+	return false;
+}
+
+static void retry_timer_cb(struct gw_loop *loop, struct gw_timer *t)
+{
+	struct gw_req *r = t->data;
+	struct gw_conn *c = r->conn;
+
+	up_connect(c);
+	conn_update(c);
+}
+
 /* resp_head() : parses the upstream head in uin; false when more is needed
  * or the response failed (then a local response was made) */
 static bool resp_head(struct gw_conn *c)
@@ -926,6 +1077,24 @@ static bool resp_head(struct gw_conn *c)
 	if (resp.status == 101 && !r->upgrade) {
 		local_response(c, 502, true, NULL);
 		return false;
+	}
+	if (resp.status != 101 && should_retry(c, resp.status)) {
+		/* the answer is dropped unread: this connection cannot be reused */
+		pr_debug("proxy: %s answered %d: retry %u", r->upstream, resp.status,
+			 r->retries + 1);
+		r->retries++;
+		up_detach(c, false);
+		b_free(c->w, &r->uin);
+		r->uout.head = 0;
+		r->uout.data = r->up_head_len;
+		r->tried = 0;
+		r->attempts = 0;
+		if (r->action->retry.backoff_ms)
+			gw_loop_add_timer(c->w->loop, &r->retry_timer, r->action->retry.backoff_ms,
+					  retry_timer_cb, r);
+		else
+			up_connect(c);
+		return true;
 	}
 	memset(&r->rbody, 0, sizeof(r->rbody));
 	if (resp.status == 101) {
@@ -1390,6 +1559,8 @@ void gw_conn_drain(struct gw_worker *w, const char *address, uint16_t port)
 
 void gw_conn_close_all(struct gw_worker *w)
 {
+	while (w->mirrors)
+		mirror_free(w->mirrors);
 	while (w->conns)
 		conn_free(w->conns);
 }

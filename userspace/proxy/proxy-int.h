@@ -57,6 +57,7 @@ struct gw_worker {
 	_Atomic uint64_t applied_gen;  /* generation of ir; 0 = none yet */
 	struct gw_listener *listeners;
 	struct gw_conn *conns;         /* every client connection, for draining */
+	struct gw_mirror *mirrors;     /* mirrored requests in flight */
 	size_t n_conns;
 	struct gw_upstream_pool *up;
 	struct gw_metrics_worker *mw;  /* this worker's metrics shard, or NULL */
