@@ -361,6 +361,41 @@ static void test_req_rejects(void **state)
 	}
 }
 
+/* field values are scanned eight bytes at a time: a bad byte must be found
+ * at every offset within a word, and HTAB / obs-text must pass at every one */
+static void test_req_value_every_offset(void **state)
+{
+	static const char head[] = "GET / HTTP/1.1\r\nHost: a\r\nX: ";
+	static const struct {
+		char c;
+		int rc;
+	} probe[] = {
+		{ '\x7f', -EBADMSG }, { '\0', -EBADMSG }, { '\x1f', -EBADMSG }, { '\x01', -EBADMSG },
+		{ '\n', -EBADMSG },   { '\t', 1 },        { '\x80', 1 },       { '\xff', 1 },
+		{ '~', 1 },           { ' ', 1 },
+	};
+	char buf[128];
+
+	for (size_t i = 0; i < ARRAY_SIZE(probe); i++) {
+		for (size_t at = 0; at < 24; at++) {
+			size_t n = sizeof(head) - 1;
+			struct gw_http_req r;
+			int rc;
+
+			memcpy(buf, head, n);
+			memset(buf + n, 'v', 24);
+			buf[n + at] = probe[i].c;
+			n += 24;
+			memcpy(buf + n, "\r\n\r\n", 4);
+			n += 4;
+			rc = req_n(buf, n, &r, NULL);
+			if (probe[i].rc > 0 ? rc != (int)n : rc != probe[i].rc)
+				fail_msg("byte 0x%02x at value offset %zu: rc %d", (uint8_t)probe[i].c,
+					 at, rc);
+		}
+	}
+}
+
 /* an invalid byte is refused when it arrives, not when the head ends */
 static void test_req_early_reject(void **state)
 {
@@ -905,6 +940,7 @@ int main(void)
 		cmocka_unit_test(test_req_framing_accepted),
 		cmocka_unit_test(test_req_misc_accepted),
 		cmocka_unit_test(test_req_rejects),
+		cmocka_unit_test(test_req_value_every_offset),
 		cmocka_unit_test(test_req_early_reject),
 		cmocka_unit_test(test_req_status_mapping),
 		cmocka_unit_test(test_req_every_prefix),

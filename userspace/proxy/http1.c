@@ -82,6 +82,28 @@ static inline char lower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
 }
 
+/* skip_value() : first byte at or after p that cannot be in a field value.
+ * Values (cookies, user agents) are most of a head's bytes, so eight bytes
+ * are checked per step: a word passes when no byte is below 0x20 and none is
+ * DEL. A word holding HTAB or the final CR falls through to the table. */
+static inline const char *skip_value(const char *p, const char *end)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+
+	while (end - p >= 8) {
+		uint64_t x, y;
+
+		memcpy(&x, p, 8);
+		y = x ^ (0x7f * ones);
+		if (((x - 0x20 * ones) & ~x & highs) | ((y - ones) & ~y & highs))
+			break;
+		p += 8;
+	}
+	while (p < end && is_c(*p, C_VALUE))
+		p++;
+	return p;
+}
+
 /* the path of an absolute-form target without one ("http://h?q") is "/"
  * (RFC 9110 §4.2.3); slices may point here instead of into the buffer */
 static const char slash[] = "/";
@@ -524,8 +546,7 @@ static int parse_fields(struct hp *h)
 		while (p < end && is_ows(*p))
 			p++;
 		vs = p;
-		while (p < end && is_c(*p, C_VALUE))
-			p++;
+		p = skip_value(p, end);
 		if (p == end)
 			return ran_out(h);
 		if (*p != '\r')
