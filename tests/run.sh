@@ -8,7 +8,27 @@
 set -u
 B=${B:-build}
 cd "$(dirname "$0")/.."
-suites=${*:-"unit bpf integration conformance fuzz e2e"}
+
+# conformance, both modes in sequence (they share the loopback address plan),
+# then the per-case verdicts of the two modes must be identical
+if [ "${1:-}" = "--conformance-both" ]; then
+	out=$B/test-results
+	python3 tests/conformance/run.py --mode bpf -j 2 > "$out/conformance-bpf.txt" 2>&1
+	rc1=$?
+	python3 tests/conformance/run.py --mode no-bpf -j 2 > "$out/conformance-no-bpf.txt" 2>&1
+	rc2=$?
+	cat "$out/conformance-bpf.txt" "$out/conformance-no-bpf.txt"
+	grep -E '^(PASS|FAIL|SKIP) ' "$out/conformance-bpf.txt" | awk '{print $1, $2}' | sort > "$out/conf-bpf.verdicts"
+	grep -E '^(PASS|FAIL|SKIP) ' "$out/conformance-no-bpf.txt" | awk '{print $1, $2}' | sort > "$out/conf-nobpf.verdicts"
+	if ! cmp -s "$out/conf-bpf.verdicts" "$out/conf-nobpf.verdicts"; then
+		echo "conformance: verdicts differ between the kernel path and --no-bpf:"
+		diff "$out/conf-bpf.verdicts" "$out/conf-nobpf.verdicts"
+		exit 1
+	fi
+	[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ]
+	exit $?
+fi
+suites=${*:-"conformance unit bpf integration fuzz e2e"}
 R=$B/test-results
 rm -rf "$R"
 mkdir -p "$R"
@@ -28,10 +48,8 @@ for s in $suites; do
 			[ -f "$t" ] && echo "integration:$(basename "$t" .sh) sh $t" >> "$list"
 		done ;;
 	conformance)
-		[ -f tests/conformance/run.py ] && {
-			echo "conformance:bpf python3 tests/conformance/run.py --mode bpf" >> "$list"
-			echo "conformance:no-bpf python3 tests/conformance/run.py --mode no-bpf" >> "$list"
-		} ;;
+		[ -f tests/conformance/run.py ] &&
+			echo "conformance:bpf+no-bpf sh tests/run.sh --conformance-both" >> "$list" ;;
 	fuzz)
 		[ -f tests/fuzz/replay.sh ] && echo "fuzz:corpus-replay sh tests/fuzz/replay.sh" >> "$list" ;;
 	e2e)
@@ -54,7 +72,7 @@ done < "$list" | xargs -0 -n 2 -P 2 sh -c '
 	case $rc in 0) st=PASS ;; 249) st=SKIP ;; *) st=FAIL ;; esac
 	echo "$st $name" >> "$R/results"
 	printf "%-5s %-50s %4ss\n" "$st" "$name" "$((end - start))"
-	if [ "$st" = SKIP ]; then printf "      skip: %s\n" "$(tail -n 1 "$log")"; fi
+	if [ "$st" = SKIP ]; then printf "      %s\n" "$(tail -n 1 "$log")"; fi
 	if [ "$st" = FAIL ]; then echo "----- $name (last 40 lines of $log)"; tail -n 40 "$log"; echo "-----"; fi
 '
 
