@@ -424,6 +424,19 @@ static void test_route_attachment_reasons(void **state)
 	assert_cond(route_parent(&f, "HTTPRoute", "app", "app-same-only", "gw", "same"),
 		    "Accepted", "False", "NotAllowedByListeners");
 	assert_false(fx_obj(&f, "HTTPRoute", "app", "app-same-only")->ok);
+	/* each object that is not ok has a diagnostic naming why, for validate */
+	{
+		bool seen = false;
+
+		for (size_t i = 0; i < f.t->diags.n; i++)
+			if (f.t->diags.v[i].object &&
+			    !strcmp(f.t->diags.v[i].object, "HTTPRoute app/app-same-only")) {
+				seen = true;
+				assert_non_null(strstr(f.t->diags.v[i].msg, "NotAllowedByListeners"));
+				assert_string_equal(f.t->diags.v[i].file, "inline.yaml");
+			}
+		assert_true(seen);
+	}
 	/* attachedRoutes: "same" has ok + bad-port? no: only ok; "all" has ok and other-ns */
 	assert_int_equal(attached(gw_listener(&f, "Gateway", "infra", "gw", "same")), 1);
 	assert_int_equal(attached(gw_listener(&f, "Gateway", "infra", "gw", "all")), 2);
@@ -1018,7 +1031,10 @@ static void test_unsupported_filter_and_bad_regex(void **state)
 	assert_cond(route_parent(&f, "HTTPRoute", "infra", "all-bad", "gw", NULL), "Accepted",
 		    "False", "UnsupportedValue");
 	assert_string_equal(fx_route(&f, 80, "allbad", "/x"), "404");
-	assert_int_equal(f.t->diags.n_errors, 0);
+	/* the bad regex never reaches gw_ir_compile(); both routes are reported */
+	assert_int_equal(f.t->diags.n_errors, 2);
+	for (size_t i = 0; i < f.t->diags.n; i++)
+		assert_null(strstr(f.t->diags.v[i].msg, "invalid regular expression \""));
 	fx_free(&f);
 }
 

@@ -433,8 +433,8 @@ out:
 static int build_listener(struct tx_ctx *c, const struct tx_listener *tl,
 			  struct gw_ir_listener *il)
 {
-	struct hpair *hp = NULL;
-	size_t n_hp = 0, *sel = NULL, *stamp = NULL, n_v = 0;
+	struct hpair *hp = NULL, *wild = NULL;
+	size_t n_hp = 0, n_wild = 0, *sel = NULL, *stamp = NULL, n_v = 0;
 	int err = -ENOMEM;
 
 	il->gateway = gw_ir_strdup(c->ir, tl->gw->g ? tl->gw->g->obj->ns : "ingress");
@@ -454,18 +454,23 @@ static int build_listener(struct tx_ctx *c, const struct tx_listener *tl,
 	for (size_t i = 0; i < tl->n_att; i++)
 		n_hp += tl->att[i].n_hosts;
 	hp = calloc(n_hp + 1, sizeof(*hp));
+	wild = calloc(n_hp + 1, sizeof(*wild));
 	sel = calloc(tl->n_att + 1, sizeof(*sel));
 	stamp = calloc(tl->n_att + 1, sizeof(*stamp));
-	if (!hp || !sel || !stamp)
+	if (!hp || !wild || !sel || !stamp)
 		goto out;
 	n_hp = 0;
 	for (size_t i = 0; i < tl->n_att; i++)
 		for (size_t h = 0; h < tl->att[i].n_hosts; h++)
 			hp[n_hp++] = (struct hpair){ tl->att[i].hosts[h], i };
 	qsort(hp, n_hp, sizeof(*hp), cmp_hpair);
-	for (size_t i = 0; i < n_hp; i++)
+	for (size_t i = 0; i < n_hp; i++) {
 		if (!i || host_rank_cmp(hp[i].host, hp[i - 1].host))
 			n_v++;
+		/* only wildcard and "any" hosts can cover another vhost */
+		if (!hp[i].host || tx_is_wild(hp[i].host))
+			wild[n_wild++] = hp[i];
+	}
 	il->vhosts = gw_ir_new_array(c->ir, struct gw_ir_vhost, n_v);
 	if (!il->vhosts)
 		goto out;
@@ -480,13 +485,11 @@ static int build_listener(struct tx_ctx *c, const struct tx_listener *tl,
 				sel[n_sel++] = hp[j].att;
 			}
 		/* attachments whose wildcard or "any" covers it */
-		for (size_t k = 0; k < n_hp; k++) {
-			if (hp[k].host && !tx_is_wild(hp[k].host))
+		for (size_t k = 0; k < n_wild; k++) {
+			if (stamp[wild[k].att] == vid || !tx_host_covers(wild[k].host, host))
 				continue;
-			if (stamp[hp[k].att] == vid || !tx_host_covers(hp[k].host, host))
-				continue;
-			stamp[hp[k].att] = vid;
-			sel[n_sel++] = hp[k].att;
+			stamp[wild[k].att] = vid;
+			sel[n_sel++] = wild[k].att;
 		}
 		err = build_vhost(c, tl, host, sel, n_sel, &il->vhosts[il->n_vhosts++]);
 		if (err)
@@ -497,6 +500,7 @@ static int build_listener(struct tx_ctx *c, const struct tx_listener *tl,
 	err = 0;
 out:
 	free(hp);
+	free(wild);
 	free(sel);
 	free(stamp);
 	return err;

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "gwbpf/diag.h"
 #include "gwbpf/model.h"
 #include "gwbpf/store.h"
 #include "gwbpf/translate.h"
@@ -229,6 +230,56 @@ static json_t *ingress_status(const struct tx_ctx *c, const struct tx_route *fir
 	return st;
 }
 
+/* the first problem a status document reports: a condition that is False
+ * (Conflicted and PartiallyInvalid are problems when True) */
+static json_t *first_problem(json_t *conds)
+{
+	size_t i;
+	json_t *cd;
+
+	json_array_foreach(conds, i, cd) {
+		const char *type = json_string_value(json_object_get(cd, "type"));
+		bool is_true = !strcmp(json_string_value(json_object_get(cd, "status")), "True");
+		bool bad_when_true = !strcmp(type, "Conflicted") || !strcmp(type, "PartiallyInvalid");
+
+		if (is_true == bad_when_true)
+			return cd;
+	}
+	return NULL;
+}
+
+/* one diagnostic per object that is not ok, naming the first problem, so
+ * `gwbpf validate` can say why (object and file:line of the document) */
+static void add_diag(struct tx_ctx *c, const struct gw_obj_status *os)
+{
+	json_t *st = os->status, *cd = first_problem(json_object_get(st, "conditions")), *x;
+	const char *where = NULL;
+	char ref[512];
+	size_t i;
+
+	json_array_foreach(json_object_get(st, "listeners"), i, x) {
+		if (cd)
+			break;
+		cd = first_problem(json_object_get(x, "conditions"));
+		where = json_string_value(json_object_get(x, "name"));
+	}
+	json_array_foreach(json_object_get(st, "parents"), i, x) {
+		if (cd)
+			break;
+		cd = first_problem(json_object_get(x, "conditions"));
+		where = json_string_value(json_object_get(json_object_get(x, "parentRef"), "name"));
+	}
+	if (!cd)
+		return;
+	gw_object_ref(os->obj, ref, sizeof(ref));
+	gw_diag_add(&c->t->diags, GW_DIAG_ERROR, &os->obj->mark, ref, NULL, "%s%s%s=%s %s: %s",
+		    where ? where : "", where ? ": " : "",
+		    json_string_value(json_object_get(cd, "type")),
+		    json_string_value(json_object_get(cd, "status")),
+		    json_string_value(json_object_get(cd, "reason")),
+		    json_string_value(json_object_get(cd, "message")));
+}
+
 int tx_write_status(struct tx_ctx *c, struct gw_object **objs, size_t n)
 {
 	struct gw_translation *t = c->t;
@@ -300,6 +351,8 @@ int tx_write_status(struct tx_ctx *c, struct gw_object **objs, size_t n)
 		default:
 			break;
 		}
+		if (!os->ok && os->status)
+			add_diag(c, os);
 	}
 	return 0;
 }
