@@ -697,6 +697,25 @@ static void test_ingress(void **state)
 		   "exactly one of number or name must be set");
 }
 
+static void test_metadata_names(void **state)
+{
+	expect_err(GWAPI "kind: HTTPRoute\nmetadata:\n  name: My_Route\nspec: {}\n", 4,
+		   "metadata.name",
+		   "\"My_Route\": a lowercase RFC 1123 subdomain must consist of lower case "
+		   "alphanumeric characters, '-' or '.', and must start and end with an "
+		   "alphanumeric character");
+	expect_err(GWAPI "kind: HTTPRoute\nmetadata:\n  name: r\n  namespace: a.b\nspec: {}\n", 5,
+		   "metadata.namespace",
+		   "\"a.b\": a lowercase RFC 1123 label must consist of lower case alphanumeric "
+		   "characters or '-', start and end with an alphanumeric character, and be at "
+		   "most 63 characters");
+	expect_err("apiVersion: v1\nkind: Service\nmetadata:\n  name: 1svc\n", 4, "metadata.name",
+		   "\"1svc\": a DNS-1035 label must consist of lower case alphanumeric characters "
+		   "or '-', start with a letter, end with an alphanumeric character, and be at "
+		   "most 63 characters");
+	expect_ok(GWAPI "kind: HTTPRoute\nmetadata: {name: a.b-c.d, namespace: x-1}\nspec: {}\n");
+}
+
 static void test_unknown_kind_and_version(void **state)
 {
 	struct gw_diag_list diags = { 0 };
@@ -882,6 +901,7 @@ int main(void)
 		cmocka_unit_test(test_endpointslice),
 		cmocka_unit_test(test_secret_configmap),
 		cmocka_unit_test(test_ingress),
+		cmocka_unit_test(test_metadata_names),
 		cmocka_unit_test(test_unknown_kind_and_version),
 		cmocka_unit_test(test_upstream_conformance_manifests_valid),
 	};

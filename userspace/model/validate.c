@@ -485,6 +485,80 @@ static void walk(struct gw_vctx *v, const struct gw_schema *s, const struct gw_n
 		gw_v_rule(v, &s->rules[i], s, n);
 }
 
+/* ---- metadata names (apimachinery's IsDNS1123Subdomain/Label, IsDNS1035Label) ---- */
+
+static bool dns_label(const char *s, size_t len, bool first_letter)
+{
+	if (!len || len > 63)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+
+		if (!alnum && !(c == '-' && i && i + 1 < len))
+			return false;
+	}
+	return !first_letter || (s[0] >= 'a' && s[0] <= 'z');
+}
+
+static bool dns_subdomain(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 253)
+		return false;
+	while (*s) {
+		size_t l = strcspn(s, ".");
+
+		if (!dns_label(s, l, false))
+			return false;
+		s += l;
+		if (*s == '.' && !*++s)
+			return false;
+	}
+	return true;
+}
+
+static void check_metadata(struct gw_vctx *v)
+{
+	const struct gw_object *o = v->o;
+	const struct gw_node *meta = gw_node_get(o->root, "metadata");
+	const struct gw_node *nn = gw_node_get(meta, "name");
+	const struct gw_node *ns = gw_node_get(meta, "namespace");
+	size_t old;
+
+	old = gw_v_push_key(v, "metadata");
+	if (!strcmp(o->kind, "Service") && !o->group[0]) {
+		if (!dns_label(o->name, strlen(o->name), true)) {
+			gw_v_push_key(v, "name");
+			gw_v_error(v, nn, "\"%s\": a DNS-1035 label must consist of lower case "
+				   "alphanumeric characters or '-', start with a letter, end with "
+				   "an alphanumeric character, and be at most 63 characters", o->name);
+		}
+	} else if (!strcmp(o->kind, "Namespace") && !o->group[0]) {
+		if (!dns_label(o->name, strlen(o->name), false)) {
+			gw_v_push_key(v, "name");
+			gw_v_error(v, nn, "\"%s\": a lowercase RFC 1123 label must consist of lower "
+				   "case alphanumeric characters or '-', start and end with an "
+				   "alphanumeric character, and be at most 63 characters", o->name);
+		}
+	} else if (!dns_subdomain(o->name)) {
+		gw_v_push_key(v, "name");
+		gw_v_error(v, nn, "\"%s\": a lowercase RFC 1123 subdomain must consist of lower "
+			   "case alphanumeric characters, '-' or '.', and must start and end with "
+			   "an alphanumeric character", o->name);
+	}
+	gw_v_pop(v, old);
+	if (o->ns[0] && !dns_label(o->ns, strlen(o->ns), false)) {
+		old = gw_v_push_key(v, "metadata");
+		gw_v_push_key(v, "namespace");
+		gw_v_error(v, ns, "\"%s\": a lowercase RFC 1123 label must consist of lower case "
+			   "alphanumeric characters or '-', start and end with an alphanumeric "
+			   "character, and be at most 63 characters", o->ns);
+		gw_v_pop(v, old);
+	}
+}
+
 const struct gw_schema *gw_schema_find(const char *group, const char *version, const char *kind)
 {
 	for (unsigned int i = 0; i < gw_schema_n_roots; i++) {
@@ -514,6 +588,7 @@ int gw_validate_object(const struct gw_object *o, struct gw_diag_list *diags)
 	v->o = o;
 	v->diags = diags;
 	gw_object_ref(o, v->ref, sizeof(v->ref));
+	check_metadata(v);
 	walk(v, s, o->root);
 	err = v->n_errors ? -EINVAL : 0;
 	free(v);

@@ -3,8 +3,8 @@
  * libyaml's event parser drives a small explicit stack, so hostile nesting
  * never recurses in C: the depth limit is checked before a collection is
  * opened. JSON is a subset of YAML 1.2 flow syntax and goes through the same
- * path. Scalars are typed with the YAML 1.2 core schema (what Kubernetes'
- * sigs.k8s.io/yaml does after converting to JSON), never YAML 1.1's "yes"/"on".
+ * path. Scalars are typed with the YAML 1.2 core schema (JSON's types), never
+ * YAML 1.1's "yes"/"on" booleans: a value means what it looks like in JSON.
  *
  * Everything that would make two readers disagree about a document is
  * refused instead of guessed: anchors and aliases (billion-laughs and merge
