@@ -620,8 +620,12 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 		if (eof)
 			r->up_eof = true;
 	}
-	if ((events & GW_IO_ERR) && !(events & GW_IO_READ))
+	if (events & GW_IO_ERR) {
+		/* reset: nothing more will come, and epoll would report it again
+		 * and again (it cannot be masked), so stop watching the socket */
 		r->up_eof = true;
+		gw_loop_del_fd(loop, &uc->io);
+	}
 	conn_update(c);
 }
 
@@ -950,7 +954,7 @@ static void req_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 	struct gw_proxy_opts *o = &c->w->p->opts;
 	uint64_t now = gw_loop_now(loop);
 
-	if (!r || r->resp_done)
+	if (!r || r->resp_done || c->state != GW_CS_REQ)
 		return;
 	if (r->uc && !r->uc->connected && now >= r->attempt_ms + o->connect_timeout_ms) {
 		pr_debug("proxy: connect to %s timed out", r->upstream);
@@ -1162,6 +1166,9 @@ static bool resp_head(struct gw_conn *c)
 	r->resp_head_done = true;
 	b_consume(&r->uin, (size_t)n);
 	if (resp.status == 101) {
+		/* request deadlines end with the upgrade: a tunnel lives as long
+		 * as its two ends want */
+		gw_loop_del_timer(c->w->loop, &c->req_timer);
 		c->state = GW_CS_TUNNEL;
 		r->qbody.type = GW_BODY_TUNNEL;
 		r->qbody.done = false;
@@ -1380,12 +1387,18 @@ static void client_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 {
 	struct gw_conn *c = io->data;
 
-	if (events & (GW_IO_READ | GW_IO_ERR)) {
+	if (events & GW_IO_ERR) {
+		/* reset, or both directions shut: nothing can be read or written
+		 * any more, and epoll would keep reporting it */
+		conn_free(c);
+		return;
+	}
+	if (events & GW_IO_READ) {
 		ssize_t n = 0;
 		bool eof = false;
 
 		/* backpressure: read only when `in` has room (want says so) */
-		if (io->want & GW_IO_READ || (events & GW_IO_ERR))
+		if (io->want & GW_IO_READ)
 			n = conn_read(c->w, c->fd, &c->in, &eof);
 		if (n > 0)
 			gw_stat_add(c->w, bytes_in, (uint64_t)n);
