@@ -69,6 +69,8 @@ struct gw_file_source {
 	size_t n_files;
 	struct seq_ent *seqs;
 	size_t n_seqs;
+	uint32_t *seq_idx; /* open addressing over seqs, UINT32_MAX = empty */
+	size_t seq_cap;
 	uint64_t next_seq;
 };
 
@@ -337,16 +339,61 @@ out:
 
 /* ---- seq (first-seen order, stable across reloads) ---- */
 
+static uint64_t key_hash(const char *k)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (; *k; k++)
+		h = (h ^ (unsigned char)*k) * 0x100000001b3ull;
+	return h;
+}
+
+/* seq_index() : rebuilds the open-addressing index over s->seqs (size a power
+ * of two, at least twice the entries) */
+static int seq_index(struct gw_file_source *s, size_t want)
+{
+	size_t cap = 64;
+	uint32_t *idx;
+
+	while (cap < 2 * want)
+		cap *= 2;
+	if (cap <= s->seq_cap && s->seq_idx)
+		return 0;
+	idx = malloc(cap * sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	memset(idx, 0xff, cap * sizeof(*idx));
+	for (size_t i = 0; i < s->n_seqs; i++) {
+		size_t b = key_hash(s->seqs[i].key) & (cap - 1);
+
+		while (idx[b] != UINT32_MAX)
+			b = (b + 1) & (cap - 1);
+		idx[b] = (uint32_t)i;
+	}
+	free(s->seq_idx);
+	s->seq_idx = idx;
+	s->seq_cap = cap;
+	return 0;
+}
+
 static uint64_t seq_for(struct gw_file_source *s, const struct gw_object *o, int *err)
 {
 	char key[1024];
 	struct seq_ent *v;
+	size_t b;
 
 	snprintf(key, sizeof(key), "%s/%s/%s/%s", o->group, o->kind, o->ns, o->name);
-	for (size_t i = 0; i < s->n_seqs; i++) {
-		if (!strcmp(s->seqs[i].key, key)) {
-			s->seqs[i].seen = true;
-			return s->seqs[i].seq;
+	if (seq_index(s, s->n_seqs + 1)) {
+		*err = -ENOMEM;
+		return 0;
+	}
+	for (b = key_hash(key) & (s->seq_cap - 1); s->seq_idx[b] != UINT32_MAX;
+	     b = (b + 1) & (s->seq_cap - 1)) {
+		struct seq_ent *e = &s->seqs[s->seq_idx[b]];
+
+		if (!strcmp(e->key, key)) {
+			e->seen = true;
+			return e->seq;
 		}
 	}
 	v = realloc(s->seqs, (s->n_seqs + 1) * sizeof(*v));
@@ -362,6 +409,7 @@ static uint64_t seq_for(struct gw_file_source *s, const struct gw_object *o, int
 	}
 	v[s->n_seqs].seq = ++s->next_seq;
 	v[s->n_seqs].seen = true;
+	s->seq_idx[b] = (uint32_t)s->n_seqs;
 	s->n_seqs++;
 	return s->next_seq;
 }
@@ -377,6 +425,12 @@ static void seq_forget_unseen(struct gw_file_source *s)
 		} else {
 			free(s->seqs[i].key);
 		}
+	}
+	/* positions moved: the index is rebuilt on next use */
+	if (j != s->n_seqs) {
+		free(s->seq_idx);
+		s->seq_idx = NULL;
+		s->seq_cap = 0;
 	}
 	s->n_seqs = j;
 }
@@ -530,6 +584,7 @@ int gw_file_source_load(const char *const *paths, size_t n, struct gw_store *sto
 	for (size_t i = 0; i < s.n_seqs; i++)
 		free(s.seqs[i].key);
 	free(s.seqs);
+	free(s.seq_idx);
 	strv_free(&dirs);
 	if (!err && diags->n_errors > errors_before)
 		err = -EINVAL;
@@ -627,6 +682,7 @@ void gw_file_source_free(struct gw_file_source *s)
 	for (size_t i = 0; i < s->n_seqs; i++)
 		free(s->seqs[i].key);
 	free(s->seqs);
+	free(s->seq_idx);
 	free(s);
 }
 
