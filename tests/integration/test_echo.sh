@@ -191,6 +191,10 @@ print("%d check(s) failed" % len(fails) if fails else "all echo checks passed")
 sys.exit(1 if fails else 0)
 EOF
 rc=$?
+# the request log line the conformance suite greps to prove a mirror was hit
+if [ $rc -eq 0 ] && ! grep -q 'Echoing back request made to /a/b?x=1 to client (127\.' "$TMP/echo.log"; then
+	echo "FAIL: no request log line for /a/b?x=1"; cat "$TMP/echo.log"; rc=1
+fi
 if ! kill -0 "$PID" 2> /dev/null; then
 	echo "FAIL: gwbpf-echo died"; cat "$TMP/echo.log"; exit 1
 fi
