@@ -386,6 +386,36 @@ static void test_single_file_path(void **state)
 	assert_string_equal(route_path(gw_file_source_store(c->src), "o"), "/o2");
 }
 
+static void test_vanished_root_keeps_objects(void **state)
+{
+	struct ctx *c = *state;
+	char cfg[128], away[128];
+	const char *paths[] = { cfg };
+	bool changed;
+
+	snprintf(cfg, sizeof(cfg), "%s/cfg", c->dir);
+	snprintf(away, sizeof(away), "%s/away", c->dir);
+	assert_int_equal(mkdir(cfg, 0755), 0);
+	put_file(c, "cfg/r.yaml", route("r", "/r"));
+	c->src = gw_file_source_new(paths, 1, &c->diags);
+	assert_non_null(c->src);
+	/* the configured folder disappears: not a reason to drop all routes */
+	assert_int_equal(rename(cfg, away), 0);
+	assert_true(events(c, 1000));
+	assert_int_equal(reload(c, &changed), -EINVAL);
+	assert_false(changed);
+	assert_string_equal(route_path(gw_file_source_store(c->src), "r"), "/r");
+	/* deleting one file inside a folder that exists does remove its objects */
+	assert_int_equal(rename(away, cfg), 0);
+	assert_int_equal(reload(c, &changed), 0);
+	assert_string_equal(route_path(gw_file_source_store(c->src), "r"), "/r");
+	snprintf(away, sizeof(away), "%s/cfg/r.yaml", c->dir);
+	assert_int_equal(unlink(away), 0);
+	assert_int_equal(reload(c, &changed), 0);
+	assert_true(changed);
+	assert_int_equal(gw_file_source_store(c->src)->n_objects, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +430,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_irrelevant_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seq_stable_and_new_folder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_file_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vanished_root_keeps_objects, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

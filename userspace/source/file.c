@@ -187,7 +187,7 @@ out:
 }
 
 static int discover(char *const *paths, size_t n, struct strv *files, struct strv *dirs,
-		    struct gw_diag_list *diags)
+		    struct strv *missing, struct gw_diag_list *diags)
 {
 	int err = 0;
 
@@ -200,6 +200,8 @@ static int discover(char *const *paths, size_t n, struct strv *files, struct str
 
 			gw_diag_add(diags, GW_DIAG_ERROR, &m, NULL, NULL, "%s", strerror(errno));
 			err = -EINVAL;
+			if (strv_push(missing, paths[i]) == -ENOMEM)
+				return -ENOMEM;
 			continue;
 		}
 		if (S_ISDIR(st.st_mode))
@@ -482,14 +484,31 @@ static bool stores_equal(const struct gw_store *a, const struct gw_store *b)
 static int build(struct gw_file_source *s, struct gw_store **out_store, struct strv *dirs,
 		 struct gw_diag_list *diags)
 {
-	struct strv files = { 0 };
+	struct strv files = { 0 }, missing = { 0 };
 	struct file_objs *nf = NULL;
 	struct gw_store *st = NULL;
 	int err, ret = 0;
 
-	ret = discover(s->paths, s->n_paths, &files, dirs, diags);
+	ret = discover(s->paths, s->n_paths, &files, dirs, &missing, diags);
 	if (ret == -ENOMEM)
 		goto out;
+	/* a configured path that vanished is a mistake or a transient state, not
+	 * "delete everything": its files keep their last good objects */
+	for (size_t i = 0; i < s->n_files; i++) {
+		for (size_t k = 0; k < missing.n; k++) {
+			size_t l = strlen(missing.v[k]);
+
+			if (!strncmp(s->files[i].path, missing.v[k], l) &&
+			    (s->files[i].path[l] == '\0' || s->files[i].path[l] == '/')) {
+				err = strv_push(&files, s->files[i].path);
+				if (err) {
+					ret = -ENOMEM;
+					goto out;
+				}
+				break;
+			}
+		}
+	}
 	nf = calloc(files.n ? files.n : 1, sizeof(*nf));
 	st = gw_store_new();
 	if (!nf || !st) {
@@ -556,6 +575,7 @@ out:
 		file_objs_free(nf, files.n);
 	gw_store_free(st);
 	strv_free(&files);
+	strv_free(&missing);
 	return ret;
 }
 
