@@ -135,6 +135,31 @@ static void test_gateway_accepted_programmed(void **state)
 	fx_free(&f);
 }
 
+static void test_gateway_invalid_infrastructure_parameters(void **state)
+{
+	struct fx f = { 0 };
+	struct gw_translate_opts o = { .address_pool = "10.2.0.0/24" };
+	json_t *st;
+
+	fx_load(&f, CLASS_YAML
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: bad\n"
+		"  namespace: infra\n  creationTimestamp: \"2020-01-01T00:00:00Z\"\nspec:\n"
+		"  gatewayClassName: gwbpf\n  infrastructure:\n    parametersRef:\n"
+		"      group: \"\"\n      kind: ConfigMap\n      name: missing\n  listeners:\n"
+		"  - name: http\n    port: 80\n    protocol: HTTP\n---\n"
+		GW("good", "infra", L_HTTP("http", "80", "All")));
+	fx_run_opts(&f, &o);
+	assert_cond(gw_conds(&f, "infra", "bad"), "Accepted", "False", "InvalidParameters");
+	assert_cond(gw_conds(&f, "infra", "bad"), "Programmed", "False", "Invalid");
+	/* the rejected (older) Gateway does not take an address from the pool */
+	st = fx_status(&f, "Gateway", "infra", "good");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(st, "addresses"), 0), "value")),
+			    "10.2.0.1");
+	assert_int_equal(f.t->ir->n_binds, 1);
+	fx_free(&f);
+}
+
 static void test_listen_address_option(void **state)
 {
 	struct fx f = { 0 };
@@ -1141,6 +1166,9 @@ static void test_grpc_methods(void **state)
 			    "infra/g#1");
 	assert_string_equal(fx_route_h(&f, 80, "POST", "h", "/other.Svc/Get", NULL, 0, NULL),
 			    "404");
+	/* gRPC backends speak HTTP/2 cleartext even without appProtocol */
+	assert_int_equal(f.t->ir->n_clusters, 1);
+	assert_int_equal(f.t->ir->clusters[0].app_proto, GW_APP_H2C);
 	fx_free(&f);
 }
 
@@ -1296,6 +1324,7 @@ int main(void)
 		cmocka_unit_test(test_class_custom_controller_name),
 		cmocka_unit_test(test_class_invalid_parameters),
 		cmocka_unit_test(test_gateway_accepted_programmed),
+		cmocka_unit_test(test_gateway_invalid_infrastructure_parameters),
 		cmocka_unit_test(test_listen_address_option),
 		cmocka_unit_test(test_unsupported_protocol),
 		cmocka_unit_test(test_listener_conflicts),

@@ -129,7 +129,7 @@ static int build_cluster(struct tx_ctx *c, const struct tx_cluster *tc, struct g
 	size_t n = 0;
 
 	ic->name = gw_ir_strdup(c->ir, tc->name);
-	ic->app_proto = app_proto(tc->port->app_protocol);
+	ic->app_proto = tc->grpc ? GW_APP_H2C : app_proto(tc->port->app_protocol);
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < c->m->n_slices; i++) {
 			const struct gw_m_endpoint_slice *s = &c->m->slices[i];

@@ -104,6 +104,7 @@ struct tx_cluster {
 	char *name; /* malloc'd */
 	struct gw_m_service *svc;
 	struct gw_m_service_port *port;
+	bool grpc; /* a GRPCRoute sends to it: HTTP/2 cleartext whatever appProtocol says */
 };
 
 struct tx_ctx {

@@ -516,7 +516,6 @@ static int tx_gateways(struct tx_ctx *c)
 	c->n_gws = n;
 	/* address assignment and listener precedence follow age */
 	qsort(c->gws, n, sizeof(*c->gws), cmp_txgw);
-	tx_addresses(c);
 	for (size_t i = 0; i < n; i++) {
 		struct tx_gateway *gw = &c->gws[i];
 		struct gw_m_gateway *g = gw->g;
@@ -537,11 +536,14 @@ static int tx_gateways(struct tx_ctx *c)
 				gw->accept_reason = "InvalidParameters";
 				SETMSG(gw->accept_msg, "infrastructure.parametersRef %s %s not found",
 				       g->infra_params.kind, g->infra_params.name);
-				gw->programmed = false;
-				gw->prog_reason = "Invalid";
-				SETMSG(gw->prog_msg, "Gateway is not accepted");
 			}
 		}
+	}
+	tx_addresses(c);
+	for (size_t i = 0; i < n; i++) {
+		struct tx_gateway *gw = &c->gws[i];
+		struct gw_m_gateway *g = gw->g;
+
 		gw->ls = calloc(g->n_listeners ? g->n_listeners : 1, sizeof(*gw->ls));
 		if (!gw->ls)
 			return -ENOMEM;
@@ -1218,6 +1220,8 @@ static void tx_rules(struct tx_ctx *c, struct tx_route *tr)
 				refs_fail(tr, reason, msg);
 			else
 				n_valid++;
+			if (!reason && r->kind == GW_K_GRPCROUTE)
+				c->clusters[ib->cluster].grpc = true;
 			ib->weight = br->weight;
 			a->total_weight += br->weight;
 			if (br->n_filters && !ir_filters(c, tr, br->filters, br->n_filters,
