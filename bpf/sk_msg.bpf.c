@@ -3,12 +3,17 @@
  * the same TCP connection (BPF_F_INGRESS), skipping the TCP/IP stack and
  * loopback twice. When the peer is not in the map (not in the cgroup, not yet
  * ESTABLISHED, already closed) or the bypass is switched off, the message
- * takes the normal TCP path: this program never drops data. */
+ * takes the normal TCP path: this program never drops data.
+ *
+ * With GW_CFG_F_STEER it first takes the L7 steering decision for a message a
+ * local client writes to a Gateway listener (lib/steer.h) and records it; the
+ * message itself still goes to the proxy (docs/bpf.md, "L7 steering"). */
 #include "gw_bpf.h"
 
 #include "lib/maps.h"
 #include "lib/metrics.h"
 #include "lib/sockmap.h"
+#include "lib/steer.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -36,6 +41,8 @@ int gw_sk_msg(struct sk_msg_md *msg)
 	struct gw_config *cfg = gw_config_get();
 	__u64 len = msg->size;
 
+	if (cfg && (cfg->flags & GW_CFG_F_STEER))
+		gw_steer_decide(msg);
 	if (!cfg || !(cfg->flags & GW_CFG_F_BYPASS)) {
 		gw_count(GW_VERDICT_MSG_PASS_OFF, len);
 		return SK_PASS;

@@ -26,7 +26,17 @@
 #ifdef __bpf__
 #define GW_HTTP_FN static __always_inline
 #define GW_HTTP_CB static
+/* GW_IDX() : x & m that clang cannot drop: it removes masks it thinks are
+ * redundant after a compare, and the verifier then sees an unbounded offset
+ * (research/sockmap-prototype.md, pitfall 7) */
+#define GW_IDX(x, m)                                                                               \
+	({                                                                                         \
+		__u64 _gw_v = (x);                                                                 \
+		asm volatile("%0 &= %1" : "+r"(_gw_v) : "i"(m));                                   \
+		_gw_v;                                                                             \
+	})
 #else
+#define GW_IDX(x, m) ((x) & (m))
 #include <linux/types.h>
 #include <stdbool.h>
 #define GW_HTTP_FN static inline
@@ -67,9 +77,11 @@ struct gw_http_scratch {
 	__u8 host[GW_HTTP_HOST_MAX];
 };
 
-/* parse result and state; all offsets index scratch.buf */
+/* parse result and state; all offsets index scratch.buf. In BPF it lives in
+ * map memory, not on the stack: the verifier then treats every field as
+ * unknown and the per-byte callback converges after a few iterations instead
+ * of being explored once per concrete parser state. */
 struct gw_http_head {
-	struct gw_http_scratch *s;
 	__u32 len;      /* input bytes in s->buf */
 	__u32 state;
 	__u32 refuse;   /* enum gw_http_refuse */
@@ -82,7 +94,6 @@ struct gw_http_head {
 	__u16 seg_dots;
 	__u16 n_hdrs;
 	__u16 name_k;     /* bytes of the current header name so far */
-	__u16 name_mask;  /* special names still matching the name so far */
 	__u16 hdr_class;
 	__u16 val_k;      /* Connection: bytes of "keep-alive" matched */
 	__u16 val_phase;  /* Host: 0 name, 1 port, 2 trailing blanks; Connection: 1 trailing */
@@ -92,6 +103,13 @@ struct gw_http_head {
 	__u8 prev;
 	__u8 done;
 	__u8 pad;
+	__u64 name_w[3];  /* the name so far, lowercased, packed (gw_http_name_step) */
+};
+
+/* bpf_loop() context: the only thing on the stack */
+struct gw_http_loop {
+	struct gw_http_head *h;
+	struct gw_http_scratch *s;
 };
 
 enum gw_http_state {
@@ -108,23 +126,23 @@ enum gw_http_state {
 	GW_HS_ENDLF,
 };
 
-/* header names that matter (lowercase); index = class - 1 */
-#define GW_HTTP_N_NAMES 10
-#define GW_HTTP_NAME_LEN 32 /* a power of two: indices are masked */
+/* header names that matter, compared as lowercase bytes packed into 64-bit
+ * words: no lookup tables, because clang 14 emits .rodata that this
+ * kernel's BTF loader refuses next to maps */
 enum gw_http_hdr_class {
 	GW_HC_OTHER = 0,
 	GW_HC_HOST,
 	GW_HC_CONNECTION,
-	GW_HC_FORBIDDEN, /* everything from here on is refused */
+	GW_HC_FORBIDDEN, /* framing and connection headers: refused */
 };
 
-static const char gw_http_names[GW_HTTP_N_NAMES][GW_HTTP_NAME_LEN] = {
-	"host",	   "connection",	"content-length", "transfer-encoding", "expect",
-	"upgrade", "te",		"trailer",	  "http2-settings",    "proxy-connection",
-};
-
-static const char gw_http_version[] = "HTTP/1.1\r\n";
-static const char gw_http_keepalive[] = "keep-alive";
+#define GW_W8(a, b, c, d, e, f, g, h)                                                              \
+	((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 | (__u64)(e) << 32 |  \
+	 (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
+#define GW_HTTP_NAME_MAX 24 /* longer names are ordinary headers */
+#define GW_HTTP_VERSION_W GW_W8('H', 'T', 'T', 'P', '/', '1', '.', '1') /* then CR LF */
+#define GW_HTTP_KEEPALIVE_W0 GW_W8('k', 'e', 'e', 'p', '-', 'a', 'l', 'i')
+#define GW_HTTP_KEEPALIVE_W1 GW_W8('v', 'e', 0, 0, 0, 0, 0, 0)
 
 GW_HTTP_FN __u8 gw_http_lower(__u8 c)
 {
@@ -157,38 +175,69 @@ GW_HTTP_FN long gw_http_refuse(struct gw_http_head *h, __u32 why)
 	return 1;
 }
 
-/* the name so far (name_k bytes, ch the next one) against the table */
+/* gw_http_name_step() : appends ch (lowercased) to the packed name */
 GW_HTTP_FN void gw_http_name_step(struct gw_http_head *h, __u8 ch)
 {
 	__u32 k = h->name_k;
-	__u16 mask = h->name_mask;
-	__u8 lc = gw_http_lower(ch);
+	__u64 b = gw_http_lower(ch);
 
-	if (k >= GW_HTTP_NAME_LEN - 1) {
-		h->name_mask = 0;
+	if (k >= GW_HTTP_NAME_MAX)
 		return;
-	}
-	for (int n = 0; n < GW_HTTP_N_NAMES; n++)
-		if ((mask & (1u << n)) && (__u8)gw_http_names[n][k & (GW_HTTP_NAME_LEN - 1)] != lc)
-			mask &= (__u16)~(1u << n);
-	h->name_mask = mask;
+	if (k < 8)
+		h->name_w[0] |= b << ((k & 7) * 8);
+	else if (k < 16)
+		h->name_w[1] |= b << ((k & 7) * 8);
+	else
+		h->name_w[2] |= b << ((k & 7) * 8);
 }
 
-/* ':' seen: which special header this is */
+GW_HTTP_FN bool gw_http_name_is(struct gw_http_head *h, __u32 len, __u64 w0, __u64 w1, __u64 w2)
+{
+	return h->name_k == len && h->name_w[0] == w0 && h->name_w[1] == w1 && h->name_w[2] == w2;
+}
+
+/* gw_http_name_class() : ':' seen: which special header this is */
 GW_HTTP_FN __u16 gw_http_name_class(struct gw_http_head *h)
 {
-	__u32 k = h->name_k;
-
-	if (k >= GW_HTTP_NAME_LEN)
-		return GW_HC_OTHER;
-	for (int n = 0; n < GW_HTTP_N_NAMES; n++)
-		if ((h->name_mask & (1u << n)) && gw_http_names[n][k & (GW_HTTP_NAME_LEN - 1)] == 0)
-			return n == 0 ? GW_HC_HOST : n == 1 ? GW_HC_CONNECTION : GW_HC_FORBIDDEN;
+	if (gw_http_name_is(h, 4, GW_W8('h', 'o', 's', 't', 0, 0, 0, 0), 0, 0))
+		return GW_HC_HOST;
+	if (gw_http_name_is(h, 10, GW_W8('c', 'o', 'n', 'n', 'e', 'c', 't', 'i'),
+			    GW_W8('o', 'n', 0, 0, 0, 0, 0, 0), 0))
+		return GW_HC_CONNECTION;
+	if (gw_http_name_is(h, 14, GW_W8('c', 'o', 'n', 't', 'e', 'n', 't', '-'),
+			    GW_W8('l', 'e', 'n', 'g', 't', 'h', 0, 0), 0) ||
+	    gw_http_name_is(h, 17, GW_W8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r'),
+			    GW_W8('-', 'e', 'n', 'c', 'o', 'd', 'i', 'n'),
+			    GW_W8('g', 0, 0, 0, 0, 0, 0, 0)) ||
+	    gw_http_name_is(h, 6, GW_W8('e', 'x', 'p', 'e', 'c', 't', 0, 0), 0, 0) ||
+	    gw_http_name_is(h, 7, GW_W8('u', 'p', 'g', 'r', 'a', 'd', 'e', 0), 0, 0) ||
+	    gw_http_name_is(h, 2, GW_W8('t', 'e', 0, 0, 0, 0, 0, 0), 0, 0) ||
+	    gw_http_name_is(h, 7, GW_W8('t', 'r', 'a', 'i', 'l', 'e', 'r', 0), 0, 0) ||
+	    gw_http_name_is(h, 14, GW_W8('h', 't', 't', 'p', '2', '-', 's', 'e'),
+			    GW_W8('t', 't', 'i', 'n', 'g', 's', 0, 0), 0) ||
+	    gw_http_name_is(h, 16, GW_W8('p', 'r', 'o', 'x', 'y', '-', 'c', 'o'),
+			    GW_W8('n', 'n', 'e', 'c', 't', 'i', 'o', 'n'), 0))
+		return GW_HC_FORBIDDEN;
 	return GW_HC_OTHER;
 }
 
+/* the k-th byte of "keep-alive" (k < 10) */
+GW_HTTP_FN __u8 gw_http_keepalive_byte(__u32 k)
+{
+	return (__u8)((k < 8 ? GW_HTTP_KEEPALIVE_W0 >> ((k & 7) * 8) :
+			       GW_HTTP_KEEPALIVE_W1 >> ((k & 7) * 8)) & 0xff);
+}
+
+/* the k-th byte of "HTTP/1.1" CR LF (k < 10) */
+GW_HTTP_FN __u8 gw_http_version_byte(__u32 k)
+{
+	if (k < 8)
+		return (__u8)((GW_HTTP_VERSION_W >> ((k & 7) * 8)) & 0xff);
+	return k == 8 ? '\r' : '\n';
+}
+
 /* one byte of a header value (not CR) */
-GW_HTTP_FN long gw_http_value_byte(struct gw_http_head *h, __u8 ch)
+GW_HTTP_FN long gw_http_value_byte(struct gw_http_head *h, struct gw_http_scratch *s, __u8 ch)
 {
 	bool blank = ch == ' ' || ch == '\t';
 
@@ -207,7 +256,7 @@ GW_HTTP_FN long gw_http_value_byte(struct gw_http_head *h, __u8 ch)
 					return gw_http_refuse(h, GW_HTTP_R_HOST);
 				if (h->host_len >= GW_HTTP_HOST_MAX - 1)
 					return gw_http_refuse(h, GW_HTTP_R_HOST);
-				h->s->host[h->host_len & (GW_HTTP_HOST_MAX - 1)] = gw_http_lower(ch);
+				s->host[GW_IDX(h->host_len, GW_HTTP_HOST_MAX - 1)] = gw_http_lower(ch);
 				h->host_len++;
 				h->prev = ch;
 			} else {
@@ -227,7 +276,7 @@ GW_HTTP_FN long gw_http_value_byte(struct gw_http_head *h, __u8 ch)
 		if (blank)
 			h->val_phase = 1;
 		else if (h->val_phase || h->val_k >= 10 ||
-			 gw_http_lower(ch) != (__u8)gw_http_keepalive[h->val_k & 15])
+			 gw_http_lower(ch) != gw_http_keepalive_byte(h->val_k))
 			return gw_http_refuse(h, GW_HTTP_R_CONNECTION);
 		else
 			h->val_k++;
@@ -256,13 +305,14 @@ GW_HTTP_FN long gw_http_value_end(struct gw_http_head *h)
  * (stop) once the head is complete or refused. */
 GW_HTTP_CB long gw_http_step(__u64 idx, void *data)
 {
-	struct gw_http_head *h = data;
+	struct gw_http_loop *c = data;
+	struct gw_http_head *h = c->h;
 	__u32 i = (__u32)idx;
 	__u8 ch;
 
 	if (i >= h->len || i >= GW_HTTP_HEAD_MAX)
 		return gw_http_refuse(h, GW_HTTP_R_INCOMPLETE);
-	ch = h->s->buf[i & (GW_HTTP_HEAD_MAX - 1)];
+	ch = c->s->buf[GW_IDX(i, GW_HTTP_HEAD_MAX - 1)];
 
 	switch (h->state) {
 	case GW_HS_METHOD:
@@ -316,7 +366,7 @@ GW_HTTP_CB long gw_http_step(__u64 idx, void *data)
 			return gw_http_refuse(h, GW_HTTP_R_TARGET);
 		return 0;
 	case GW_HS_VERSION:
-		if (ch != (__u8)gw_http_version[h->ver_k & 15])
+		if (ch != gw_http_version_byte(h->ver_k))
 			return gw_http_refuse(h, GW_HTTP_R_VERSION);
 		if (++h->ver_k == 10)
 			h->state = GW_HS_HSTART;
@@ -331,7 +381,7 @@ GW_HTTP_CB long gw_http_step(__u64 idx, void *data)
 		if (++h->n_hdrs > GW_HTTP_HDRS_MAX)
 			return gw_http_refuse(h, GW_HTTP_R_TOO_MANY);
 		h->name_k = 0;
-		h->name_mask = (1u << GW_HTTP_N_NAMES) - 1;
+		h->name_w[0] = h->name_w[1] = h->name_w[2] = 0;
 		gw_http_name_step(h, ch);
 		h->name_k = 1;
 		h->state = GW_HS_HNAME;
@@ -363,11 +413,11 @@ GW_HTTP_CB long gw_http_step(__u64 idx, void *data)
 		h->state = GW_HS_HVAL;
 		if (ch == '\r')
 			return gw_http_value_end(h);
-		return gw_http_value_byte(h, ch);
+		return gw_http_value_byte(h, c->s, ch);
 	case GW_HS_HVAL:
 		if (ch == '\r')
 			return gw_http_value_end(h);
-		return gw_http_value_byte(h, ch);
+		return gw_http_value_byte(h, c->s, ch);
 	case GW_HS_HLF:
 		if (ch != '\n')
 			return gw_http_refuse(h, GW_HTTP_R_BARE_CR);
@@ -406,12 +456,13 @@ static inline long gw_http_loop(__u32 n, long (*cb)(__u64, void *), void *ctx)
  * kernel may route, else the reason to leave it to the proxy. */
 GW_HTTP_FN __u32 gw_http_parse(struct gw_http_head *h, struct gw_http_scratch *s, __u32 len)
 {
+	struct gw_http_loop c = { .h = h, .s = s };
+
 	__builtin_memset(h, 0, sizeof(*h));
-	h->s = s;
 	h->len = len;
 	if (len > GW_HTTP_HEAD_MAX)
 		return h->refuse = GW_HTTP_R_TOO_LONG;
-	bpf_loop(len, gw_http_step, h, 0);
+	bpf_loop(len, gw_http_step, &c, 0);
 	if (h->refuse)
 		return h->refuse;
 	if (!h->done)

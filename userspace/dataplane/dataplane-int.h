@@ -20,6 +20,10 @@ struct gw_dataplane {
 	int sock_hash_fd;              /* borrowed from the skeleton */
 	int ports_fd;
 	int config_fd;
+	int rt_epoch_fd; /* L7 steering route tables (maps.c) */
+	int rt_bind_fd;
+	int rt_host_fd;
+	int rt_vhost_fd;
 	/* what this process created, so a failed open undoes only that */
 	bool created_dir;
 	bool mounted_dir;  /* we mounted a bpffs on dir itself */

@@ -33,7 +33,20 @@ static const char *const gw_dp_map_pins[] = {
 	GW_PIN_COUNTERS,
 	GW_PIN_PORTS,
 	GW_PIN_CONFIG,
+	GW_PIN_RT_EPOCH,
+	GW_PIN_RT_BIND,
+	GW_PIN_RT_HOST,
+	GW_PIN_RT_VHOST,
+	GW_PIN_STEER_REC,
 };
+
+/* gw_dp_pinned_map() : false for maps that must stay private to one load:
+ * libbpf's .rodata/.bss (a pinned one would carry another build's constants
+ * into this one) and per-CPU scratch memory */
+static bool gw_dp_pinned_map(const struct bpf_map *m)
+{
+	return !bpf_map__is_internal(m) && strcmp(bpf_map__name(m), "gw_steer_scratch") != 0;
+}
 
 char *gw_dp_pin_path(const char *dir, const char *name, char *buf)
 {
@@ -164,11 +177,15 @@ static int gw_dp_load(struct gw_dataplane *dp)
 	}
 	dp->created_maps = access(gw_dp_pin_path(dp->dir, GW_PIN_SOCK_HASH, path), F_OK) != 0;
 	bpf_object__for_each_map(m, dp->sockops->obj) {
+		if (!gw_dp_pinned_map(m))
+			continue;
 		err = bpf_map__set_pin_path(m, gw_dp_pin_path(dp->dir, bpf_map__name(m), path));
 		if (err)
 			goto out;
 	}
 	bpf_object__for_each_map(m, dp->skmsg->obj) {
+		if (!gw_dp_pinned_map(m))
+			continue;
 		err = bpf_map__set_pin_path(m, gw_dp_pin_path(dp->dir, bpf_map__name(m), path));
 		if (err)
 			goto out;
@@ -185,6 +202,10 @@ static int gw_dp_load(struct gw_dataplane *dp)
 	dp->sock_hash_fd = bpf_map__fd(dp->skmsg->maps.gw_sock_hash);
 	dp->ports_fd = bpf_map__fd(dp->skmsg->maps.gw_ports);
 	dp->config_fd = bpf_map__fd(dp->skmsg->maps.gw_config);
+	dp->rt_epoch_fd = bpf_map__fd(dp->skmsg->maps.gw_rt_epoch);
+	dp->rt_bind_fd = bpf_map__fd(dp->skmsg->maps.gw_rt_bind);
+	dp->rt_host_fd = bpf_map__fd(dp->skmsg->maps.gw_rt_host);
+	dp->rt_vhost_fd = bpf_map__fd(dp->skmsg->maps.gw_rt_vhost);
 	pr_info("dataplane: %s maps under %s", dp->created_maps ? "created" : "adopted", dp->dir);
 out:
 	return err;
@@ -306,6 +327,7 @@ struct gw_dataplane *gw_dataplane_open(const struct gw_dataplane_opts *opts)
 		return NULL;
 	}
 	dp->sock_hash_fd = dp->ports_fd = dp->config_fd = -1;
+	dp->rt_epoch_fd = dp->rt_bind_fd = dp->rt_host_fd = dp->rt_vhost_fd = -1;
 	dp->flags = opts->flags ? opts->flags : GW_DP_F_DEFAULT;
 	snprintf(dp->dir, sizeof(dp->dir), "%s", opts->bpffs ? opts->bpffs : GW_DP_BPFFS_DEFAULT);
 	libbpf_set_print(gw_dp_libbpf_print);
@@ -330,7 +352,8 @@ struct gw_dataplane *gw_dataplane_open(const struct gw_dataplane_opts *opts)
 	if (err)
 		goto out;
 	set = (dp->flags & GW_DP_F_SKMSG) ? GW_CFG_F_BYPASS : 0;
-	err = gw_dp_config_update(dp->config_fd, set, GW_CFG_F_BYPASS & ~set,
+	set |= (dp->flags & GW_DP_F_STEER) ? GW_CFG_F_STEER : 0;
+	err = gw_dp_config_update(dp->config_fd, set, (GW_CFG_F_BYPASS | GW_CFG_F_STEER) & ~set,
 				  (dp->flags & GW_DP_F_SCOPE_PORTS) ? GW_SCOPE_PORTS : GW_SCOPE_LOOPBACK,
 				  UINT64_MAX);
 	if (err)

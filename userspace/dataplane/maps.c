@@ -14,6 +14,7 @@
 #include "gwbpf/dataplane.h"
 #include "gwbpf/ir-t.h"
 #include "gwbpf/log.h"
+#include "gwbpf/router.h"
 #include "dataplane-int.h"
 
 int gw_dp_config_update(int fd, uint32_t set, uint32_t clear, int scope, uint64_t generation)
@@ -88,6 +89,307 @@ static int gw_dp_port_put(int fd, const struct gw_ir *ir, uint32_t port)
 	return 0;
 }
 
+
+/* ---- L7 steering route tables ----
+ *
+ * The kernel picks a listener (and then a vhost) by looking up the request
+ * host exactly, then "*" + each of its dot suffixes longest first, then the
+ * "any host" entry: the most specific pattern wins. gw_router_match() takes
+ * the first pattern in IR order instead. The two agree when every pair of
+ * patterns that can match one host is ordered most specific first, which is
+ * what the translator produces; gw_dp_rt_order_ok() checks it, and a list
+ * that breaks it is compiled as "userspace" rather than trusted.
+ */
+
+/* specificity as the kernel sees it: exact > longer wildcard > any */
+static long gw_dp_rt_rank(const char *pat)
+{
+	if (!pat)
+		return -1;
+	if (pat[0] == '*' && pat[1] == '.')
+		return (long)strlen(pat);
+	return LONG_MAX;
+}
+
+/* can some host match both patterns? */
+static bool gw_dp_rt_overlap(const char *a, const char *b)
+{
+	struct gw_slice sa, sb;
+
+	if (!a || !b)
+		return true;
+	sa.p = a;
+	sa.len = strlen(a);
+	sb.p = b;
+	sb.len = strlen(b);
+	if (gw_dp_rt_rank(a) == LONG_MAX)
+		return gw_router_hostname_match(b, sa);
+	if (gw_dp_rt_rank(b) == LONG_MAX)
+		return gw_router_hostname_match(a, sb);
+	/* two wildcards: one suffix ends the other */
+	sa.p++, sa.len--;
+	sb.p++, sb.len--;
+	if (sa.len > sb.len)
+		return strcasecmp(sa.p + sa.len - sb.len, sb.p) == 0;
+	return strcasecmp(sb.p + sb.len - sa.len, sa.p) == 0;
+}
+
+/* gw_dp_rt_order_ok() : in an array of n elements stride bytes apart, each
+ * with its hostname pattern (char *) at offset off, no later, more specific
+ * overlapping pattern hides behind an earlier one */
+static bool gw_dp_rt_order_ok(const void *base, size_t n, size_t stride, size_t off)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *a = *(char *const *)((const char *)base + i * stride + off);
+
+		for (size_t j = i + 1; j < n; j++) {
+			const char *b = *(char *const *)((const char *)base + j * stride + off);
+
+			if (gw_dp_rt_rank(b) > gw_dp_rt_rank(a) && gw_dp_rt_overlap(a, b))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* gw_dp_rt_host_key() : key for a listener/vhost hostname pattern. Returns
+ * false when no host the kernel parser accepts can match it (too long), so it
+ * needs no entry. */
+static bool gw_dp_rt_host_key(struct gw_rt_host_key *k, uint32_t gen, uint32_t scope,
+			      const char *pat)
+{
+	size_t n = pat ? strlen(pat) : 0;
+
+	memset(k, 0, sizeof(*k));
+	k->gen = gen;
+	k->scope = scope;
+	if (n > GW_RT_HOST_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = pat[i];
+
+		k->host[i] = (uint8_t)((c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c);
+	}
+	k->len = (uint32_t)n;
+	return true;
+}
+
+/* gw_dp_rt_put_host() : first pattern wins on a duplicate (modulo case), as
+ * in the router's first-match */
+static int gw_dp_rt_put_host(int fd, const struct gw_rt_host_key *k, const struct gw_rt_id *v)
+{
+	if (bpf_map_update_elem(fd, k, v, BPF_NOEXIST) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* gw_dp_rt_action_cluster() : the cluster of a kernel_ok action's single
+ * chosen backend, or -1 */
+static int32_t gw_dp_rt_action_cluster(const struct gw_ir_action *a)
+{
+	int32_t cl = -1;
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n_backends; i++) {
+		if (!a->backends[i].weight)
+			continue;
+		cl = a->backends[i].cluster;
+		n++;
+	}
+	return n == 1 ? cl : -1;
+}
+
+/* gw_dp_rt_compile_vhost() : the first GW_RT_MATCHES matches of vh; a walk
+ * that runs off the end goes to the proxy, so truncation is safe */
+static void gw_dp_rt_compile_vhost(const struct gw_ir_vhost *vh, struct gw_rt_vhost *v)
+{
+	memset(v, 0, sizeof(*v));
+	for (size_t i = 0; i < vh->n_matches && i < GW_RT_MATCHES; i++) {
+		const struct gw_ir_match *m = &vh->matches[i];
+		struct gw_rt_match *e = &v->m[i];
+		const struct gw_ir_action *a =
+			m->action < vh->n_actions ? &vh->actions[m->action] : NULL;
+		size_t n = m->path ? strlen(m->path) : 0;
+
+		e->index = (uint16_t)i;
+		e->cluster = -1;
+		v->n = (uint32_t)i + 1;
+		if (m->path_type == GW_MATCH_PREFIX)
+			n = gw_router_prefix_len(m->path);
+		if (!a || !m->path || n > GW_RT_PATH_LEN ||
+		    (m->path_type != GW_MATCH_EXACT && m->path_type != GW_MATCH_PREFIX)) {
+			/* regex, or a path the kernel cannot hold: stop here */
+			e->kind = GW_RT_M_STOP;
+			continue;
+		}
+		e->kind = m->path_type == GW_MATCH_EXACT ? GW_RT_M_EXACT : GW_RT_M_PREFIX;
+		e->len = (uint16_t)n;
+		memcpy(e->path, m->path, n);
+		/* a path hit on a match with more conditions, or on a rule that
+		 * needs the proxy, is the proxy's: the kernel stops there too */
+		if (m->method || m->n_headers || m->n_queries || !a->kernel_ok ||
+		    a->direct_status || a->n_filters)
+			continue;
+		e->cluster = gw_dp_rt_action_cluster(a);
+		if (e->cluster >= 0)
+			e->kind |= GW_RT_M_KERNEL;
+	}
+}
+
+/* gw_dp_rt_bind_key() : false when the address is not numeric */
+static bool gw_dp_rt_bind_key(struct gw_rt_bind_key *k, uint32_t gen, const struct gw_ir_bind *b)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	memset(k, 0, sizeof(*k));
+	k->gen = gen;
+	k->port = b->port;
+	if (b->address && inet_pton(AF_INET, b->address, &a4) == 1) {
+		k->family = GW_AF_INET;
+		k->ip[0] = a4.s_addr;
+		return true;
+	}
+	if (b->address && inet_pton(AF_INET6, b->address, &a6) == 1) {
+		/* IPv4-mapped folds to IPv4, as the sk_msg side folds addresses */
+		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+			k->family = GW_AF_INET;
+			memcpy(&k->ip[0], &a6.s6_addr[12], 4);
+		} else {
+			k->family = GW_AF_INET6;
+			memcpy(k->ip, &a6, 16);
+		}
+		return true;
+	}
+	return false;
+}
+
+/* gw_dp_rt_fill() : writes the whole table for ir under generation gen */
+static int gw_dp_rt_fill(struct gw_dataplane *dp, const struct gw_ir *ir, uint32_t gen)
+{
+	struct gw_rt_vhost *val = calloc(1, sizeof(*val));
+	uint32_t listener_id = 0, vhost_id = 0;
+	int err = 0;
+
+	if (!val)
+		return -ENOMEM;
+	for (size_t bi = 0; bi < ir->n_binds && !err; bi++) {
+		const struct gw_ir_bind *b = &ir->binds[bi];
+		struct gw_rt_bind_key bk;
+		struct gw_rt_id bv = { .id = (uint32_t)bi + 1, .index = (uint16_t)bi };
+
+		/* only cleartext HTTP can be parsed in the kernel */
+		if (b->proto != GW_PROTO_HTTP || !gw_dp_rt_bind_key(&bk, gen, b))
+			continue;
+		if (!gw_dp_rt_order_ok(b->listeners, b->n_listeners, sizeof(*b->listeners),
+				       offsetof(struct gw_ir_listener, hostname)))
+			bv.flags |= GW_RT_F_USERSPACE;
+		/* two binds on one address:port: only the first can be serving */
+		if (bpf_map_update_elem(dp->rt_bind_fd, &bk, &bv, BPF_NOEXIST)) {
+			if (errno != EEXIST)
+				err = -errno;
+			continue;
+		}
+		if (bv.flags)
+			continue;
+		for (size_t li = 0; li < b->n_listeners && !err; li++) {
+			const struct gw_ir_listener *l = &b->listeners[li];
+			struct gw_rt_id lv = { .id = ++listener_id, .index = (uint16_t)li };
+			struct gw_rt_host_key hk;
+
+			if (l->proto != GW_PROTO_HTTP ||
+			    !gw_dp_rt_order_ok(l->vhosts, l->n_vhosts, sizeof(*l->vhosts),
+					       offsetof(struct gw_ir_vhost, hostname)))
+				lv.flags |= GW_RT_F_USERSPACE;
+			if (!gw_dp_rt_host_key(&hk, gen, bv.id, l->hostname))
+				continue;
+			err = gw_dp_rt_put_host(dp->rt_host_fd, &hk, &lv);
+			for (size_t vi = 0; vi < l->n_vhosts && !err && !lv.flags; vi++) {
+				const struct gw_ir_vhost *vh = &l->vhosts[vi];
+				struct gw_rt_id vv = { .id = ++vhost_id, .index = (uint16_t)vi };
+				struct gw_rt_vhost_key vk = { .gen = gen, .id = vv.id };
+
+				if (!gw_dp_rt_host_key(&hk, gen, GW_RT_SCOPE_LISTENER | lv.id,
+						       vh->hostname))
+					continue;
+				gw_dp_rt_compile_vhost(vh, val);
+				if (bpf_map_update_elem(dp->rt_vhost_fd, &vk, val, BPF_ANY))
+					err = -errno;
+				else
+					err = gw_dp_rt_put_host(dp->rt_host_fd, &hk, &vv);
+			}
+		}
+	}
+	free(val);
+	return err;
+}
+
+/* gw_dp_rt_purge() : deletes every entry of generation gen from a hash map
+ * whose key starts with the __u32 generation */
+static void gw_dp_rt_purge(int fd, size_t key_size, uint32_t max, uint32_t gen)
+{
+	uint8_t key[128], next[128], *stale;
+	size_t n = 0;
+
+	if (key_size > sizeof(key))
+		return;
+	stale = calloc(max, key_size);
+	if (!stale)
+		return;
+	for (int r = bpf_map_get_next_key(fd, NULL, next); !r && n < max;
+	     r = bpf_map_get_next_key(fd, key, next)) {
+		uint32_t g;
+
+		memcpy(key, next, key_size);
+		memcpy(&g, key, sizeof(g));
+		if (g == gen)
+			memcpy(stale + n++ * key_size, key, key_size);
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, stale + i * key_size);
+	free(stale);
+}
+
+static void gw_dp_rt_purge_all(struct gw_dataplane *dp, uint32_t gen)
+{
+	gw_dp_rt_purge(dp->rt_bind_fd, sizeof(struct gw_rt_bind_key), GW_RT_BINDS_MAX, gen);
+	gw_dp_rt_purge(dp->rt_host_fd, sizeof(struct gw_rt_host_key), GW_RT_HOSTS_MAX, gen);
+	gw_dp_rt_purge(dp->rt_vhost_fd, sizeof(struct gw_rt_vhost_key), GW_RT_VHOSTS_MAX, gen);
+}
+
+/* gw_dp_routes_sync() : new table under the idle generation, one epoch bump
+ * to switch, then the old generation goes. On failure the live table stays
+ * as it was and the half-written one is removed. */
+static int gw_dp_routes_sync(struct gw_dataplane *dp, const struct gw_ir *ir)
+{
+	struct gw_rt_epoch ep = {};
+	uint32_t zero = 0, idle;
+	int err;
+
+	if (dp->rt_epoch_fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(dp->rt_epoch_fd, &zero, &ep))
+		return -errno;
+	idle = (uint32_t)((ep.epoch + 1) & 1);
+	/* leftovers of an earlier failed sync (or a crashed daemon) */
+	gw_dp_rt_purge_all(dp, idle);
+	err = gw_dp_rt_fill(dp, ir, idle);
+	if (err) {
+		gw_dp_rt_purge_all(dp, idle);
+		pr_warn("dataplane: route tables: %s (kernel steering keeps the old table)",
+			strerror(-err));
+		return err;
+	}
+	ep.epoch++;
+	if (bpf_map_update_elem(dp->rt_epoch_fd, &zero, &ep, BPF_ANY)) {
+		err = -errno;
+		gw_dp_rt_purge_all(dp, idle);
+		return err;
+	}
+	gw_dp_rt_purge_all(dp, idle ^ 1);
+	return 0;
+}
+
 int gw_dataplane_sync(struct gw_dataplane *dp, const struct gw_ir *ir)
 {
 	uint32_t key, next, *stale = NULL;
@@ -120,6 +422,9 @@ int gw_dataplane_sync(struct gw_dataplane *dp, const struct gw_ir *ir)
 	}
 	for (size_t i = 0; i < n_stale; i++)
 		bpf_map_delete_elem(dp->ports_fd, &stale[i]);
+	err = gw_dp_routes_sync(dp, ir);
+	if (err)
+		goto out;
 	err = gw_dp_config_update(dp->config_fd, 0, 0, -1, ir->generation);
 out:
 	free(stale);
@@ -252,6 +557,10 @@ const char *gw_dataplane_reason_name(unsigned int reason)
 		[GW_VERDICT_MSG_REDIRECT - GW_REASON_BASE] = "msg_redirect",
 		[GW_VERDICT_MSG_PASS_MISS - GW_REASON_BASE] = "msg_pass_miss",
 		[GW_VERDICT_MSG_PASS_OFF - GW_REASON_BASE] = "msg_pass_off",
+		[GW_VERDICT_STEER_KERNEL - GW_REASON_BASE] = "steer_kernel",
+		[GW_VERDICT_STEER_USER_PARSE - GW_REASON_BASE] = "steer_user_parse",
+		[GW_VERDICT_STEER_USER_ROUTE - GW_REASON_BASE] = "steer_user_route",
+		[GW_VERDICT_STEER_USER_TABLE - GW_REASON_BASE] = "steer_user_table",
 	};
 
 	if (reason < GW_REASON_BASE || reason >= GW_REASON_END)

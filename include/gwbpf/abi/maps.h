@@ -68,11 +68,122 @@ enum gw_scope {
 	GW_SCOPE_PORTS = 1,    /* only sockets with a gw_ports port at either end */
 };
 #define GW_CFG_F_BYPASS 0x1u /* sk_msg redirects; clear = everything takes plain TCP */
+#define GW_CFG_F_STEER  0x2u /* sk_msg computes the L7 steering decision (docs/bpf.md) */
 struct gw_config {
 	__u32 flags;      /* GW_CFG_F_* */
 	__u32 scope;      /* enum gw_scope */
 	__u64 generation; /* IR snapshot generation last synced */
 };
 _Static_assert(sizeof(struct gw_config) == 16, "gw_config ABI");
+
+/* ---- L7 steering route tables (compiled from the IR by maps.c) ----
+ *
+ * The kernel repeats gw_router_match() with lookups: bind (the listener
+ * socket the client wrote to) -> listener (host pattern, most specific
+ * first) -> vhost (host pattern) -> the vhost's matches in precedence order,
+ * first match wins. Every key carries a table generation bit; userspace
+ * writes a whole new table under the idle bit, bumps gw_rt_epoch (whose low
+ * bit selects the live table) and only then deletes the old one. A program
+ * reads the epoch before and after its lookups and gives the message to the
+ * proxy if it changed, so no decision is ever taken on a half-written or
+ * half-deleted table.
+ */
+#define GW_PIN_RT_EPOCH  "gw_rt_epoch"
+#define GW_PIN_RT_BIND   "gw_rt_bind"
+#define GW_PIN_RT_HOST   "gw_rt_host"
+#define GW_PIN_RT_VHOST  "gw_rt_vhost"
+#define GW_PIN_STEER_REC "gw_steer_last"
+
+#define GW_RT_HOST_LEN  64   /* host pattern bytes in a key (== GW_HTTP_HOST_MAX) */
+#define GW_RT_PATH_LEN  128  /* path bytes of a match (== GW_HTTP_PATH_MAX) */
+#define GW_RT_MATCHES   32   /* matches per vhost the kernel walks; a power of two */
+#define GW_RT_BINDS_MAX 1024
+#define GW_RT_HOSTS_MAX 16384
+#define GW_RT_VHOSTS_MAX 4096
+
+#define GW_RT_F_USERSPACE 0x1u /* everything under this entry goes to the proxy */
+#define GW_RT_SCOPE_LISTENER 0x80000000u /* host key scope: listener id (else bind id) */
+
+/* gw_rt_epoch[0]: 0 = no table yet; the live table is generation (epoch & 1) */
+struct gw_rt_epoch {
+	__u64 epoch;
+};
+_Static_assert(sizeof(struct gw_rt_epoch) == 8, "gw_rt_epoch ABI");
+
+/* the listening socket: address in network order, all zero = wildcard
+ * (0.0.0.0 or ::); port in host order */
+struct gw_rt_bind_key {
+	__u32 gen;
+	__u16 port;
+	__u16 family; /* GW_AF_INET or GW_AF_INET6 */
+	__u32 ip[4];
+};
+_Static_assert(sizeof(struct gw_rt_bind_key) == 24, "gw_rt_bind_key ABI");
+
+/* host pattern under a scope: exact lowercase host, "*" + ".suffix" for a
+ * wildcard, or len 0 for "any host"; bytes after len are zero */
+struct gw_rt_host_key {
+	__u32 gen;
+	__u32 scope; /* bind id, or GW_RT_SCOPE_LISTENER | listener id */
+	__u32 len;
+	__u32 pad;
+	__u8 host[GW_RT_HOST_LEN];
+};
+_Static_assert(sizeof(struct gw_rt_host_key) == 80, "gw_rt_host_key ABI");
+
+/* value of a bind (id = bind id) or host entry (id = listener or vhost id) */
+struct gw_rt_id {
+	__u32 id;
+	__u32 flags; /* GW_RT_F_* */
+	__u16 index; /* position in the IR array (listener or vhost): for the record */
+	__u16 pad[3];
+};
+_Static_assert(sizeof(struct gw_rt_id) == 16, "gw_rt_id ABI");
+
+enum gw_rt_kind {
+	GW_RT_M_EXACT = 1,  /* path equals */
+	GW_RT_M_PREFIX = 2, /* path prefix by element (gw_router_path_prefix_match) */
+	GW_RT_M_STOP = 3,   /* a match the kernel cannot evaluate: reaching it = proxy */
+};
+#define GW_RT_M_KERNEL 0x80u /* or'ed into kind: the kernel may decide this match */
+
+struct gw_rt_match {
+	__u8 kind;    /* enum gw_rt_kind | GW_RT_M_KERNEL */
+	__u8 pad;
+	__u16 len;    /* path bytes (prefix: without trailing slashes) */
+	__u16 index;  /* position in gw_ir_vhost.matches */
+	__u16 pad2;
+	__s32 cluster; /* GW_RT_M_KERNEL: the one backend's cluster index */
+	__u8 path[GW_RT_PATH_LEN];
+};
+_Static_assert(sizeof(struct gw_rt_match) == 140, "gw_rt_match ABI");
+
+struct gw_rt_vhost_key {
+	__u32 gen;
+	__u32 id;
+};
+_Static_assert(sizeof(struct gw_rt_vhost_key) == 8, "gw_rt_vhost_key ABI");
+
+struct gw_rt_vhost {
+	__u32 n; /* entries in m; a walk past n means "proxy" (404 or later match) */
+	__u32 pad;
+	struct gw_rt_match m[GW_RT_MATCHES];
+};
+_Static_assert(sizeof(struct gw_rt_vhost) == 8 + 140 * GW_RT_MATCHES, "gw_rt_vhost ABI");
+
+/* gw_steer_last[0]: the last steering decision (tests and debugging) */
+struct gw_steer_rec {
+	__u64 seq;      /* decisions taken so far */
+	__u64 epoch;    /* route table epoch it used */
+	__u32 verdict;  /* GW_VERDICT_STEER_* */
+	__u32 refuse;   /* parser reason (enum gw_http_refuse), 0 when parsed */
+	__u32 size;     /* message bytes */
+	__u16 listener; /* IR indices of the route (valid for STEER_KERNEL) */
+	__u16 vhost;
+	__u16 match;
+	__u16 port;
+	__s32 cluster;
+};
+_Static_assert(sizeof(struct gw_steer_rec) == 40, "gw_steer_rec ABI");
 
 #endif

@@ -23,6 +23,12 @@ enum gw_reason {
 	GW_VERDICT_MSG_REDIRECT,  /* sendmsg delivered into the peer's receive queue */
 	GW_VERDICT_MSG_PASS_MISS, /* peer not in the sockhash: normal TCP path */
 	GW_VERDICT_MSG_PASS_OFF,  /* bypass switched off in gw_config: normal TCP path */
+	/* sk_msg L7 steering decision (GW_CFG_F_STEER), one per message a
+	 * local client writes to a Gateway listener socket */
+	GW_VERDICT_STEER_KERNEL,     /* the kernel could route it alone (route maps) */
+	GW_VERDICT_STEER_USER_PARSE, /* head outside the plain subset (bpf/lib/http.h) */
+	GW_VERDICT_STEER_USER_ROUTE, /* the route needs userspace, or nothing matched */
+	GW_VERDICT_STEER_USER_TABLE, /* route table changed during the decision */
 
 	GW_REASON_END, /* one past the last code in use */
 };
