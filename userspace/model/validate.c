@@ -61,6 +61,11 @@ void gw_v_error(struct gw_vctx *v, const struct gw_node *n, const char *fmt, ...
 {
 	struct gw_mark m = n ? n->mark : v->o->mark;
 	char msg[768];
+
+	/* a block mapping or sequence starts on the line after its key: point at
+	 * the key, which is the line a user looks for */
+	if (n && n->key && (n->type == GW_NODE_MAP || n->type == GW_NODE_SEQ) && n->key_mark.line)
+		m = n->key_mark;
 	va_list ap;
 
 	va_start(ap, fmt);
