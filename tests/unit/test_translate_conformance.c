@@ -420,6 +420,28 @@ static void test_listener_isolation(void **state)
 	fx_free(&f);
 }
 
+static void test_listener_hostname_matching(void **state)
+{
+	struct fx f = { 0 };
+
+	run_with(&f, "httproute-listener-hostname-matching");
+	use_gateway(&f, "httproute-listener-hostname-matching");
+	assert_string_equal(fx_route(&f, 80, "bar.com", "/"), INFRA "/backend-v1#0");
+	assert_string_equal(fx_route(&f, 80, "foo.bar.com", "/"), INFRA "/backend-v2#0");
+	assert_string_equal(fx_route(&f, 80, "baz.bar.com", "/"), INFRA "/backend-v3#0");
+	assert_string_equal(fx_route(&f, 80, "boo.bar.com", "/"), INFRA "/backend-v3#0");
+	assert_string_equal(fx_route(&f, 80, "multiple.prefixes.bar.com", "/"),
+			    INFRA "/backend-v3#0");
+	assert_string_equal(fx_route(&f, 80, "multiple.prefixes.foo.com", "/"),
+			    INFRA "/backend-v3#0");
+	assert_string_equal(fx_route(&f, 80, "foo.com", "/"), "nolistener");
+	assert_string_equal(fx_route(&f, 80, "no.matching.host", "/"), "nolistener");
+	assert_int_equal(attached(gw_listener(&f, "Gateway", INFRA,
+					      "httproute-listener-hostname-matching", "listener-3")),
+			 1);
+	fx_free(&f);
+}
+
 static void test_matching_across_routes(void **state)
 {
 	struct fx f = { 0 };
@@ -527,6 +549,44 @@ static void test_listener_sets(void **state)
 			    "HostnameConflict");
 	}
 	fx_free(&f);
+
+	run_with(&f, "listenerset-protocol-conflict");
+	{
+		json_t *l;
+
+		assert_cond(lconds(&f, "gateway-with-listenerset-protocol-conflict",
+				   "protocol-conflict-with-gateway-listener"),
+			    "Accepted", "True", "Accepted");
+		st = fx_status(&f, "ListenerSet", INFRA,
+			       "listenerset-with-protocol-conflict-with-gateway-1");
+		assert_cond(json_object_get(st, "conditions"), "Accepted", "True",
+			    "ListenersNotValid");
+		l = gw_listener(&f, "ListenerSet", INFRA,
+				"listenerset-with-protocol-conflict-with-gateway-1",
+				"protocol-conflict-with-gateway-listener");
+		assert_cond(json_object_get(l, "conditions"), "Conflicted", "True",
+			    "ProtocolConflict");
+		assert_cond(json_object_get(l, "conditions"), "Accepted", "False",
+			    "ProtocolConflict");
+		st = fx_status(&f, "ListenerSet", INFRA,
+			       "listenerset-with-protocol-conflict-with-gateway-2");
+		assert_cond(json_object_get(st, "conditions"), "Accepted", "False",
+			    "ListenersNotValid");
+		l = gw_listener(&f, "ListenerSet", INFRA,
+				"listenerset-with-protocol-conflict-with-listener-set-1",
+				"protocol-conflict-with-listener-set-listener");
+		assert_cond(json_object_get(l, "conditions"), "Conflicted", "True",
+			    "ProtocolConflict");
+		l = gw_listener(&f, "ListenerSet", INFRA,
+				"listenerset-with-protocol-conflict-with-gateway-1",
+				"protocol-conflict-with-listener-set-listener");
+		assert_cond(json_object_get(l, "conditions"), "Conflicted", "False", "NoConflicts");
+		st = fx_status(&f, "ListenerSet", INFRA,
+			       "listenerset-with-protocol-conflict-with-listener-set-2");
+		assert_cond(json_object_get(st, "conditions"), "Accepted", "False",
+			    "ListenersNotValid");
+	}
+	fx_free(&f);
 }
 
 int main(void)
@@ -543,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_httproute_simple_and_cross_namespace),
 		cmocka_unit_test(test_httproute_hostname_intersection),
 		cmocka_unit_test(test_listener_isolation),
+		cmocka_unit_test(test_listener_hostname_matching),
 		cmocka_unit_test(test_matching_across_routes),
 		cmocka_unit_test(test_omitted_backend_refs),
 		cmocka_unit_test(test_listener_sets),

@@ -35,6 +35,7 @@ struct tx_listener {
 	const char *accept_reason;
 	char accept_msg[TX_MSG];
 	bool conflicted;
+	bool lost; /* conflicted by a listener of another object with higher precedence */
 	const char *conflict_reason;
 	bool refs_ok;
 	const char *refs_reason;

@@ -288,7 +288,9 @@ static void tx_conflicts(struct tx_listener **v, size_t n)
 
 			if (!b->accepted || a->l->port != b->l->port)
 				continue;
-			if (b->conflicted && b->lset != a->lset)
+			/* one that already lost to a listener of higher precedence
+			 * elsewhere holds nothing to conflict with */
+			if (b->lost)
 				continue;
 			if (a->proto == GW_PROTO_UDP || b->proto == GW_PROTO_UDP) {
 				if (a->proto == b->proto)
@@ -302,6 +304,7 @@ static void tx_conflicts(struct tx_listener **v, size_t n)
 				continue;
 			a->conflicted = true;
 			a->conflict_reason = reason;
+			a->lost |= b->lset != a->lset;
 			if (b->lset == a->lset) {
 				b->conflicted = true;
 				b->conflict_reason = reason;
