@@ -1272,6 +1272,24 @@ static void test_ingress(void **state)
 	fx_free(&f);
 }
 
+static void test_ingress_loses_port_to_gateway(void **state)
+{
+	struct fx f = { 0 };
+
+	/* a Gateway listener without hostname already holds 0.0.0.0:80 */
+	fx_load(&f, base);
+	fx_load(&f, "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: ing\n"
+		    "  namespace: infra\nspec:\n  ingressClassName: gwbpf\n  defaultBackend:\n"
+		    "    service:\n      name: web\n      port:\n        number: 80\n");
+	fx_run(&f);
+	assert_false(fx_obj(&f, "Ingress", "infra", "ing")->ok);
+	assert_cond(json_object_get(fx_status(&f, "Ingress", "infra", "ing"), "conditions"),
+		    "Accepted", "False", "HostnameConflict");
+	assert_int_equal(fx_bind(&f, NULL, 80)->n_listeners, 1);
+	assert_string_equal(fx_bind(&f, NULL, 80)->listeners[0].gateway, "infra/gw");
+	fx_free(&f);
+}
+
 static void test_status_list(void **state)
 {
 	struct fx f = { 0 };
@@ -1352,6 +1370,7 @@ int main(void)
 		cmocka_unit_test(test_grpc_methods),
 		cmocka_unit_test(test_listener_sets),
 		cmocka_unit_test(test_ingress),
+		cmocka_unit_test(test_ingress_loses_port_to_gateway),
 		cmocka_unit_test(test_status_list),
 		cmocka_unit_test(test_empty_store),
 	};

@@ -219,6 +219,13 @@ static json_t *ingress_status(const struct tx_ctx *c, const struct tx_route *fir
 
 	if (!st || ok)
 		return st;
+	if (c->n_ingress_ls && c->ingress_ls[0].conflicted) {
+		json_object_set_new(st, "conditions",
+				    json_pack("[o]", cond(c, first->r->obj, "Accepted", false,
+							  c->ingress_ls[0].conflict_reason,
+							  c->ingress_ls[0].accept_msg)));
+		return st;
+	}
 	for (const struct tx_route *tr = first; tr <= last; tr++)
 		if (!tr->refs_ok) {
 			json_object_set_new(st, "conditions",
@@ -340,7 +347,7 @@ int tx_write_status(struct tx_ctx *c, struct gw_object **objs, size_t n)
 				if (k != GW_K_INGRESS)
 					os->status = route_status(c, &c->routes[rcur], &ok);
 				else
-					ok = c->routes[rcur].refs_ok;
+					ok = c->routes[rcur].refs_ok && !c->ingress_ls[0].conflicted;
 				os->ok &= ok;
 				if (k == GW_K_INGRESS && (rcur + 1 == c->n_routes ||
 							  c->routes[rcur + 1].r->obj != o))
