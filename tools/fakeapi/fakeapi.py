@@ -428,10 +428,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 with st.lock:
                     evs = [e for e in st.events if e[0] > since and e[1] == r[0] and
                            e[2] == r[3] and (not ns or e[4]["metadata"].get("namespace") == ns)]
+                    # a bookmark may only claim what was looked at: taken
+                    # before waiting, so events of the wait are sent next turn
+                    cur = st.rv
                     if not evs:
                         st.lock.wait(0.2)
                     dropped = st.drop_gen != gen or time.time() < st.outage_until
-                    cur = st.rv
                 if dropped:
                     # a dropped TCP connection: no terminating chunk
                     self.close_connection = True

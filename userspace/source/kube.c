@@ -141,7 +141,7 @@ struct gw_kube_source {
 	uint64_t published_version;
 	uint64_t publish_at;          /* a change waits this long for more */
 	uint64_t next_seq;
-	struct watcher *w;
+	struct watcher **w;           /* each allocated alone: transfers point at them */
 	size_t n_w;
 	uint64_t next_discovery;
 	unsigned int disc_backoff_ms;
@@ -680,13 +680,14 @@ static void watch_done(struct gw_kube_source *s, struct watcher *w, CURLcode rc)
 static struct watcher *add_watcher(struct gw_kube_source *s, const char *group,
 				   const char *version, const char *kind, const char *selector)
 {
-	struct watcher *nw = realloc(s->w, (s->n_w + 1) * sizeof(*nw)), *w;
+	struct watcher **nw = realloc(s->w, (s->n_w + 1) * sizeof(*nw)), *w;
 
 	if (!nw)
 		return NULL;
 	s->w = nw;
-	w = &s->w[s->n_w];
-	memset(w, 0, sizeof(*w));
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
 	w->s = s;
 	w->group = strdup(group);
 	w->version = strdup(version);
@@ -699,9 +700,10 @@ static struct watcher *add_watcher(struct gw_kube_source *s, const char *group,
 		free(w->kind);
 		free(w->selector);
 		free(w->path);
+		free(w);
 		return NULL;
 	}
-	s->n_w++;
+	s->w[s->n_w++] = w;
 	return w;
 }
 
@@ -773,8 +775,8 @@ static int discover(struct gw_kube_source *s)
 		struct watcher *w = NULL;
 
 		for (size_t j = 0; j < s->n_w; j++) {
-			if (!strcmp(s->w[j].group, GW_GROUP) && !strcmp(s->w[j].kind, gw_kinds[k]))
-				w = &s->w[j];
+			if (!strcmp(s->w[j]->group, GW_GROUP) && !strcmp(s->w[j]->kind, gw_kinds[k]))
+				w = s->w[j];
 		}
 		if (w && w->enabled && (!ver || strcmp(ver, w->version))) {
 			pr_info("kube: %s is no longer served at %s\n", w->kind, w->version);
@@ -1101,7 +1103,7 @@ static void publish(struct gw_kube_source *s)
 static bool all_listed(const struct gw_kube_source *s)
 {
 	for (size_t i = 0; i < s->n_w; i++) {
-		if (s->w[i].enabled && !s->w[i].listed)
+		if (s->w[i]->enabled && !s->w[i]->listed)
 			return false;
 	}
 	return true;
@@ -1112,7 +1114,7 @@ static void step_watchers(struct gw_kube_source *s)
 	uint64_t now = now_ms();
 
 	for (size_t i = 0; i < s->n_w && !atomic_load(&s->stop); i++) {
-		struct watcher *w = &s->w[i];
+		struct watcher *w = s->w[i];
 		int err;
 
 		if (!w->enabled)
@@ -1311,7 +1313,7 @@ void gw_kube_source_free(struct gw_kube_source *s)
 		pthread_join(s->thr, NULL);
 	}
 	for (size_t i = 0; i < s->n_w; i++) {
-		struct watcher *w = &s->w[i];
+		struct watcher *w = s->w[i];
 
 		watch_stop(s, w);
 		buf_free(&w->line);
@@ -1321,6 +1323,7 @@ void gw_kube_source_free(struct gw_kube_source *s)
 		free(w->selector);
 		free(w->path);
 		free(w->rv);
+		free(w);
 	}
 	free(s->w);
 	curl_multi_cleanup(s->multi);
