@@ -1,0 +1,490 @@
+/* test_bpf_steer.c - kernel L7 steering decision vs the userspace proxy's
+ * routing, through the real kernel path.
+ *
+ * A Gateway API config is translated to an IR, the data plane is opened
+ * (steering on) and synced from it, and a loopback client socket to the
+ * Gateway's port is put into the sockhash. Every request is then written
+ * with send(): the sk_msg program parses it, walks the route tables and
+ * records its decision in gw_steer_last, while the bytes still reach the
+ * server socket. For each request the test requires:
+ *   - the kernel's parser verdict equals the userspace build of the same
+ *     parser (bpf/lib/http.h) on the same bytes;
+ *   - a "kernel" decision only when gw_http1_parse_request() accepts the
+ *     bytes and gw_router_match() picks the same listener, vhost and match,
+ *     a kernel_ok rule, with the same backend cluster;
+ *   - hand-picked requests get the decision a user expects (so the test
+ *     cannot pass with a kernel that always says "proxy").
+ * Needs root (BPF); skipped otherwise.
+ */
+#include "gwbpf/api.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <cmocka.h>
+
+#include "../../bpf/lib/http.h"
+#include "translate_helpers.h"
+
+#include "gwbpf/dataplane.h"
+#include "gwbpf/http1.h"
+
+struct st {
+	struct fx fx;
+	struct gw_dataplane *dp;
+	char dir[128];
+	int lfd, cfd, sfd;
+	int rec_fd;
+	uint16_t port;
+	const struct gw_ir_bind *bind;
+	unsigned int n_kernel, n_user, n_parse;
+};
+
+#define YAML_FMT \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: default}\n" \
+	"spec:\n  gatewayClassName: gwbpf\n  listeners:\n" \
+	"  - {name: any, protocol: HTTP, port: %u}\n" \
+	"  - {name: wild, protocol: HTTP, port: %u, hostname: \"*.example.com\"}\n" \
+	"  - {name: exact, protocol: HTTP, port: %u, hostname: a.example.com}\n" \
+	"---\n" \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r1, namespace: default}\n" \
+	"spec:\n  parentRefs: [{name: gw, sectionName: exact}]\n  rules:\n" \
+	"  - matches: [{path: {type: Exact, value: /exact}}]\n    backendRefs: [{name: sa, port: 80}]\n" \
+	"  - matches: [{path: {type: PathPrefix, value: /api}}]\n    backendRefs: [{name: sb, port: 80}]\n" \
+	"  - matches: [{path: {type: PathPrefix, value: /api}, headers: [{name: x-canary, value: \"1\"}]}]\n" \
+	"    backendRefs: [{name: sc, port: 80}]\n" \
+	"  - matches: [{path: {type: PathPrefix, value: /}}]\n    backendRefs: [{name: sa, port: 80}]\n" \
+	"---\n" \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r2, namespace: default}\n" \
+	"spec:\n  parentRefs: [{name: gw, sectionName: wild}]\n" \
+	"  hostnames: [\"*.example.com\", b.example.com]\n  rules:\n" \
+	"  - matches: [{path: {type: PathPrefix, value: /filtered}}]\n" \
+	"    filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: x-f, value: \"1\"}]}}]\n" \
+	"    backendRefs: [{name: sa, port: 80}]\n" \
+	"  - matches: [{path: {type: PathPrefix, value: /w/}}]\n    backendRefs: [{name: sb, port: 80}]\n" \
+	"  - matches: [{path: {type: PathPrefix, value: /}}]\n    backendRefs: [{name: sc, port: 80}]\n" \
+	"---\n" \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r5, namespace: default}\n" \
+	"spec:\n  parentRefs: [{name: gw, sectionName: wild}]\n  hostnames: [c.example.com]\n  rules:\n" \
+	"  - matches: [{path: {type: RegularExpression, value: \"/re.*\"}}]\n    backendRefs: [{name: sc, port: 80}]\n" \
+	"  - matches: [{path: {type: Exact, value: /m}, method: POST}]\n    backendRefs: [{name: sa, port: 80}]\n" \
+	"  - matches: [{path: {type: PathPrefix, value: /split}}]\n" \
+	"    backendRefs: [{name: sa, port: 80, weight: 1}, {name: sb, port: 80, weight: 1}]\n" \
+	"---\n" \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r3, namespace: default}\n" \
+	"spec:\n  parentRefs: [{name: gw, sectionName: any}]\n  hostnames: [other.test]\n  rules:\n" \
+	"  - matches: [{path: {type: PathPrefix, value: /o}}]\n    backendRefs: [{name: sc, port: 80}]\n" \
+	"---\n" \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r4, namespace: default}\n" \
+	"spec:\n  parentRefs: [{name: gw, sectionName: any}]\n  rules:\n" \
+	"  - matches: [{path: {type: Exact, value: /}}]\n    backendRefs: [{name: sb, port: 80}]\n" \
+	"%s"
+
+#define SVC_FMT \
+	"---\napiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: default}\n" \
+	"spec:\n  ports: [{name: http, port: 80, targetPort: %u}]\n" \
+	"---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n" \
+	"metadata: {name: %s-1, namespace: default, labels: {kubernetes.io/service-name: %s}}\n" \
+	"addressType: IPv4\nports: [{name: http, port: %u, protocol: TCP}]\n" \
+	"endpoints: [{addresses: [\"127.0.0.1\"], conditions: {ready: true}}]\n"
+
+static void load_config(struct st *t, bool with_r4)
+{
+	char svcs[2048], *yaml;
+	size_t off = 0;
+	const char *names[] = { "sa", "sb", "sc" };
+	int n;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		off += (size_t)snprintf(svcs + off, sizeof(svcs) - off, SVC_FMT, names[i],
+					19001 + (unsigned int)i, names[i], names[i],
+					19001 + (unsigned int)i);
+	n = asprintf(&yaml, YAML_FMT, t->port, t->port, t->port, svcs);
+	assert_true(n > 0);
+	if (!with_r4) {
+		/* the same config without r4 (catch-all Exact "/") */
+		char *r4 = strstr(yaml, "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+					"metadata: {name: r4");
+		char *end = r4 ? strstr(r4, "---\n") : NULL;
+
+		assert_non_null(end);
+		memmove(r4, end + 4, strlen(end + 4) + 1);
+	}
+	gw_store_free(t->fx.s);
+	t->fx.s = NULL;
+	fx_load_buf(&t->fx, "steer.yaml", CLASS_YAML, strlen(CLASS_YAML));
+	fx_load_buf(&t->fx, "steer.yaml", yaml, strlen(yaml));
+	free(yaml);
+	fx_run(&t->fx);
+	assert_non_null(t->fx.t->ir);
+	t->bind = NULL;
+	for (size_t i = 0; i < t->fx.t->ir->n_binds; i++)
+		if (t->fx.t->ir->binds[i].port == t->port)
+			t->bind = &t->fx.t->ir->binds[i];
+	assert_non_null(t->bind);
+	if (getenv("STEER_DUMP")) {
+		gw_ir_dump(t->fx.t->ir, stderr);
+		for (size_t l = 0; l < t->bind->n_listeners; l++)
+			for (size_t v = 0; v < t->bind->listeners[l].n_vhosts; v++)
+				for (size_t a = 0; a < t->bind->listeners[l].vhosts[v].n_actions; a++)
+					fprintf(stderr, "l%zu v%zu a%zu kernel_ok=%d\n", l, v, a,
+						t->bind->listeners[l].vhosts[v].actions[a].kernel_ok);
+	}
+}
+
+static int setup(void **state)
+{
+	struct gw_dataplane_opts o = { .flags = GW_DP_F_SKMSG | GW_DP_F_STEER };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	struct gw_sock_key k = { .pad = 0 };
+	char path[256];
+	int hash_fd, one = 1;
+	uint64_t sock_fd;
+	struct st *t;
+
+	if (geteuid() != 0) {
+		print_message("skip: needs root for BPF\n");
+		return -1;
+	}
+	t = calloc(1, sizeof(*t));
+	assert_non_null(t);
+	t->lfd = t->cfd = t->sfd = t->rec_fd = -1;
+	/* the Gateway port: a free loopback port we keep listening on */
+	t->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(t->lfd >= 0);
+	setsockopt(t->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(t->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(t->lfd, 4), 0);
+	assert_int_equal(getsockname(t->lfd, (struct sockaddr *)&a, &al), 0);
+	t->port = ntohs(a.sin_port);
+	load_config(t, true);
+
+	snprintf(t->dir, sizeof(t->dir), "/sys/fs/bpf/gwbpf-test-steer-%d", (int)getpid());
+	o.bpffs = t->dir;
+	t->dp = gw_dataplane_open(&o);
+	assert_non_null(t->dp);
+	assert_int_equal(gw_dataplane_sync(t->dp, t->fx.t->ir), 0);
+
+	t->cfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(t->cfd >= 0);
+	assert_int_equal(connect(t->cfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	t->sfd = accept(t->lfd, NULL, NULL);
+	assert_true(t->sfd >= 0);
+	setsockopt(t->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* the client socket enters the sockhash as sockops would put it; its
+	 * peer is not there, so the bytes take plain TCP to the server */
+	snprintf(path, sizeof(path), "%s/%s", t->dir, GW_PIN_SOCK_HASH);
+	hash_fd = bpf_obj_get(path);
+	assert_true(hash_fd >= 0);
+	k.family = GW_AF_INET;
+	k.local_port = 1;
+	sock_fd = (uint64_t)t->cfd; /* a SOCKHASH with 8-byte values takes a 64-bit fd */
+	assert_int_equal(bpf_map_update_elem(hash_fd, &k, &sock_fd, BPF_ANY), 0);
+	close(hash_fd);
+	snprintf(path, sizeof(path), "%s/%s", t->dir, GW_PIN_STEER_REC);
+	t->rec_fd = bpf_obj_get(path);
+	assert_true(t->rec_fd >= 0);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct st *t = *state;
+
+	if (!t)
+		return 0;
+	if (t->cfd >= 0)
+		close(t->cfd);
+	if (t->sfd >= 0)
+		close(t->sfd);
+	if (t->lfd >= 0)
+		close(t->lfd);
+	if (t->rec_fd >= 0)
+		close(t->rec_fd);
+	gw_dataplane_close(t->dp, false);
+	fx_free(&t->fx);
+	free(t);
+	return 0;
+}
+
+static void rec_get(struct st *t, struct gw_steer_rec *r)
+{
+	uint32_t zero = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(t->rec_fd, &zero, r), 0);
+}
+
+/* send one request, let the server read it all, return the kernel's record */
+static void kernel_decide(struct st *t, const char *req, size_t len, struct gw_steer_rec *r)
+{
+	struct gw_steer_rec before;
+	char buf[4096];
+	size_t got = 0;
+
+	rec_get(t, &before);
+	assert_int_equal(send(t->cfd, req, len, 0), (ssize_t)len);
+	rec_get(t, r);
+	/* sk_msg ran synchronously inside send(): exactly one new decision */
+	assert_int_equal(r->seq, before.seq + 1);
+	while (got < len) {
+		ssize_t n = recv(t->sfd, buf, sizeof(buf), 0);
+
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	assert_int_equal(got, len);
+}
+
+/* the userspace proxy's decision on the same bytes */
+static const struct gw_ir_match *user_route(struct st *t, const char *in, size_t len,
+					    struct gw_route_result *res, bool *parsed)
+{
+	static struct gw_http_header hdrs[128];
+	static char copy[4096];
+	struct gw_http_req req = { .headers = hdrs };
+	struct gw_http_limits lim;
+	int rc, n;
+
+	gw_http_limits_default(&lim);
+	lim.max_headers = ARRAY_SIZE(hdrs);
+	memcpy(copy, in, len);
+	rc = gw_http1_parse_request(copy, len, &req, &lim);
+	*parsed = rc == (int)len;
+	if (!*parsed)
+		return NULL;
+	/* as the proxy does before routing (conn.c) */
+	n = gw_router_path_normalize((char *)req.path.p, req.path.len, GW_PATH_NORM_DEFAULT);
+	if (n <= 0) {
+		*parsed = false;
+		return NULL;
+	}
+	req.path.len = (size_t)n;
+	if (gw_router_match(t->bind, &req, res))
+		return NULL;
+	return res->match;
+}
+
+/* the property, for one request; returns the kernel's verdict */
+static uint32_t check_one(struct st *t, const char *in, size_t len)
+{
+	struct gw_http_scratch *sc = calloc(1, sizeof(*sc));
+	struct gw_route_result res;
+	struct gw_http_head h;
+	struct gw_steer_rec r;
+	const struct gw_ir_match *m;
+	bool parsed;
+	uint32_t uref;
+
+	assert_non_null(sc);
+	memcpy(sc->buf, in, len < GW_HTTP_HEAD_MAX ? len : GW_HTTP_HEAD_MAX);
+	uref = gw_http_parse(&h, sc, (uint32_t)len);
+	free(sc);
+	kernel_decide(t, in, len, &r);
+	if (r.refuse != uref)
+		fail_msg("kernel parser says %u, userspace build %u: %.*s", r.refuse, uref, (int)len,
+			 in);
+	if (r.verdict == GW_VERDICT_STEER_USER_PARSE) {
+		t->n_parse++;
+		assert_int_not_equal(r.refuse, 0);
+		return r.verdict;
+	}
+	assert_int_equal(r.refuse, 0);
+	if (r.verdict != GW_VERDICT_STEER_KERNEL) {
+		assert_int_equal(r.verdict, GW_VERDICT_STEER_USER_ROUTE);
+		t->n_user++;
+		return r.verdict;
+	}
+	t->n_kernel++;
+	m = user_route(t, in, len, &res, &parsed);
+	if (!parsed || !m)
+		fail_msg("kernel routes what the proxy %s: %.*s", parsed ? "does not route" :
+			 "refuses", (int)len, in);
+	if (res.listener != &t->bind->listeners[r.listener] ||
+	    res.vhost != &res.listener->vhosts[r.vhost] || m != &res.vhost->matches[r.match])
+		fail_msg("kernel picked listener %u vhost %u match %u, the proxy %zd/%zd/%zd: %.*s",
+			 r.listener, r.vhost, r.match, res.listener - t->bind->listeners,
+			 res.vhost - res.listener->vhosts, m - res.vhost->matches, (int)len, in);
+	assert_true(res.action->kernel_ok);
+	assert_int_equal(r.cluster, res.action->backends[0].cluster);
+	assert_int_equal(r.port, t->port);
+	return r.verdict;
+}
+
+static uint32_t check_req(struct st *t, const char *method, const char *path, const char *host,
+			  const char *extra)
+{
+	char buf[1024];
+	int n = snprintf(buf, sizeof(buf), "%s %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", method, path,
+			 host, extra);
+
+	return check_one(t, buf, (size_t)n);
+}
+
+/* the name of the cluster the kernel chose for one request */
+static const char *kernel_cluster(struct st *t, const char *path, const char *host)
+{
+	struct gw_steer_rec r;
+
+	uint32_t v = check_req(t, "GET", path, host, "");
+
+	rec_get(t, &r);
+	if (getenv("STEER_DUMP"))
+		fprintf(stderr, "%s %s: verdict %u refuse %u l%u v%u m%u cluster %d\n", host, path,
+			v, r.refuse, r.listener, r.vhost, r.match, r.cluster);
+	if (v != GW_VERDICT_STEER_KERNEL)
+		return "proxy";
+	return t->fx.t->ir->clusters[r.cluster].name;
+}
+
+static void test_expected(void **state)
+{
+	struct st *t = *state;
+	char hp[64];
+
+	/* exact listener a.example.com, route r1 */
+	assert_string_equal(kernel_cluster(t, "/exact", "a.example.com"), "default/sa:80");
+	snprintf(hp, sizeof(hp), "A.Example.COM.:%u", t->port);
+	assert_string_equal(kernel_cluster(t, "/exact", hp), "default/sa:80");
+	/* /api has a header-match rule in front of it: the proxy decides; and
+	 * the translator keeps the catch-all rule that /api could shadow for
+	 * the proxy too */
+	assert_string_equal(kernel_cluster(t, "/api/v1", "a.example.com"), "proxy");
+	assert_string_equal(kernel_cluster(t, "/apix", "a.example.com"), "proxy");
+	/* wildcard listener, route r2 ("/w/" matches "/w" by element) */
+	assert_string_equal(kernel_cluster(t, "/w/1", "x.y.example.com"), "default/sb:80");
+	assert_string_equal(kernel_cluster(t, "/w", "b.example.com"), "default/sb:80");
+	assert_string_equal(kernel_cluster(t, "/filtered/1", "b.example.com"), "proxy");
+	assert_string_equal(kernel_cluster(t, "/wx", "b.example.com"), "proxy");
+	/* route r5: regex, method and weighted rules */
+	assert_string_equal(kernel_cluster(t, "/split", "c.example.com"), "proxy");
+	assert_string_equal(kernel_cluster(t, "/reach", "c.example.com"), "proxy");
+	assert_string_equal(kernel_cluster(t, "/m", "c.example.com"), "proxy");
+	/* catch-all listener, routes r3 and r4 */
+	assert_string_equal(kernel_cluster(t, "/o/p", "other.test"), "default/sc:80");
+	assert_string_equal(kernel_cluster(t, "/", "example.com"), "default/sb:80");
+	assert_string_equal(kernel_cluster(t, "/nothing", "example.com"), "proxy"); /* 404 */
+	/* heads the kernel does not parse */
+	assert_int_equal(check_req(t, "GET", "/%65xact", "a.example.com", ""),
+			 GW_VERDICT_STEER_USER_PARSE);
+	assert_int_equal(check_req(t, "GET", "/x/../exact", "a.example.com", ""),
+			 GW_VERDICT_STEER_USER_PARSE);
+	assert_int_equal(check_req(t, "GET", "/exact", "a.example.com", "Connection: close\r\n"),
+			 GW_VERDICT_STEER_USER_PARSE);
+}
+
+static void test_differential(void **state)
+{
+	static const char *const methods[] = { "GET", "HEAD", "POST" };
+	static const char *const hosts[] = {
+		"a.example.com", "A.EXAMPLE.com:80", "b.example.com", "x.b.example.com", "c.example.com",
+		"zz.example.com.", "example.com",   "other.test",    "other.test.:1",
+		"nothing.test", "127.0.0.1",	    "a..example.com", "a.example.com:",
+	};
+	static const char *const paths[] = {
+		"/",	 "/exact", "/exact/", "/api",	    "/api/",	 "/api/v1", "/apix",
+		"/filtered/x", "/w", "/w/",	"/w/1",	    "/wx",	 "/re1",    "/m",
+		"/split", "/o",	"/o/p", "/exact?x=1", "/%61pi", "/./api",  "//api",
+		"/a/../api", "/split/x?y",
+	};
+	static const char *const extras[] = { "", "X-Canary: 1\r\n", "Connection: close\r\n",
+					      "Content-Length: 0\r\n", "Accept: */*\r\n" };
+	struct st *t = *state;
+
+	for (size_t m = 0; m < ARRAY_SIZE(methods); m++)
+		for (size_t h = 0; h < ARRAY_SIZE(hosts); h++)
+			for (size_t p = 0; p < ARRAY_SIZE(paths); p++)
+				for (size_t e = 0; e < ARRAY_SIZE(extras); e++)
+					check_req(t, methods[m], paths[p], hosts[h], extras[e]);
+	print_message("kernel %u, proxy by route %u, proxy by parse %u\n", t->n_kernel, t->n_user,
+		      t->n_parse);
+	/* every class of decision was exercised */
+	assert_true(t->n_kernel > 100);
+	assert_true(t->n_user > 200);
+	assert_true(t->n_parse > 200);
+}
+
+/* a new snapshot replaces the table as a whole: a route that goes away stops
+ * being decided in the kernel, and nothing of the old generation is left */
+static void test_resync(void **state)
+{
+	struct st *t = *state;
+	struct gw_rt_host_key k, next;
+	struct gw_rt_epoch ep;
+	char path[256];
+	uint32_t zero = 0, n = 0, stale = 0;
+	int hfd, efd;
+
+	assert_string_equal(kernel_cluster(t, "/", "example.com"), "default/sb:80");
+	load_config(t, false);
+	assert_int_equal(gw_dataplane_sync(t->dp, t->fx.t->ir), 0);
+	assert_string_equal(kernel_cluster(t, "/", "example.com"), "proxy");
+	assert_string_equal(kernel_cluster(t, "/o/p", "other.test"), "default/sc:80");
+	load_config(t, true);
+	assert_int_equal(gw_dataplane_sync(t->dp, t->fx.t->ir), 0);
+	assert_string_equal(kernel_cluster(t, "/", "example.com"), "default/sb:80");
+
+	snprintf(path, sizeof(path), "%s/%s", t->dir, GW_PIN_RT_EPOCH);
+	efd = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/%s", t->dir, GW_PIN_RT_HOST);
+	hfd = bpf_obj_get(path);
+	assert_true(efd >= 0 && hfd >= 0);
+	assert_int_equal(bpf_map_lookup_elem(efd, &zero, &ep), 0);
+	for (int r = bpf_map_get_next_key(hfd, NULL, &next); !r && n < 100000;
+	     r = bpf_map_get_next_key(hfd, &k, &next)) {
+		k = next;
+		n++;
+		if (k.gen != (ep.epoch & 1))
+			stale++;
+	}
+	close(efd);
+	close(hfd);
+	assert_true(n > 0);
+	assert_int_equal(stale, 0);
+}
+
+/* a listener order the kernel's most-specific-first lookup would not
+ * reproduce is compiled as "proxy", never trusted */
+static void test_order_guard(void **state)
+{
+	struct st *t = *state;
+	struct gw_ir_bind *b = (struct gw_ir_bind *)t->bind;
+	struct gw_ir_listener tmp;
+
+	assert_string_equal(kernel_cluster(t, "/exact", "a.example.com"), "default/sa:80");
+	/* put the wildcard listener before the exact one it overlaps */
+	assert_true(b->n_listeners >= 2);
+	tmp = b->listeners[0];
+	b->listeners[0] = b->listeners[b->n_listeners - 2];
+	b->listeners[b->n_listeners - 2] = tmp;
+	assert_int_equal(gw_dataplane_sync(t->dp, t->fx.t->ir), 0);
+	assert_string_equal(kernel_cluster(t, "/exact", "a.example.com"), "proxy");
+	assert_int_equal(check_req(t, "GET", "/w/1", "x.example.com", ""),
+			 GW_VERDICT_STEER_USER_ROUTE);
+	load_config(t, true);
+	assert_int_equal(gw_dataplane_sync(t->dp, t->fx.t->ir), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_expected),
+		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_resync),
+		cmocka_unit_test(test_order_guard),
+	};
+
+	if (geteuid() != 0) {
+		printf("skip: test_bpf_steer needs root (BPF)\n");
+		return 0;
+	}
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
