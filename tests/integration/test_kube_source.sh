@@ -157,7 +157,20 @@ metadata: {name: cert, namespace: default}
 type: kubernetes.io/tls
 data: {tls.crt: "", tls.key: ""}
 EOF
+cat > "$TMP/nodes.yaml" << 'EOF'
+apiVersion: v1
+kind: Node
+metadata: {name: n2, labels: {kubernetes.io/os: linux}}
+status: {addresses: [{type: Hostname, address: n2}, {type: ExternalIP, address: 192.0.2.9},
+         {type: InternalIP, address: 10.0.0.2}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1, labels: {kubernetes.io/os: linux}}
+status: {addresses: [{type: InternalIP, address: 10.0.0.1}]}
+EOF
 ctl apply "$TMP/core.yaml"
+ctl apply "$TMP/nodes.yaml"
 
 OUT_A=$TMP/a.json
 "$TMP/kubewatch" --kubeconfig "$TMP/kubeconfig" --out "$OUT_A" --identity node-a \
@@ -223,6 +236,10 @@ wait_api $R '[p["controllerName"] for p in d["status"]["parents"]] == ["example.
 wait_api /apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/gw \
 	'any(c["type"] == "Accepted" and c["status"] == "True" for c in d["status"]["conditions"]) and d["status"]["listeners"][0]["name"] == "http"' \
 	"Gateway status not written"
+# no spec.addresses: served on every node, so status.addresses lists the nodes' InternalIPs
+wait_api /apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/gw \
+	'd["status"]["addresses"] == [{"type": "IPAddress", "value": "10.0.0.1"}, {"type": "IPAddress", "value": "10.0.0.2"}]' \
+	"Gateway status.addresses are not the nodes' addresses"
 wait_api /apis/gateway.networking.k8s.io/v1/gatewayclasses/gwbpf \
 	'any(c["type"] == "Accepted" and c["status"] == "True" for c in d["status"]["conditions"])' \
 	"GatewayClass status not written"

@@ -149,6 +149,8 @@ struct gw_kube_source {
 	size_t n_wr_items;
 	bool wr_dirty;
 	uint64_t wr_next;
+	json_t *node_addrs;           /* cached status.addresses of the nodes, or NULL */
+	uint64_t node_addrs_at;
 	/* lease */
 	uint64_t next_lease;
 	uint64_t lease_renewed;       /* when we last renewed ours (ms) */
@@ -1045,6 +1047,99 @@ out:
 	return err;
 }
 
+/* node_addresses() : [{type: IPAddress, value}] of every Linux node
+ * (InternalIP, else ExternalIP), sorted and deduplicated; cached 30 s.
+ * Borrowed; NULL when unknown. A Gateway without spec.addresses is served
+ * on every node's addresses (hostNetwork DaemonSet listening on the
+ * unspecified address), so these are what status.addresses reports. */
+static json_t *node_addresses(struct gw_kube_source *s)
+{
+	json_t *resp = NULL, *out, *n, *a;
+	size_t i, j;
+	long code;
+
+	if (s->node_addrs && now_ms() - s->node_addrs_at < 30000)
+		return s->node_addrs;
+	if (request(s, "GET", "/api/v1/nodes?labelSelector=kubernetes.io%2Fos%3Dlinux", NULL,
+		    NULL, &code, &resp) || code != 200) {
+		json_decref(resp);
+		return s->node_addrs; /* the last known list beats none */
+	}
+	out = json_array();
+	json_array_foreach(json_object_get(resp, "items"), i, n) {
+		const char *pick = NULL;
+
+		json_array_foreach(jpath(n, "status.addresses"), j, a) {
+			const char *t = json_string_value(json_object_get(a, "type"));
+			const char *v = json_string_value(json_object_get(a, "address"));
+
+			if (t && v && !strcmp(t, "InternalIP") && !pick)
+				pick = v;
+		}
+		json_array_foreach(jpath(n, "status.addresses"), j, a) {
+			const char *t = json_string_value(json_object_get(a, "type"));
+			const char *v = json_string_value(json_object_get(a, "address"));
+
+			if (t && v && !strcmp(t, "ExternalIP") && !pick)
+				pick = v;
+		}
+		if (pick && out)
+			json_array_append_new(out, json_string(pick));
+	}
+	json_decref(resp);
+	if (!out || !json_array_size(out)) {
+		json_decref(out);
+		return s->node_addrs;
+	}
+	/* sorted, unique, as status entries: the same on every leader */
+	{
+		size_t m = json_array_size(out);
+		const char **v = calloc(m, sizeof(*v));
+		json_t *st = json_array();
+
+		for (i = 0; v && i < m; i++)
+			v[i] = json_string_value(json_array_get(out, i));
+		for (i = 1; v && i < m; i++) {
+			for (j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
+				const char *t = v[j];
+
+				v[j] = v[j - 1];
+				v[j - 1] = t;
+			}
+		}
+		for (i = 0; v && st && i < m; i++) {
+			if (i && !strcmp(v[i], v[i - 1]))
+				continue;
+			json_array_append_new(st, json_pack("{s:s, s:s}", "type", "IPAddress",
+							    "value", v[i]));
+		}
+		free(v);
+		json_decref(out);
+		if (!st)
+			return s->node_addrs;
+		json_decref(s->node_addrs);
+		s->node_addrs = st;
+		s->node_addrs_at = now_ms();
+	}
+	return s->node_addrs;
+}
+
+/* a Gateway bound to the unspecified address reports the nodes' addresses */
+static json_t *gateway_want(struct gw_kube_source *s, json_t *want)
+{
+	json_t *addrs = json_object_get(want, "addresses"), *nodes, *w;
+	const char *v = json_string_value(json_object_get(json_array_get(addrs, 0), "value"));
+
+	if (json_array_size(addrs) != 1 || !v || (strcmp(v, "0.0.0.0") && strcmp(v, "::")))
+		return json_incref(want);
+	nodes = node_addresses(s);
+	w = nodes ? json_copy(want) : NULL;
+	if (!w)
+		return json_incref(want);
+	json_object_set(w, "addresses", nodes);
+	return w;
+}
+
 static void write_status(struct gw_kube_source *s)
 {
 	bool again = false;
@@ -1061,6 +1156,8 @@ static void write_status(struct gw_kube_source *s)
 			continue;
 		if (!want)
 			want = json_pack("{s:[]}", "parents");
+		else if (!strcmp(it->obj->kind, "Gateway"))
+			want = gateway_want(s, want);
 		else
 			json_incref(want);
 		if (write_one(s, it->obj, want))
@@ -1341,6 +1438,7 @@ void gw_kube_source_free(struct gw_kube_source *s)
 	free(s->controller);
 	free(s->ua);
 	free(s->lease_seen_rv);
+	json_decref(s->node_addrs);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
