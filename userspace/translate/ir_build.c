@@ -98,6 +98,7 @@ int tx_cluster_index(struct tx_ctx *c, struct gw_m_service *svc, struct gw_m_ser
 		return -ENOMEM;
 	cl->svc = svc;
 	cl->port = p;
+	cl->grpc = false;
 	c->n_clusters++;
 	if (c->n_clusters * 2 > c->cl_hash_size) {
 		if (cl_rehash(c, c->cl_hash_size ? c->cl_hash_size * 2 : 64))
