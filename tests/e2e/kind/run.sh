@@ -54,7 +54,6 @@ $K apply -f deploy/rbac.yaml || fail "RBAC"
 $K apply -f deploy/daemonset.yaml || fail "DaemonSet"
 $K -n gwbpf-system set image daemonset/gwbpf gwbpf="$IMAGE" > /dev/null || fail "set image"
 # holderIdentity of the status Lease: the node name
-$K -n gwbpf-system set env daemonset/gwbpf --overwrite NODE_NAME- > /dev/null 2>&1
 $K -n gwbpf-system patch daemonset gwbpf --type=json -p '[{"op": "add",
   "path": "/spec/template/spec/containers/0/env", "value": [{"name": "NODE_NAME",
   "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]}]' > /dev/null ||
