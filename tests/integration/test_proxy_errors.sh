@@ -101,7 +101,7 @@ endpoints:
     ready: false
 YEOF
 } > "$GW_TMP/gw.yaml"
-gw_start --config "$GW_TMP/gw.yaml" --no-bpf --workers 1 --header-timeout 1000 --access-log off
+gw_start --config "$GW_TMP/gw.yaml" --no-bpf --workers 1 --header-timeout 1000 --access-log "$GW_TMP/access.log"
 
 # status_of REQUEST_BYTES : the status code of the first response line
 status_of()
@@ -191,4 +191,16 @@ gw_log "408 on slow headers"
 
 # the gateway survived all of it
 [ "$(code /ok)" = 200 ] || gw_fail "gateway unhealthy at the end"
+
+# rejected heads are logged too, each with the parser's reason
+$GW_PY -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+rejected = [l for l in lines if l["status"] == 400 and l["reason"]]
+assert len(rejected) >= 10, len(rejected)
+codes = {l["status"] for l in lines}
+for c in (404, 408, 414, 417, 431, 500, 501, 502, 503, 504, 505):
+    assert c in codes, (c, sorted(codes))
+' "$GW_TMP/access.log" || gw_fail "access log of errors: $(head -n 2 "$GW_TMP/access.log")"
+gw_log "every error is in the access log"
 echo PASS

@@ -386,6 +386,34 @@ static void conn_log_request(struct gw_conn *c, struct gw_req *r)
 	gw_access_log_write(c->w->p->alog, &e);
 }
 
+/* log_rejected() : a head that failed to parse is a request too: one line
+ * and one count, with what could be read of it */
+static void log_rejected(struct gw_conn *c, const struct gw_http_req *h, int status,
+			 const char *reason)
+{
+	struct gw_access_entry e;
+	struct timespec ts;
+
+	if (c->w->mw)
+		gw_metrics_request(c->w->mw, NULL, NULL, status, 0);
+	if (!gw_access_log_enabled(c->w->p->alog))
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memset(&e, 0, sizeof(e));
+	e.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	e.client = c->peer;
+	if (h) {
+		e.method = h->method;
+		e.path = h->target;
+		e.host = h->host;
+	}
+	e.rule_index = -1;
+	e.status = status;
+	e.upstream_us = -1;
+	e.reason = reason;
+	gw_access_log_write(c->w->p->alog, &e);
+}
+
 /* ---- request lifetime ---- */
 
 static void up_detach(struct gw_conn *c, bool reusable)
@@ -940,6 +968,8 @@ static void conn_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 	c->timer_kind = GW_CT_NONE;
 	if (c->in.data) {
 		/* a head started but did not complete in time */
+		gw_stat_add(c->w, requests, 1);
+		log_rejected(c, NULL, 408, "header_timeout");
 		local_response(c, 408, true, NULL);
 		conn_update(c);
 		return;
@@ -1373,6 +1403,7 @@ static bool head_step(struct gw_conn *c)
 
 		pr_debug("proxy: %s: bad request: %s", c->peer, gw_http1_strerror(hreq.err));
 		gw_stat_add(c->w, requests, 1);
+		log_rejected(c, &hreq, st, gw_http1_strerror(hreq.err));
 		/* nothing after an invalid head can be trusted: answer and close */
 		c->in.data = 0;
 		c->in.head = 0;
