@@ -146,9 +146,10 @@ static int scan_dir(const char *dir, int depth, struct strv *files, struct strv 
 	if (!d) {
 		struct gw_mark m = { .file = dir };
 
+		err = -errno;
 		gw_diag_add(diags, GW_DIAG_ERROR, &m, NULL, NULL, "cannot read folder: %s",
-			    strerror(errno));
-		return -errno;
+			    strerror(-err));
+		return err;
 	}
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
@@ -157,7 +158,8 @@ static int scan_dir(const char *dir, int depth, struct strv *files, struct strv 
 		if (err)
 			goto out;
 	}
-	qsort(names.v, names.n, sizeof(*names.v), cmp_str);
+	if (names.n)
+		qsort(names.v, names.n, sizeof(*names.v), cmp_str);
 	for (size_t i = 0; i < names.n; i++) {
 		char path[PATH_MAX];
 		struct stat st;

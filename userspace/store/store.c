@@ -405,7 +405,7 @@ void gw_store_free(struct gw_store *s)
 {
 	if (!s)
 		return;
-	for (size_t b = 0; b < s->n_buckets; b++) {
+	for (size_t b = 0; s->buckets && b < s->n_buckets; b++) {
 		struct gw_store_entry *e = s->buckets[b];
 
 		while (e) {

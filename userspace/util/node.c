@@ -284,6 +284,7 @@ static int attach(struct loader *ld, struct gw_node *n, struct gw_node **root)
 	struct frame *f;
 
 	if (!ld->depth) {
+		gw_node_free(*root); /* libyaml gives one root per document; be safe */
 		*root = n;
 		return 0;
 	}
@@ -426,9 +427,14 @@ static int on_start(struct loader *ld, const yaml_event_t *ev, enum gw_node_type
 
 static int on_end(struct loader *ld, struct gw_node **root)
 {
-	struct frame *f = &ld->stack[--ld->depth];
-	struct gw_node *n = f->node;
+	struct frame *f;
+	struct gw_node *n;
 	int err;
+
+	if (!ld->depth)
+		return -EINVAL; /* an end without a start: libyaml never does this */
+	f = &ld->stack[--ld->depth];
+	n = f->node;
 
 	f->node = NULL;
 	free(f->pending_key); /* cannot happen with a well-formed event stream */
