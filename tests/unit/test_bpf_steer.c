@@ -412,6 +412,59 @@ static void test_differential(void **state)
 	assert_true(t->n_parse > 200);
 }
 
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng % n);
+}
+
+/* random edits of routable requests: the kernel and the proxy must still
+ * agree on every one the kernel keeps */
+static void test_mutants(void **state)
+{
+	static const char *const bases[] = {
+		"GET /exact HTTP/1.1\r\nHost: a.example.com\r\n\r\n",
+		"GET /w/1 HTTP/1.1\r\nHost: x.example.com\r\nAccept: */*\r\n\r\n",
+		"HEAD /o/p?q HTTP/1.1\r\nhost: other.test:80\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: example.com\r\nConnection: keep-alive\r\n\r\n",
+	};
+	static const char *const frags[] = {
+		"/", ".", "..", "%", "%2F", "?", " ", "\t", "\r\n", "\n", ":", ":8", "Host: b\r\n",
+		"X-Canary: 1\r\n", "exact", "w", "o", "a.", "*", "\x80", "A", "-",
+	};
+	struct st *t = *state;
+	unsigned int before = t->n_kernel;
+	char buf[512];
+
+	for (int i = 0; i < 3000; i++) {
+		size_t len = (size_t)snprintf(buf, sizeof(buf), "%s", bases[rnd(ARRAY_SIZE(bases))]);
+		const char *f = frags[rnd(ARRAY_SIZE(frags))];
+		size_t at = 1 + rnd((uint32_t)len - 1), flen = strlen(f);
+
+		switch (rnd(3)) {
+		case 0:
+			memmove(buf + at + flen, buf + at, len - at + 1);
+			memcpy(buf + at, f, flen);
+			len += flen;
+			break;
+		case 1:
+			memmove(buf + at, buf + at + 1, len - at);
+			len--;
+			break;
+		default:
+			buf[at] = (char)(0x20 + rnd(0x60));
+			break;
+		}
+		check_one(t, buf, len);
+	}
+	/* some mutants stay routable (e.g. a changed path or host letter) */
+	assert_true(t->n_kernel > before);
+}
+
 /* a new snapshot replaces the table as a whole: a route that goes away stops
  * being decided in the kernel, and nothing of the old generation is left */
 static void test_resync(void **state)
@@ -478,6 +531,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_expected),
 		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_mutants),
 		cmocka_unit_test(test_resync),
 		cmocka_unit_test(test_order_guard),
 	};
