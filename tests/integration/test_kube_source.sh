@@ -54,7 +54,8 @@ ${CC:-cc} -std=gnu11 -O1 -g -pthread -Iinclude -o "$TMP/kubewatch" tools/fakeapi
 
 # --- fake API server, without the Gateway API CRDs at first ---
 TOKEN=t0k3n
-$PY tools/fakeapi/fakeapi.py --port-file "$TMP/port" --token $TOKEN --no-crds \
+# Ingresses forbidden (as with an RBAC gap): every other kind must still sync
+$PY tools/fakeapi/fakeapi.py --port-file "$TMP/port" --token $TOKEN --no-crds --forbid ingresses \
 	--max-seconds 240 > "$TMP/fakeapi.log" 2>&1 &
 FA=$!
 i=0

@@ -14,7 +14,8 @@ gwbpf uses, the way the API server does it:
                   7386), 409 when metadata.resourceVersion is given and stale
   leases          coordination.k8s.io/v1: GET, POST (409 AlreadyExists),
                   PUT (409 on a stale resourceVersion)
-  auth            "Authorization: Bearer <token>" when --token is given
+  auth            "Authorization: Bearer <token>" when --token is given;
+                  --forbid PLURAL answers 403 to reads of that resource
 
 Control endpoints for tests (no auth, 127.0.0.1 only), all POST unless noted:
   /_ctl/apply     body: YAML or JSON documents; create or update (spec
@@ -340,6 +341,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.fail(404, "NotFound", "the server could not find the requested resource")
             return
         r, ns, name, sub = rt
+        if r[2] in self.server.forbid:
+            self.fail(403, "Forbidden", '%s is forbidden: RBAC' % r[2])
+            return
         if name is not None:
             with st.lock:
                 obj = st.objs.get((r[0], r[3], ns if r[4] else "", name))
@@ -673,6 +677,8 @@ def main():
     ap.add_argument("--token", default="", help="require this bearer token")
     ap.add_argument("--tls-dir", help="serve HTTPS with a self-signed cert written here (ca = tls.crt)")
     ap.add_argument("--no-crds", action="store_true", help="start without the Gateway API CRDs")
+    ap.add_argument("--forbid", action="append", default=[],
+                    help="answer 403 to reads of this resource (plural), as RBAC would")
     ap.add_argument("--load", action="append", default=[], help="YAML file to apply at start")
     ap.add_argument("--max-seconds", type=float, default=600, help="exit after this long")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -681,6 +687,7 @@ def main():
     srv = Server(("127.0.0.1", a.port), Handler)
     srv.state = State(crds=not a.no_crds)
     srv.token = a.token
+    srv.forbid = set(a.forbid)
     srv.verbose = a.verbose
     srv.stopping = False
     for f in a.load:

@@ -459,7 +459,8 @@ static void set_rv(struct watcher *w, const char *rv)
 /* ---- list ---- */
 
 /* list() : paginated list replacing the kind's objects. 0, -ESTALE (410:
- * relist now), -EIO (backoff). */
+ * relist now), -EACCES (403/404: forbidden by RBAC or not served), -EIO
+ * (backoff). */
 static int list(struct gw_kube_source *s, struct watcher *w)
 {
 	json_t *keep = json_object(), *resp = NULL, *items = NULL;
@@ -487,6 +488,10 @@ static int list(struct gw_kube_source *s, struct watcher *w)
 			goto out;
 		if (code == 410) {
 			err = -ESTALE;
+			goto out;
+		}
+		if (code == 403 || code == 404) {
+			err = -EACCES;
 			goto out;
 		}
 		if (code != 200 || !json_is_object(resp)) {
@@ -1229,6 +1234,14 @@ static void step_watchers(struct gw_kube_source *s)
 				w->rv = NULL;
 				backoff(w, true);
 				continue;
+			}
+			if (err == -EACCES && !w->listed) {
+				/* forbidden (RBAC) or not served: read as empty rather
+				 * than holding every other kind's first snapshot back */
+				pr_warn("kube: cannot list %s (forbidden or not served); "
+					"treating it as empty and retrying\n", w->path);
+				remove_all(s, w, NULL);
+				w->listed = true;
 			}
 			if (err) {
 				backoff(w, true);
