@@ -545,8 +545,9 @@ static void watch_line(struct watcher *w, const char *line, size_t len)
 	const char *type;
 
 	if (!ev) {
-		pr_warn("kube: watch %s: an event is not JSON; restarting the watch\n", w->path);
-		w->gone = false;
+		/* events may have been lost with it: only a list is safe */
+		pr_warn("kube: watch %s: an event is not JSON; listing again\n", w->path);
+		w->gone = true;
 		return;
 	}
 	type = json_string_value(json_object_get(ev, "type"));
