@@ -28,6 +28,14 @@ static void test_abi_layout(void **state)
 	assert_int_equal(offsetof(struct gw_sock_key, remote_ip), 24);
 	assert_int_equal(offsetof(struct gw_sock_key, local_port), 40);
 	assert_int_equal(offsetof(struct gw_sock_key, family), 44);
+	/* route table keys start with the generation: maps.c purges by it */
+	assert_int_equal(offsetof(struct gw_rt_bind_key, gen), 0);
+	assert_int_equal(offsetof(struct gw_rt_host_key, gen), 0);
+	assert_int_equal(offsetof(struct gw_rt_vhost_key, gen), 0);
+	assert_int_equal(offsetof(struct gw_rt_host_key, host), 16);
+	assert_int_equal(GW_CFG_F_BYPASS & GW_CFG_F_STEER, 0);
+	/* the walk masks indices with GW_RT_MATCHES - 1 */
+	assert_int_equal(GW_RT_MATCHES & (GW_RT_MATCHES - 1), 0);
 	/* reason codes never collide with SK_DROP/SK_PASS or XDP actions */
 	assert_true(GW_REASON_BASE > 4);
 	assert_true(GW_REASON_END <= GW_REASON_MAX);
@@ -45,6 +53,7 @@ static void test_reason_names(void **state)
 			assert_string_not_equal(n, gw_dataplane_reason_name(b));
 	}
 	assert_string_equal(gw_dataplane_reason_name(GW_VERDICT_MSG_REDIRECT), "msg_redirect");
+	assert_string_equal(gw_dataplane_reason_name(GW_VERDICT_STEER_KERNEL), "steer_kernel");
 	assert_null(gw_dataplane_reason_name(0));
 	assert_null(gw_dataplane_reason_name(1));
 	assert_null(gw_dataplane_reason_name(GW_REASON_END));

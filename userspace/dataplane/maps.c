@@ -358,15 +358,17 @@ static void gw_dp_rt_purge_all(struct gw_dataplane *dp, uint32_t gen)
 }
 
 /* gw_dp_routes_sync() : new table under the idle generation, one epoch bump
- * to switch, then the old generation goes. On failure the live table stays
- * as it was and the half-written one is removed. */
+ * to switch, then the old generation goes. If the new table cannot be
+ * written completely (a map is full), the switch goes to an empty table:
+ * the kernel then decides nothing, where keeping the old table would let it
+ * route by a snapshot the proxy no longer serves. */
 static int gw_dp_routes_sync(struct gw_dataplane *dp, const struct gw_ir *ir)
 {
 	struct gw_rt_epoch ep = {};
 	uint32_t zero = 0, idle;
 	int err;
 
-	if (dp->rt_epoch_fd < 0)
+	if (dp->rt_epoch_fd < 0 || !(dp->flags & GW_DP_F_STEER))
 		return 0;
 	if (bpf_map_lookup_elem(dp->rt_epoch_fd, &zero, &ep))
 		return -errno;
@@ -376,18 +378,19 @@ static int gw_dp_routes_sync(struct gw_dataplane *dp, const struct gw_ir *ir)
 	err = gw_dp_rt_fill(dp, ir, idle);
 	if (err) {
 		gw_dp_rt_purge_all(dp, idle);
-		pr_warn("dataplane: route tables: %s (kernel steering keeps the old table)",
-			strerror(-err));
-		return err;
+		pr_warn("dataplane: route tables: %s (kernel steering decides nothing until the "
+			"next snapshot fits)", strerror(-err));
 	}
 	ep.epoch++;
 	if (bpf_map_update_elem(dp->rt_epoch_fd, &zero, &ep, BPF_ANY)) {
 		err = -errno;
 		gw_dp_rt_purge_all(dp, idle);
+		/* the old table must not outlive its snapshot either */
+		gw_dp_rt_purge_all(dp, idle ^ 1);
 		return err;
 	}
 	gw_dp_rt_purge_all(dp, idle ^ 1);
-	return 0;
+	return err;
 }
 
 int gw_dataplane_sync(struct gw_dataplane *dp, const struct gw_ir *ir)
