@@ -48,6 +48,9 @@ LIB_OBJS   := $(patsubst %.c,$(B)/%.o,$(LIB_SRCS))
 # CRD schema tables generated from deploy/crds by tools/gen-schema.py
 GEN_SCHEMA := $(B)/gen/schema.c
 LIB_OBJS   += $(B)/gen/schema.o
+# GatewayClass supportedFeatures: exactly what the conformance suite passed
+GEN_FEATURES := $(B)/gen/features.c
+LIB_OBJS   += $(B)/gen/features.o
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(B)/%.skel.h,$(BPF_SRCS))
@@ -99,6 +102,14 @@ $(GEN_SCHEMA): tools/gen-schema.py $(wildcard deploy/crds/*/*.yaml)
 	$(Q)mkdir -p $(@D) && /usr/bin/python3 tools/gen-schema.py deploy/crds $@
 
 $(B)/gen/schema.o: $(GEN_SCHEMA) include/gwbpf/validate-t.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(GEN_FEATURES): docs/conformance/supported-features.txt mk/gen-features.sh
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D) && sh mk/gen-features.sh $< > $@
+
+$(B)/gen/features.o: $(GEN_FEATURES)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 

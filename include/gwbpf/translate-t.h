@@ -15,7 +15,7 @@ struct gw_translate_opts {
 	const char *address_pool;    /* CIDR or NULL: Gateways without spec.addresses get one */
 	const char *listen_address;  /* bind address when no pool (default "0.0.0.0") */
 	int64_t now;                 /* seconds; used for condition lastTransitionTime only */
-	const char *const *supported_features; /* NULL-terminated; reported in GatewayClass status */
+	const char *const *supported_features; /* NULL-terminated; NULL = gw_supported_features */
 };
 
 /* computed status of one object; status is a jansson json_t * (object) in

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "gwbpf/features.h"
 #include "gwbpf/diag.h"
 #include "gwbpf/model.h"
 #include "gwbpf/store.h"
@@ -46,8 +47,10 @@ static json_t *class_status(const struct tx_ctx *c, size_t i)
 			 "Gateway API v1.6.1 CRDs are supported"));
 	json_object_set_new(st, "conditions", conds);
 	conds = NULL;
-	if (c->opts->supported_features) {
-		for (const char *const *f = c->opts->supported_features; *f; f++)
+	{
+		const char *const *fl = c->opts->supported_features ?: gw_supported_features;
+
+		for (const char *const *f = fl; *f; f++)
 			push(feat, json_pack("{s:s}", "name", *f));
 		json_object_set_new(st, "supportedFeatures", feat);
 		feat = NULL;
