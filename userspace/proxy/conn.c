@@ -37,6 +37,7 @@
 #include "gwbpf/metrics.h"
 #include "gwbpf/loop.h"
 #include "gwbpf/router.h"
+#include "gwbpf/tls.h"
 #include "gwbpf/upstream.h"
 
 #include "proxy-int.h"
@@ -125,6 +126,7 @@ struct gw_req {
 struct gw_conn {
 	struct gw_worker *w;
 	int fd;
+	struct gw_tls_conn *tls;   /* HTTPS listener: TLS session; NULL = plain TCP */
 	struct gw_io io;
 	struct gw_timer timer;     /* idle / header timer */
 	struct gw_timer req_timer; /* request deadlines */
@@ -339,6 +341,59 @@ static ssize_t conn_write(int fd, struct gw_buf *b)
 	return -1;
 }
 
+/* ---- client transport: plain TCP or TLS (tls.c) ---- */
+
+/* client_read() : conn_read() for the client socket, through TLS when the
+ * listener terminates it */
+static ssize_t client_read(struct gw_conn *c, bool *eof)
+{
+	struct gw_buf *b = &c->in;
+	ssize_t n;
+
+	if (!c->tls)
+		return conn_read(c->w, c->fd, b, eof);
+	if (b_alloc(c->w, b))
+		return 0;
+	if (!b_room(b))
+		b_realign(b);
+	if (!b_room(b))
+		return 0;
+	n = gw_tls_read(c->tls, b_tail(b), b_room(b));
+	if (n > 0) {
+		b->data += (size_t)n;
+		return n;
+	}
+	if (n == -EAGAIN)
+		return 0;
+	*eof = true;
+	return -1;
+}
+
+/* client_write() : conn_write() for the client socket */
+static ssize_t client_write(struct gw_conn *c)
+{
+	struct gw_buf *b = &c->out;
+	ssize_t n;
+
+	if (!c->tls)
+		return conn_write(c->fd, b);
+	if (!b->data)
+		return 0;
+	n = gw_tls_write(c->tls, b_peek(b), b->data);
+	if (n > 0) {
+		b_consume(b, (size_t)n);
+		return n;
+	}
+	return n == -EAGAIN ? 0 : -1;
+}
+
+/* client_shut_wr() : the client's write side ends: close_notify first on TLS */
+static void client_shut_wr(struct gw_conn *c)
+{
+	gw_tls_shutdown(c->tls);
+	shutdown(c->fd, SHUT_WR);
+}
+
 /* now_us() : monotonic microseconds; request durations need better than the
  * loop's cached millisecond clock (vDSO: no syscall) */
 static uint64_t now_us(void)
@@ -460,6 +515,7 @@ static void conn_free(struct gw_conn *c)
 	gw_loop_del_timer(w->loop, &c->timer);
 	gw_loop_del_timer(w->loop, &c->req_timer);
 	gw_loop_cancel(w->loop, &c->task);
+	gw_tls_conn_free(c->tls);
 	if (c->fd >= 0)
 		close(c->fd);
 	b_free(w, &c->in);
@@ -857,7 +913,20 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 		local_response(c, 503, true, NULL);
 		return;
 	}
-	if (gw_router_match(bind, hreq, &res)) {
+	gw_router_match(bind, hreq, &res);
+	if (c->tls) {
+		/* the connection belongs to the listener its SNI selected:
+		 * Gateway API wants 421 when Host picks another one (or none) */
+		const struct gw_ir_listener *sl = gw_tls_sni_listener(bind, gw_tls_sni(c->tls));
+
+		if (sl && sl != res.listener) {
+			r->reason = "misdirected";
+			b_consume(&c->in, head_len);
+			local_response(c, 421, false, NULL);
+			return;
+		}
+	}
+	if (!res.action) {
 		r->reason = "no_route";
 		b_consume(&c->in, head_len);
 		local_response(c, 404, false, NULL);
@@ -1346,7 +1415,7 @@ static bool tunnel_step(struct gw_conn *c)
 		c->tunnel_shut_up = true;
 	}
 	if (r->up_eof && !r->uin.data && !c->out.data && !c->tunnel_shut_client) {
-		shutdown(c->fd, SHUT_WR);
+		client_shut_wr(c);
 		c->tunnel_shut_client = true;
 	}
 	if (c->tunnel_shut_up && c->tunnel_shut_client) {
@@ -1417,6 +1486,7 @@ static bool head_step(struct gw_conn *c)
 static void client_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 {
 	struct gw_conn *c = io->data;
+	bool may_read = io->want & GW_IO_READ;
 
 	if (events & GW_IO_ERR) {
 		/* reset, or both directions shut: nothing can be read or written
@@ -1424,13 +1494,31 @@ static void client_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 		conn_free(c);
 		return;
 	}
-	if (events & GW_IO_READ) {
+
+	if (c->tls && !gw_tls_established(c->tls)) {
+		/* handshake first; the header/idle timer bounds its time */
+		int r = gw_tls_handshake(c->tls);
+
+		if (r == -EAGAIN) {
+			gw_loop_mod_fd(loop, io, gw_tls_want(c->tls));
+			return;
+		}
+		if (r < 0) {
+			conn_free(c);
+			return;
+		}
+		/* the request may already be buffered */
+		events |= GW_IO_READ;
+		may_read = true;
+	}
+	/* TLS: a read may wait for the socket to take a write first */
+	if ((events & GW_IO_READ) || (c->tls && (gw_tls_want(c->tls) & GW_IO_WRITE))) {
 		ssize_t n = 0;
 		bool eof = false;
 
 		/* backpressure: read only when `in` has room (want says so) */
-		if (io->want & GW_IO_READ)
-			n = conn_read(c->w, c->fd, &c->in, &eof);
+		if (may_read)
+			n = client_read(c, &eof);
 		if (n > 0)
 			gw_stat_add(c->w, bytes_in, (uint64_t)n);
 		if (eof)
@@ -1442,6 +1530,20 @@ static void client_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 static void conn_task_cb(struct gw_loop *loop, struct gw_task *t)
 {
 	conn_update(t->data);
+}
+
+/* conn_tls_pending_cb() : reads what OpenSSL holds decrypted, then goes on */
+static void conn_tls_pending_cb(struct gw_loop *loop, struct gw_task *t)
+{
+	struct gw_conn *c = t->data;
+	bool eof = false;
+	ssize_t n = client_read(c, &eof);
+
+	if (n > 0)
+		gw_stat_add(c->w, bytes_in, (uint64_t)n);
+	if (eof)
+		c->in_eof = true;
+	conn_update(c);
 }
 
 static void conn_update(struct gw_conn *c)
@@ -1460,7 +1562,7 @@ static void conn_update(struct gw_conn *c)
 			break;
 		}
 		if (c->out.data) {
-			n = conn_write(c->fd, &c->out);
+			n = client_write(c);
 			if (n < 0) {
 				conn_free(c);
 				return;
@@ -1501,7 +1603,7 @@ static void conn_update(struct gw_conn *c)
 				return;
 			}
 			if (!c->lingering) {
-				shutdown(c->fd, SHUT_WR);
+				client_shut_wr(c);
 				c->lingering = true;
 				conn_set_timer(c, GW_CT_LINGER);
 			}
@@ -1520,6 +1622,12 @@ static void conn_update(struct gw_conn *c)
 		want |= GW_IO_READ;
 	if (c->state == GW_CS_REQ && c->req && c->req->qbody.done && c->in.data)
 		want &= ~GW_IO_READ; /* pipelined bytes wait their turn */
+	if (c->tls) {
+		/* decrypted bytes already inside OpenSSL raise no epoll event */
+		if ((want & GW_IO_READ) && gw_tls_pending(c->tls))
+			gw_loop_defer(w->loop, &c->task, conn_tls_pending_cb, c);
+		want |= gw_tls_want(c->tls) & GW_IO_WRITE;
+	}
 	gw_loop_mod_fd(w->loop, &c->io, want);
 	if (c->req && c->req->uc) {
 		struct gw_req *r = c->req;
@@ -1568,7 +1676,17 @@ void gw_conn_accept(struct gw_worker *w, struct gw_listener *l, int fd,
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, c->peer,
 			  sizeof(c->peer));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (l->tls) {
+		c->tls = gw_tls_conn_new(w->tls, l->address, l->port, fd);
+		if (!c->tls) {
+			/* no usable certificate on this bind: nothing to offer */
+			close(fd);
+			free(c);
+			return;
+		}
+	}
 	if (gw_loop_add_fd(w->loop, &c->io, fd, GW_IO_READ, client_io, c)) {
+		gw_tls_conn_free(c->tls);
 		close(fd);
 		free(c);
 		return;

@@ -26,6 +26,7 @@ struct gw_listener {
 	struct gw_worker *w;
 	struct gw_listener *next;
 	bool seen; /* scratch: still in the snapshot being applied */
+	bool tls;  /* HTTPS bind: connections run a TLS handshake first (tls.c) */
 };
 
 /* per-worker counters, read by other threads with relaxed loads */
@@ -45,6 +46,7 @@ struct gw_worker_stats {
 #define gw_stat_add(w, field, n) atomic_fetch_add_explicit(&(w)->stats.field, (n), memory_order_relaxed)
 
 struct gw_conn;
+struct gw_tls_snap;
 
 struct gw_worker {
 	struct gw_proxy *p;
@@ -54,6 +56,7 @@ struct gw_worker {
 	struct gw_loop *loop;
 	struct gw_ir *_Atomic pending; /* snapshot handed over, not yet applied */
 	struct gw_ir *ir;              /* snapshot new requests use (owned reference) */
+	struct gw_tls_snap *tls;       /* TLS contexts of ir (owned reference; tls.h) */
 	_Atomic uint64_t applied_gen;  /* generation of ir; 0 = none yet */
 	struct gw_listener *listeners;
 	struct gw_conn *conns;         /* every client connection, for draining */

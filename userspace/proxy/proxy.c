@@ -25,6 +25,7 @@
 #include "gwbpf/loop.h"
 #include "gwbpf/proxy.h"
 #include "gwbpf/router.h"
+#include "gwbpf/tls.h"
 #include "gwbpf/upstream.h"
 
 #include "proxy-int.h"
@@ -188,7 +189,7 @@ static void worker_apply(struct gw_worker *w)
 
 		if (!b->address)
 			continue;
-		if (b->proto != GW_PROTO_HTTP) {
+		if (b->proto != GW_PROTO_HTTP && b->proto != GW_PROTO_HTTPS) {
 			if (!w->id)
 				pr_warn("proxy: %s:%u: protocol %d is not served by the userspace "
 					"proxy yet",
@@ -200,6 +201,7 @@ static void worker_apply(struct gw_worker *w)
 				break;
 		if (l) {
 			l->seen = true;
+			l->tls = b->proto == GW_PROTO_HTTPS;
 			continue;
 		}
 		fd = listener_socket(b->address, b->port);
@@ -219,6 +221,7 @@ static void worker_apply(struct gw_worker *w)
 		l->fd = fd;
 		l->w = w;
 		l->seen = true;
+		l->tls = b->proto == GW_PROTO_HTTPS;
 		if (gw_loop_add_fd(w->loop, &l->io, fd, GW_IO_READ, listener_io, l)) {
 			close(fd);
 			free(l);
@@ -242,6 +245,13 @@ static void worker_apply(struct gw_worker *w)
 		gw_conn_drain(w, l->address, l->port);
 		listener_close(w, l);
 	}
+	/* contexts of the new snapshot (built once, shared by the workers);
+	 * connections in a handshake keep the old ones until it ends */
+	gw_tls_snap_put(w->tls);
+	w->tls = gw_tls_snap_get(ir);
+	if (!w->tls && !w->id)
+		pr_warn("proxy: no TLS contexts for snapshot %llu: HTTPS refused",
+			(unsigned long long)ir->generation);
 	gw_ir_put(w->ir);
 	w->ir = ir;
 	atomic_store(&w->applied_gen, ir->generation ? ir->generation : 1);
@@ -467,6 +477,7 @@ void gw_proxy_free(struct gw_proxy *p)
 		struct gw_worker *w = &p->workers[i];
 
 		gw_ir_put(atomic_exchange(&w->pending, NULL));
+		gw_tls_snap_put(w->tls);
 		gw_ir_put(w->ir);
 		gw_upstream_pool_free(w->up);
 		while (w->n_free_bufs)
