@@ -172,6 +172,13 @@ status: {addresses: [{type: InternalIP, address: 10.0.0.1}]}
 EOF
 ctl apply "$TMP/core.yaml"
 ctl apply "$TMP/nodes.yaml"
+# more ConfigMaps than one list page (500): the list must follow "continue"
+$PY -c '
+import json
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1",
+    "kind": "ConfigMap", "metadata": {"name": "cm-%03d" % i, "namespace": "default"},
+    "data": {"k": "v"}} for i in range(520)]}))' > "$TMP/cms.json"
+ctl apply "$TMP/cms.json"
 
 OUT_A=$TMP/a.json
 "$TMP/kubewatch" --kubeconfig "$TMP/kubeconfig" --out "$OUT_A" --identity node-a \
@@ -181,6 +188,8 @@ KA=$!
 # 1. synced with only the core kinds
 wait_py "$OUT_A" 'd["synced"] and "Service default/echo" in refs() and "Namespace default" in refs()' \
 	"core objects did not reach the store"
+wait_py "$OUT_A" 'len([r for r in refs() if r.startswith("ConfigMap ")]) == 520' \
+	"a paginated list lost objects"
 
 # 2. CRDs installed later are picked up
 ctl crds '{"install": true}'

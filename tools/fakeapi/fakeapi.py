@@ -43,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import uuid
 
 import yaml
@@ -221,7 +222,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for kv in q.split("&"):
             if kv:
                 k, _, v = kv.partition("=")
-                params[k] = v
+                params[urllib.parse.unquote_plus(k)] = urllib.parse.unquote_plus(v)
         return [p for p in path.split("/") if p], params
 
     def authorized(self):
