@@ -31,8 +31,11 @@ fail()
 }
 
 OBJS=$(ls "$B"/userspace/source/kube*.o 2> /dev/null)
+# a sanitizer build (make SANITIZE=1, B=build-san) links with the same flags
+SAN=""
+nm "$B/libgwbpf.a" 2> /dev/null | grep -q __asan_ && SAN="-fsanitize=address,undefined"
 # shellcheck disable=SC2046
-${CC:-cc} -std=gnu11 -O1 -g -pthread -Iinclude -o "$TMP/kubewatch" tools/fakeapi/kubewatch.c \
+${CC:-cc} -std=gnu11 -O1 -g -pthread $SAN -Iinclude -o "$TMP/kubewatch" tools/fakeapi/kubewatch.c \
 	$OBJS "$B/libgwbpf.a" $(pkg-config --libs libbpf libxdp libmnl openssl yaml-0.1 jansson \
 	libcurl libnghttp2 libpcre2-8) -lelf -lz -lm > "$TMP/cc.log" 2>&1 ||
 	fail "cannot build kubewatch"
