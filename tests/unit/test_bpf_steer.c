@@ -414,6 +414,16 @@ static void test_differential(void **state)
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
+/* specificity for sorting test IRs: exact > longer wildcard > any */
+static long gw_dp_test_rank(const char *p)
+{
+	if (!p)
+		return -1;
+	if (p[0] == '*')
+		return (long)strlen(p);
+	return 1000;
+}
+
 static uint32_t rnd(uint32_t n)
 {
 	rng ^= rng << 13;
@@ -526,6 +536,148 @@ static void test_order_guard(void **state)
 	assert_int_equal(gw_dataplane_sync(t->dp, t->fx.t->ir), 0);
 }
 
+/* ---- random snapshots: any IR, any order, through the kernel ---- */
+
+static const char *pick(const char *const *v, size_t n)
+{
+	return v[rnd((uint32_t)n)];
+}
+
+static char *maybe_dup(struct gw_ir *ir, const char *s)
+{
+	return s ? gw_ir_strdup(ir, s) : NULL;
+}
+
+/* a bind on the test port with random listeners, vhosts and matches; the
+ * lists are sorted most specific first only half of the time, so the
+ * compiler's order guard is exercised as much as the lookups */
+static struct gw_ir *random_ir(uint16_t port)
+{
+	static const char *const pats[] = {
+		"a.ex.com", "*.ex.com", "*.b.ex.com", "b.ex.com", "x.b.ex.com", NULL,
+		"*.com",    "other.org", "A.EX.COM", "*.B.Ex.Com",
+	};
+	static const char *const mpaths[] = { "/", "/a", "/a/", "/a/b", "/ab", "/b" };
+	struct gw_ir *ir = gw_ir_new();
+	struct gw_ir_bind *b;
+
+	assert_non_null(ir);
+	ir->n_clusters = 3;
+	ir->clusters = gw_ir_new_array(ir, struct gw_ir_cluster, 3);
+	for (int c = 0; c < 3; c++)
+		ir->clusters[c].name = gw_ir_strdup(ir, c == 0 ? "c0" : c == 1 ? "c1" : "c2");
+	ir->n_binds = 1;
+	ir->binds = b = gw_ir_new_array(ir, struct gw_ir_bind, 1);
+	b->address = gw_ir_strdup(ir, "0.0.0.0");
+	b->port = port;
+	b->proto = GW_PROTO_HTTP;
+	b->n_listeners = 1 + rnd(4);
+	b->listeners = gw_ir_new_array(ir, struct gw_ir_listener, b->n_listeners);
+	for (size_t l = 0; l < b->n_listeners; l++) {
+		struct gw_ir_listener *li = &b->listeners[l];
+
+		li->hostname = maybe_dup(ir, pick(pats, ARRAY_SIZE(pats)));
+		li->proto = rnd(8) ? GW_PROTO_HTTP : GW_PROTO_HTTPS;
+		li->n_vhosts = 1 + rnd(3);
+		li->vhosts = gw_ir_new_array(ir, struct gw_ir_vhost, li->n_vhosts);
+		for (size_t v = 0; v < li->n_vhosts; v++) {
+			struct gw_ir_vhost *vh = &li->vhosts[v];
+
+			vh->hostname = maybe_dup(ir, pick(pats, ARRAY_SIZE(pats)));
+			vh->n_actions = 1 + rnd(3);
+			vh->actions = gw_ir_new_array(ir, struct gw_ir_action, vh->n_actions);
+			for (size_t a = 0; a < vh->n_actions; a++) {
+				struct gw_ir_action *ac = &vh->actions[a];
+
+				ac->n_backends = 1 + (rnd(4) == 0);
+				ac->backends = gw_ir_new_array(ir, struct gw_ir_backend,
+							       ac->n_backends);
+				for (size_t k = 0; k < ac->n_backends; k++) {
+					ac->backends[k].cluster = (int32_t)rnd(3);
+					ac->backends[k].weight = 1;
+				}
+				ac->kernel_ok = ac->n_backends == 1 && rnd(4) != 0;
+			}
+			vh->n_matches = 1 + rnd(6);
+			vh->matches = gw_ir_new_array(ir, struct gw_ir_match, vh->n_matches);
+			for (size_t m = 0; m < vh->n_matches; m++) {
+				struct gw_ir_match *mt = &vh->matches[m];
+				uint32_t r = rnd(10);
+
+				mt->path = gw_ir_strdup(ir, pick(mpaths, ARRAY_SIZE(mpaths)));
+				mt->path_type = r < 4 ? GW_MATCH_EXACT :
+						r < 9 ? GW_MATCH_PREFIX : GW_MATCH_REGEX;
+				if (rnd(6) == 0)
+					mt->method = gw_ir_strdup(ir, "GET");
+				if (rnd(6) == 0) {
+					mt->n_headers = 1;
+					mt->headers = gw_ir_new_array(ir, struct gw_ir_str_match, 1);
+					mt->headers[0].name = gw_ir_strdup(ir, "x-h");
+					mt->headers[0].value = gw_ir_strdup(ir, "1");
+				}
+				mt->action = rnd((uint32_t)vh->n_actions);
+			}
+		}
+	}
+	return ir;
+}
+
+static int rank_cmp(const char *a, const char *b)
+{
+	long ra = gw_dp_test_rank(a), rb = gw_dp_test_rank(b);
+
+	return ra < rb ? 1 : ra > rb ? -1 : 0;
+}
+
+static int cmp_listener(const void *x, const void *y)
+{
+	return rank_cmp(((const struct gw_ir_listener *)x)->hostname,
+			((const struct gw_ir_listener *)y)->hostname);
+}
+
+static int cmp_vhost(const void *x, const void *y)
+{
+	return rank_cmp(((const struct gw_ir_vhost *)x)->hostname,
+			((const struct gw_ir_vhost *)y)->hostname);
+}
+
+static void test_random_snapshots(void **state)
+{
+	static const char *const hosts[] = {
+		"a.ex.com", "b.ex.com", "x.b.ex.com", "y.x.b.ex.com", "ex.com", "z.ex.com",
+		"other.org", "com", "A.Ex.Com:8080", "q.com", "B.EX.COM.",
+	};
+	static const char *const paths[] = { "/", "/a", "/a/", "/a/b", "/a/bc", "/ab", "/b",
+					     "/b/c", "/c" };
+	static const char *const extras[] = { "", "", "X-H: 1\r\n" };
+	struct st *t = *state;
+	unsigned int kernel_before = t->n_kernel;
+	const struct gw_ir_bind *saved = t->bind;
+
+	for (int round = 0; round < 60; round++) {
+		struct gw_ir *ir = random_ir(t->port);
+
+		if (round % 2) {
+			struct gw_ir_bind *b = &ir->binds[0];
+
+			qsort(b->listeners, b->n_listeners, sizeof(*b->listeners), cmp_listener);
+			for (size_t l = 0; l < b->n_listeners; l++)
+				qsort(b->listeners[l].vhosts, b->listeners[l].n_vhosts,
+				      sizeof(*b->listeners[l].vhosts), cmp_vhost);
+		}
+		assert_int_equal(gw_dataplane_sync(t->dp, ir), 0);
+		t->bind = &ir->binds[0];
+		for (int i = 0; i < 150; i++)
+			check_req(t, rnd(2) ? "GET" : "HEAD", pick(paths, ARRAY_SIZE(paths)),
+				  pick(hosts, ARRAY_SIZE(hosts)), pick(extras, ARRAY_SIZE(extras)));
+		gw_ir_put(ir);
+	}
+	print_message("random snapshots: %u kernel decisions\n", t->n_kernel - kernel_before);
+	assert_true(t->n_kernel - kernel_before > 100);
+	t->bind = saved;
+	assert_int_equal(gw_dataplane_sync(t->dp, t->fx.t->ir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -534,6 +686,7 @@ int main(void)
 		cmocka_unit_test(test_mutants),
 		cmocka_unit_test(test_resync),
 		cmocka_unit_test(test_order_guard),
+		cmocka_unit_test(test_random_snapshots),
 	};
 
 	if (geteuid() != 0) {
