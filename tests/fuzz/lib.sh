@@ -2,7 +2,8 @@
 # drivers against the library sources. Sourced, not run.
 #
 # Every userspace/*/*.c except cli/main.c is compiled with
-# -fsanitize=fuzzer-no-link,address,undefined into $FZ/obj and archived into
+# -fsanitize=fuzzer-no-link,address,undefined (with the generated $B/gen/*.c
+# that `make` writes) into $FZ/obj and archived into
 # $FZ/libgwbpf-fuzz.a; each tests/fuzz/fuzz_NAME.c is linked against it with
 # -fsanitize=fuzzer into $FZ/fuzz_NAME. Objects are rebuilt only when their
 # source or a header is newer. A library file that does not compile (e.g. it
@@ -39,9 +40,14 @@ fuzz_have_runtime() {
 # fuzz_build_lib() : compiles the library sources that changed, archives them
 fuzz_build_lib() {
 	objs=""
-	for src in userspace/*/*.c; do
+	# generated sources (build/gen/*.c, made by `make`) belong to the library too
+	for src in userspace/*/*.c "$B"/gen/*.c; do
+		[ -f "$src" ] || continue
 		[ "$src" = userspace/cli/main.c ] && continue
-		obj=$FZ/obj/${src%.c}.o
+		case $src in
+		"$B"/*) obj=$FZ/obj/gen/$(basename "${src%.c}").o ;;
+		*) obj=$FZ/obj/${src%.c}.o ;;
+		esac
 		dir=$(dirname "$src")
 		if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] ||
 		   [ -n "$(find include "$dir" -name '*.h' -newer "$obj" 2>/dev/null | head -n 1)" ]; then
