@@ -139,6 +139,18 @@ static void load_config(struct st *t, bool with_r4)
 	}
 }
 
+static struct st *live; /* for the exit handler */
+static int teardown(void **state);
+
+/* a failed assertion in the group setup skips the group teardown: the pins
+ * and sockets must still go */
+static void cleanup_at_exit(void)
+{
+	void *t = live;
+
+	teardown(&t);
+}
+
 static int setup(void **state)
 {
 	struct gw_dataplane_opts o = { .flags = GW_DP_F_SKMSG | GW_DP_F_STEER };
@@ -157,6 +169,8 @@ static int setup(void **state)
 	t = calloc(1, sizeof(*t));
 	assert_non_null(t);
 	t->lfd = t->cfd = t->sfd = t->rec_fd = -1;
+	live = t;
+	atexit(cleanup_at_exit);
 	/* the Gateway port: a free loopback port we keep listening on */
 	t->lfd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(t->lfd >= 0);
@@ -202,6 +216,7 @@ static int teardown(void **state)
 
 	if (!t)
 		return 0;
+	live = NULL;
 	if (t->cfd >= 0)
 		close(t->cfd);
 	if (t->sfd >= 0)
