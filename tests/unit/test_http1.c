@@ -265,6 +265,7 @@ static const struct bad bad_requests[] = {
 	B("GET ftp://a/ HTTP/1.1\r\nHost: a\r\n\r\n", GW_HTTP_E_TARGET),
 	B("GET http:/// HTTP/1.1\r\nHost: a\r\n\r\n", GW_HTTP_E_TARGET),
 	B("GET http:// HTTP/1.1\r\nHost: a\r\n\r\n", GW_HTTP_E_TARGET),
+	B("GET http://:80/ HTTP/1.1\r\nHost: a\r\n\r\n", GW_HTTP_E_TARGET),
 	B("GET http://user@a/ HTTP/1.1\r\nHost: a\r\n\r\n", GW_HTTP_E_TARGET),
 	B("GET http://a\\b/ HTTP/1.1\r\nHost: a\r\n\r\n", GW_HTTP_E_TARGET),
 	/* line endings */

@@ -702,7 +702,8 @@ static int split_target(struct hp *h, struct gw_http_req *req)
 			p++;
 		}
 		req->authority.len = (size_t)(p - req->authority.p);
-		if (!req->authority.len)
+		/* RFC 9110 §4.2.1: an empty host must be rejected ("http://:80/") */
+		if (!req->authority.len || req->authority.p[0] == ':')
 			return fail(h, GW_HTTP_E_TARGET);
 		t = p;
 		if (t == te || *t == '?') {
