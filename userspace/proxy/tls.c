@@ -271,14 +271,17 @@ static int load_pem(SSL_CTX *ctx, const struct gw_ir_cert *c, const char *where)
 	BIO_free(bio);
 	bio = BIO_new_mem_buf(c->key_pem, -1);
 	pk = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-	if (!pk || SSL_CTX_use_PrivateKey(ctx, pk) != 1)
+	if (!pk)
 		goto out;
-	if (SSL_CTX_check_private_key(ctx) != 1) {
+	/* checked before use: a mismatch is worth its own message */
+	if (X509_check_private_key(x, pk) != 1) {
 		ERR_clear_error();
 		pr_warn("tls: %s: private key does not match the certificate: not served", where);
 		err = -EKEYREJECTED;
 		goto out;
 	}
+	if (SSL_CTX_use_PrivateKey(ctx, pk) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+		goto out;
 	err = 0;
 out:
 	if (err == -EINVAL)
