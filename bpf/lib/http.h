@@ -43,11 +43,11 @@
 #define GW_HTTP_CB static
 #endif
 
-#define GW_HTTP_HEAD_MAX   1024 /* bytes of head looked at; a power of two */
-#define GW_HTTP_HOST_MAX   64   /* host name bytes (without port), a power of two */
-#define GW_HTTP_PATH_MAX   128  /* path bytes (without query) */
+#define GW_HTTP_HEAD_MAX 1024 /* bytes of head looked at; a power of two */
+#define GW_HTTP_HOST_MAX 64   /* host name bytes (without port), a power of two */
+#define GW_HTTP_PATH_MAX 128  /* path bytes (without query) */
 #define GW_HTTP_METHOD_MAX 15
-#define GW_HTTP_HDRS_MAX   64   /* header lines */
+#define GW_HTTP_HDRS_MAX 64 /* header lines */
 
 /* why a head was refused (0 = routable); recorded for tests and counters */
 enum gw_http_refuse {
@@ -57,7 +57,7 @@ enum gw_http_refuse {
 	GW_HTTP_R_TRAILING,   /* bytes after the head (a body or a pipelined request) */
 	GW_HTTP_R_METHOD,     /* not 1..15 uppercase letters, or CONNECT */
 	GW_HTTP_R_TARGET,     /* not origin-form, or a character outside the plain set */
-	GW_HTTP_R_PCT,        /* percent-encoding in the target */
+	GW_HTTP_R_PCT,	      /* percent-encoding in the target */
 	GW_HTTP_R_SEGMENT,    /* "//", "." or ".." segment */
 	GW_HTTP_R_PATH_LONG,  /* path longer than GW_HTTP_PATH_MAX */
 	GW_HTTP_R_VERSION,    /* not exactly "HTTP/1.1" CRLF */
@@ -66,7 +66,7 @@ enum gw_http_refuse {
 	GW_HTTP_R_TOO_MANY,   /* more than GW_HTTP_HDRS_MAX header lines */
 	GW_HTTP_R_FORBIDDEN,  /* a framing or connection header */
 	GW_HTTP_R_CONNECTION, /* Connection other than "keep-alive" */
-	GW_HTTP_R_HOST,       /* Host missing, repeated, empty, too long or not a plain name */
+	GW_HTTP_R_HOST,	      /* Host missing, repeated, empty, too long or not a plain name */
 	GW_HTTP_R__COUNT,
 };
 
@@ -82,28 +82,28 @@ struct gw_http_scratch {
  * unknown and the per-byte callback converges after a few iterations instead
  * of being explored once per concrete parser state. */
 struct gw_http_head {
-	__u32 len;      /* input bytes in s->buf */
+	__u32 len; /* input bytes in s->buf */
 	__u32 state;
-	__u32 refuse;   /* enum gw_http_refuse */
-	__u32 head_len; /* set once CRLF CRLF is seen */
+	__u32 refuse;	  /* enum gw_http_refuse */
+	__u32 head_len;	  /* set once CRLF CRLF is seen */
 	__u16 method_len; /* method is buf[0..method_len) */
-	__u16 path_off;   /* path is buf[path_off..path_off + path_len) */
+	__u16 path_off;	  /* path is buf[path_off..path_off + path_len) */
 	__u16 path_len;
-	__u16 host_len;   /* host is s->host[0..host_len) */
+	__u16 host_len; /* host is s->host[0..host_len) */
 	__u16 seg_len;
 	__u16 seg_dots;
 	__u16 n_hdrs;
-	__u16 name_k;     /* bytes of the current header name so far */
+	__u16 name_k; /* bytes of the current header name so far */
 	__u16 hdr_class;
-	__u16 val_k;      /* Connection: bytes of "keep-alive" matched */
-	__u16 val_phase;  /* Host: 0 name, 1 port, 2 trailing blanks; Connection: 1 trailing */
+	__u16 val_k;	 /* Connection: bytes of "keep-alive" matched */
+	__u16 val_phase; /* Host: 0 name, 1 port, 2 trailing blanks; Connection: 1 trailing */
 	__u16 port_len;
 	__u16 ver_k;
 	__u8 seen_host;
 	__u8 prev;
 	__u8 done;
 	__u8 pad;
-	__u64 name_w[3];  /* the name so far, lowercased, packed (gw_http_name_step) */
+	__u64 name_w[3]; /* the name so far, lowercased, packed (gw_http_name_step) */
 };
 
 /* bpf_loop() context: the only thing on the stack */
@@ -137,7 +137,7 @@ enum gw_http_hdr_class {
 };
 
 #define GW_W8(a, b, c, d, e, f, g, h)                                                              \
-	((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 | (__u64)(e) << 32 |  \
+	((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 | (__u64)(e) << 32 |   \
 	 (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
 #define GW_HTTP_NAME_MAX 24 /* longer names are ordinary headers */
 #define GW_HTTP_VERSION_W GW_W8('H', 'T', 'T', 'P', '/', '1', '.', '1') /* then CR LF */
@@ -160,8 +160,22 @@ GW_HTTP_FN bool gw_http_pchar(__u8 c)
 	if (gw_http_alnum(c))
 		return true;
 	switch (c) {
-	case '-': case '.': case '_': case '~': case '!': case '$': case '&': case '\'':
-	case '(': case ')': case '*': case '+': case ',': case ';': case '=': case ':':
+	case '-':
+	case '.':
+	case '_':
+	case '~':
+	case '!':
+	case '$':
+	case '&':
+	case '\'':
+	case '(':
+	case ')':
+	case '*':
+	case '+':
+	case ',':
+	case ';':
+	case '=':
+	case ':':
 	case '@':
 		return true;
 	default:
@@ -224,8 +238,9 @@ GW_HTTP_FN __u16 gw_http_name_class(struct gw_http_head *h)
 /* the k-th byte of "keep-alive" (k < 10) */
 GW_HTTP_FN __u8 gw_http_keepalive_byte(__u32 k)
 {
-	return (__u8)((k < 8 ? GW_HTTP_KEEPALIVE_W0 >> ((k & 7) * 8) :
-			       GW_HTTP_KEEPALIVE_W1 >> ((k & 7) * 8)) & 0xff);
+	return (__u8)((k < 8 ? GW_HTTP_KEEPALIVE_W0 >> ((k & 7) * 8)
+			     : GW_HTTP_KEEPALIVE_W1 >> ((k & 7) * 8)) &
+		      0xff);
 }
 
 /* the k-th byte of "HTTP/1.1" CR LF (k < 10) */
@@ -256,7 +271,8 @@ GW_HTTP_FN long gw_http_value_byte(struct gw_http_head *h, struct gw_http_scratc
 					return gw_http_refuse(h, GW_HTTP_R_HOST);
 				if (h->host_len >= GW_HTTP_HOST_MAX - 1)
 					return gw_http_refuse(h, GW_HTTP_R_HOST);
-				s->host[GW_IDX(h->host_len, GW_HTTP_HOST_MAX - 1)] = gw_http_lower(ch);
+				s->host[GW_IDX(h->host_len, GW_HTTP_HOST_MAX - 1)] =
+				    gw_http_lower(ch);
 				h->host_len++;
 				h->prev = ch;
 			} else {
@@ -456,7 +472,7 @@ static inline long gw_http_loop(__u32 n, long (*cb)(__u64, void *), void *ctx)
  * kernel may route, else the reason to leave it to the proxy. */
 GW_HTTP_FN __u32 gw_http_parse(struct gw_http_head *h, struct gw_http_scratch *s, __u32 len)
 {
-	struct gw_http_loop c = { .h = h, .s = s };
+	struct gw_http_loop c = {.h = h, .s = s};
 
 	__builtin_memset(h, 0, sizeof(*h));
 	h->len = len;

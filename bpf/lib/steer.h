@@ -99,7 +99,7 @@ static __always_inline void gw_steer_key_fill(struct gw_steer_scratch *s, __u32 
 		if (r >= host_len || w >= GW_RT_HOST_LEN)
 			break;
 		s->key.host[GW_IDX(w, GW_RT_HOST_LEN - 1)] =
-			s->http.host[GW_IDX(r, GW_HTTP_HOST_MAX - 1)];
+		    s->http.host[GW_IDX(r, GW_HTTP_HOST_MAX - 1)];
 		w++;
 	}
 	s->key.len = w;
@@ -127,7 +127,7 @@ static long gw_steer_wild_step(__u64 idx, void *data)
 static __always_inline struct gw_rt_id *gw_steer_host(struct gw_steer_scratch *s, __u32 gen,
 						      __u32 scope, __u32 host_len)
 {
-	struct gw_steer_host_ctx c = { .s = s };
+	struct gw_steer_host_ctx c = {.s = s};
 	struct gw_rt_id *v;
 
 	s->host_len = host_len;
@@ -228,8 +228,8 @@ static __always_inline struct gw_rt_id *gw_steer_bind(struct sk_msg_md *msg, __u
 {
 	struct gw_rt_bind_key k = {};
 	struct gw_rt_id *b;
-	__u32 rip6[4] = { msg->remote_ip6[0], msg->remote_ip6[1], msg->remote_ip6[2],
-			  msg->remote_ip6[3] };
+	__u32 rip6[4] = {msg->remote_ip6[0], msg->remote_ip6[1], msg->remote_ip6[2],
+			 msg->remote_ip6[3]};
 
 	k.gen = gen;
 	k.port = (__u16)bpf_ntohl(msg->remote_port);
@@ -268,7 +268,7 @@ static __always_inline void gw_steer_record(struct gw_steer_rec *r, __u32 verdic
  * (GW_VERDICT_STEER_*), or 0 when the message is not to such a listener. */
 static __always_inline __u32 gw_steer_decide(struct sk_msg_md *msg)
 {
-	struct gw_steer_rec r = { .cluster = -1 };
+	struct gw_steer_rec r = {.cluster = -1};
 	struct gw_steer_walk_ctx w = {};
 	struct gw_http_head *h;
 	struct gw_steer_scratch *s;

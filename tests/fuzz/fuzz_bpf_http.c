@@ -21,7 +21,7 @@
 #define CHECK(c)                                                                                   \
 	do {                                                                                       \
 		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);     \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
 			abort();                                                                   \
 		}                                                                                  \
 	} while (0)
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct gw_http_req req = { .headers = hdrs };
+	struct gw_http_req req = {.headers = hdrs};
 	struct gw_http_limits lim;
 	struct gw_http_head h;
 	struct gw_slice host;

@@ -91,12 +91,14 @@ static void test_refuses(void **state)
 	expect_refuse("GET / HTTP/1.1\r\nX: a\rb\r\nHost: a\r\n\r\n", GW_HTTP_R_BARE_CR);
 	expect_refuse("GET / HTTP/1.1\r\nX: \x80\r\nHost: a\r\n\r\n", GW_HTTP_R_HEADER);
 	/* framing and connection headers */
-	expect_refuse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", GW_HTTP_R_FORBIDDEN);
+	expect_refuse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+		      GW_HTTP_R_FORBIDDEN);
 	expect_refuse("POST / HTTP/1.1\r\nHost: a\r\ntransfer-encoding: chunked\r\n\r\n",
 		      GW_HTTP_R_FORBIDDEN);
 	expect_refuse("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n",
 		      GW_HTTP_R_FORBIDDEN);
-	expect_refuse("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", GW_HTTP_R_FORBIDDEN);
+	expect_refuse("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n",
+		      GW_HTTP_R_FORBIDDEN);
 	expect_refuse("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
 		      GW_HTTP_R_CONNECTION);
 	expect_refuse("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, upgrade\r\n\r\n",
@@ -138,7 +140,7 @@ static void test_limits(void **state)
 	n = snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: ");
 	memset(big + n, 'h', 63);
 	strcpy(big + n + 63, "\r\n\r\n");
-	assert_int_equal(kparse(big, strlen(big), &(struct gw_http_head){ 0 }), GW_HTTP_R_OK);
+	assert_int_equal(kparse(big, strlen(big), &(struct gw_http_head){0}), GW_HTTP_R_OK);
 	memset(big + n, 'h', 64);
 	strcpy(big + n + 64, "\r\n\r\n");
 	expect_refuse(big, GW_HTTP_R_HOST);
@@ -157,21 +159,63 @@ static uint32_t rnd(uint32_t n)
 }
 
 static const char *const frags[] = {
-	"GET",	 "HEAD",   "POST",     "get",	" ",	 "/",	     "/a",	 "/b/",
-	"/.",	 "/..",	   "//",       "%2e",	"%41",	 "?",	     "?q=1",	 "#",
-	"*",	 "http://a/", "HTTP/1.1", "HTTP/1.0", "\r\n", "\n",	 "\r",	 "Host:",
-	"host: ", "HOST:\t", "a.example", "A.B",	":80",	 ":",	     ".",	 "[::1]",
-	"X-A: 1", "Connection: keep-alive", "Connection: close", "Content-Length: 0",
-	"Content-Length: 5", "Transfer-Encoding: chunked", "Expect: 100-continue",
-	"Upgrade: h2c", " ",	"\t",	  "\x01", "\x7f",     "\xc3\xa9", "abc",	 "hello",
-	"TE: trailers", "Te:x", "Host: b\r\n",
+    "GET",
+    "HEAD",
+    "POST",
+    "get",
+    " ",
+    "/",
+    "/a",
+    "/b/",
+    "/.",
+    "/..",
+    "//",
+    "%2e",
+    "%41",
+    "?",
+    "?q=1",
+    "#",
+    "*",
+    "http://a/",
+    "HTTP/1.1",
+    "HTTP/1.0",
+    "\r\n",
+    "\n",
+    "\r",
+    "Host:",
+    "host: ",
+    "HOST:\t",
+    "a.example",
+    "A.B",
+    ":80",
+    ":",
+    ".",
+    "[::1]",
+    "X-A: 1",
+    "Connection: keep-alive",
+    "Connection: close",
+    "Content-Length: 0",
+    "Content-Length: 5",
+    "Transfer-Encoding: chunked",
+    "Expect: 100-continue",
+    "Upgrade: h2c",
+    " ",
+    "\t",
+    "\x01",
+    "\x7f",
+    "\xc3\xa9",
+    "abc",
+    "hello",
+    "TE: trailers",
+    "Te:x",
+    "Host: b\r\n",
 };
 
 /* a plain valid head, so mutations start near the accept boundary */
 static size_t gen_valid(char *out, size_t cap)
 {
-	static const char *const hosts[] = { "a.example", "B.Example.com.", "x:8080", "127.0.0.1" };
-	static const char *const paths[] = { "/", "/a", "/a/b/", "/x.y?z=1", "/..a/~b" };
+	static const char *const hosts[] = {"a.example", "B.Example.com.", "x:8080", "127.0.0.1"};
+	static const char *const paths[] = {"/", "/a", "/a/b/", "/x.y?z=1", "/..a/~b"};
 
 	return (size_t)snprintf(out, cap, "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
 				paths[rnd(ARRAY_SIZE(paths))], hosts[rnd(ARRAY_SIZE(hosts))],
@@ -218,7 +262,7 @@ static size_t gen_mutant(char *out, size_t cap)
 static bool agrees(const char *in, size_t len)
 {
 	struct gw_http_header hdrs[128];
-	struct gw_http_req req = { .headers = hdrs };
+	struct gw_http_req req = {.headers = hdrs};
 	struct gw_http_limits lim;
 	struct gw_http_head h;
 	struct gw_slice host;
@@ -243,7 +287,7 @@ static bool agrees(const char *in, size_t len)
 
 		memcpy(p, req.path.p, req.path.len);
 		if (gw_router_path_normalize(p, req.path.len, GW_PATH_NORM_DEFAULT) !=
-			    (int)req.path.len ||
+			(int)req.path.len ||
 		    memcmp(p, req.path.p, req.path.len))
 			return false;
 	}
@@ -262,7 +306,8 @@ static void test_differential(void **state)
 	unsigned int ok = 0, total = 0;
 
 	for (int i = 0; i < 40000; i++) {
-		size_t len = i % 4 == 0 ? gen_valid(buf, sizeof(buf)) : gen_mutant(buf, sizeof(buf));
+		size_t len =
+		    i % 4 == 0 ? gen_valid(buf, sizeof(buf)) : gen_mutant(buf, sizeof(buf));
 		struct gw_http_head h;
 
 		total++;
@@ -280,10 +325,10 @@ static void test_differential(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_accepts),
-		cmocka_unit_test(test_refuses),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_differential),
+	    cmocka_unit_test(test_accepts),
+	    cmocka_unit_test(test_refuses),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_differential),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

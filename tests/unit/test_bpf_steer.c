@@ -47,59 +47,78 @@ struct st {
 	unsigned int n_kernel, n_user, n_parse;
 };
 
-#define YAML_FMT \
-	"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: default}\n" \
-	"spec:\n  gatewayClassName: gwbpf\n  listeners:\n" \
-	"  - {name: any, protocol: HTTP, port: %u}\n" \
-	"  - {name: wild, protocol: HTTP, port: %u, hostname: \"*.example.com\"}\n" \
-	"  - {name: exact, protocol: HTTP, port: %u, hostname: a.example.com}\n" \
-	"---\n" \
-	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r1, namespace: default}\n" \
-	"spec:\n  parentRefs: [{name: gw, sectionName: exact}]\n  rules:\n" \
-	"  - matches: [{path: {type: Exact, value: /exact}}]\n    backendRefs: [{name: sa, port: 80}]\n" \
-	"  - matches: [{path: {type: PathPrefix, value: /api}}]\n    backendRefs: [{name: sb, port: 80}]\n" \
-	"  - matches: [{path: {type: PathPrefix, value: /api}, headers: [{name: x-canary, value: \"1\"}]}]\n" \
-	"    backendRefs: [{name: sc, port: 80}]\n" \
-	"  - matches: [{path: {type: PathPrefix, value: /}}]\n    backendRefs: [{name: sa, port: 80}]\n" \
-	"---\n" \
-	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r2, namespace: default}\n" \
-	"spec:\n  parentRefs: [{name: gw, sectionName: wild}]\n" \
-	"  hostnames: [\"*.example.com\", b.example.com]\n  rules:\n" \
-	"  - matches: [{path: {type: PathPrefix, value: /filtered}}]\n" \
-	"    filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: x-f, value: \"1\"}]}}]\n" \
-	"    backendRefs: [{name: sa, port: 80}]\n" \
-	"  - matches: [{path: {type: PathPrefix, value: /w/}}]\n    backendRefs: [{name: sb, port: 80}]\n" \
-	"  - matches: [{path: {type: PathPrefix, value: /}}]\n    backendRefs: [{name: sc, port: 80}]\n" \
-	"---\n" \
-	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r5, namespace: default}\n" \
-	"spec:\n  parentRefs: [{name: gw, sectionName: wild}]\n  hostnames: [c.example.com]\n  rules:\n" \
-	"  - matches: [{path: {type: RegularExpression, value: \"/re.*\"}}]\n    backendRefs: [{name: sc, port: 80}]\n" \
-	"  - matches: [{path: {type: Exact, value: /m}, method: POST}]\n    backendRefs: [{name: sa, port: 80}]\n" \
-	"  - matches: [{path: {type: PathPrefix, value: /split}}]\n" \
-	"    backendRefs: [{name: sa, port: 80, weight: 1}, {name: sb, port: 80, weight: 1}]\n" \
-	"---\n" \
-	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r3, namespace: default}\n" \
-	"spec:\n  parentRefs: [{name: gw, sectionName: any}]\n  hostnames: [other.test]\n  rules:\n" \
-	"  - matches: [{path: {type: PathPrefix, value: /o}}]\n    backendRefs: [{name: sc, port: 80}]\n" \
-	"---\n" \
-	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r4, namespace: default}\n" \
-	"spec:\n  parentRefs: [{name: gw, sectionName: any}]\n  rules:\n" \
-	"  - matches: [{path: {type: Exact, value: /}}]\n    backendRefs: [{name: sb, port: 80}]\n" \
+#define YAML_FMT                                                                                   \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, "           \
+	"namespace: default}\n"                                                                    \
+	"spec:\n  gatewayClassName: gwbpf\n  listeners:\n"                                         \
+	"  - {name: any, protocol: HTTP, port: %u}\n"                                              \
+	"  - {name: wild, protocol: HTTP, port: %u, hostname: \"*.example.com\"}\n"                \
+	"  - {name: exact, protocol: HTTP, port: %u, hostname: a.example.com}\n"                   \
+	"---\n"                                                                                    \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r1, "         \
+	"namespace: default}\n"                                                                    \
+	"spec:\n  parentRefs: [{name: gw, sectionName: exact}]\n  rules:\n"                        \
+	"  - matches: [{path: {type: Exact, value: /exact}}]\n    backendRefs: [{name: sa, port: " \
+	"80}]\n"                                                                                   \
+	"  - matches: [{path: {type: PathPrefix, value: /api}}]\n    backendRefs: [{name: sb, "    \
+	"port: 80}]\n"                                                                             \
+	"  - matches: [{path: {type: PathPrefix, value: /api}, headers: [{name: x-canary, value: " \
+	"\"1\"}]}]\n"                                                                              \
+	"    backendRefs: [{name: sc, port: 80}]\n"                                                \
+	"  - matches: [{path: {type: PathPrefix, value: /}}]\n    backendRefs: [{name: sa, port: " \
+	"80}]\n"                                                                                   \
+	"---\n"                                                                                    \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r2, "         \
+	"namespace: default}\n"                                                                    \
+	"spec:\n  parentRefs: [{name: gw, sectionName: wild}]\n"                                   \
+	"  hostnames: [\"*.example.com\", b.example.com]\n  rules:\n"                              \
+	"  - matches: [{path: {type: PathPrefix, value: /filtered}}]\n"                            \
+	"    filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: x-f, "   \
+	"value: \"1\"}]}}]\n"                                                                      \
+	"    backendRefs: [{name: sa, port: 80}]\n"                                                \
+	"  - matches: [{path: {type: PathPrefix, value: /w/}}]\n    backendRefs: [{name: sb, "     \
+	"port: 80}]\n"                                                                             \
+	"  - matches: [{path: {type: PathPrefix, value: /}}]\n    backendRefs: [{name: sc, port: " \
+	"80}]\n"                                                                                   \
+	"---\n"                                                                                    \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r5, "         \
+	"namespace: default}\n"                                                                    \
+	"spec:\n  parentRefs: [{name: gw, sectionName: wild}]\n  hostnames: [c.example.com]\n  "   \
+	"rules:\n"                                                                                 \
+	"  - matches: [{path: {type: RegularExpression, value: \"/re.*\"}}]\n    backendRefs: "    \
+	"[{name: sc, port: 80}]\n"                                                                 \
+	"  - matches: [{path: {type: Exact, value: /m}, method: POST}]\n    backendRefs: [{name: " \
+	"sa, port: 80}]\n"                                                                         \
+	"  - matches: [{path: {type: PathPrefix, value: /split}}]\n"                               \
+	"    backendRefs: [{name: sa, port: 80, weight: 1}, {name: sb, port: 80, weight: 1}]\n"    \
+	"---\n"                                                                                    \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r3, "         \
+	"namespace: default}\n"                                                                    \
+	"spec:\n  parentRefs: [{name: gw, sectionName: any}]\n  hostnames: [other.test]\n  "       \
+	"rules:\n"                                                                                 \
+	"  - matches: [{path: {type: PathPrefix, value: /o}}]\n    backendRefs: [{name: sc, "      \
+	"port: 80}]\n"                                                                             \
+	"---\n"                                                                                    \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r4, "         \
+	"namespace: default}\n"                                                                    \
+	"spec:\n  parentRefs: [{name: gw, sectionName: any}]\n  rules:\n"                          \
+	"  - matches: [{path: {type: Exact, value: /}}]\n    backendRefs: [{name: sb, port: "      \
+	"80}]\n"                                                                                   \
 	"%s"
 
-#define SVC_FMT \
-	"---\napiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: default}\n" \
-	"spec:\n  ports: [{name: http, port: 80, targetPort: %u}]\n" \
-	"---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n" \
-	"metadata: {name: %s-1, namespace: default, labels: {kubernetes.io/service-name: %s}}\n" \
-	"addressType: IPv4\nports: [{name: http, port: %u, protocol: TCP}]\n" \
+#define SVC_FMT                                                                                    \
+	"---\napiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: default}\n"           \
+	"spec:\n  ports: [{name: http, port: 80, targetPort: %u}]\n"                               \
+	"---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"                              \
+	"metadata: {name: %s-1, namespace: default, labels: {kubernetes.io/service-name: %s}}\n"   \
+	"addressType: IPv4\nports: [{name: http, port: %u, protocol: TCP}]\n"                      \
 	"endpoints: [{addresses: [\"127.0.0.1\"], conditions: {ready: true}}]\n"
 
 static void load_config(struct st *t, bool with_r4)
 {
 	char svcs[2048], *yaml;
 	size_t off = 0;
-	const char *names[] = { "sa", "sb", "sc" };
+	const char *names[] = {"sa", "sb", "sc"};
 	int n;
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
@@ -110,8 +129,9 @@ static void load_config(struct st *t, bool with_r4)
 	assert_true(n > 0);
 	if (!with_r4) {
 		/* the same config without r4 (catch-all Exact "/") */
-		char *r4 = strstr(yaml, "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
-					"metadata: {name: r4");
+		char *r4 =
+		    strstr(yaml, "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+				 "metadata: {name: r4");
 		char *end = r4 ? strstr(r4, "---\n") : NULL;
 
 		assert_non_null(end);
@@ -133,9 +153,11 @@ static void load_config(struct st *t, bool with_r4)
 		gw_ir_dump(t->fx.t->ir, stderr);
 		for (size_t l = 0; l < t->bind->n_listeners; l++)
 			for (size_t v = 0; v < t->bind->listeners[l].n_vhosts; v++)
-				for (size_t a = 0; a < t->bind->listeners[l].vhosts[v].n_actions; a++)
-					fprintf(stderr, "l%zu v%zu a%zu kernel_ok=%d\n", l, v, a,
-						t->bind->listeners[l].vhosts[v].actions[a].kernel_ok);
+				for (size_t a = 0; a < t->bind->listeners[l].vhosts[v].n_actions;
+				     a++)
+					fprintf(
+					    stderr, "l%zu v%zu a%zu kernel_ok=%d\n", l, v, a,
+					    t->bind->listeners[l].vhosts[v].actions[a].kernel_ok);
 	}
 }
 
@@ -153,10 +175,10 @@ static void cleanup_at_exit(void)
 
 static int setup(void **state)
 {
-	struct gw_dataplane_opts o = { .flags = GW_DP_F_SKMSG | GW_DP_F_STEER };
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct gw_dataplane_opts o = {.flags = GW_DP_F_SKMSG | GW_DP_F_STEER};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t al = sizeof(a);
-	struct gw_sock_key k = { .pad = 0 };
+	struct gw_sock_key k = {.pad = 0};
 	char path[256];
 	int hash_fd, one = 1;
 	uint64_t sock_fd;
@@ -265,7 +287,7 @@ static const struct gw_ir_match *user_route(struct st *t, const char *in, size_t
 {
 	static struct gw_http_header hdrs[128];
 	static char copy[4096];
-	struct gw_http_req req = { .headers = hdrs };
+	struct gw_http_req req = {.headers = hdrs};
 	struct gw_http_limits lim;
 	int rc, n;
 
@@ -305,8 +327,8 @@ static uint32_t check_one(struct st *t, const char *in, size_t len)
 	free(sc);
 	kernel_decide(t, in, len, &r);
 	if (r.refuse != uref)
-		fail_msg("kernel parser says %u, userspace build %u: %.*s", r.refuse, uref, (int)len,
-			 in);
+		fail_msg("kernel parser says %u, userspace build %u: %.*s", r.refuse, uref,
+			 (int)len, in);
 	if (r.verdict == GW_VERDICT_STEER_USER_PARSE) {
 		t->n_parse++;
 		assert_int_not_equal(r.refuse, 0);
@@ -321,8 +343,8 @@ static uint32_t check_one(struct st *t, const char *in, size_t len)
 	t->n_kernel++;
 	m = user_route(t, in, len, &res, &parsed);
 	if (!parsed || !m)
-		fail_msg("kernel routes what the proxy %s: %.*s", parsed ? "does not route" :
-			 "refuses", (int)len, in);
+		fail_msg("kernel routes what the proxy %s: %.*s",
+			 parsed ? "does not route" : "refuses", (int)len, in);
 	if (res.listener != &t->bind->listeners[r.listener] ||
 	    res.vhost != &res.listener->vhosts[r.vhost] || m != &res.vhost->matches[r.match])
 		fail_msg("kernel picked listener %u vhost %u match %u, the proxy %zd/%zd/%zd: %.*s",
@@ -398,20 +420,21 @@ static void test_expected(void **state)
 
 static void test_differential(void **state)
 {
-	static const char *const methods[] = { "GET", "HEAD", "POST" };
+	static const char *const methods[] = {"GET", "HEAD", "POST"};
 	static const char *const hosts[] = {
-		"a.example.com", "A.EXAMPLE.com:80", "b.example.com", "x.b.example.com", "c.example.com",
-		"zz.example.com.", "example.com",   "other.test",    "other.test.:1",
-		"nothing.test", "127.0.0.1",	    "a..example.com", "a.example.com:",
+	    "a.example.com",  "A.EXAMPLE.com:80", "b.example.com", "x.b.example.com",
+	    "c.example.com",  "zz.example.com.",  "example.com",   "other.test",
+	    "other.test.:1",  "nothing.test",	  "127.0.0.1",	   "a..example.com",
+	    "a.example.com:",
 	};
 	static const char *const paths[] = {
-		"/",	 "/exact", "/exact/", "/api",	    "/api/",	 "/api/v1", "/apix",
-		"/filtered/x", "/w", "/w/",	"/w/1",	    "/wx",	 "/re1",    "/m",
-		"/split", "/o",	"/o/p", "/exact?x=1", "/%61pi", "/./api",  "//api",
-		"/a/../api", "/split/x?y",
+	    "/",      "/exact",	     "/exact/", "/api",	     "/api/",	   "/api/v1",
+	    "/apix",  "/filtered/x", "/w",	"/w/",	     "/w/1",	   "/wx",
+	    "/re1",   "/m",	     "/split",	"/o",	     "/o/p",	   "/exact?x=1",
+	    "/%61pi", "/./api",	     "//api",	"/a/../api", "/split/x?y",
 	};
-	static const char *const extras[] = { "", "X-Canary: 1\r\n", "Connection: close\r\n",
-					      "Content-Length: 0\r\n", "Accept: */*\r\n" };
+	static const char *const extras[] = {"", "X-Canary: 1\r\n", "Connection: close\r\n",
+					     "Content-Length: 0\r\n", "Accept: */*\r\n"};
 	struct st *t = *state;
 
 	for (size_t m = 0; m < ARRAY_SIZE(methods); m++)
@@ -452,21 +475,24 @@ static uint32_t rnd(uint32_t n)
 static void test_mutants(void **state)
 {
 	static const char *const bases[] = {
-		"GET /exact HTTP/1.1\r\nHost: a.example.com\r\n\r\n",
-		"GET /w/1 HTTP/1.1\r\nHost: x.example.com\r\nAccept: */*\r\n\r\n",
-		"HEAD /o/p?q HTTP/1.1\r\nhost: other.test:80\r\n\r\n",
-		"GET / HTTP/1.1\r\nHost: example.com\r\nConnection: keep-alive\r\n\r\n",
+	    "GET /exact HTTP/1.1\r\nHost: a.example.com\r\n\r\n",
+	    "GET /w/1 HTTP/1.1\r\nHost: x.example.com\r\nAccept: */*\r\n\r\n",
+	    "HEAD /o/p?q HTTP/1.1\r\nhost: other.test:80\r\n\r\n",
+	    "GET / HTTP/1.1\r\nHost: example.com\r\nConnection: keep-alive\r\n\r\n",
 	};
 	static const char *const frags[] = {
-		"/", ".", "..", "%", "%2F", "?", " ", "\t", "\r\n", "\n", ":", ":8", "Host: b\r\n",
-		"X-Canary: 1\r\n", "exact", "w", "o", "a.", "*", "\x80", "A", "-",
+	    "/",     ".",    "..", "%",	 "%2F", "?",	       " ",
+	    "\t",    "\r\n", "\n", ":",	 ":8",	"Host: b\r\n", "X-Canary: 1\r\n",
+	    "exact", "w",    "o",  "a.", "*",	"\x80",	       "A",
+	    "-",
 	};
 	struct st *t = *state;
 	unsigned int before = t->n_kernel;
 	char buf[512];
 
 	for (int i = 0; i < 3000; i++) {
-		size_t len = (size_t)snprintf(buf, sizeof(buf), "%s", bases[rnd(ARRAY_SIZE(bases))]);
+		size_t len =
+		    (size_t)snprintf(buf, sizeof(buf), "%s", bases[rnd(ARRAY_SIZE(bases))]);
 		const char *f = frags[rnd(ARRAY_SIZE(frags))];
 		size_t at = 1 + rnd((uint32_t)len - 1), flen = strlen(f);
 
@@ -569,10 +595,10 @@ static char *maybe_dup(struct gw_ir *ir, const char *s)
 static struct gw_ir *random_ir(uint16_t port)
 {
 	static const char *const pats[] = {
-		"a.ex.com", "*.ex.com", "*.b.ex.com", "b.ex.com", "x.b.ex.com", NULL,
-		"*.com",    "other.org", "A.EX.COM", "*.B.Ex.Com",
+	    "a.ex.com", "*.ex.com", "*.b.ex.com", "b.ex.com", "x.b.ex.com",
+	    NULL,	"*.com",    "other.org",  "A.EX.COM", "*.B.Ex.Com",
 	};
-	static const char *const mpaths[] = { "/", "/a", "/a/", "/a/b", "/ab", "/b" };
+	static const char *const mpaths[] = {"/", "/a", "/a/", "/a/b", "/ab", "/b"};
 	struct gw_ir *ir = gw_ir_new();
 	struct gw_ir_bind *b;
 
@@ -605,8 +631,8 @@ static struct gw_ir *random_ir(uint16_t port)
 				struct gw_ir_action *ac = &vh->actions[a];
 
 				ac->n_backends = 1 + (rnd(4) == 0);
-				ac->backends = gw_ir_new_array(ir, struct gw_ir_backend,
-							       ac->n_backends);
+				ac->backends =
+				    gw_ir_new_array(ir, struct gw_ir_backend, ac->n_backends);
 				for (size_t k = 0; k < ac->n_backends; k++) {
 					ac->backends[k].cluster = (int32_t)rnd(3);
 					ac->backends[k].weight = 1;
@@ -620,13 +646,15 @@ static struct gw_ir *random_ir(uint16_t port)
 				uint32_t r = rnd(10);
 
 				mt->path = gw_ir_strdup(ir, pick(mpaths, ARRAY_SIZE(mpaths)));
-				mt->path_type = r < 4 ? GW_MATCH_EXACT :
-						r < 9 ? GW_MATCH_PREFIX : GW_MATCH_REGEX;
+				mt->path_type = r < 4	? GW_MATCH_EXACT
+						: r < 9 ? GW_MATCH_PREFIX
+							: GW_MATCH_REGEX;
 				if (rnd(6) == 0)
 					mt->method = gw_ir_strdup(ir, "GET");
 				if (rnd(6) == 0) {
 					mt->n_headers = 1;
-					mt->headers = gw_ir_new_array(ir, struct gw_ir_str_match, 1);
+					mt->headers =
+					    gw_ir_new_array(ir, struct gw_ir_str_match, 1);
 					mt->headers[0].name = gw_ir_strdup(ir, "x-h");
 					mt->headers[0].value = gw_ir_strdup(ir, "1");
 				}
@@ -659,12 +687,12 @@ static int cmp_vhost(const void *x, const void *y)
 static void test_random_snapshots(void **state)
 {
 	static const char *const hosts[] = {
-		"a.ex.com", "b.ex.com", "x.b.ex.com", "y.x.b.ex.com", "ex.com", "z.ex.com",
-		"other.org", "com", "A.Ex.Com:8080", "q.com", "B.EX.COM.",
+	    "a.ex.com",	 "b.ex.com", "x.b.ex.com",    "y.x.b.ex.com", "ex.com",	   "z.ex.com",
+	    "other.org", "com",	     "A.Ex.Com:8080", "q.com",	      "B.EX.COM.",
 	};
-	static const char *const paths[] = { "/", "/a", "/a/", "/a/b", "/a/bc", "/ab", "/b",
-					     "/b/c", "/c" };
-	static const char *const extras[] = { "", "", "X-H: 1\r\n" };
+	static const char *const paths[] = {"/",   "/a", "/a/",	 "/a/b", "/a/bc",
+					    "/ab", "/b", "/b/c", "/c"};
+	static const char *const extras[] = {"", "", "X-H: 1\r\n"};
 	struct st *t = *state;
 	unsigned int kernel_before = t->n_kernel;
 	const struct gw_ir_bind *saved = t->bind;
@@ -696,12 +724,9 @@ static void test_random_snapshots(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_expected),
-		cmocka_unit_test(test_differential),
-		cmocka_unit_test(test_mutants),
-		cmocka_unit_test(test_resync),
-		cmocka_unit_test(test_order_guard),
-		cmocka_unit_test(test_random_snapshots),
+	    cmocka_unit_test(test_expected),	cmocka_unit_test(test_differential),
+	    cmocka_unit_test(test_mutants),	cmocka_unit_test(test_resync),
+	    cmocka_unit_test(test_order_guard), cmocka_unit_test(test_random_snapshots),
 	};
 
 	if (geteuid() != 0) {
