@@ -143,10 +143,24 @@ $(B)/tests/bpf/run_bpf_tests: $(B)/tests/bpf/run_bpf_tests.o $(LIB)
 # ---- tests ----
 # make test: every suite; independent suites run in parallel (tests/run.sh)
 # deps first, then a fresh make so pkg-config sees what was just installed
+# SANITIZE=1: only SAN_SUITES run (conformance, fuzz replay and e2e are long,
+# and fuzz replay has its own sanitizers). Every sanitizer report of every
+# process (gwbpf, echo, unit tests) goes to $(B)/san-logs/, and any report
+# there fails the run even when the test that caused it passed.
+SAN_SUITES ?= unit bpf integration
+SAN_LOGS   := $(abspath $(B))/san-logs
+ifeq ($(SANITIZE),1)
+TEST_SUITES ?= $(SAN_SUITES)
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:log_path=$(SAN_LOGS)/asan:log_exe_name=1 \
+	   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOGS)/ubsan:log_exe_name=1
+endif
 test: ## install missing deps, build, run every test suite
 	$(Q)sh mk/deps.sh --quiet
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)B=$(B) SANITIZE=$(SANITIZE) sh tests/run.sh
+	$(Q)rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
+	$(Q)B=$(B) SANITIZE=$(SANITIZE) $(SAN_ENV) sh tests/run.sh $(TEST_SUITES)$(if $(SAN_ENV),; rc=$$?; \
+		if [ -n "$$(ls -A $(SAN_LOGS))" ]; then echo "sanitizer reports in $(SAN_LOGS):"; \
+		grep -h -A 12 -E 'ERROR|runtime error' $(SAN_LOGS)/* | head -n 80; rc=1; fi; exit $$rc)
 
 unit: $(UNIT_BINS) ## unit tests only
 	$(Q)B=$(B) sh tests/run.sh unit
