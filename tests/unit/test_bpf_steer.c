@@ -25,6 +25,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -721,12 +723,115 @@ static void test_random_snapshots(void **state)
 	assert_int_equal(gw_dataplane_sync(t->dp, t->fx.t->ir), 0);
 }
 
+/* ---- the production path: sockops inserts the client socket ---- */
+
+static bool cgroup2_root(char *out, size_t len)
+{
+	char dev[256], dir[PATH_MAX], type[64];
+	FILE *f = fopen("/proc/mounts", "r");
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3)
+		if (!strcmp(type, "cgroup2"))
+			found = snprintf(out, len, "%s", dir) < (int)len;
+	fclose(f);
+	return found;
+}
+
+/* child: joins the cgroup, connects to port, hands the socket over */
+static void connect_in_cgroup(const char *cg, uint16_t port, int chan)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char path[PATH_MAX + 128], cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, one = 1;
+	struct iovec iov = { .iov_base = &one, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	f = fopen(path, "w");
+	if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f))
+		_exit(2);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		_exit(3);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	_exit(sendmsg(chan, &mh, 0) == 1 ? 0 : 4);
+}
+
+static void test_sockops_path(void **state)
+{
+	struct st *t = *state;
+	struct gw_dataplane_opts o = { .bpffs = t->dir, .flags = GW_DP_F_SKMSG | GW_DP_F_STEER };
+	char root[PATH_MAX], cg[PATH_MAX + 64], cbuf[CMSG_SPACE(sizeof(int))], one;
+	struct iovec iov = { .iov_base = &one, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct gw_dataplane *dp2;
+	int sv[2], status, cfd = -1, sfd, saved_c = t->cfd, saved_s = t->sfd;
+	pid_t pid;
+
+	if (!cgroup2_root(root, sizeof(root))) {
+		print_message("no cgroup2 mount: sockops path not tested\n");
+		return;
+	}
+	snprintf(cg, sizeof(cg), "%s/gwbpf-test-steer-%d", root, (int)getpid());
+	assert_int_equal(mkdir(cg, 0755), 0);
+	/* a second open on the same pins, as a restarted daemon with a cgroup */
+	o.cgroup = cg;
+	dp2 = gw_dataplane_open(&o);
+	assert_non_null(dp2);
+	assert_int_equal(gw_dataplane_sync(dp2, t->fx.t->ir), 0);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		connect_in_cgroup(cg, t->port, sv[1]);
+	close(sv[1]);
+	if (recvmsg(sv[0], &mh, 0) == 1 && CMSG_FIRSTHDR(&mh))
+		memcpy(&cfd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	close(sv[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(cfd >= 0);
+	sfd = accept(t->lfd, NULL, NULL);
+	assert_true(sfd >= 0);
+
+	/* nobody put this socket in the map by hand: a recorded decision
+	 * (kernel_decide() requires one per send) means sockops did */
+	t->cfd = cfd;
+	t->sfd = sfd;
+	assert_string_equal(kernel_cluster(t, "/exact", "a.example.com"), "default/sa:80");
+	assert_string_equal(kernel_cluster(t, "/api/v1", "a.example.com"), "proxy");
+	t->cfd = saved_c;
+	t->sfd = saved_s;
+	close(cfd);
+	close(sfd);
+	/* detaches sockops and unpins; the group's own fds keep the maps */
+	gw_dataplane_close(dp2, false);
+	assert_int_equal(rmdir(cg), 0);
+}
+
 int main(void)
 {
+	/* test_sockops_path last: it removes the pins */
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_expected),	cmocka_unit_test(test_differential),
-	    cmocka_unit_test(test_mutants),	cmocka_unit_test(test_resync),
-	    cmocka_unit_test(test_order_guard), cmocka_unit_test(test_random_snapshots),
+		cmocka_unit_test(test_expected),
+		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_mutants),
+		cmocka_unit_test(test_resync),
+		cmocka_unit_test(test_order_guard),
+		cmocka_unit_test(test_random_snapshots),
+		cmocka_unit_test(test_sockops_path),
 	};
 
 	if (geteuid() != 0) {
