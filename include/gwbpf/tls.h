@@ -111,6 +111,16 @@ void gw_tls_shutdown(struct gw_tls_conn *t);
 /* gw_tls_sni() : the server name the client sent (lowercase), or NULL */
 const char *gw_tls_sni(const struct gw_tls_conn *t);
 
+/* gw_tls_parse_sni() : reads the server name from the ClientHello at the
+ * start of p[0..len) (TLS records as received, possibly several fragments
+ * of one ClientHello, at most 16 KiB of handshake message), without
+ * decrypting or consuming anything: for passthrough routing. Writes the
+ * host name, lowercased, NUL-terminated, into out (outlen >= 256), or ""
+ * when the ClientHello has no server_name extension. Returns 0, -EAGAIN
+ * when more bytes are needed, or -EBADMSG when p is not a well-formed TLS
+ * ClientHello (or the name holds bytes no DNS name has). */
+int gw_tls_parse_sni(const uint8_t *p, size_t len, char *out, size_t outlen);
+
 /* gw_tls_stats() : fills *st with the process-wide counters */
 void gw_tls_stats(struct gw_tls_stats *st);
 

@@ -488,6 +488,69 @@ static void test_handshake_garbage(void **state)
 	gw_ir_put(ir);
 }
 
+/* hello() : the raw ClientHello an OpenSSL client sends with sni */
+static size_t hello(const char *sni, uint8_t *buf, size_t cap)
+{
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	SSL *cli = SSL_new(cctx);
+	int sv[2];
+	ssize_t n;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	SSL_set_fd(cli, sv[0]);
+	if (sni)
+		SSL_set_tlsext_host_name(cli, sni);
+	SSL_connect(cli);
+	n = read(sv[1], buf, cap);
+	assert_true(n > 50);
+	SSL_free(cli);
+	SSL_CTX_free(cctx);
+	close(sv[0]);
+	close(sv[1]);
+	return (size_t)n;
+}
+
+static void test_parse_sni(void **state)
+{
+	static uint8_t b[4096], two[4200];
+	char name[256];
+	size_t n = hello("Pass.Example.COM", b, sizeof(b)), i, hl, half;
+
+	assert_int_equal(gw_tls_parse_sni(b, n, name, sizeof(name)), 0);
+	assert_string_equal(name, "pass.example.com");
+	/* every prefix is incomplete */
+	for (i = 0; i < n; i++)
+		assert_int_equal(gw_tls_parse_sni(b, i, name, sizeof(name)), -EAGAIN);
+	/* the same ClientHello split over two records */
+	hl = (size_t)b[3] << 8 | b[4];
+	assert_int_equal(hl + 5, n);
+	half = hl / 2;
+	memcpy(two, b, 5);
+	two[3] = (uint8_t)(half >> 8);
+	two[4] = (uint8_t)half;
+	memcpy(two + 5, b + 5, half);
+	memcpy(two + 5 + half, b, 5);
+	two[5 + half + 3] = (uint8_t)((hl - half) >> 8);
+	two[5 + half + 4] = (uint8_t)(hl - half);
+	memcpy(two + 10 + half, b + 5 + half, hl - half);
+	assert_int_equal(gw_tls_parse_sni(two, n + 5, name, sizeof(name)), 0);
+	assert_string_equal(name, "pass.example.com");
+	assert_int_equal(gw_tls_parse_sni(two, n + 4, name, sizeof(name)), -EAGAIN);
+	/* no server name */
+	n = hello(NULL, b, sizeof(b));
+	assert_int_equal(gw_tls_parse_sni(b, n, name, sizeof(name)), 0);
+	assert_string_equal(name, "");
+	/* not TLS, not a ClientHello, a lying length */
+	assert_int_equal(gw_tls_parse_sni((const uint8_t *)"GET / HTTP/1.1\r\n", 16, name,
+					  sizeof(name)), -EBADMSG);
+	n = hello("a.example.com", b, sizeof(b));
+	b[5] = 2; /* server_hello */
+	assert_int_equal(gw_tls_parse_sni(b, n, name, sizeof(name)), -EBADMSG);
+	b[5] = 1;
+	b[6] = 0xff; /* handshake length beyond 16 KiB */
+	assert_int_equal(gw_tls_parse_sni(b, n, name, sizeof(name)), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_handshake),
 		cmocka_unit_test(test_handshake_no_sni),
 		cmocka_unit_test(test_handshake_garbage),
+		cmocka_unit_test(test_parse_sni),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -677,3 +677,140 @@ void gw_tls_stats(struct gw_tls_stats *st)
 	st->resumed = atomic_load_explicit(&st_resumed, memory_order_relaxed);
 	st->cert_errors = atomic_load_explicit(&st_cert_errors, memory_order_relaxed);
 }
+
+/* ---- ClientHello parsing (passthrough) ---- */
+
+#define GW_TLS_HS_MAX 16384 /* handshake message bytes gathered, at most */
+
+/* a bounds-checked reader: every get fails once past the end */
+struct rd {
+	const uint8_t *p;
+	size_t len, off;
+	bool bad;
+};
+
+static uint32_t rd_get(struct rd *r, unsigned int n)
+{
+	uint32_t v = 0;
+
+	if (r->bad || r->len - r->off < n) {
+		r->bad = true;
+		return 0;
+	}
+	while (n--)
+		v = (v << 8) | r->p[r->off++];
+	return v;
+}
+
+static void rd_skip(struct rd *r, size_t n)
+{
+	if (r->bad || r->len - r->off < n) {
+		r->bad = true;
+		return;
+	}
+	r->off += n;
+}
+
+/* sni_ext() : the server_name extension body; 0 or -EBADMSG */
+static int sni_ext(struct rd *e, char *out, size_t outlen)
+{
+	size_t list = rd_get(e, 2), end, i;
+
+	if (e->bad || list != e->len - e->off)
+		return -EBADMSG;
+	end = e->off + list;
+	while (e->off < end) {
+		unsigned int type = rd_get(e, 1);
+		size_t n = rd_get(e, 2);
+
+		if (e->bad || n > end - e->off)
+			return -EBADMSG;
+		if (type != 0) { /* only host_name is defined; skip others */
+			rd_skip(e, n);
+			continue;
+		}
+		if (!n || n >= outlen || n > GW_TLS_SNI_MAX)
+			return -EBADMSG;
+		for (i = 0; i < n; i++) {
+			uint8_t c = e->p[e->off + i];
+
+			if (c >= 'A' && c <= 'Z')
+				c = (uint8_t)(c + 32);
+			else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+				   c == '.' || c == '_'))
+				return -EBADMSG;
+			out[i] = (char)c;
+		}
+		out[n] = 0;
+		return 0;
+	}
+	return 0;
+}
+
+int gw_tls_parse_sni(const uint8_t *p, size_t len, char *out, size_t outlen)
+{
+	static __thread uint8_t hs[GW_TLS_HS_MAX];
+	size_t off = 0, got = 0, need = 0;
+	struct rd r;
+
+	if (!out || outlen < GW_TLS_SNI_MAX + 1)
+		return -EINVAL;
+	out[0] = 0;
+	/* gather the handshake message from as many records as it spans */
+	for (;;) {
+		size_t rl;
+
+		if (len - off < 5)
+			return -EAGAIN;
+		if (p[off] != 22 || p[off + 1] != 3)
+			return -EBADMSG;
+		rl = (size_t)p[off + 3] << 8 | p[off + 4];
+		if (!rl || rl > 16384)
+			return -EBADMSG;
+		if (len - off - 5 < rl)
+			return -EAGAIN;
+		if (rl > sizeof(hs) - got)
+			return -EBADMSG;
+		memcpy(hs + got, p + off + 5, rl);
+		got += rl;
+		off += 5 + rl;
+		if (!need && got >= 4) {
+			if (hs[0] != 1) /* client_hello */
+				return -EBADMSG;
+			need = 4 + ((size_t)hs[1] << 16 | (size_t)hs[2] << 8 | hs[3]);
+			if (need > sizeof(hs))
+				return -EBADMSG;
+		}
+		if (need && got >= need)
+			break;
+	}
+	r = (struct rd){ .p = hs + 4, .len = need - 4 };
+	rd_skip(&r, 2 + 32);        /* legacy_version, random */
+	rd_skip(&r, rd_get(&r, 1)); /* session id */
+	rd_skip(&r, rd_get(&r, 2)); /* cipher suites */
+	rd_skip(&r, rd_get(&r, 1)); /* compression methods */
+	if (r.bad)
+		return -EBADMSG;
+	if (r.off == r.len)
+		return 0; /* no extensions at all */
+	{
+		size_t elen = rd_get(&r, 2);
+
+		if (r.bad || elen != r.len - r.off)
+			return -EBADMSG;
+	}
+	while (r.off < r.len) {
+		unsigned int type = rd_get(&r, 2);
+		size_t n = rd_get(&r, 2);
+		struct rd e;
+
+		if (r.bad || n > r.len - r.off)
+			return -EBADMSG;
+		if (type == 0) {
+			e = (struct rd){ .p = r.p + r.off, .len = n };
+			return sni_ext(&e, out, outlen);
+		}
+		rd_skip(&r, n);
+	}
+	return 0;
+}
