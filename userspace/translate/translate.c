@@ -1425,8 +1425,13 @@ int gw_translate(const struct gw_store *store, const struct gw_translate_opts *o
 	*out = NULL;
 	c.opts = opts ? opts : &dflt;
 	c.controller = c.opts->controller_name ? c.opts->controller_name : GW_CONTROLLER_NAME;
-	now = (time_t)c.opts->now;
-	gmtime_r(&now, &tm);
+	/* RFC 3339 (metav1.Time) has four-digit years: clamp to 1970..9999, and
+	 * never format an uninitialised tm when gmtime_r() fails (a "now" far out
+	 * of range gave garbage that differed between calls; fuzz_translate) */
+	now = (time_t)(c.opts->now < 0 ? 0 : c.opts->now > 253402300799LL ? 253402300799LL
+									     : c.opts->now);
+	if (!gmtime_r(&now, &tm))
+		memset(&tm, 0, sizeof(tm));
 	strftime(c.now, sizeof(c.now), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
 	n = gw_store_list(store, NULL, NULL, &objs);
