@@ -31,6 +31,7 @@
 #include "gwbpf/accesslog.h"
 #include "gwbpf/arena.h"
 #include "gwbpf/filter.h"
+#include "gwbpf/h2.h"
 #include "gwbpf/http1.h"
 #include "gwbpf/ir.h"
 #include "gwbpf/log.h"
@@ -1483,6 +1484,32 @@ static bool head_step(struct gw_conn *c)
 	return true;
 }
 
+/* ---- HTTP/2 handoff (h2.c owns everything after it) ---- */
+
+/* conn_h2_handoff() : before the first request, a client that opens with the
+ * HTTP/2 preface is given to h2.c. Returns 1 when c is gone (handed over, or
+ * freed when h2.c could not take it), -EAGAIN when a partial preface needs
+ * more bytes, 0 for HTTP/1.x. */
+static int conn_h2_handoff(struct gw_conn *c)
+{
+	struct gw_worker *w = c->w;
+	int r;
+
+	if (c->n_requests || c->req || !c->in.data)
+		return 0;
+	r = gw_h2_detect(b_peek(&c->in), c->in.data);
+	if (r <= 0)
+		return r;
+	gw_loop_del_fd(w->loop, &c->io);
+	if (!gw_h2_conn_start(w, c->fd, c->tls, c->laddr, c->lport, c->peer, b_peek(&c->in),
+			      c->in.data)) {
+		c->fd = -1;
+		c->tls = NULL;
+	}
+	conn_free(c);
+	return 1;
+}
+
 static void client_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 {
 	struct gw_conn *c = io->data;
@@ -1577,6 +1604,14 @@ static void conn_update(struct gw_conn *c)
 			if (c->draining && !c->in.data) {
 				conn_free(c);
 				return;
+			}
+			if (!c->n_requests) {
+				int h2 = conn_h2_handoff(c);
+
+				if (h2 > 0)
+					return;
+				if (h2 == -EAGAIN && !c->in_eof)
+					break;
 			}
 			progress |= head_step(c);
 			if (c->state == GW_CS_HEAD && c->in_eof) {
@@ -1717,6 +1752,7 @@ void gw_conn_drain(struct gw_worker *w, const char *address, uint16_t port)
 		if (c->state == GW_CS_HEAD && !c->in.data)
 			conn_free(c);
 	}
+	gw_h2_drain(w, address, port);
 }
 
 void gw_conn_close_all(struct gw_worker *w)
@@ -1725,4 +1761,5 @@ void gw_conn_close_all(struct gw_worker *w)
 		mirror_free(w->mirrors);
 	while (w->conns)
 		conn_free(w->conns);
+	gw_h2_close_all(w);
 }

@@ -1,0 +1,1337 @@
+/* proxy/h2.c - HTTP/2 client connections: each stream is one request, routed
+ * and filtered like an HTTP/1.1 one and forwarded upstream over HTTP/1.1.
+ *
+ * nghttp2 owns framing, HPACK, stream states and flow control; this file owns
+ * the socket and the upstream side. The session is driven with mem_recv /
+ * mem_send so the bytes go through our own transport (plain TCP or tls.c).
+ *
+ * Backpressure, both ways, without holding bodies whole:
+ * - request bodies: automatic WINDOW_UPDATE is off. DATA goes into the
+ *   stream's upstream buffer and is only acknowledged (nghttp2_session_consume)
+ *   once written to the upstream socket, so a slow backend stops the client
+ *   at its stream window (64 KiB) instead of growing a buffer.
+ * - response bodies: the upstream is read into one fixed buffer per stream;
+ *   the data provider takes from it as the client's window allows, and the
+ *   upstream is not read while that buffer is full.
+ *
+ * The upstream exchange is a small HTTP/1.1 client of its own rather than
+ * conn.c's: conn.c ties one request to one client connection (its state
+ * machine and buffers live in struct gw_conn), while here one connection
+ * carries up to GW_H2_MAX_STREAMS requests. Both use the same upstream pool,
+ * endpoint choice, router and filters, so they decide alike.
+ */
+#define _GNU_SOURCE
+#include <sys/epoll.h> /* before api.h: see loop.c */
+
+#include "gwbpf/api.h"
+
+#include <stdio.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "gwbpf/arena.h"
+#include "gwbpf/filter.h"
+#include "gwbpf/h2.h"
+#include "gwbpf/http1.h"
+#include "gwbpf/ir.h"
+#include "gwbpf/log.h"
+#include "gwbpf/loop.h"
+#include "gwbpf/metrics.h"
+#include "gwbpf/router.h"
+#include "gwbpf/tls.h"
+#include "gwbpf/upstream.h"
+
+#include "proxy-int.h"
+
+#define H2_MAX_ATTEMPTS 3
+#define H2_READ_CHUNK   16384
+
+enum h2_rbody {
+	H2_RB_NONE = 0, /* no body (HEAD, 204, 304) */
+	H2_RB_CL,       /* Content-Length */
+	H2_RB_CHUNKED,  /* chunked: decoded in place */
+	H2_RB_EOF,      /* until the upstream closes */
+};
+
+struct h2_conn;
+
+struct h2_stream {
+	struct h2_conn *hc;
+	int32_t id;
+	struct gw_arena *a;           /* owns this struct, the fields and the head copy */
+	struct gw_ir *ir;             /* reference held while the stream lives */
+	struct gw_http_header *fields; /* as received, pseudo-headers included */
+	size_t n_fields;
+	size_t field_bytes;           /* RFC 7541 size (name + value + 32 each) */
+	bool too_big;                 /* over the header limits: 431 */
+	bool grpc;                    /* content-type application/grpc*: errors as grpc-status */
+	bool head_method;
+	const struct gw_ir_action *action;
+	struct gw_filter_result fr;
+	int32_t cluster;
+	uint64_t tried;
+	unsigned int attempts;
+	bool retried_stale;
+	struct gw_upconn *uc;
+	/* client -> upstream */
+	char *uout;                   /* malloc'd; grows at most to a stream window + framing */
+	size_t uout_len, uout_off, uout_cap;
+	size_t head_len;              /* upstream head bytes, kept in `head` for a stale retry */
+	char *head;
+	size_t unacked;               /* DATA bytes in uout not yet given back to the window */
+	bool req_chunked;             /* body sent with chunked framing (length unknown) */
+	bool req_end;                 /* END_STREAM received */
+	bool req_body;                /* the request has a body */
+	/* upstream -> client */
+	char *uin;                    /* GW_PROXY_BUF_SIZE; body_ready decoded bytes at the front */
+	size_t uin_len, body_ready;
+	enum h2_rbody rtype;
+	uint64_t rleft;
+	struct gw_chunk_state cs;
+	bool resp_head_done;          /* HEADERS submitted */
+	bool resp_done;               /* the whole body is in uin */
+	bool up_eof;
+	bool up_reusable;
+	bool deferred;                /* the data provider said DEFERRED */
+	const char *local_body;       /* gateway-made answer */
+	size_t local_len;
+	struct gw_timer timer;        /* upstream deadline */
+	uint64_t deadline;            /* absolute (route timeout), or 0 = silence timeout */
+	int status;
+	uint64_t start_us;
+	char *listener, *route;
+	struct h2_stream *next, *prev;
+};
+
+struct h2_conn {
+	struct gw_worker *w;
+	int fd;
+	struct gw_tls_conn *tls;
+	struct gw_io io;
+	struct gw_timer timer;        /* idle */
+	struct gw_task task;          /* TLS bytes pending inside OpenSSL */
+	nghttp2_session *s;
+	const uint8_t *wp;            /* mem_send output not written yet */
+	size_t wlen;
+	char laddr[GW_ADDR_MAX];
+	uint16_t lport;
+	char peer[GW_ADDR_MAX];
+	uint32_t n_resets;            /* RST_STREAM frames received */
+	uint32_t n_streams;           /* streams opened */
+	bool dead;                    /* close at the end of the current update */
+	bool in_update;
+	struct h2_stream *streams;
+	struct h2_conn *next, *prev;
+};
+
+/* every worker thread serves its own connections: no lock */
+static __thread struct h2_conn *h2_conns;
+
+static void h2_update(struct h2_conn *hc);
+static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events);
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* ---- pure helpers ---- */
+
+int gw_h2_detect(const char *data, size_t len)
+{
+	size_t n = GW_MIN(len, (size_t)GW_H2_PREFACE_LEN);
+
+	if (memcmp(data, GW_H2_PREFACE, n))
+		return 0;
+	return n == GW_H2_PREFACE_LEN ? 1 : -EAGAIN;
+}
+
+static bool parse_u64(struct gw_slice s, int64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (!s.len || s.len > 18)
+		return false;
+	for (i = 0; i < s.len; i++) {
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s.p[i] - '0');
+	}
+	*out = (int64_t)v;
+	return true;
+}
+
+int gw_h2_request_view(const struct gw_http_header *fields, size_t n, struct gw_http_req *req,
+		       struct gw_http_header *hdrs, size_t max)
+{
+	struct gw_slice authority = { NULL, 0 }, host = { NULL, 0 };
+	bool have_method = false, have_path = false;
+	size_t i, nh = 0;
+	const char *q;
+
+	memset(req, 0, sizeof(*req));
+	req->headers = hdrs;
+	req->version_minor = 1;
+	req->fr.content_length = -1;
+	for (i = 0; i < n; i++) {
+		const struct gw_http_header *f = &fields[i];
+
+		if (f->name.len && f->name.p[0] == ':') {
+			if (gw_slice_eq(f->name, ":method")) {
+				req->method = f->value;
+				have_method = true;
+			} else if (gw_slice_eq(f->name, ":path")) {
+				req->target = f->value;
+				have_path = true;
+			} else if (gw_slice_eq(f->name, ":authority")) {
+				authority = f->value;
+			}
+			/* :scheme is the client's business: the listener decides
+			 * X-Forwarded-Proto, as for HTTP/1.1 */
+			continue;
+		}
+		if (gw_slice_casecmp(f->name, "host") && !host.len)
+			host = f->value;
+		if (gw_slice_casecmp(f->name, "content-length")) {
+			int64_t v;
+
+			if (!parse_u64(f->value, &v) ||
+			    (req->fr.content_length >= 0 && req->fr.content_length != v))
+				return -EBADMSG;
+			req->fr.content_length = v;
+		}
+		if (nh >= max)
+			return -E2BIG;
+		hdrs[nh++] = *f;
+	}
+	req->n_headers = nh;
+	if (!have_method || !req->method.len || gw_slice_eq(req->method, "CONNECT"))
+		return -EBADMSG;
+	if (!have_path || !req->target.len || req->target.p[0] != '/')
+		return -EBADMSG;
+	/* RFC 9113 8.3.1: :authority wins over a host field */
+	req->host = authority.len ? authority : host;
+	if (!req->host.len)
+		return -EBADMSG;
+	q = memchr(req->target.p, '?', req->target.len);
+	req->path.p = req->target.p;
+	req->path.len = q ? (size_t)(q - req->target.p) : req->target.len;
+	if (q) {
+		req->query.p = q + 1;
+		req->query.len = req->target.len - req->path.len - 1;
+	}
+	return 0;
+}
+
+/* ---- streams ---- */
+
+static struct h2_stream *stream_get(struct h2_conn *hc, int32_t id)
+{
+	return nghttp2_session_get_stream_user_data(hc->s, id);
+}
+
+static void stream_up_detach(struct h2_stream *st, bool reusable)
+{
+	struct gw_worker *w = st->hc->w;
+
+	if (!st->uc)
+		return;
+	gw_loop_del_fd(w->loop, &st->uc->io);
+	gw_upstream_release(w->up, st->uc, reusable);
+	st->uc = NULL;
+}
+
+static void stream_free(struct h2_stream *st)
+{
+	struct h2_conn *hc = st->hc;
+	struct gw_worker *w = hc->w;
+	int cls = st->status >= 100 && st->status < 600 ? st->status / 100 : 0;
+
+	stream_up_detach(st, st->up_reusable && st->resp_done && st->req_end &&
+			 st->uout_off == st->uout_len);
+	gw_loop_del_timer(w->loop, &st->timer);
+	if (st->ir) {
+		gw_stat_add(w, responses[cls], 1);
+		if (w->mw)
+			gw_metrics_request(w->mw, st->listener, st->route, st->status,
+					   now_us() - st->start_us);
+	}
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		hc->streams = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	free(st->uout);
+	free(st->uin);
+	gw_ir_put(st->ir);
+	gw_arena_free(st->a);
+}
+
+/* grpc_status() : the gRPC code a gateway-made HTTP status maps to
+ * (grpc/doc/http-grpc-status-mapping.md, in reverse) */
+static int grpc_status(int status)
+{
+	switch (status) {
+	case 400: return 13; /* INTERNAL */
+	case 404: return 12; /* UNIMPLEMENTED: no route for the method */
+	case 431: return 8;  /* RESOURCE_EXHAUSTED */
+	case 502:
+	case 503: return 14; /* UNAVAILABLE */
+	case 504: return 4;  /* DEADLINE_EXCEEDED */
+	default: return 13;
+	}
+}
+
+static ssize_t data_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
+			    uint32_t *flags, nghttp2_data_source *src, void *user);
+
+/* submit_head() : HEADERS for st from an HTTP/1.1 response head (status +
+ * fields); hop-by-hop and framing fields are dropped and names lowercased.
+ * with_body: a DATA provider follows, else END_STREAM on HEADERS. */
+static int submit_head(struct h2_stream *st, const struct gw_http_resp *resp, bool with_body)
+{
+	nghttp2_nv nv[GW_H2_MAX_HEADERS + 2];
+	nghttp2_data_provider prd = { .source.ptr = st, .read_callback = data_read_cb };
+	char status[4];
+	size_t n = 0, i;
+	int err;
+
+	snprintf(status, sizeof(status), "%03d", resp->status);
+	nv[n++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7, 3,
+				NGHTTP2_NV_FLAG_NONE };
+	for (i = 0; i < resp->n_headers && n < ARRAY_SIZE(nv); i++) {
+		const struct gw_http_header *h = &resp->headers[i];
+		char *name;
+		size_t k;
+
+		if (gw_slice_casecmp(h->name, "connection") ||
+		    gw_slice_casecmp(h->name, "keep-alive") ||
+		    gw_slice_casecmp(h->name, "proxy-connection") ||
+		    gw_slice_casecmp(h->name, "transfer-encoding") ||
+		    gw_slice_casecmp(h->name, "upgrade") || gw_slice_casecmp(h->name, "te"))
+			continue;
+		/* a chunked or close-delimited body has no length to announce;
+		 * with one, HTTP/2 framing makes it advisory anyway */
+		name = gw_arena_strndup(st->a, h->name.p, h->name.len);
+		if (!name)
+			return -ENOMEM;
+		for (k = 0; k < h->name.len; k++)
+			if (name[k] >= 'A' && name[k] <= 'Z')
+				name[k] = (char)(name[k] - 'A' + 'a');
+		nv[n++] = (nghttp2_nv){ (uint8_t *)name, (uint8_t *)h->value.p, h->name.len,
+					h->value.len, NGHTTP2_NV_FLAG_NONE };
+	}
+	st->status = resp->status;
+	st->resp_head_done = true;
+	/* nghttp2 copies the name/value pairs: the buffers may go after this */
+	err = nghttp2_submit_response(st->hc->s, st->id, nv, n, with_body ? &prd : NULL);
+	return err ? -EPROTO : 0;
+}
+
+/* local_response() : the gateway answers status itself (a short text body,
+ * or for gRPC a trailers-only response with grpc-status). The upstream, if
+ * any, is dropped. */
+static void local_response(struct h2_stream *st, int status, const char *reason)
+{
+	struct gw_http_header h[2];
+	struct gw_http_resp resp = { .status = status, .headers = h };
+	char *body;
+	int blen;
+
+	stream_up_detach(st, false);
+	st->resp_done = true;
+	if (st->resp_head_done) {
+		/* too late to say anything else: cancel the stream */
+		nghttp2_submit_rst_stream(st->hc->s, NGHTTP2_FLAG_NONE, st->id,
+					  NGHTTP2_INTERNAL_ERROR);
+		st->status = status;
+		return;
+	}
+	pr_debug("h2: %s: stream %d: %d (%s)", st->hc->peer, st->id, status, reason);
+	if (st->grpc) {
+		char *code = gw_arena_alloc(st->a, 8);
+
+		if (code) {
+			snprintf(code, 8, "%d", grpc_status(status));
+			h[0] = (struct gw_http_header){ { "content-type", 12 },
+							{ "application/grpc", 16 } };
+			h[1] = (struct gw_http_header){ { "grpc-status", 11 },
+							{ code, strlen(code) } };
+			resp.status = 200;
+			resp.n_headers = 2;
+			submit_head(st, &resp, false);
+			st->status = status;
+			return;
+		}
+	}
+	body = gw_arena_alloc(st->a, 96);
+	blen = body ? snprintf(body, 96, "%d %s\n", status, gw_http_status_reason(status)) : 0;
+	h[0] = (struct gw_http_header){ { "content-type", 12 }, { "text/plain", 10 } };
+	resp.n_headers = 1;
+	st->local_body = body;
+	st->local_len = st->head_method ? 0 : (size_t)blen;
+	submit_head(st, &resp, st->local_len > 0);
+}
+
+/* respond_with_head() : the filter answered (redirect, CORS preflight, direct
+ * status): its HTTP/1.1 head (empty body) is re-read and sent as HEADERS */
+static void respond_with_head(struct h2_stream *st, const char *head, size_t len)
+{
+	struct gw_http_header hdrs[GW_H2_MAX_HEADERS];
+	struct gw_http_resp resp;
+	struct gw_http_limits lim;
+
+	gw_http_limits_default(&lim);
+	lim.max_headers = GW_H2_MAX_HEADERS;
+	memset(&resp, 0, sizeof(resp));
+	resp.headers = hdrs;
+	if (gw_http1_parse_response(head, len, &resp, &lim) <= 0) {
+		local_response(st, 500, "filter_head");
+		return;
+	}
+	st->resp_done = true;
+	submit_head(st, &resp, false);
+}
+
+/* ---- upstream ---- */
+
+static int uout_append(struct h2_stream *st, const void *p, size_t n)
+{
+	if (st->uout_off && st->uout_off == st->uout_len)
+		st->uout_off = st->uout_len = 0;
+	if (st->uout_len + n > st->uout_cap) {
+		size_t cap = GW_MAX(st->uout_cap * 2, st->uout_len + n + 1024);
+		char *nb = realloc(st->uout, cap);
+
+		if (!nb)
+			return -ENOMEM;
+		st->uout = nb;
+		st->uout_cap = cap;
+	}
+	memcpy(st->uout + st->uout_len, p, n);
+	st->uout_len += n;
+	return 0;
+}
+
+static void stream_timer_cb(struct gw_loop *loop, struct gw_timer *t)
+{
+	struct h2_stream *st = t->data;
+	struct h2_conn *hc = st->hc;
+
+	if (hc->w->mw)
+		gw_metrics_upstream_timeout(hc->w->mw);
+	local_response(st, 504, "timeout");
+	h2_update(hc);
+}
+
+/* stream_arm() : (re)arms the upstream deadline: the route's request or
+ * backend timeout when set (absolute), else the proxy's silence timeout */
+static void stream_arm(struct h2_stream *st)
+{
+	struct gw_worker *w = st->hc->w;
+	uint64_t now = gw_loop_now(w->loop);
+	uint64_t ms = w->p->opts.upstream_timeout_ms;
+
+	if (st->deadline)
+		ms = st->deadline > now ? st->deadline - now : 0;
+	gw_loop_add_timer(w->loop, &st->timer, ms, stream_timer_cb, st);
+}
+
+/* up_connect() : picks an endpoint not tried yet and starts a connection;
+ * answers 503/502 itself when there is none left */
+static void up_connect(struct h2_stream *st)
+{
+	struct gw_worker *w = st->hc->w;
+	const struct gw_ir_cluster *cl = &st->ir->clusters[st->cluster];
+
+	while (st->attempts < H2_MAX_ATTEMPTS) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		struct gw_upconn *uc;
+		int idx = gw_upstream_pick(w->up, st->ir, st->cluster, &st->tried);
+
+		if (idx == -ENOENT) {
+			local_response(st, 503, "no_endpoints");
+			return;
+		}
+		if (idx < 0)
+			break;
+		st->attempts++;
+		if (gw_upstream_addr(&cl->endpoints[idx], &ss, &len))
+			continue;
+		uc = gw_upstream_get(w->up, &ss, len);
+		if (!uc) {
+			gw_stat_add(w, upstream_connect_errors, 1);
+			continue;
+		}
+		gw_stat_add(w, upstream_connects, 1);
+		if (gw_loop_add_fd(w->loop, &uc->io, uc->fd, GW_IO_WRITE, up_io, st)) {
+			gw_upstream_close(w->up, uc);
+			continue;
+		}
+		st->uc = uc;
+		stream_arm(st);
+		return;
+	}
+	local_response(st, 502, "upstream_connect");
+}
+
+/* up_failed() : the upstream connection broke or refused */
+static void up_failed(struct h2_stream *st, bool connect_failed)
+{
+	struct gw_worker *w = st->hc->w;
+	bool stale = st->uc && st->uc->reused && !st->req_body && !st->retried_stale;
+
+	if (st->resp_head_done) {
+		local_response(st, 502, "upstream_reset"); /* RST_STREAM */
+		return;
+	}
+	if (connect_failed) {
+		/* nothing was written: uout still holds all of it */
+		gw_stat_add(w, upstream_connect_errors, 1);
+		if (w->mw)
+			gw_metrics_upstream_connect_failure(w->mw);
+		stream_up_detach(st, false);
+		up_connect(st);
+		return;
+	}
+	if (stale && !st->uin_len) {
+		/* a pooled connection the backend had closed: not the endpoint's
+		 * fault, and the bodyless head can be sent again */
+		stream_up_detach(st, false);
+		st->retried_stale = true;
+		st->tried = 0;
+		if (st->attempts)
+			st->attempts--;
+		st->uout_off = 0;
+		st->uout_len = 0;
+		if (uout_append(st, st->head, st->head_len)) {
+			local_response(st, 502, "nomem");
+			return;
+		}
+		up_connect(st);
+		return;
+	}
+	local_response(st, 502, "upstream_closed");
+}
+
+/* resp_parse_head() : a complete upstream head at the front of uin is sent
+ * as HEADERS. Returns true when it was (or a 1xx was dropped), false when
+ * more bytes are needed; errors answer 502 (and return true). */
+static bool resp_parse_head(struct h2_stream *st)
+{
+	struct gw_http_header hdrs[GW_H2_MAX_HEADERS];
+	char out[GW_PROXY_BUF_SIZE];
+	struct gw_http_resp resp, fresp;
+	struct gw_http_header fhdrs[GW_H2_MAX_HEADERS];
+	struct gw_http_limits lim;
+	int n, m;
+	bool body;
+
+	gw_http_limits_default(&lim);
+	lim.max_headers = GW_H2_MAX_HEADERS;
+	memset(&resp, 0, sizeof(resp));
+	resp.headers = hdrs;
+	n = gw_http1_parse_response(st->uin, st->uin_len, &resp, &lim);
+	if (n == -EAGAIN)
+		return false;
+	if (n < 0) {
+		local_response(st, 502, "bad_upstream_head");
+		return true;
+	}
+	if (resp.status < 200) {
+		/* 1xx: interim answers are not forwarded (docs/proxy.md) */
+		memmove(st->uin, st->uin + n, st->uin_len - (size_t)n);
+		st->uin_len -= (size_t)n;
+		return true;
+	}
+	st->up_reusable = !resp.fr.conn_close && resp.version_minor == 1;
+	if (st->head_method || resp.status == 204 || resp.status == 304) {
+		st->rtype = H2_RB_NONE;
+	} else if (resp.fr.chunked) {
+		st->rtype = H2_RB_CHUNKED;
+	} else if (resp.fr.content_length >= 0) {
+		st->rtype = H2_RB_CL;
+		st->rleft = (uint64_t)resp.fr.content_length;
+	} else {
+		st->rtype = H2_RB_EOF;
+		st->up_reusable = false;
+	}
+	/* response filters (header modifiers, CORS) write an HTTP/1.1 head;
+	 * read it back so HTTP/2 sends exactly what HTTP/1.1 would */
+	m = gw_filter_response(&st->fr, &resp, NULL, 0, out, sizeof(out));
+	if (m < 0) {
+		local_response(st, 502, "response_head_too_big");
+		return true;
+	}
+	memset(&fresp, 0, sizeof(fresp));
+	fresp.headers = fhdrs;
+	if (gw_http1_parse_response(out, (size_t)m, &fresp, &lim) <= 0) {
+		local_response(st, 502, "response_head");
+		return true;
+	}
+	memmove(st->uin, st->uin + n, st->uin_len - (size_t)n);
+	st->uin_len -= (size_t)n;
+	body = st->rtype != H2_RB_NONE && !(st->rtype == H2_RB_CL && !st->rleft);
+	if (!body) {
+		st->resp_done = true;
+		if (st->uin_len)
+			st->up_reusable = false; /* bytes past the end: not trusted */
+		st->uin_len = 0;
+	}
+	if (submit_head(st, &fresp, body))
+		local_response(st, 502, "submit");
+	return true;
+}
+
+/* resp_body() : frames the raw bytes after body_ready in uin */
+static void resp_body(struct h2_stream *st)
+{
+	size_t raw = st->uin_len - st->body_ready;
+	char *p = st->uin + st->body_ready;
+
+	if (!raw || st->resp_done)
+		goto eof;
+	switch (st->rtype) {
+	case H2_RB_CL: {
+		size_t take = (size_t)GW_MIN((uint64_t)raw, st->rleft);
+
+		st->body_ready += take;
+		st->rleft -= take;
+		if (take < raw) {
+			st->up_reusable = false;
+			st->uin_len = st->body_ready;
+		}
+		if (!st->rleft)
+			st->resp_done = true;
+		break;
+	}
+	case H2_RB_CHUNKED: {
+		size_t consumed = 0, dlen = 0;
+		int r = gw_chunked_decode(&st->cs, p, raw, &consumed, &dlen);
+
+		if (r < 0) {
+			st->up_reusable = false;
+			local_response(st, 502, "bad_chunked");
+			return;
+		}
+		/* decoded bytes are at p[0..dlen); drop the framing after them */
+		memmove(p + dlen, p + consumed, raw - consumed);
+		st->body_ready += dlen;
+		st->uin_len -= consumed - dlen;
+		if (r == 1) {
+			st->resp_done = true;
+			if (st->uin_len > st->body_ready)
+				st->up_reusable = false;
+			st->uin_len = st->body_ready;
+		}
+		break;
+	}
+	case H2_RB_EOF:
+		st->body_ready += raw;
+		break;
+	case H2_RB_NONE:
+		break;
+	}
+eof:
+	if (st->up_eof && !st->resp_done) {
+		if (st->rtype == H2_RB_EOF)
+			st->resp_done = true;
+		else
+			local_response(st, 502, "upstream_truncated"); /* RST_STREAM */
+	}
+	if (st->deferred && (st->body_ready || st->resp_done)) {
+		st->deferred = false;
+		nghttp2_session_resume_data(st->hc->s, st->id);
+	}
+}
+
+/* up_want() : what the upstream socket waits for now */
+static void up_want(struct h2_stream *st)
+{
+	uint32_t want = 0;
+
+	if (!st->uc)
+		return;
+	if (!st->uc->connected || st->uout_off < st->uout_len)
+		want |= GW_IO_WRITE;
+	if (st->uc->connected && !st->up_eof && !st->resp_done && st->uin_len < GW_PROXY_BUF_SIZE)
+		want |= GW_IO_READ;
+	gw_loop_mod_fd(st->hc->w->loop, &st->uc->io, want);
+}
+
+static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
+{
+	struct h2_stream *st = io->data;
+	struct h2_conn *hc = st->hc;
+	struct gw_upconn *uc = st->uc;
+
+	if (!uc->connected && (events & (GW_IO_WRITE | GW_IO_ERR))) {
+		int err = 0;
+		socklen_t l = sizeof(err);
+
+		if (getsockopt(uc->fd, SOL_SOCKET, SO_ERROR, &err, &l) == -1 || err) {
+			up_failed(st, true);
+			goto out;
+		}
+		uc->connected = true;
+	}
+	if (st->uout_off < st->uout_len && (events & (GW_IO_WRITE | GW_IO_ERR))) {
+		ssize_t n = send(uc->fd, st->uout + st->uout_off, st->uout_len - st->uout_off,
+				 MSG_NOSIGNAL);
+
+		if (n == -1 && errno != EAGAIN && errno != EINTR) {
+			up_failed(st, false);
+			goto out;
+		}
+		if (n > 0) {
+			st->uout_off += (size_t)n;
+			if (st->uout_off == st->uout_len && st->unacked) {
+				/* the body left: let the client send more */
+				nghttp2_session_consume(hc->s, st->id, st->unacked);
+				st->unacked = 0;
+			}
+		}
+	}
+	if ((events & (GW_IO_READ | GW_IO_ERR)) && st->uin_len < GW_PROXY_BUF_SIZE) {
+		ssize_t n;
+
+		if (!st->uin && !(st->uin = malloc(GW_PROXY_BUF_SIZE))) {
+			local_response(st, 502, "nomem");
+			goto out;
+		}
+		n = recv(uc->fd, st->uin + st->uin_len, GW_PROXY_BUF_SIZE - st->uin_len, 0);
+		if (n > 0) {
+			st->uin_len += (size_t)n;
+			if (!st->deadline)
+				stream_arm(st);
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			if (!st->resp_head_done && !st->uin_len) {
+				up_failed(st, false);
+				goto out;
+			}
+			st->up_eof = true;
+			st->up_reusable = false;
+		}
+		while (!st->resp_head_done && st->uc && st->uin_len) {
+			size_t before = st->uin_len;
+
+			if (!resp_parse_head(st))
+				break;
+			if (st->uin_len == before && !st->resp_head_done)
+				break;
+		}
+		if (!st->resp_head_done && st->up_eof && st->uc)
+			local_response(st, 502, "upstream_closed");
+		else if (st->resp_head_done)
+			resp_body(st);
+	}
+	if (st->resp_done && st->uc) {
+		gw_loop_del_timer(loop, &st->timer);
+		if (st->req_end && st->uout_off == st->uout_len)
+			stream_up_detach(st, st->up_reusable);
+	}
+out:
+	up_want(st);
+	h2_update(hc);
+}
+
+/* ---- starting a request ---- */
+
+/* stream_start() : the request head of st is complete (end_stream: it has
+ * no body). Routes it and answers or starts the upstream exchange. */
+static void stream_start(struct h2_stream *st, bool end_stream)
+{
+	struct h2_conn *hc = st->hc;
+	struct gw_worker *w = hc->w;
+	struct gw_http_header hdrs[GW_H2_MAX_HEADERS];
+	struct gw_http_req req;
+	struct gw_route_result res;
+	struct gw_filter_ctx ctx;
+	const struct gw_ir_bind *bind = NULL;
+	const struct gw_ir_backend *backend = NULL;
+	const struct gw_ir_listener *lst;
+	char *out = NULL;
+	int n, bi;
+	size_t i;
+
+	gw_stat_add(w, requests, 1);
+	st->ir = gw_ir_get(w->ir);
+	st->start_us = now_us();
+	st->req_end = end_stream;
+	if (st->too_big) {
+		local_response(st, 431, "header_limits");
+		return;
+	}
+	if (gw_h2_request_view(st->fields, st->n_fields, &req, hdrs, ARRAY_SIZE(hdrs))) {
+		local_response(st, 400, "bad_request");
+		return;
+	}
+	st->head_method = gw_slice_eq(req.method, "HEAD");
+	st->req_body = !end_stream;
+	/* the router and the filters expect a path normalised in place (the
+	 * slices point into the arena copy) */
+	n = gw_router_path_normalize((char *)req.path.p, req.path.len, GW_PATH_NORM_DEFAULT);
+	if (n < 0) {
+		local_response(st, 400, "bad_path");
+		return;
+	}
+	req.path.len = (size_t)n;
+	for (i = 0; st->ir && i < st->ir->n_binds; i++)
+		if (st->ir->binds[i].port == hc->lport && st->ir->binds[i].address &&
+		    !strcmp(st->ir->binds[i].address, hc->laddr))
+			bind = &st->ir->binds[i];
+	if (!bind) {
+		local_response(st, 503, "listener_removed");
+		return;
+	}
+	gw_router_match(bind, &req, &res);
+	if (hc->tls) {
+		const struct gw_ir_listener *sl = gw_tls_sni_listener(bind, gw_tls_sni(hc->tls));
+
+		if (sl && sl != res.listener) {
+			local_response(st, 421, "misdirected");
+			return;
+		}
+	}
+	if (!res.action) {
+		local_response(st, 404, "no_route");
+		return;
+	}
+	lst = res.listener;
+	if (lst) {
+		size_t ll = strlen(lst->gateway ? lst->gateway : "") +
+			    strlen(lst->name ? lst->name : "") + 2;
+
+		st->listener = gw_arena_alloc(st->a, ll);
+		if (st->listener)
+			snprintf(st->listener, ll, "%s/%s", lst->gateway ? lst->gateway : "",
+				 lst->name ? lst->name : "");
+	}
+	st->action = res.action;
+	st->route = gw_arena_strdup(st->a, res.action->route);
+	bi = gw_router_pick_backend(res.action, gw_worker_rand(w));
+	if (bi >= 0)
+		backend = &res.action->backends[bi];
+	/* a body of unknown length goes upstream chunked */
+	st->req_chunked = st->req_body && req.fr.content_length < 0;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.req = &req;
+	ctx.match = res.match;
+	ctx.action = res.action;
+	ctx.backend = backend;
+	ctx.scheme = lst && lst->proto == GW_PROTO_HTTPS ? "https" : "http";
+	ctx.listener_port = hc->lport;
+	ctx.client_addr = hc->peer;
+	ctx.extra = st->req_chunked ? "Transfer-Encoding: chunked\r\n" : NULL;
+	ctx.extra_len = ctx.extra ? strlen(ctx.extra) : 0;
+	ctx.rnd = gw_worker_rand(w);
+	out = gw_arena_alloc(st->a, GW_PROXY_BUF_SIZE);
+	if (!out) {
+		local_response(st, 503, "nomem");
+		return;
+	}
+	n = gw_filter_request(&ctx, out, GW_PROXY_BUF_SIZE, &st->fr);
+	if (n < 0) {
+		local_response(st, n == -ENOSPC ? 431 : 500, "filter");
+		return;
+	}
+	if (st->fr.verdict == GW_FILTER_RESPOND) {
+		respond_with_head(st, out, (size_t)n);
+		return;
+	}
+	if (!backend || backend->cluster < 0 || (size_t)backend->cluster >= st->ir->n_clusters) {
+		local_response(st, 500, "invalid_backend");
+		return;
+	}
+	st->cluster = backend->cluster;
+	if (!st->ir->clusters[st->cluster].n_ready) {
+		local_response(st, 503, "no_endpoints");
+		return;
+	}
+	st->head = out;
+	st->head_len = (size_t)n;
+	if (uout_append(st, out, (size_t)n)) {
+		local_response(st, 503, "nomem");
+		return;
+	}
+	if (res.action->request_timeout_ms)
+		st->deadline = gw_loop_now(w->loop) + res.action->request_timeout_ms;
+	else if (res.action->backend_timeout_ms)
+		st->deadline = gw_loop_now(w->loop) + res.action->backend_timeout_ms;
+	up_connect(st);
+	up_want(st);
+}
+
+/* ---- nghttp2 callbacks ---- */
+
+static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *user)
+{
+	struct h2_conn *hc = user;
+	struct gw_arena *a;
+	struct h2_stream *st;
+
+	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	a = gw_arena_new(4096);
+	st = a ? gw_arena_alloc(a, sizeof(*st)) : NULL;
+	if (st) {
+		memset(st, 0, sizeof(*st));
+		st->fields = gw_arena_alloc(a, sizeof(*st->fields) * (GW_H2_MAX_HEADERS + 8));
+	}
+	if (!st || !st->fields) {
+		gw_arena_free(a);
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM */
+	}
+	st->a = a;
+	st->hc = hc;
+	st->id = f->hd.stream_id;
+	st->cluster = -1;
+	st->next = hc->streams;
+	if (hc->streams)
+		hc->streams->prev = st;
+	hc->streams = st;
+	hc->n_streams++;
+	nghttp2_session_set_stream_user_data(s, st->id, st);
+	return 0;
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
+		     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+		     void *user)
+{
+	struct h2_conn *hc = user;
+	struct h2_stream *st;
+	struct gw_http_header *h;
+	size_t i;
+
+	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0; /* trailers are not forwarded (docs/http2.md) */
+	st = stream_get(hc, f->hd.stream_id);
+	if (!st || st->too_big)
+		return 0;
+	st->field_bytes += namelen + valuelen + 32;
+	if (st->field_bytes > GW_H2_MAX_HEADER_LIST || st->n_fields >= GW_H2_MAX_HEADERS + 8) {
+		st->too_big = true;
+		return 0;
+	}
+	if (namelen == 12 && !memcmp(name, "content-type", 12) && valuelen >= 16 &&
+	    !memcmp(value, "application/grpc", 16))
+		st->grpc = true;
+	if (namelen == 6 && !memcmp(name, "cookie", 6)) {
+		/* RFC 9113 8.2.3: crumbs are joined with "; " for HTTP/1.1 */
+		for (i = 0; i < st->n_fields; i++) {
+			char *v;
+
+			h = &st->fields[i];
+			if (!gw_slice_eq(h->name, "cookie"))
+				continue;
+			v = gw_arena_alloc(st->a, h->value.len + 2 + valuelen + 1);
+			if (!v)
+				return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+			memcpy(v, h->value.p, h->value.len);
+			memcpy(v + h->value.len, "; ", 2);
+			memcpy(v + h->value.len + 2, value, valuelen);
+			v[h->value.len + 2 + valuelen] = 0;
+			h->value.p = v;
+			h->value.len += 2 + valuelen;
+			return 0;
+		}
+	}
+	h = &st->fields[st->n_fields];
+	h->name.p = gw_arena_strndup(st->a, (const char *)name, namelen);
+	h->value.p = gw_arena_strndup(st->a, (const char *)value, valuelen);
+	if (!h->name.p || !h->value.p)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	h->name.len = namelen;
+	h->value.len = valuelen;
+	st->n_fields++;
+	return 0;
+}
+
+/* rapid_reset() : CVE-2023-44487: streams opened and cancelled at once cost
+ * the server work and the client nothing */
+static bool rapid_reset(const struct h2_conn *hc)
+{
+	return hc->n_resets > GW_H2_MAX_RESETS && hc->n_resets * 2 > hc->n_streams;
+}
+
+static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
+{
+	struct h2_conn *hc = user;
+	struct h2_stream *st;
+
+	switch (f->hd.type) {
+	case NGHTTP2_HEADERS:
+		st = stream_get(hc, f->hd.stream_id);
+		if (!st)
+			break;
+		if (f->headers.cat == NGHTTP2_HCAT_REQUEST) {
+			stream_start(st, f->hd.flags & NGHTTP2_FLAG_END_STREAM);
+			break;
+		}
+		/* trailers: they end the request body */
+		if (f->hd.flags & NGHTTP2_FLAG_END_STREAM)
+			goto end_stream;
+		break;
+	case NGHTTP2_DATA:
+		st = stream_get(hc, f->hd.stream_id);
+		if (!st || !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+			break;
+	end_stream:
+		st->req_end = true;
+		if (st->uc && st->req_chunked)
+			uout_append(st, "0\r\n\r\n", 5);
+		up_want(st);
+		break;
+	case NGHTTP2_RST_STREAM:
+		hc->n_resets++;
+		if (rapid_reset(hc)) {
+			pr_warn("h2: %s: %u streams reset of %u opened: closing (rapid reset)",
+				hc->peer, hc->n_resets, hc->n_streams);
+			nghttp2_session_terminate_session(s, NGHTTP2_ENHANCE_YOUR_CALM);
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
+			 size_t len, void *user)
+{
+	struct h2_conn *hc = user;
+	struct h2_stream *st = stream_get(hc, id);
+	char line[24];
+	int n;
+
+	if (!st || !st->uc || st->resp_done) {
+		/* nobody will read it: give the window back at once */
+		nghttp2_session_consume(s, id, len);
+		return 0;
+	}
+	if (st->req_chunked) {
+		if (!len)
+			return 0;
+		n = snprintf(line, sizeof(line), "%zx\r\n", len);
+		if (uout_append(st, line, (size_t)n) || uout_append(st, data, len) ||
+		    uout_append(st, "\r\n", 2))
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	} else if (uout_append(st, data, len)) {
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	}
+	st->unacked += len;
+	up_want(st);
+	return 0;
+}
+
+static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *user)
+{
+	struct h2_stream *st = stream_get(user, id);
+
+	if (st) {
+		nghttp2_session_set_stream_user_data(s, id, NULL);
+		stream_free(st);
+	}
+	return 0;
+}
+
+static ssize_t data_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
+			    uint32_t *flags, nghttp2_data_source *src, void *user)
+{
+	struct h2_stream *st = src->ptr;
+	size_t n;
+
+	if (st->local_body) {
+		n = GW_MIN(length, st->local_len);
+		memcpy(buf, st->local_body, n);
+		st->local_body += n;
+		st->local_len -= n;
+		if (!st->local_len)
+			*flags |= NGHTTP2_DATA_FLAG_EOF;
+		return (ssize_t)n;
+	}
+	n = GW_MIN(length, st->body_ready);
+	if (n) {
+		memcpy(buf, st->uin, n);
+		memmove(st->uin, st->uin + n, st->uin_len - n);
+		st->uin_len -= n;
+		st->body_ready -= n;
+		/* room again: the upstream may be read (and framed) */
+		resp_body(st);
+		up_want(st);
+	}
+	if (!st->body_ready && st->resp_done) {
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		return (ssize_t)n;
+	}
+	if (!n) {
+		st->deferred = true;
+		return NGHTTP2_ERR_DEFERRED;
+	}
+	return (ssize_t)n;
+}
+
+/* ---- the connection ---- */
+
+static void h2_free(struct h2_conn *hc)
+{
+	struct gw_worker *w = hc->w;
+
+	while (hc->streams)
+		stream_free(hc->streams);
+	nghttp2_session_del(hc->s);
+	gw_loop_del_fd(w->loop, &hc->io);
+	gw_loop_del_timer(w->loop, &hc->timer);
+	gw_loop_cancel(w->loop, &hc->task);
+	gw_tls_conn_free(hc->tls);
+	close(hc->fd);
+	if (hc->prev)
+		hc->prev->next = hc->next;
+	else
+		h2_conns = hc->next;
+	if (hc->next)
+		hc->next->prev = hc->prev;
+	w->n_conns--;
+	gw_stat_add(w, conns_active, (uint64_t)-1);
+	if (w->mw)
+		gw_metrics_conn_close(w->mw);
+	free(hc);
+}
+
+static int h2_recv(struct h2_conn *hc, const uint8_t *p, size_t len)
+{
+	ssize_t r = nghttp2_session_mem_recv(hc->s, p, len);
+
+	if (r < 0) {
+		pr_debug("h2: %s: %s", hc->peer, nghttp2_strerror((int)r));
+		return -EPROTO;
+	}
+	gw_stat_add(hc->w, bytes_in, len);
+	return 0;
+}
+
+/* h2_read() : one read from the client; false when the connection ended */
+static bool h2_read(struct h2_conn *hc)
+{
+	uint8_t buf[H2_READ_CHUNK];
+	ssize_t n;
+
+	if (hc->tls) {
+		n = gw_tls_read(hc->tls, buf, sizeof(buf));
+		if (n == -EAGAIN)
+			return true;
+		if (n <= 0)
+			return false;
+	} else {
+		n = recv(hc->fd, buf, sizeof(buf), 0);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return true;
+		if (n <= 0)
+			return false;
+	}
+	return !h2_recv(hc, buf, (size_t)n);
+}
+
+/* h2_flush() : writes what the session has to send; false on a broken socket */
+static bool h2_flush(struct h2_conn *hc)
+{
+	for (int rounds = 0; rounds < 64; rounds++) {
+		ssize_t n;
+
+		if (!hc->wlen) {
+			n = nghttp2_session_mem_send(hc->s, &hc->wp);
+			if (n < 0)
+				return false;
+			if (!n)
+				return true;
+			hc->wlen = (size_t)n;
+		}
+		if (hc->tls) {
+			n = gw_tls_write(hc->tls, hc->wp, hc->wlen);
+			if (n == -EAGAIN)
+				return true;
+			if (n < 0)
+				return false;
+		} else {
+			n = send(hc->fd, hc->wp, hc->wlen, MSG_NOSIGNAL);
+			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+				return true;
+			if (n == -1)
+				return false;
+		}
+		gw_stat_add(hc->w, bytes_out, (uint64_t)n);
+		hc->wp += n;
+		hc->wlen -= (size_t)n;
+	}
+	return true;
+}
+
+static void h2_task_cb(struct gw_loop *loop, struct gw_task *t)
+{
+	struct h2_conn *hc = t->data;
+
+	if (!h2_read(hc))
+		hc->dead = true;
+	h2_update(hc);
+}
+
+static void h2_idle_cb(struct gw_loop *loop, struct gw_timer *t)
+{
+	struct h2_conn *hc = t->data;
+
+	/* GOAWAY, then the session wants nothing more and h2_update() frees it */
+	nghttp2_session_terminate_session(hc->s, NGHTTP2_NO_ERROR);
+	h2_update(hc);
+}
+
+/* h2_update() : flushes, then recomputes interests; frees the connection
+ * when it is over (callers must not touch hc afterwards) */
+static void h2_update(struct h2_conn *hc)
+{
+	struct gw_worker *w = hc->w;
+	uint32_t want = 0;
+
+	if (hc->in_update)
+		return;
+	hc->in_update = true;
+	if (!hc->dead && !h2_flush(hc))
+		hc->dead = true;
+	hc->in_update = false;
+	if (hc->dead || (!nghttp2_session_want_read(hc->s) && !nghttp2_session_want_write(hc->s) &&
+			 !hc->wlen)) {
+		h2_free(hc);
+		return;
+	}
+	if (nghttp2_session_want_read(hc->s))
+		want |= GW_IO_READ;
+	if (hc->wlen)
+		want |= GW_IO_WRITE;
+	if (hc->tls) {
+		if ((want & GW_IO_READ) && gw_tls_pending(hc->tls))
+			gw_loop_defer(w->loop, &hc->task, h2_task_cb, hc);
+		want |= gw_tls_want(hc->tls);
+	}
+	gw_loop_mod_fd(w->loop, &hc->io, want);
+	/* idle: no stream open; a busy connection is bounded by its streams */
+	if (!hc->streams && !gw_timer_armed(&hc->timer))
+		gw_loop_add_timer(w->loop, &hc->timer, w->p->opts.idle_timeout_ms, h2_idle_cb, hc);
+	else if (hc->streams)
+		gw_loop_del_timer(w->loop, &hc->timer);
+}
+
+static void h2_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
+{
+	struct h2_conn *hc = io->data;
+
+	if (events & GW_IO_ERR) {
+		hc->dead = true;
+	} else if ((events & GW_IO_READ) ||
+		   (hc->tls && (gw_tls_want(hc->tls) & GW_IO_READ) && (events & GW_IO_WRITE))) {
+		if (!h2_read(hc))
+			hc->dead = true;
+	}
+	h2_update(hc);
+}
+
+int gw_h2_conn_start(struct gw_worker *w, int fd, struct gw_tls_conn *tls, const char *laddr,
+		     uint16_t lport, const char *peer, const char *data, size_t len)
+{
+	nghttp2_session_callbacks *cb = NULL;
+	nghttp2_option *opt = NULL;
+	struct h2_conn *hc;
+	nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, GW_H2_MAX_STREAMS },
+		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, GW_H2_MAX_HEADER_LIST },
+		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+	};
+	int err = -ENOMEM;
+
+	hc = calloc(1, sizeof(*hc));
+	if (!hc)
+		goto out;
+	hc->w = w;
+	hc->fd = fd;
+	hc->tls = tls;
+	hc->lport = lport;
+	snprintf(hc->laddr, sizeof(hc->laddr), "%s", laddr);
+	snprintf(hc->peer, sizeof(hc->peer), "%s", peer);
+	if (nghttp2_session_callbacks_new(&cb) || nghttp2_option_new(&opt))
+		goto out;
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+	/* request bodies are acknowledged when they reach the upstream */
+	nghttp2_option_set_no_auto_window_update(opt, 1);
+	if (nghttp2_session_server_new2(&hc->s, cb, hc, opt))
+		goto out;
+	if (nghttp2_submit_settings(hc->s, NGHTTP2_FLAG_NONE, iv, ARRAY_SIZE(iv)))
+		goto out;
+	if (len && nghttp2_session_mem_recv(hc->s, (const uint8_t *)data, len) < 0) {
+		err = -EPROTO;
+		goto out;
+	}
+	err = gw_loop_add_fd(w->loop, &hc->io, fd, GW_IO_READ | GW_IO_WRITE, h2_io, hc);
+	if (err)
+		goto out;
+	hc->next = h2_conns;
+	if (h2_conns)
+		h2_conns->prev = hc;
+	h2_conns = hc;
+	w->n_conns++;
+	gw_stat_add(w, conns_active, 1);
+	if (w->mw)
+		gw_metrics_conn_open(w->mw);
+	err = 0;
+out:
+	nghttp2_session_callbacks_del(cb);
+	nghttp2_option_del(opt);
+	if (err && hc) {
+		while (hc->streams)
+			stream_free(hc->streams);
+		nghttp2_session_del(hc->s);
+		free(hc);
+	} else if (!err) {
+		h2_update(hc);
+	}
+	return err;
+}
+
+void gw_h2_drain(struct gw_worker *w, const char *address, uint16_t port)
+{
+	struct h2_conn *hc, *next;
+
+	for (hc = h2_conns; hc; hc = next) {
+		next = hc->next;
+		if (hc->w != w || (address && (hc->lport != port || strcmp(hc->laddr, address))))
+			continue;
+		/* GOAWAY naming the last stream seen: the ones in flight finish,
+		 * and the session wants nothing more once they have */
+		nghttp2_submit_goaway(hc->s, NGHTTP2_FLAG_NONE,
+				      nghttp2_session_get_last_proc_stream_id(hc->s),
+				      NGHTTP2_NO_ERROR, NULL, 0);
+		h2_update(hc);
+	}
+}
+
+void gw_h2_close_all(struct gw_worker *w)
+{
+	struct h2_conn *hc, *next;
+
+	for (hc = h2_conns; hc; hc = next) {
+		next = hc->next;
+		if (hc->w == w)
+			h2_free(hc);
+	}
+}
