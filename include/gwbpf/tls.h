@@ -121,6 +121,10 @@ const char *gw_tls_sni(const struct gw_tls_conn *t);
  * ClientHello (or the name holds bytes no DNS name has). */
 int gw_tls_parse_sni(const uint8_t *p, size_t len, char *out, size_t outlen);
 
+/* gw_tls_alpn_h2() : true when ALPN chose "h2" in the finished handshake
+ * (the connection is then served by h2.c); false for NULL */
+bool gw_tls_alpn_h2(const struct gw_tls_conn *t);
+
 /* gw_tls_stats() : fills *st with the process-wide counters */
 void gw_tls_stats(struct gw_tls_stats *st);
 

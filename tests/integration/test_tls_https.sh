@@ -120,9 +120,12 @@ for t in a.example.com:a b.example.com:b foo.wild.example.com:w x.y.wild.example
 	[ "$got" = "$want" ] || gw_fail "SNI $sni: got certificate $got, want ${t##*:} ($want)"
 done
 
-gw_log "ALPN is http/1.1 only, TLS 1.1 is refused"
+gw_log "ALPN prefers h2 (docs/http2.md), else http/1.1; TLS 1.1 is refused"
 alpn=$(timeout 10 openssl s_client -connect 127.0.0.1:$GWP -servername a.example.com \
-	-alpn h2,http/1.1 < /dev/null 2> /dev/null | grep -i '^ALPN protocol')
+	-alpn h2,http/1.1 < /dev/null 2> /dev/null | grep -a -i '^ALPN protocol')
+case $alpn in *': h2') ;; *) gw_fail "ALPN: '$alpn', want h2" ;; esac
+alpn=$(timeout 10 openssl s_client -connect 127.0.0.1:$GWP -servername a.example.com \
+	-alpn http/1.1 < /dev/null 2> /dev/null | grep -a -i '^ALPN protocol')
 case $alpn in *http/1.1*) ;; *) gw_fail "ALPN: '$alpn', want http/1.1" ;; esac
 if timeout 10 openssl s_client -connect 127.0.0.1:$GWP -servername a.example.com \
 	-tls1_1 < /dev/null > /dev/null 2>&1; then

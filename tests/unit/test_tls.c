@@ -403,9 +403,11 @@ static void test_handshake(void **state)
 	assert_true(gw_tls_established(h.srv));
 	assert_true(served_is(h.cli, &P_A));
 	assert_string_equal(gw_tls_sni(h.srv), "a.example.com");
+	/* h2 is preferred when offered (h2.c serves it; docs/http2.md) */
 	SSL_get0_alpn_selected(h.cli, &proto, &plen);
-	assert_int_equal(plen, 8);
-	assert_memory_equal(proto, "http/1.1", 8);
+	assert_int_equal(plen, 2);
+	assert_memory_equal(proto, "h2", 2);
+	assert_true(gw_tls_alpn_h2(h.srv));
 	assert_true(SSL_version(h.cli) >= TLS1_2_VERSION);
 
 	/* the snapshot goes away: the established session keeps working */

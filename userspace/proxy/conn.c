@@ -1487,17 +1487,22 @@ static bool head_step(struct gw_conn *c)
 /* ---- HTTP/2 handoff (h2.c owns everything after it) ---- */
 
 /* conn_h2_handoff() : before the first request, a client that opens with the
- * HTTP/2 preface is given to h2.c. Returns 1 when c is gone (handed over, or
- * freed when h2.c could not take it), -EAGAIN when a partial preface needs
- * more bytes, 0 for HTTP/1.x. */
+ * HTTP/2 preface, or whose TLS ALPN chose h2, is given to h2.c. Returns 1
+ * when c is gone (handed over, or freed when h2.c could not take it),
+ * -EAGAIN when a partial preface needs more bytes, 0 for HTTP/1.x. */
 static int conn_h2_handoff(struct gw_conn *c)
 {
 	struct gw_worker *w = c->w;
 	int r;
 
-	if (c->n_requests || c->req || !c->in.data)
+	if (c->n_requests || c->req)
 		return 0;
-	r = gw_h2_detect(b_peek(&c->in), c->in.data);
+	if (c->tls && gw_tls_alpn_h2(c->tls))
+		r = 1; /* h2.c checks the preface itself */
+	else if (!c->in.data)
+		return 0;
+	else
+		r = gw_h2_detect(b_peek(&c->in), c->in.data);
 	if (r <= 0)
 		return r;
 	gw_loop_del_fd(w->loop, &c->io);

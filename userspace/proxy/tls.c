@@ -225,12 +225,14 @@ static int servername_cb(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
-/* ALPN: HTTP/1.1 only (h2 is not implemented). A client that offers only
- * other protocols continues without ALPN rather than failing outright. */
+/* ALPN: h2 (served by h2.c, docs/http2.md) when the client offers it, else
+ * HTTP/1.1. A client that offers only other protocols continues without
+ * ALPN rather than failing outright. */
 static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 		   const unsigned char *in, unsigned int inlen, void *arg)
 {
-	static const unsigned char h11[] = "\x08http/1.1";
+	/* server preference order: SSL_select_next_proto() walks this list */
+	static const unsigned char h11[] = "\x02h2\x08http/1.1";
 	unsigned char *sel = NULL;
 	unsigned char sl = 0;
 
@@ -663,6 +665,17 @@ void gw_tls_shutdown(struct gw_tls_conn *t)
 	 * it; the peer's answer is not awaited (the TCP close follows) */
 	SSL_shutdown(t->ssl);
 	ERR_clear_error();
+}
+
+bool gw_tls_alpn_h2(const struct gw_tls_conn *t)
+{
+	const unsigned char *p = NULL;
+	unsigned int len = 0;
+
+	if (!t || !t->ssl)
+		return false;
+	SSL_get0_alpn_selected(t->ssl, &p, &len);
+	return len == 2 && !memcmp(p, "h2", 2);
 }
 
 const char *gw_tls_sni(const struct gw_tls_conn *t)
