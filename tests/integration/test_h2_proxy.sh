@@ -24,7 +24,7 @@ gw_start_echo 127.0.0.1:$BE3 be3
 # a backend with large responses: /cl/N (Content-Length) and /chunked/N
 # (chunked, uneven chunks); the bytes are a pattern the test recomputes
 $GW_PY -c '
-import http.server, sys
+import http.server, sys, time
 def body(n):
     return (b"0123456789abcdefghijklmnopqrstuvwxyz" * (n // 36 + 1))[:n]
 class H(http.server.BaseHTTPRequestHandler):
@@ -34,6 +34,11 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         kind, n = self.path.split("/")[1:3]
         b = body(int(n))
+        if kind == "slow":
+            # tells the test the request is in flight, then holds the answer
+            open(sys.argv[2], "w").close()
+            time.sleep(1)
+            kind = "cl"
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         if kind == "cl":
@@ -55,7 +60,7 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", self.path.split("/")[2])
         self.end_headers()
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-' "$BIG" > /dev/null 2>&1 &
+' "$BIG" "$GW_TMP/slow.started" > /dev/null 2>&1 &
 gw_track $!
 gw_wait_port 127.0.0.1 "$BIG" || gw_fail "big backend did not start"
 
@@ -187,7 +192,7 @@ def read_frames(s, until, limit_s=5):
             break
     return out
 PYEOF
-gw_start --config "$GW_TMP/gw.yaml" --no-bpf --workers 2 --access-log off
+gw_start --config "$GW_TMP/gw.yaml" --no-bpf --workers 2 --access-log "$GW_TMP/access.log"
 U=http://127.0.0.1:$GWP
 H2="curl -sS -m 20 --http2-prior-knowledge"
 
@@ -349,4 +354,36 @@ PYEOF
 
 # --- the gateway still serves after all that
 [ "$(pod --http2-prior-knowledge /one)" = be1 ] || gw_fail "gateway unhealthy after the raw tests"
+
+# --- access log: HTTP/2 requests are logged like HTTP/1.1 ones
+$GW_PY -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+get = [l for l in lines if l["path"] == "/one/x?q=1"]
+assert get and get[0]["status"] == 200 and get[0]["method"] == "GET", get
+assert get[0]["route"] and get[0]["backend"], get[0]
+nr = [l for l in lines if l["path"] == "/zzz" and l["status"] == 404]
+assert nr and nr[0]["reason"] == "no_route", nr
+up = [l for l in lines if l["path"] == "/one/upload" and l["method"] == "POST"]
+assert up and up[0]["bytes_in"] >= 3000000, up
+' "$GW_TMP/access.log" || gw_fail "access log: $(tail -n 3 "$GW_TMP/access.log")"
+gw_log "HTTP/2 requests in the access log"
+
+# --- SIGTERM: a stream in flight finishes (GOAWAY), then exit 0
+$H2 -o "$GW_TMP/slow.b" -w '%{http_code}' "$U/big/slow/100000" > "$GW_TMP/slow.code" 2>&1 &
+CPID=$!
+gw_track $CPID
+i=0
+while [ ! -e "$GW_TMP/slow.started" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+[ -e "$GW_TMP/slow.started" ] || gw_fail "slow request never reached the backend"
+gw_stop_gwbpf TERM
+[ "$GW_RC" = 0 ] || gw_fail "exit status after SIGTERM: $GW_RC"
+wait $CPID
+gw_untrack $CPID
+[ "$(cat "$GW_TMP/slow.code")" = 200 ] || gw_fail "in-flight stream at SIGTERM: $(cat "$GW_TMP/slow.code")"
+[ "$(wc -c < "$GW_TMP/slow.b")" = 100000 ] || gw_fail "in-flight stream body cut"
+gw_log "SIGTERM: the in-flight stream completed, exit 0"
 gw_log "HTTP/2 checks passed"

@@ -32,6 +32,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "gwbpf/accesslog.h"
 #include "gwbpf/arena.h"
 #include "gwbpf/filter.h"
 #include "gwbpf/h2.h"
@@ -102,7 +103,11 @@ struct h2_stream {
 	uint64_t deadline;            /* absolute (route timeout), or 0 = silence timeout */
 	int status;
 	uint64_t start_us;
+	int64_t wall_ms;              /* Unix ms when the head arrived (access log) */
+	uint64_t bytes_in, bytes_out; /* DATA payload bytes each way */
+	const char *reason;           /* why the gateway answered itself */
 	char *listener, *route;
+	char upstream[GW_ADDR_MAX + 8];
 	struct h2_stream *next, *prev;
 };
 
@@ -248,6 +253,47 @@ static void stream_up_detach(struct h2_stream *st, bool reusable)
 	st->uc = NULL;
 }
 
+/* field() : the value of the first field named name (pseudo-headers too) */
+static struct gw_slice field(const struct h2_stream *st, const char *name)
+{
+	struct gw_slice none = { NULL, 0 };
+	size_t i;
+
+	for (i = 0; i < st->n_fields; i++)
+		if (gw_slice_eq(st->fields[i].name, name))
+			return st->fields[i].value;
+	return none;
+}
+
+static void stream_log(struct h2_stream *st)
+{
+	struct gw_access_log *log = st->hc->w->p->alog;
+	struct gw_access_entry e;
+
+	if (!gw_access_log_enabled(log))
+		return;
+	memset(&e, 0, sizeof(e));
+	e.time_ms = st->wall_ms;
+	e.client = st->hc->peer;
+	e.listener = st->listener;
+	e.host = field(st, ":authority");
+	if (!e.host.len)
+		e.host = field(st, "host");
+	e.method = field(st, ":method");
+	e.path = field(st, ":path");
+	e.route = st->route;
+	e.rule = st->action ? st->action->rule_name : NULL;
+	e.rule_index = st->action ? (int32_t)st->action->rule_index : -1;
+	e.backend = st->upstream[0] ? st->upstream : NULL;
+	e.status = st->status;
+	e.bytes_in = st->bytes_in;
+	e.bytes_out = st->bytes_out;
+	e.duration_us = now_us() - st->start_us;
+	e.upstream_us = -1;
+	e.reason = st->reason;
+	gw_access_log_write(log, &e);
+}
+
 static void stream_free(struct h2_stream *st)
 {
 	struct h2_conn *hc = st->hc;
@@ -262,6 +308,7 @@ static void stream_free(struct h2_stream *st)
 		if (w->mw)
 			gw_metrics_request(w->mw, st->listener, st->route, st->status,
 					   now_us() - st->start_us);
+		stream_log(st);
 	}
 	if (st->prev)
 		st->prev->next = st->next;
@@ -348,6 +395,7 @@ static void local_response(struct h2_stream *st, int status, const char *reason)
 
 	stream_up_detach(st, false);
 	st->resp_done = true;
+	st->reason = reason;
 	if (st->resp_head_done) {
 		/* too late to say anything else: cancel the stream */
 		nghttp2_submit_rst_stream(st->hc->s, NGHTTP2_FLAG_NONE, st->id,
@@ -467,6 +515,9 @@ static void up_connect(struct h2_stream *st)
 		st->attempts++;
 		if (gw_upstream_addr(&cl->endpoints[idx], &ss, &len))
 			continue;
+		snprintf(st->upstream, sizeof(st->upstream), "%s%s%s:%u",
+			 ss.ss_family == AF_INET6 ? "[" : "", cl->endpoints[idx].address,
+			 ss.ss_family == AF_INET6 ? "]" : "", cl->endpoints[idx].port);
 		uc = gw_upstream_get(w->up, &ss, len);
 		if (!uc) {
 			gw_stat_add(w, upstream_connect_errors, 1);
@@ -766,6 +817,12 @@ static void stream_start(struct h2_stream *st, bool end_stream)
 	gw_stat_add(w, requests, 1);
 	st->ir = gw_ir_get(w->ir);
 	st->start_us = now_us();
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		st->wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	}
 	st->req_end = end_stream;
 	if (st->too_big) {
 		local_response(st, 431, "header_limits");
@@ -1014,8 +1071,13 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
 	char line[24];
 	int n;
 
+	if (st)
+		st->bytes_in += len;
 	if (!st || !st->uc || st->resp_done) {
-		/* nobody will read it: give the window back at once */
+		/* nobody will read it: give the window back at once. An upstream
+		 * that answered before the body ended cannot carry another request */
+		if (st)
+			st->up_reusable = false;
 		nghttp2_session_consume(s, id, len);
 		return 0;
 	}
@@ -1058,9 +1120,11 @@ static ssize_t data_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t
 		st->local_len -= n;
 		if (!st->local_len)
 			*flags |= NGHTTP2_DATA_FLAG_EOF;
+		st->bytes_out += n;
 		return (ssize_t)n;
 	}
 	n = GW_MIN(length, st->body_ready);
+	st->bytes_out += n;
 	if (n) {
 		memcpy(buf, st->uin, n);
 		memmove(st->uin, st->uin + n, st->uin_len - n);
@@ -1277,6 +1341,10 @@ int gw_h2_conn_start(struct gw_worker *w, int fd, struct gw_tls_conn *tls, const
 	if (nghttp2_session_server_new2(&hc->s, cb, hc, opt))
 		goto out;
 	if (nghttp2_submit_settings(hc->s, NGHTTP2_FLAG_NONE, iv, ARRAY_SIZE(iv)))
+		goto out;
+	/* each stream is bounded by its own 64 KiB window; a connection window
+	 * as small would let one slow upload stall every other stream */
+	if (nghttp2_session_set_local_window_size(hc->s, NGHTTP2_FLAG_NONE, 0, 16 << 20))
 		goto out;
 	if (len && nghttp2_session_mem_recv(hc->s, (const uint8_t *)data, len) < 0) {
 		err = -EPROTO;
