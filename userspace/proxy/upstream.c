@@ -163,6 +163,7 @@ int gw_upstream_pick(struct gw_upstream_pool *pool, const struct gw_ir *ir, int3
 {
 	const struct gw_ir_cluster *c;
 	size_t i, n, start;
+	bool any_ready = false;
 
 	if (cluster < 0 || (size_t)cluster >= ir->n_clusters)
 		return -ENOENT;
@@ -180,7 +181,6 @@ int gw_upstream_pick(struct gw_upstream_pool *pool, const struct gw_ir *ir, int3
 		}
 	}
 	start = pool->rr && (size_t)cluster < pool->n_rr ? pool->rr[cluster] : 0;
-	bool any_ready = false;
 
 	for (i = 0; i < n; i++) {
 		size_t idx = (start + i) % n;
