@@ -7,7 +7,8 @@
 #   3. slowloris (one header byte every 100 ms): 408 after --header-timeout;
 #      a connection that never sends a byte is closed too;
 #   4. 10,000 rapid connects/disconnects (half of them reset);
-#   5. hostile bytes (random binary) on the listener, 300 connections;
+#   5. hostile bytes (random binary) on the listener, 300 connections, and
+#      100 more after the HTTP/2 preface (random and random-but-framed);
 #   6. regression inputs found by fuzzing (absolute-form target without path).
 # RSS is sampled after each phase and must come back under baseline + 64 MiB
 # once the connections are gone (numbers are printed, not timed).
@@ -260,6 +261,43 @@ print("hostile bytes: %d connections closed by the gateway, %d left hanging" % (
 sys.exit(0 if hung == 0 else 1)
 PYEOF
 alive hostile-bytes
+
+# --- 5b. hostile bytes after the HTTP/2 preface (h2c prior knowledge)
+$GW_PY - "$GWP" << 'PYEOF' || gw_fail "hostile h2 frames"
+import random, socket, struct, sys
+port = int(sys.argv[1])
+rnd = random.Random(99)
+preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+hung = 0
+for i in range(100):
+    data = preface
+    if i % 2:
+        # syntactically framed, random type/flags/stream/payload
+        for _ in range(rnd.randint(1, 20)):
+            payload = rnd.randbytes(rnd.choice((0, 1, 8, 100, 20000)))
+            data += struct.pack(">I", len(payload))[1:] + bytes([rnd.randint(0, 10), rnd.getrandbits(8)])
+            data += struct.pack(">I", rnd.getrandbits(32)) + payload
+    else:
+        data += rnd.randbytes(rnd.choice((1, 9, 100, 5000)))
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    s.settimeout(10)
+    try:
+        while s.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        hung += 1
+    s.close()
+print("hostile h2 frames: 100 connections, %d left hanging" % hung)
+sys.exit(0 if hung == 0 else 1)
+PYEOF
+alive hostile-h2
 
 # --- 6. fuzz regressions
 printf 'GET http://h?q HTTP/1.1\r\nHost: gw\r\n\r\n' | gw_raw 127.0.0.1 "$GWP" 2 > /dev/null

@@ -289,6 +289,13 @@ for path in (b"/healthz", b"/readyz", b"/status", b"/metrics", b"/nope"):
 sys.exit(1 if fails else 0)
 PYEOF
 
+# HTTP/2 (h2c prior knowledge) when the proxy serves it
+c=$(curl -s --http2-prior-knowledge -o /dev/null -m 5 -w '%{http_code} %{http_version}' \
+	"http://127.0.0.1:$GWP/app/h2" 2> /dev/null)
+gw_log "h2c request: $c"
+printf 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\000\000\000\004\000\000\000\000\000garbage' |
+	gw_raw 127.0.0.1 "$GWP" 1 > /dev/null
+
 gw_stop_gwbpf TERM
 gw_log "gwbpf exit status $GW_RC"
 reports=$(ls "$GW_TMP"/asan* "$GW_TMP"/ubsan* 2> /dev/null)
