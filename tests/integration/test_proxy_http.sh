@@ -15,7 +15,7 @@ gw_start --config "$GW_TMP/gw.yaml" --no-bpf --workers 2 --access-log "$GW_TMP/a
 U=http://127.0.0.1:$GWP
 
 # --- a request is forwarded and the backend sees X-Forwarded-*
-out=$(curl -sS -m 5 "$U/hello?x=1") || gw_fail "GET through the gateway"
+out=$(curl -sS -m 5 -H 'Forwarded: for=10.9.9.9' "$U/hello?x=1") || gw_fail "GET through the gateway"
 $GW_PY -c '
 import json, sys
 d = json.loads(sys.argv[1])
@@ -23,8 +23,10 @@ assert d["path"] == "/hello?x=1", d["path"]
 h = {k.lower(): v for k, v in d["headers"].items()}
 assert h["x-forwarded-for"] == ["127.0.0.1"], h
 assert h["x-forwarded-proto"] == ["http"], h
-' "$out" || gw_fail "unexpected echo: $out"
-gw_log "forwarded with X-Forwarded-For/Proto"
+fwd = ", ".join(h["forwarded"])
+assert fwd == "for=10.9.9.9, for=127.0.0.1;proto=http;host=\"127.0.0.1:%s\"" % sys.argv[2], fwd
+' "$out" "$GWP" || gw_fail "unexpected echo: $out"
+gw_log "forwarded with X-Forwarded-For/Proto and Forwarded appended"
 
 # --- keep-alive: two requests, one client connection
 n=$(curl -sS -m 5 -o /dev/null -o /dev/null -w '%{num_connects}\n' "$U/a" "$U/b" | awk '{s += $1} END {print s}')

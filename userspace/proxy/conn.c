@@ -856,7 +856,7 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 	const struct gw_ir_backend *backend = NULL;
 	const struct gw_ir_listener *lst;
 	struct gw_req *r;
-	char extra[128];
+	char extra[512];
 	int n, bi, i;
 
 	r = a ? gw_arena_alloc(a, sizeof(*r)) : NULL;
@@ -949,13 +949,19 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 		backend = &res.action->backends[bi];
 
 	r->upgrade = hreq->fr.upgrade && !r->http10;
-	extra[0] = 0;
-	if (r->upgrade) {
-		n = snprintf(r->upgrade_proto, sizeof(r->upgrade_proto), "%.*s",
-			     (int)hreq->fr.upgrade_proto.len, hreq->fr.upgrade_proto.p);
-		snprintf(extra, sizeof(extra), "Connection: upgrade\r\nUpgrade: %s\r\n",
-			 r->upgrade_proto);
-	}
+	/* RFC 7239: one more Forwarded element; a client's own Forwarded lines
+	 * are kept before it, which is what appending to a list means. Added to
+	 * the forwarded head only (ctx.extra would also land in redirects). */
+	n = snprintf(extra, sizeof(extra), "Forwarded: for=%s%s%s;proto=%s",
+		     strchr(c->peer, ':') ? "\"[" : "", c->peer, strchr(c->peer, ':') ? "]\"" : "",
+		     lst && lst->proto == GW_PROTO_HTTPS ? "https" : "http");
+	if (hreq->host.len && hreq->host.len < 256)
+		n += snprintf(extra + n, sizeof(extra) - (size_t)n, ";host=\"%.*s\"",
+			      (int)hreq->host.len, hreq->host.p);
+	snprintf(extra + n, sizeof(extra) - (size_t)n, "\r\n");
+	if (r->upgrade)
+		snprintf(r->upgrade_proto, sizeof(r->upgrade_proto), "%.*s",
+			 (int)hreq->fr.upgrade_proto.len, hreq->fr.upgrade_proto.p);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.req = hreq;
 	ctx.match = res.match;
@@ -964,8 +970,8 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 	ctx.scheme = lst && lst->proto == GW_PROTO_HTTPS ? "https" : "http";
 	ctx.listener_port = c->lport;
 	ctx.client_addr = c->peer;
-	ctx.extra = extra[0] ? extra : NULL;
-	ctx.extra_len = strlen(extra);
+	ctx.extra = NULL;
+	ctx.extra_len = 0;
 	ctx.rnd = gw_worker_rand(w);
 	if (b_alloc(w, &r->uout)) {
 		b_consume(&c->in, head_len);
@@ -1007,6 +1013,18 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 		r->reason = "no_endpoints";
 		local_response(c, 503, false, NULL);
 		return;
+	}
+	{
+		size_t el = strlen(extra);
+
+		/* the head ends with CRLF CRLF: the line goes before the last CRLF */
+		if ((size_t)n + el > r->uout.size) {
+			local_response(c, 431, true, NULL);
+			return;
+		}
+		memcpy(r->uout.area + n - 2, extra, el);
+		memcpy(r->uout.area + n - 2 + el, "\r\n", 2);
+		n += (int)el;
 	}
 	r->uout.data = (size_t)n;
 	r->up_head_len = (size_t)n;
