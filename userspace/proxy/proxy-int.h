@@ -23,6 +23,7 @@ struct gw_listener {
 	uint16_t port;
 	int fd;
 	struct gw_io io;
+	struct gw_timer pause;     /* accepting paused after EMFILE/ENFILE */
 	struct gw_worker *w;
 	struct gw_listener *next;
 	bool seen; /* scratch: still in the snapshot being applied */

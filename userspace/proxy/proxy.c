@@ -126,6 +126,15 @@ fail:
 	return err;
 }
 
+#define GW_ACCEPT_PAUSE_MS 100
+
+static void listener_resume(struct gw_loop *loop, struct gw_timer *t)
+{
+	struct gw_listener *l = t->data;
+
+	gw_loop_mod_fd(loop, &l->io, GW_IO_READ);
+}
+
 static void listener_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 {
 	struct gw_listener *l = io->data;
@@ -139,9 +148,15 @@ static void listener_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE)
-				pr_warn("proxy: accept on %s:%u: %s", l->address, l->port,
-					strerror(errno));
+			if (errno == EMFILE || errno == ENFILE) {
+				/* out of descriptors: the listener stays readable, so
+				 * stop asking for a while instead of spinning */
+				pr_warn("proxy: accept on %s:%u: %s; pausing accepts for %d ms",
+					l->address, l->port, strerror(errno), GW_ACCEPT_PAUSE_MS);
+				gw_loop_mod_fd(loop, &l->io, 0);
+				gw_loop_add_timer(loop, &l->pause, GW_ACCEPT_PAUSE_MS,
+						  listener_resume, l);
+			}
 			break;
 		}
 		gw_conn_accept(l->w, l, fd, &peer);
@@ -150,6 +165,7 @@ static void listener_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 
 static void listener_close(struct gw_worker *w, struct gw_listener *l)
 {
+	gw_loop_del_timer(w->loop, &l->pause);
 	gw_loop_del_fd(w->loop, &l->io);
 	if (l->fd >= 0)
 		close(l->fd);
