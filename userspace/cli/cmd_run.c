@@ -26,6 +26,7 @@
 #include "gwbpf/dataplane.h"
 #include "gwbpf/diag.h"
 #include "gwbpf/ir.h"
+#include "gwbpf/kube.h"
 #include "gwbpf/log.h"
 #include "gwbpf/loop.h"
 #include "gwbpf/metrics.h"
@@ -42,7 +43,10 @@ struct gw_run {
 	struct gw_loop *loop;
 	struct gw_proxy *proxy;
 	struct gw_admin *admin;
-	struct gw_file_source *src;
+	struct gw_file_source *src;     /* --config, or */
+	struct gw_kube_source *ks;      /* --kube / --kubeconfig */
+	struct gw_kube_config kcfg;
+	struct gw_io ks_io;
 	struct gw_translation *t; /* last good translation (its ir is serving) */
 	struct gw_translate_opts topts;
 	struct gw_dataplane *dp;
@@ -92,8 +96,13 @@ static int publish(struct gw_run *r)
 	struct gw_translation *t = NULL;
 	int err;
 
+	const struct gw_store *store = r->ks ? gw_kube_source_store(r->ks) :
+					       gw_file_source_store(r->src);
+
+	if (!store)
+		return -EAGAIN; /* the API server has not been listed yet */
 	r->topts.now = (int64_t)time(NULL);
-	err = gw_translate(gw_file_source_store(r->src), &r->topts, &t);
+	err = gw_translate(store, &r->topts, &t);
 	if (err) {
 		pr_warn("run: translation failed (%s); the previous configuration keeps serving",
 			strerror(-err));
@@ -125,7 +134,27 @@ static int publish(struct gw_run *r)
 		(unsigned long long)r->generation, t->ir->n_binds, t->ir->n_clusters);
 	gw_translation_free(r->t);
 	r->t = t;
+	/* the writer thread copies what it needs; only the Lease holder writes */
+	if (r->ks && gw_kube_source_set_status(r->ks, t))
+		pr_warn("run: status writer: out of memory; status not written this time");
 	return 0;
+}
+
+static void kube_io_cb(struct gw_loop *loop, struct gw_io *io, uint32_t events)
+{
+	struct gw_run *r = io->data;
+	bool changed = false;
+	int err;
+
+	if (gw_kube_source_handle(r->ks, &changed) || !changed)
+		return;
+	err = publish(r);
+	r->last_reload_ok = !err;
+	gw_metrics_reload(r->metrics, !err);
+	if (err)
+		r->reloads_failed++;
+	else
+		r->reloads_ok++;
 }
 
 static void reload_cb(struct gw_loop *loop, struct gw_timer *tm)
@@ -327,6 +356,7 @@ int gw_cmd_run(int argc, char **argv)
 	const char *paths[GW_RUN_MAX_PATHS], *ifaces[GW_RUN_MAX_IFACES];
 	size_t n_paths = 0, n_ifaces = 0;
 	const char *admin_addr = "127.0.0.1:9901", *bpffs = NULL, *cgroup = NULL;
+	const char *kubeconfig = NULL;
 	bool kube = false, no_bpf = false;
 	uint32_t drain_ms = GW_RUN_DRAIN_MS;
 	struct gw_proxy_opts popts;
@@ -353,6 +383,8 @@ int gw_cmd_run(int argc, char **argv)
 			kube = true;
 			break;
 		case OPT_KUBECONFIG:
+			kube = true;
+			kubeconfig = optarg;
 			break;
 		case OPT_ADMIN:
 			admin_addr = optarg;
@@ -412,12 +444,12 @@ int gw_cmd_run(int argc, char **argv)
 		gw_cli_err("run: unexpected argument '%s'", argv[optind]);
 		return GW_EXIT_USAGE;
 	}
-	if (kube) {
-		gw_cli_err("run: --kube is not supported yet");
+	if (kube && n_paths) {
+		gw_cli_err("run: --config and --kube are exclusive");
 		return GW_EXIT_USAGE;
 	}
-	if (!n_paths) {
-		gw_cli_err("run: --config PATH is required");
+	if (!kube && !n_paths) {
+		gw_cli_err("run: --config PATH or --kube is required");
 		usage(stderr);
 		return GW_EXIT_USAGE;
 	}
@@ -441,16 +473,41 @@ int gw_cmd_run(int argc, char **argv)
 		goto out;
 	}
 
-	r.src = gw_file_source_new(paths, n_paths, &diags);
-	log_diags(&diags);
-	gw_diag_list_free(&diags);
-	if (!r.src) {
-		pr_err("run: cannot read or watch the configuration: %s", strerror(errno));
-		goto out;
-	}
-	if (gw_loop_add_fd(r.loop, &r.src_io, gw_file_source_fd(r.src), GW_IO_READ, src_io_cb, &r)) {
-		pr_err("run: cannot watch the configuration");
-		goto out;
+	if (kube) {
+		struct gw_kube_source_opts ko = { .cfg = &r.kcfg };
+		int kerr = kubeconfig ? gw_kubeconfig_load(kubeconfig, &r.kcfg, &diags) :
+					gw_kube_incluster(NULL, &r.kcfg, &diags);
+
+		log_diags(&diags);
+		gw_diag_list_free(&diags);
+		if (kerr) {
+			pr_err("run: %s: %s", kubeconfig ? kubeconfig : "in-cluster configuration",
+			       strerror(-kerr));
+			goto out;
+		}
+		r.ks = gw_kube_source_new(&ko);
+		if (!r.ks) {
+			pr_err("run: Kubernetes source: %s", strerror(errno));
+			goto out;
+		}
+		if (gw_loop_add_fd(r.loop, &r.ks_io, gw_kube_source_fd(r.ks), GW_IO_READ,
+				   kube_io_cb, &r)) {
+			pr_err("run: cannot poll the Kubernetes source");
+			goto out;
+		}
+	} else {
+		r.src = gw_file_source_new(paths, n_paths, &diags);
+		log_diags(&diags);
+		gw_diag_list_free(&diags);
+		if (!r.src) {
+			pr_err("run: cannot read or watch the configuration: %s", strerror(errno));
+			goto out;
+		}
+		if (gw_loop_add_fd(r.loop, &r.src_io, gw_file_source_fd(r.src), GW_IO_READ,
+				   src_io_cb, &r)) {
+			pr_err("run: cannot watch the configuration");
+			goto out;
+		}
 	}
 
 	if (!popts.workers) {
@@ -491,7 +548,9 @@ int gw_cmd_run(int argc, char **argv)
 		pr_info("run: --no-bpf: ignoring --xdp-iface");
 	}
 
-	if (publish(&r))
+	if (r.ks)
+		pr_info("run: waiting for the first list from the Kubernetes API server");
+	else if (publish(&r))
 		pr_warn("run: no snapshot yet; waiting for a configuration that translates");
 	r.last_reload_ok = r.t != NULL;
 
@@ -516,6 +575,11 @@ out:
 		gw_loop_del_fd(r.loop, &r.src_io);
 		gw_file_source_free(r.src);
 	}
+	if (r.ks) {
+		gw_loop_del_fd(r.loop, &r.ks_io);
+		gw_kube_source_free(r.ks); /* stops the thread, releases the Lease */
+	}
+	gw_kube_config_clear(&r.kcfg);
 	gw_xdp_close(r.xdp, true);
 	/* pins stay: a restarted daemon adopts them instead of tearing traffic down */
 	gw_dataplane_close(r.dp, true);
