@@ -181,8 +181,7 @@ fuzz: ## run every libFuzzer target for FUZZ_SECONDS each
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
 check: ## static analysis (clang --analyze) and house rules
-	$(Q)! grep -nE '(^|[^_.a-z])u(8|16|32|64)([^_a-z0-9]|$$)' $(LIB_SRCS) include/gwbpf/*.h \
-		| grep -v 'data\.u' || { echo "use uint32_t-style types, not u32"; exit 1; }
+	$(Q)sh mk/check-types.sh $(LIB_SRCS) include/gwbpf/*.h
 	$(Q)for f in $(LIB_SRCS); do $(CLANG) --analyze -Xanalyzer -analyzer-output=text \
 		$(filter-out -pthread,$(CFLAGS)) -I$(B) $$f -o /dev/null || exit 1; done
 
