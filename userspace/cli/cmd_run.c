@@ -46,6 +46,7 @@ struct gw_run {
 	struct gw_file_source *src;     /* --config, or */
 	struct gw_kube_source *ks;      /* --kube / --kubeconfig */
 	struct gw_kube_config kcfg;
+	const char *bpffs;              /* --bpffs; NULL = default */
 	struct gw_io ks_io;
 	struct gw_translation *t; /* last good translation (its ir is serving) */
 	struct gw_translate_opts topts;
@@ -239,6 +240,35 @@ static char *admin_status(void *arg)
 	return s;
 }
 
+static void dataplane_metrics(const char *bpffs, FILE *f)
+{
+	struct gw_dataplane_stats st;
+
+	if (gw_dataplane_stats(bpffs, &st))
+		return;
+	fprintf(f, "# HELP gwbpf_bpf_sockets Sockets in the sk_msg bypass sockhash.\n"
+		   "# TYPE gwbpf_bpf_sockets gauge\ngwbpf_bpf_sockets %u\n"
+		   "# HELP gwbpf_bpf_messages_total sk_msg verdicts by reason.\n"
+		   "# TYPE gwbpf_bpf_messages_total counter\n",
+		st.n_socks);
+	for (unsigned int i = 0; i < GW_REASON_MAX; i++) {
+		const char *name = gw_dataplane_reason_name(i);
+
+		if (name && st.reasons[i].count)
+			fprintf(f, "gwbpf_bpf_messages_total{reason=\"%s\"} %llu\n", name,
+				(unsigned long long)st.reasons[i].count);
+	}
+	fprintf(f, "# HELP gwbpf_bpf_bytes_total sk_msg bytes by reason.\n"
+		   "# TYPE gwbpf_bpf_bytes_total counter\n");
+	for (unsigned int i = 0; i < GW_REASON_MAX; i++) {
+		const char *name = gw_dataplane_reason_name(i);
+
+		if (name && st.reasons[i].bytes)
+			fprintf(f, "gwbpf_bpf_bytes_total{reason=\"%s\"} %llu\n", name,
+				(unsigned long long)st.reasons[i].bytes);
+	}
+}
+
 static char *admin_metrics(void *arg)
 {
 	struct gw_run *r = arg;
@@ -306,6 +336,11 @@ static char *admin_metrics(void *arg)
 			fwrite(reg, 1, (size_t)n, f);
 		free(reg);
 	}
+	/* kernel paths: XDP per listener and reason, sk_msg bypass by reason */
+	if (r->xdp)
+		gw_xdp_metrics(r->xdp, f);
+	if (r->dp)
+		dataplane_metrics(r->bpffs, f);
 	fclose(f);
 	return buf;
 }
@@ -406,7 +441,7 @@ int gw_cmd_run(int argc, char **argv)
 			}
 			break;
 		case OPT_BPFFS:
-			bpffs = optarg;
+			bpffs = r.bpffs = optarg;
 			break;
 		case OPT_CGROUP:
 			cgroup = optarg;
