@@ -99,6 +99,16 @@ struct h2_stream {
 	bool deferred;                /* the data provider said DEFERRED */
 	const char *local_body;       /* gateway-made answer */
 	size_t local_len;
+	/* upstream h2c (cluster appProtocol kubernetes.io/h2c, GRPCRoute backends):
+	 * one nghttp2 client session on its own connection per stream */
+	bool up_h2;
+	nghttp2_session *us;
+	int32_t us_id;
+	const uint8_t *us_wp;         /* us output not written yet */
+	size_t us_wlen;
+	struct gw_http_header *rfields; /* upstream response fields, then trailers */
+	size_t n_rfields, n_trailers;
+	bool us_deferred;             /* the upstream request body provider waits */
 	struct gw_timer timer;        /* upstream deadline */
 	uint64_t deadline;            /* absolute (route timeout), or 0 = silence timeout */
 	int status;
@@ -137,6 +147,8 @@ static __thread struct h2_conn *h2_conns;
 
 static void h2_update(struct h2_conn *hc);
 static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events);
+static void up2_io(struct gw_loop *loop, struct gw_io *io, uint32_t events);
+static int up2_session_new(struct h2_stream *st);
 
 static uint64_t now_us(void)
 {
@@ -316,6 +328,7 @@ static void stream_free(struct h2_stream *st)
 		hc->streams = st->next;
 	if (st->next)
 		st->next->prev = st->prev;
+	nghttp2_session_del(st->us);
 	free(st->uout);
 	free(st->uin);
 	gw_ir_put(st->ir);
@@ -524,7 +537,8 @@ static void up_connect(struct h2_stream *st)
 			continue;
 		}
 		gw_stat_add(w, upstream_connects, 1);
-		if (gw_loop_add_fd(w->loop, &uc->io, uc->fd, GW_IO_WRITE, up_io, st)) {
+		if (gw_loop_add_fd(w->loop, &uc->io, uc->fd, GW_IO_WRITE,
+				   st->up_h2 ? up2_io : up_io, st)) {
 			gw_upstream_close(w->up, uc);
 			continue;
 		}
@@ -551,7 +565,15 @@ static void up_failed(struct h2_stream *st, bool connect_failed)
 		if (w->mw)
 			gw_metrics_upstream_connect_failure(w->mw);
 		stream_up_detach(st, false);
+		if (st->up_h2 && up2_session_new(st)) {
+			local_response(st, 502, "nomem");
+			return;
+		}
 		up_connect(st);
+		return;
+	}
+	if (st->up_h2) {
+		local_response(st, 502, "upstream_closed");
 		return;
 	}
 	if (stale && !st->uin_len) {
@@ -574,17 +596,44 @@ static void up_failed(struct h2_stream *st, bool connect_failed)
 	local_response(st, 502, "upstream_closed");
 }
 
+/* submit_filtered() : the upstream response head resp goes through the
+ * response filters (header modifiers, CORS), which write an HTTP/1.1 head;
+ * it is read back so HTTP/2 sends exactly what HTTP/1.1 would. Errors answer
+ * 502. */
+static void submit_filtered(struct h2_stream *st, const struct gw_http_resp *resp, bool body)
+{
+	char out[GW_PROXY_BUF_SIZE];
+	struct gw_http_header fhdrs[GW_H2_MAX_HEADERS];
+	struct gw_http_resp fresp;
+	struct gw_http_limits lim;
+	int m;
+
+	gw_http_limits_default(&lim);
+	lim.max_headers = GW_H2_MAX_HEADERS;
+	m = gw_filter_response(&st->fr, resp, NULL, 0, out, sizeof(out));
+	if (m < 0) {
+		local_response(st, 502, "response_head_too_big");
+		return;
+	}
+	memset(&fresp, 0, sizeof(fresp));
+	fresp.headers = fhdrs;
+	if (gw_http1_parse_response(out, (size_t)m, &fresp, &lim) <= 0) {
+		local_response(st, 502, "response_head");
+		return;
+	}
+	if (submit_head(st, &fresp, body))
+		local_response(st, 502, "submit");
+}
+
 /* resp_parse_head() : a complete upstream head at the front of uin is sent
  * as HEADERS. Returns true when it was (or a 1xx was dropped), false when
  * more bytes are needed; errors answer 502 (and return true). */
 static bool resp_parse_head(struct h2_stream *st)
 {
 	struct gw_http_header hdrs[GW_H2_MAX_HEADERS];
-	char out[GW_PROXY_BUF_SIZE];
-	struct gw_http_resp resp, fresp;
-	struct gw_http_header fhdrs[GW_H2_MAX_HEADERS];
+	struct gw_http_resp resp;
 	struct gw_http_limits lim;
-	int n, m;
+	int n;
 	bool body;
 
 	gw_http_limits_default(&lim);
@@ -616,19 +665,6 @@ static bool resp_parse_head(struct h2_stream *st)
 		st->rtype = H2_RB_EOF;
 		st->up_reusable = false;
 	}
-	/* response filters (header modifiers, CORS) write an HTTP/1.1 head;
-	 * read it back so HTTP/2 sends exactly what HTTP/1.1 would */
-	m = gw_filter_response(&st->fr, &resp, NULL, 0, out, sizeof(out));
-	if (m < 0) {
-		local_response(st, 502, "response_head_too_big");
-		return true;
-	}
-	memset(&fresp, 0, sizeof(fresp));
-	fresp.headers = fhdrs;
-	if (gw_http1_parse_response(out, (size_t)m, &fresp, &lim) <= 0) {
-		local_response(st, 502, "response_head");
-		return true;
-	}
 	memmove(st->uin, st->uin + n, st->uin_len - (size_t)n);
 	st->uin_len -= (size_t)n;
 	body = st->rtype != H2_RB_NONE && !(st->rtype == H2_RB_CL && !st->rleft);
@@ -638,8 +674,7 @@ static bool resp_parse_head(struct h2_stream *st)
 			st->up_reusable = false; /* bytes past the end: not trusted */
 		st->uin_len = 0;
 	}
-	if (submit_head(st, &fresp, body))
-		local_response(st, 502, "submit");
+	submit_filtered(st, &resp, body);
 	return true;
 }
 
@@ -712,6 +747,15 @@ static void up_want(struct h2_stream *st)
 
 	if (!st->uc)
 		return;
+	if (st->up_h2) {
+		if (!st->uc->connected || st->us_wlen || nghttp2_session_want_write(st->us))
+			want |= GW_IO_WRITE;
+		if (st->uc->connected && nghttp2_session_want_read(st->us) &&
+		    st->uin_len < GW_PROXY_BUF_SIZE)
+			want |= GW_IO_READ;
+		gw_loop_mod_fd(st->hc->w->loop, &st->uc->io, want);
+		return;
+	}
 	if (!st->uc->connected || st->uout_off < st->uout_len)
 		want |= GW_IO_WRITE;
 	if (st->uc->connected && !st->up_eof && !st->resp_done && st->uin_len < GW_PROXY_BUF_SIZE)
@@ -789,6 +833,307 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 		gw_loop_del_timer(loop, &st->timer);
 		if (st->req_end && st->uout_off == st->uout_len)
 			stream_up_detach(st, st->up_reusable);
+	}
+out:
+	up_want(st);
+	h2_update(hc);
+}
+
+/* ---- upstream h2c ---- */
+
+static bool hop_by_hop(struct gw_slice name)
+{
+	return gw_slice_casecmp(name, "connection") || gw_slice_casecmp(name, "keep-alive") ||
+	       gw_slice_casecmp(name, "proxy-connection") ||
+	       gw_slice_casecmp(name, "transfer-encoding") || gw_slice_casecmp(name, "upgrade") ||
+	       gw_slice_casecmp(name, "host");
+}
+
+static int up2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
+			 size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+			 void *user)
+{
+	struct h2_stream *st = user;
+	struct gw_http_header *h;
+
+	if (f->hd.type != NGHTTP2_HEADERS || f->hd.stream_id != st->us_id)
+		return 0;
+	if (st->n_rfields + st->n_trailers >= GW_H2_MAX_HEADERS)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST: the stream answers 502 */
+	h = &st->rfields[st->n_rfields + st->n_trailers];
+	h->name.p = gw_arena_strndup(st->a, (const char *)name, namelen);
+	h->value.p = gw_arena_strndup(st->a, (const char *)value, valuelen);
+	if (!h->name.p || !h->value.p)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	h->name.len = namelen;
+	h->value.len = valuelen;
+	if (f->headers.cat == NGHTTP2_HCAT_HEADERS && st->resp_head_done)
+		st->n_trailers++;
+	else
+		st->n_rfields++;
+	return 0;
+}
+
+/* up2_head() : the upstream's response HEADERS are complete */
+static void up2_head(struct h2_stream *st, bool end_stream)
+{
+	struct gw_http_header hdrs[GW_H2_MAX_HEADERS];
+	struct gw_http_resp resp;
+	size_t i, n = 0;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.headers = hdrs;
+	resp.version_minor = 1;
+	resp.fr.content_length = -1;
+	for (i = 0; i < st->n_rfields; i++) {
+		const struct gw_http_header *h = &st->rfields[i];
+
+		if (gw_slice_eq(h->name, ":status")) {
+			resp.status = atoi(h->value.p);
+			continue;
+		}
+		if (h->name.len && h->name.p[0] == ':')
+			continue;
+		hdrs[n++] = *h;
+	}
+	resp.n_headers = n;
+	if (resp.status < 200) {
+		/* interim answer: dropped, the final one follows */
+		st->n_rfields = 0;
+		return;
+	}
+	if (end_stream || st->head_method)
+		st->resp_done = true;
+	submit_filtered(st, &resp, !st->resp_done);
+}
+
+static int up2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
+{
+	struct h2_stream *st = user;
+	bool end = f->hd.flags & NGHTTP2_FLAG_END_STREAM;
+
+	if (f->hd.stream_id != st->us_id)
+		return 0;
+	if (f->hd.type == NGHTTP2_HEADERS && !st->resp_head_done) {
+		up2_head(st, end);
+	} else if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) && end) {
+		st->resp_done = true;
+		if (st->deferred) {
+			st->deferred = false;
+			nghttp2_session_resume_data(st->hc->s, st->id);
+		}
+	}
+	return 0;
+}
+
+static int up2_on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
+			     size_t len, void *user)
+{
+	struct h2_stream *st = user;
+
+	if (id != st->us_id || !st->resp_head_done || st->head_method) {
+		nghttp2_session_consume(s, id, len);
+		return 0;
+	}
+	if (!st->uin && !(st->uin = malloc(GW_PROXY_BUF_SIZE)))
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	/* the window we advertise is the buffer size: it always fits */
+	if (len > GW_PROXY_BUF_SIZE - st->uin_len)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	memcpy(st->uin + st->uin_len, data, len);
+	st->uin_len += len;
+	st->body_ready += len;
+	if (st->deferred) {
+		st->deferred = false;
+		nghttp2_session_resume_data(st->hc->s, st->id);
+	}
+	return 0;
+}
+
+static int up2_on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *user)
+{
+	struct h2_stream *st = user;
+
+	if (id == st->us_id && !st->resp_done)
+		st->up_eof = true; /* reset by the backend: up2_io answers */
+	return 0;
+}
+
+/* up2_body_cb() : the request body from uout to the upstream session */
+static ssize_t up2_body_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
+			   uint32_t *flags, nghttp2_data_source *src, void *user)
+{
+	struct h2_stream *st = user;
+	size_t n = GW_MIN(length, st->uout_len - st->uout_off);
+
+	memcpy(buf, st->uout + st->uout_off, n);
+	st->uout_off += n;
+	if (n) {
+		/* the bytes left our buffer: the client may send more */
+		nghttp2_session_consume(st->hc->s, st->id, n);
+		st->unacked -= GW_MIN(st->unacked, n);
+	}
+	if (st->uout_off == st->uout_len) {
+		st->uout_off = st->uout_len = 0;
+		if (st->req_end) {
+			*flags |= NGHTTP2_DATA_FLAG_EOF;
+			return (ssize_t)n;
+		}
+	}
+	if (!n) {
+		st->us_deferred = true;
+		return NGHTTP2_ERR_DEFERRED;
+	}
+	return (ssize_t)n;
+}
+
+/* up2_more_body() : uout got bytes or the request ended */
+static void up2_more_body(struct h2_stream *st)
+{
+	if (st->us && st->us_deferred) {
+		st->us_deferred = false;
+		nghttp2_session_resume_data(st->us, st->us_id);
+	}
+}
+
+/* up2_session_new() : a client session whose first request is st's upstream
+ * head (st->head, the filters' HTTP/1.1 head read back into HTTP/2 fields) */
+static int up2_session_new(struct h2_stream *st)
+{
+	nghttp2_session_callbacks *cb = NULL;
+	nghttp2_option *opt = NULL;
+	struct gw_http_header hdrs[GW_H2_MAX_HEADERS];
+	nghttp2_nv nv[GW_H2_MAX_HEADERS + 4];
+	struct gw_http_req req;
+	struct gw_http_limits lim;
+	nghttp2_data_provider prd = { .source.ptr = st, .read_callback = up2_body_cb };
+	nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, GW_PROXY_BUF_SIZE },
+	};
+	size_t i, n = 0;
+	int err = -ENOMEM;
+
+	nghttp2_session_del(st->us);
+	st->us = NULL;
+	st->us_wlen = 0;
+	st->us_deferred = false;
+	gw_http_limits_default(&lim);
+	lim.max_headers = GW_H2_MAX_HEADERS;
+	memset(&req, 0, sizeof(req));
+	req.headers = hdrs;
+	if (gw_http1_parse_request(st->head, st->head_len, &req, &lim) <= 0) {
+		err = -EINVAL;
+		goto out;
+	}
+#define NV(n_, v_, nl_, vl_) (nghttp2_nv){ (uint8_t *)(n_), (uint8_t *)(v_), nl_, vl_, 0 }
+	nv[n++] = NV(":method", req.method.p, 7, req.method.len);
+	nv[n++] = NV(":scheme", "http", 7, 4);
+	nv[n++] = NV(":authority", req.host.p, 10, req.host.len);
+	nv[n++] = NV(":path", req.target.p, 5, req.target.len);
+	for (i = 0; i < req.n_headers && n < ARRAY_SIZE(nv); i++) {
+		const struct gw_http_header *h = &req.headers[i];
+		char *name;
+		size_t k;
+
+		if (hop_by_hop(h->name) ||
+		    (gw_slice_casecmp(h->name, "te") && !gw_slice_casecmp(h->value, "trailers")))
+			continue;
+		name = gw_arena_strndup(st->a, h->name.p, h->name.len);
+		if (!name)
+			goto out;
+		for (k = 0; k < h->name.len; k++)
+			if (name[k] >= 'A' && name[k] <= 'Z')
+				name[k] = (char)(name[k] - 'A' + 'a');
+		nv[n++] = NV(name, h->value.p, h->name.len, h->value.len);
+	}
+#undef NV
+	if (!st->rfields)
+		st->rfields = gw_arena_alloc(st->a, sizeof(*st->rfields) * GW_H2_MAX_HEADERS);
+	if (!st->rfields)
+		goto out;
+	if (nghttp2_session_callbacks_new(&cb) || nghttp2_option_new(&opt))
+		goto out;
+	nghttp2_session_callbacks_set_on_header_callback(cb, up2_on_header);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, up2_on_frame_recv);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, up2_on_data_chunk);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb, up2_on_stream_close);
+	/* response DATA is acknowledged once the client took it */
+	nghttp2_option_set_no_auto_window_update(opt, 1);
+	if (nghttp2_session_client_new2(&st->us, cb, st, opt))
+		goto out;
+	if (nghttp2_submit_settings(st->us, NGHTTP2_FLAG_NONE, iv, ARRAY_SIZE(iv)))
+		goto out;
+	st->us_id = nghttp2_submit_request(st->us, NULL, nv, n, st->req_body ? &prd : NULL, st);
+	if (st->us_id < 0)
+		goto out;
+	err = 0;
+out:
+	nghttp2_session_callbacks_del(cb);
+	nghttp2_option_del(opt);
+	return err;
+}
+
+/* up2_flush() : writes what the upstream session has to send; false when
+ * the socket broke */
+static bool up2_flush(struct h2_stream *st)
+{
+	for (int rounds = 0; st->us && st->uc && st->uc->connected && rounds < 64; rounds++) {
+		ssize_t n;
+
+		if (!st->us_wlen) {
+			n = nghttp2_session_mem_send(st->us, &st->us_wp);
+			if (n <= 0)
+				return n == 0;
+			st->us_wlen = (size_t)n;
+		}
+		n = send(st->uc->fd, st->us_wp, st->us_wlen, MSG_NOSIGNAL);
+		if (n == -1)
+			return errno == EAGAIN || errno == EINTR;
+		st->us_wp += n;
+		st->us_wlen -= (size_t)n;
+	}
+	return true;
+}
+
+static void up2_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
+{
+	struct h2_stream *st = io->data;
+	struct h2_conn *hc = st->hc;
+	struct gw_upconn *uc = st->uc;
+
+	if (!uc->connected && (events & (GW_IO_WRITE | GW_IO_ERR))) {
+		int err = 0;
+		socklen_t l = sizeof(err);
+
+		if (getsockopt(uc->fd, SOL_SOCKET, SO_ERROR, &err, &l) == -1 || err) {
+			up_failed(st, true);
+			goto out;
+		}
+		uc->connected = true;
+	}
+	if ((events & (GW_IO_READ | GW_IO_ERR)) && st->uin_len < GW_PROXY_BUF_SIZE) {
+		uint8_t buf[H2_READ_CHUNK];
+		ssize_t n = recv(uc->fd, buf, sizeof(buf), 0);
+
+		if (n > 0) {
+			if (!st->deadline)
+				stream_arm(st);
+			if (nghttp2_session_mem_recv(st->us, buf, (size_t)n) < 0)
+				st->up_eof = true;
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			st->up_eof = true;
+		}
+	}
+	if (st->uc && !st->up_eof && !up2_flush(st))
+		st->up_eof = true;
+	if (st->up_eof && !st->resp_done) {
+		up_failed(st, false);
+		goto out;
+	}
+	if (st->resp_done && st->uc && st->req_end && !st->us_wlen) {
+		gw_loop_del_timer(loop, &st->timer);
+		stream_up_detach(st, false); /* h2c connections are not pooled */
 	}
 out:
 	up_want(st);
@@ -878,8 +1223,11 @@ static void stream_start(struct h2_stream *st, bool end_stream)
 	bi = gw_router_pick_backend(res.action, gw_worker_rand(w));
 	if (bi >= 0)
 		backend = &res.action->backends[bi];
-	/* a body of unknown length goes upstream chunked */
-	st->req_chunked = st->req_body && req.fr.content_length < 0;
+	st->up_h2 = backend && backend->cluster >= 0 &&
+		    (size_t)backend->cluster < st->ir->n_clusters &&
+		    st->ir->clusters[backend->cluster].app_proto == GW_APP_H2C;
+	/* a body of unknown length goes to an HTTP/1.1 upstream chunked */
+	st->req_chunked = st->req_body && req.fr.content_length < 0 && !st->up_h2;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.req = &req;
 	ctx.match = res.match;
@@ -916,7 +1264,7 @@ static void stream_start(struct h2_stream *st, bool end_stream)
 	}
 	st->head = out;
 	st->head_len = (size_t)n;
-	if (uout_append(st, out, (size_t)n)) {
+	if (st->up_h2 ? up2_session_new(st) : uout_append(st, out, (size_t)n)) {
 		local_response(st, 503, "nomem");
 		return;
 	}
@@ -1047,6 +1395,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
 		st->req_end = true;
 		if (st->uc && st->req_chunked)
 			uout_append(st, "0\r\n\r\n", 5);
+		up2_more_body(st);
 		up_want(st);
 		break;
 	case NGHTTP2_RST_STREAM:
@@ -1092,6 +1441,7 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	}
 	st->unacked += len;
+	up2_more_body(st);
 	up_want(st);
 	return 0;
 }
@@ -1105,6 +1455,25 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 		stream_free(st);
 	}
 	return 0;
+}
+
+/* submit_trailers() : the h2c upstream's trailers (gRPC's grpc-status) end
+ * the stream instead of the last DATA frame */
+static void submit_trailers(struct h2_stream *st, uint32_t *flags)
+{
+	nghttp2_nv nv[GW_H2_MAX_HEADERS];
+	size_t i, n = 0;
+
+	for (i = 0; i < st->n_trailers; i++) {
+		const struct gw_http_header *h = &st->rfields[st->n_rfields + i];
+
+		if (h->name.len && h->name.p[0] == ':')
+			continue;
+		nv[n++] = (nghttp2_nv){ (uint8_t *)h->name.p, (uint8_t *)h->value.p, h->name.len,
+					h->value.len, NGHTTP2_NV_FLAG_NONE };
+	}
+	if (!nghttp2_submit_trailer(st->hc->s, st->id, nv, n))
+		*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
 }
 
 static ssize_t data_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
@@ -1130,12 +1499,18 @@ static ssize_t data_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t
 		memmove(st->uin, st->uin + n, st->uin_len - n);
 		st->uin_len -= n;
 		st->body_ready -= n;
-		/* room again: the upstream may be read (and framed) */
-		resp_body(st);
+		/* room again: the upstream may be read (and framed), or an h2c
+		 * upstream may send more */
+		if (st->up_h2 && st->us)
+			nghttp2_session_consume(st->us, st->us_id, n);
+		else
+			resp_body(st);
 		up_want(st);
 	}
 	if (!st->body_ready && st->resp_done) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		if (st->n_trailers)
+			submit_trailers(st, flags);
 		return (ssize_t)n;
 	}
 	if (!n) {

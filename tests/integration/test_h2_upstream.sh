@@ -1,0 +1,217 @@
+#!/bin/sh
+# test_h2_upstream.sh - upstream h2c for a Service port with appProtocol
+# kubernetes.io/h2c, from HTTP/2 clients: the backend (nginx, h2c with prior
+# knowledge) sees an HTTP/2 request with the path, query and authority the
+# filters produced; the response, its headers and its trailers come back; a
+# request body crosses intact (nginx passes it on to an HTTP/1.1 echo); a
+# closed h2c port is a 502.
+. "$(dirname "$0")/lib.sh"
+gw_init
+GW_PY_ECHO=1 # bodies are checked
+gw_require_cmd curl
+gw_require_cmd nginx
+curl --version | grep -q 'nghttp2' || gw_skip "curl without HTTP/2 support"
+nginx -V 2>&1 | grep -q http_v2_module || gw_skip "nginx without the HTTP/2 module"
+
+GWP=$(gw_free_port)
+NGP=$(gw_free_port)
+BE=$(gw_free_port)
+DEAD=$(gw_free_port)
+gw_start_echo 127.0.0.1:$BE be1
+
+mkdir -p "$GW_TMP/ng"
+cat > "$GW_TMP/ng/nginx.conf" << NEOF
+daemon off;
+user root root; # temp files in $GW_TMP, which only root may enter
+pid $GW_TMP/ng/nginx.pid;
+error_log $GW_TMP/ng/error.log;
+events {}
+http {
+  access_log off;
+  client_body_temp_path $GW_TMP/ng;
+  proxy_temp_path $GW_TMP/ng;
+  server {
+    listen 127.0.0.1:$NGP http2;
+    location /echo/ {
+      proxy_http_version 1.1;
+      proxy_pass http://127.0.0.1:$BE;
+    }
+    location / {
+      add_header x-backend-proto \$server_protocol;
+      return 200 "method=\$request_method uri=\$request_uri host=\$host xff=\$http_x_forwarded_for\n";
+    }
+  }
+}
+NEOF
+nginx -c "$GW_TMP/ng/nginx.conf" -p "$GW_TMP/ng" > /dev/null 2>&1 &
+gw_track $!
+gw_wait_port 127.0.0.1 "$NGP" 10 || gw_fail "nginx did not start: $(cat "$GW_TMP/ng/error.log")"
+
+# nginx sends no trailers for these answers: a raw h2c backend does
+TRP=$(gw_free_port)
+cat > "$GW_TMP/trailers.py" << 'PYEOF'
+# a tiny h2c server: every request gets HEADERS(:status 200), DATA "hi\n",
+# and trailers grpc-status: 0, grpc-message: ok (HPACK literals, no Huffman)
+import socket, struct, sys, threading
+
+def frame(t, fl, sid, p=b""):
+    return struct.pack(">I", len(p))[1:] + bytes([t, fl]) + struct.pack(">I", sid) + p
+
+def lit(n, v):
+    return b"\x00" + bytes([len(n)]) + n + bytes([len(v)]) + v
+
+def serve(c):
+    buf = b""
+    try:
+        while len(buf) < 24:
+            d = c.recv(65536)
+            if not d:
+                return
+            buf += d
+        buf = buf[24:]
+        c.sendall(frame(4, 0, 0))
+        while True:
+            while len(buf) >= 9:
+                n = int.from_bytes(buf[:3], "big")
+                if len(buf) < 9 + n:
+                    break
+                t, fl, sid = buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7fffffff
+                buf = buf[9 + n:]
+                if t == 4 and not fl & 1:
+                    c.sendall(frame(4, 1, 0))
+                if (t == 1 or t == 0) and fl & 1 and sid:
+                    c.sendall(frame(1, 4, sid, b"\x88" + lit(b"content-type", b"application/grpc")) +
+                              frame(0, 0, sid, b"hi\n") +
+                              frame(1, 5, sid, lit(b"grpc-status", b"0") + lit(b"grpc-message", b"ok")))
+            d = c.recv(65536)
+            if not d:
+                return
+            buf += d
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(64)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PYEOF
+$GW_PY "$GW_TMP/trailers.py" "$TRP" > /dev/null 2>&1 &
+gw_track $!
+gw_wait_port 127.0.0.1 "$TRP" 10 || gw_fail "trailers backend did not start"
+
+svc()
+{
+	# svc NAME PORT : a Service whose port speaks h2c, one endpoint on PORT
+	cat << YEOF
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $1, namespace: default}
+spec:
+  ports:
+  - {name: h2c, port: 8080, protocol: TCP, appProtocol: kubernetes.io/h2c}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: $1-1
+  namespace: default
+  labels: {kubernetes.io/service-name: $1}
+addressType: IPv4
+ports:
+- {name: h2c, port: $2, protocol: TCP, appProtocol: kubernetes.io/h2c}
+endpoints:
+- addresses: [127.0.0.1]
+  conditions: {ready: true}
+YEOF
+}
+{
+	gw_yaml_gateway gw "$GWP"
+	cat << YEOF
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: route, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /t}}]
+    backendRefs: [{name: tr, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /dead}}]
+    backendRefs: [{name: dead, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /v1}}]
+    filters:
+    - type: URLRewrite
+      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /rewritten}}
+    - type: ResponseHeaderModifier
+      responseHeaderModifier: {set: [{name: x-gw, value: "yes"}]}
+    backendRefs: [{name: ng, port: 8080}]
+  - backendRefs: [{name: ng, port: 8080}]
+YEOF
+	svc ng "$NGP"
+	svc dead "$DEAD"
+	svc tr "$TRP"
+} > "$GW_TMP/gw.yaml"
+gw_start --config "$GW_TMP/gw.yaml" --no-bpf --workers 2 --access-log off
+U=http://127.0.0.1:$GWP
+H2="curl -sS -m 20 --http2-prior-knowledge"
+
+# --- the backend gets HTTP/2, with the rewritten path and the query
+out=$($H2 -D "$GW_TMP/h" "$U/v1/a?b=c") || gw_fail "GET through h2c"
+case "$out" in
+"method=GET uri=/rewritten/a?b=c host=127.0.0.1 xff=127.0.0.1") ;;
+*) gw_fail "backend saw: '$out'" ;;
+esac
+grep -qi '^x-backend-proto: HTTP/2.0' "$GW_TMP/h" || gw_fail "backend not reached over HTTP/2: $(cat "$GW_TMP/h")"
+grep -qi '^x-gw: yes' "$GW_TMP/h" || gw_fail "response filter not applied: $(cat "$GW_TMP/h")"
+gw_log "h2c upstream: HTTP/2 request with rewritten path, response filter applied"
+
+# --- trailers from the backend reach the client (what gRPC status needs)
+$H2 -v -o "$GW_TMP/tb" "$U/t" 2> "$GW_TMP/v" || gw_fail "GET with trailers"
+[ "$(cat "$GW_TMP/tb")" = hi ] || gw_fail "body before trailers: $(cat "$GW_TMP/tb")"
+grep -qi '^< grpc-status: 0' "$GW_TMP/v" || gw_fail "trailers lost: $(grep '^<' "$GW_TMP/v")"
+grep -qi '^< grpc-message: ok' "$GW_TMP/v" || gw_fail "trailers lost: $(grep '^<' "$GW_TMP/v")"
+gw_log "response trailers forwarded"
+
+# --- a request body, known and unknown length, through h2c
+head -c 500000 /dev/urandom > "$GW_TMP/body"
+want=$(sha256sum "$GW_TMP/body" | cut -d' ' -f1)
+for mode in known unknown; do
+	if [ $mode = known ]; then
+		out=$($H2 --data-binary @"$GW_TMP/body" "$U/echo/up") || gw_fail "POST ($mode)"
+	else
+		out=$($H2 -T - -X POST "$U/echo/up" < "$GW_TMP/body") || gw_fail "POST ($mode)"
+	fi
+	got=$(echo "$out" | $GW_PY -c 'import json,sys; d=json.load(sys.stdin); print(d["body_len"], d["body_sha256"])') ||
+		gw_fail "POST ($mode): $out"
+	[ "$got" = "500000 $want" ] || gw_fail "body ($mode length) arrived as '$got'"
+done
+gw_log "request bodies intact through h2c"
+
+# --- several streams at once, each on its own upstream h2c connection
+i=0
+pids=""
+while [ $i -lt 8 ]; do
+	$H2 -o "$GW_TMP/p$i" "$U/v1/p$i" &
+	pids="$pids $!"
+	i=$((i + 1))
+done
+for p in $pids; do
+	wait "$p"
+done
+i=0
+while [ $i -lt 8 ]; do
+	grep -q "uri=/rewritten/p$i " "$GW_TMP/p$i" || gw_fail "stream $i: $(cat "$GW_TMP/p$i")"
+	i=$((i + 1))
+done
+gw_log "8 concurrent h2c requests"
+
+# --- a closed h2c port: 502
+code=$($H2 -o /dev/null -w '%{http_code}' "$U/dead") || gw_fail "GET /dead"
+[ "$code" = 502 ] || gw_fail "closed h2c backend: $code, want 502"
+gw_log "closed h2c backend -> 502"
