@@ -665,16 +665,17 @@ static bool resp_parse_head(struct h2_stream *st)
 		st->rtype = H2_RB_EOF;
 		st->up_reusable = false;
 	}
+	body = st->rtype != H2_RB_NONE && !(st->rtype == H2_RB_CL && !st->rleft);
+	/* before the head's bytes go: resp's slices point into uin */
+	submit_filtered(st, &resp, body);
 	memmove(st->uin, st->uin + n, st->uin_len - (size_t)n);
 	st->uin_len -= (size_t)n;
-	body = st->rtype != H2_RB_NONE && !(st->rtype == H2_RB_CL && !st->rleft);
 	if (!body) {
 		st->resp_done = true;
 		if (st->uin_len)
 			st->up_reusable = false; /* bytes past the end: not trusted */
 		st->uin_len = 0;
 	}
-	submit_filtered(st, &resp, body);
 	return true;
 }
 
