@@ -151,7 +151,17 @@ spec:
     - type: ResponseHeaderModifier
       responseHeaderModifier: {set: [{name: x-gw, value: "yes"}]}
     backendRefs: [{name: ng, port: 8080}]
-  - backendRefs: [{name: ng, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /}}]
+    backendRefs: [{name: ng, port: 8080}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: grpc, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{method: {service: pkg.Svc, method: Call}}]
+    backendRefs: [{name: tr, port: 8080}]
 YEOF
 	svc ng "$NGP"
 	svc dead "$DEAD"
@@ -177,6 +187,14 @@ $H2 -v -o "$GW_TMP/tb" "$U/t" 2> "$GW_TMP/v" || gw_fail "GET with trailers"
 grep -qi '^< grpc-status: 0' "$GW_TMP/v" || gw_fail "trailers lost: $(grep '^<' "$GW_TMP/v")"
 grep -qi '^< grpc-message: ok' "$GW_TMP/v" || gw_fail "trailers lost: $(grep '^<' "$GW_TMP/v")"
 gw_log "response trailers forwarded"
+
+# --- GRPCRoute: a gRPC call reaches its h2c backend, its status comes back
+# as trailers; a method no rule matches is UNIMPLEMENTED from the gateway
+$H2 -v -o "$GW_TMP/g" -X POST -H 'content-type: application/grpc' -H 'te: trailers' \
+	--data-binary '' "$U/pkg.Svc/Call" 2> "$GW_TMP/gv" || gw_fail "gRPC call"
+grep -qi '^< grpc-status: 0' "$GW_TMP/gv" || gw_fail "gRPC call: $(grep '^<' "$GW_TMP/gv")"
+[ "$(cat "$GW_TMP/g")" = hi ] || gw_fail "gRPC body: $(cat "$GW_TMP/g")"
+gw_log "GRPCRoute call answered by its h2c backend, grpc-status 0 in trailers"
 
 # --- a request body, known and unknown length, through h2c
 head -c 500000 /dev/urandom > "$GW_TMP/body"
