@@ -23,17 +23,17 @@ struct gw_worker;
 struct gw_tls_conn;
 
 /* RFC 9113 3.4: what a client with prior knowledge sends first */
-#define GW_H2_PREFACE     "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define GW_H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define GW_H2_PREFACE_LEN 24
 
 /* limits advertised in SETTINGS and enforced per connection */
-#define GW_H2_MAX_STREAMS      100   /* SETTINGS_MAX_CONCURRENT_STREAMS */
-#define GW_H2_MAX_HEADER_LIST  16384 /* SETTINGS_MAX_HEADER_LIST_SIZE, RFC 7541 bytes */
-#define GW_H2_MAX_HEADERS      100   /* header fields per request (as HTTP/1.1) */
+#define GW_H2_MAX_STREAMS 100	    /* SETTINGS_MAX_CONCURRENT_STREAMS */
+#define GW_H2_MAX_HEADER_LIST 16384 /* SETTINGS_MAX_HEADER_LIST_SIZE, RFC 7541 bytes */
+#define GW_H2_MAX_HEADERS 100	    /* header fields per request (as HTTP/1.1) */
 /* rapid reset (CVE-2023-44487): a connection whose client has cancelled more
  * than this many streams, and more than half of all it opened, gets GOAWAY
  * ENHANCE_YOUR_CALM and is closed */
-#define GW_H2_MAX_RESETS       100
+#define GW_H2_MAX_RESETS 100
 
 /* gw_h2_detect() : looks at the first len bytes a client sent. Returns 1
  * when they start with the HTTP/2 preface, -EAGAIN when they are a strict

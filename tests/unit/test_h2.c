@@ -52,7 +52,7 @@ static void test_view_basic(void **state)
 {
 	struct gw_http_header hdrs[8];
 	struct gw_http_req req;
-	struct fields fs = { .n = 0 };
+	struct fields fs = {.n = 0};
 
 	(void)state;
 	add(&fs, ":method", "GET");
@@ -82,7 +82,7 @@ static void test_view_host_and_query(void **state)
 {
 	struct gw_http_header hdrs[8];
 	struct gw_http_req req;
-	struct fields fs = { .n = 0 };
+	struct fields fs = {.n = 0};
 
 	(void)state;
 	/* no :authority: the host field is the host; no '?': no query */
@@ -114,7 +114,7 @@ static void test_view_refused(void **state)
 {
 	struct gw_http_header hdrs[4];
 	struct gw_http_req req;
-	struct fields fs = { .n = 0 };
+	struct fields fs = {.n = 0};
 
 	(void)state;
 	/* no :path */
@@ -177,7 +177,7 @@ static void test_view_upstream_head(void **state)
 	struct gw_filter_result fr;
 	struct gw_filter_ctx ctx;
 	struct gw_http_limits lim;
-	struct fields fs = { .n = 0 };
+	struct fields fs = {.n = 0};
 	char out[2048];
 	int n;
 
@@ -216,11 +216,11 @@ static void test_view_upstream_head(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_detect),
-		cmocka_unit_test(test_view_basic),
-		cmocka_unit_test(test_view_host_and_query),
-		cmocka_unit_test(test_view_refused),
-		cmocka_unit_test(test_view_upstream_head),
+	    cmocka_unit_test(test_detect),
+	    cmocka_unit_test(test_view_basic),
+	    cmocka_unit_test(test_view_host_and_query),
+	    cmocka_unit_test(test_view_refused),
+	    cmocka_unit_test(test_view_upstream_head),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

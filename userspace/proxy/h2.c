@@ -48,13 +48,13 @@
 #include "proxy-int.h"
 
 #define H2_MAX_ATTEMPTS 3
-#define H2_READ_CHUNK   16384
+#define H2_READ_CHUNK 16384
 
 enum h2_rbody {
 	H2_RB_NONE = 0, /* no body (HEAD, 204, 304) */
-	H2_RB_CL,       /* Content-Length */
-	H2_RB_CHUNKED,  /* chunked: decoded in place */
-	H2_RB_EOF,      /* until the upstream closes */
+	H2_RB_CL,	/* Content-Length */
+	H2_RB_CHUNKED,	/* chunked: decoded in place */
+	H2_RB_EOF,	/* until the upstream closes */
 };
 
 struct h2_conn;
@@ -62,13 +62,13 @@ struct h2_conn;
 struct h2_stream {
 	struct h2_conn *hc;
 	int32_t id;
-	struct gw_arena *a;           /* owns this struct, the fields and the head copy */
-	struct gw_ir *ir;             /* reference held while the stream lives */
+	struct gw_arena *a;	       /* owns this struct, the fields and the head copy */
+	struct gw_ir *ir;	       /* reference held while the stream lives */
 	struct gw_http_header *fields; /* as received, pseudo-headers included */
 	size_t n_fields;
-	size_t field_bytes;           /* RFC 7541 size (name + value + 32 each) */
-	bool too_big;                 /* over the header limits: 431 */
-	bool grpc;                    /* content-type application/grpc*: errors as grpc-status */
+	size_t field_bytes; /* RFC 7541 size (name + value + 32 each) */
+	bool too_big;	    /* over the header limits: 431 */
+	bool grpc;	    /* content-type application/grpc*: errors as grpc-status */
 	bool head_method;
 	const struct gw_ir_action *action;
 	struct gw_filter_result fr;
@@ -78,44 +78,44 @@ struct h2_stream {
 	bool retried_stale;
 	struct gw_upconn *uc;
 	/* client -> upstream */
-	char *uout;                   /* malloc'd; grows at most to a stream window + framing */
+	char *uout; /* malloc'd; grows at most to a stream window + framing */
 	size_t uout_len, uout_off, uout_cap;
-	size_t head_len;              /* upstream head bytes, kept in `head` for a stale retry */
+	size_t head_len; /* upstream head bytes, kept in `head` for a stale retry */
 	char *head;
-	size_t unacked;               /* DATA bytes in uout not yet given back to the window */
-	bool req_chunked;             /* body sent with chunked framing (length unknown) */
-	bool req_end;                 /* END_STREAM received */
-	bool req_body;                /* the request has a body */
+	size_t unacked;	  /* DATA bytes in uout not yet given back to the window */
+	bool req_chunked; /* body sent with chunked framing (length unknown) */
+	bool req_end;	  /* END_STREAM received */
+	bool req_body;	  /* the request has a body */
 	/* upstream -> client */
-	char *uin;                    /* GW_PROXY_BUF_SIZE; body_ready decoded bytes at the front */
+	char *uin; /* GW_PROXY_BUF_SIZE; body_ready decoded bytes at the front */
 	size_t uin_len, body_ready;
 	enum h2_rbody rtype;
 	uint64_t rleft;
 	struct gw_chunk_state cs;
-	bool resp_head_done;          /* HEADERS submitted */
-	bool resp_done;               /* the whole body is in uin */
+	bool resp_head_done; /* HEADERS submitted */
+	bool resp_done;	     /* the whole body is in uin */
 	bool up_eof;
 	bool up_reusable;
-	bool deferred;                /* the data provider said DEFERRED */
-	const char *local_body;       /* gateway-made answer */
+	bool deferred;		/* the data provider said DEFERRED */
+	const char *local_body; /* gateway-made answer */
 	size_t local_len;
 	/* upstream h2c (cluster appProtocol kubernetes.io/h2c, GRPCRoute backends):
 	 * one nghttp2 client session on its own connection per stream */
 	bool up_h2;
 	nghttp2_session *us;
 	int32_t us_id;
-	const uint8_t *us_wp;         /* us output not written yet */
+	const uint8_t *us_wp; /* us output not written yet */
 	size_t us_wlen;
 	struct gw_http_header *rfields; /* upstream response fields, then trailers */
 	size_t n_rfields, n_trailers;
-	bool us_deferred;             /* the upstream request body provider waits */
-	struct gw_timer timer;        /* upstream deadline */
-	uint64_t deadline;            /* absolute (route timeout), or 0 = silence timeout */
+	bool us_deferred;      /* the upstream request body provider waits */
+	struct gw_timer timer; /* upstream deadline */
+	uint64_t deadline;     /* absolute (route timeout), or 0 = silence timeout */
 	int status;
 	uint64_t start_us;
-	int64_t wall_ms;              /* Unix ms when the head arrived (access log) */
+	int64_t wall_ms;	      /* Unix ms when the head arrived (access log) */
 	uint64_t bytes_in, bytes_out; /* DATA payload bytes each way */
-	const char *reason;           /* why the gateway answered itself */
+	const char *reason;	      /* why the gateway answered itself */
 	char *listener, *route;
 	char upstream[GW_ADDR_MAX + 8];
 	struct h2_stream *next, *prev;
@@ -126,17 +126,17 @@ struct h2_conn {
 	int fd;
 	struct gw_tls_conn *tls;
 	struct gw_io io;
-	struct gw_timer timer;        /* idle */
-	struct gw_task task;          /* TLS bytes pending inside OpenSSL */
+	struct gw_timer timer; /* idle */
+	struct gw_task task;   /* TLS bytes pending inside OpenSSL */
 	nghttp2_session *s;
-	const uint8_t *wp;            /* mem_send output not written yet */
+	const uint8_t *wp; /* mem_send output not written yet */
 	size_t wlen;
 	char laddr[GW_ADDR_MAX];
 	uint16_t lport;
 	char peer[GW_ADDR_MAX];
-	uint32_t n_resets;            /* RST_STREAM frames received */
-	uint32_t n_streams;           /* streams opened */
-	bool dead;                    /* close at the end of the current update */
+	uint32_t n_resets;  /* RST_STREAM frames received */
+	uint32_t n_streams; /* streams opened */
+	bool dead;	    /* close at the end of the current update */
 	bool in_update;
 	struct h2_stream *streams;
 	struct h2_conn *next, *prev;
@@ -188,7 +188,7 @@ static bool parse_u64(struct gw_slice s, int64_t *out)
 int gw_h2_request_view(const struct gw_http_header *fields, size_t n, struct gw_http_req *req,
 		       struct gw_http_header *hdrs, size_t max)
 {
-	struct gw_slice authority = { NULL, 0 }, host = { NULL, 0 };
+	struct gw_slice authority = {NULL, 0}, host = {NULL, 0};
 	bool have_method = false, have_path = false;
 	size_t i, nh = 0;
 	const char *q;
@@ -268,7 +268,7 @@ static void stream_up_detach(struct h2_stream *st, bool reusable)
 /* field() : the value of the first field named name (pseudo-headers too) */
 static struct gw_slice field(const struct h2_stream *st, const char *name)
 {
-	struct gw_slice none = { NULL, 0 };
+	struct gw_slice none = {NULL, 0};
 	size_t i;
 
 	for (i = 0; i < st->n_fields; i++)
@@ -313,7 +313,7 @@ static void stream_free(struct h2_stream *st)
 	int cls = st->status >= 100 && st->status < 600 ? st->status / 100 : 0;
 
 	stream_up_detach(st, st->up_reusable && st->resp_done && st->req_end &&
-			 st->uout_off == st->uout_len);
+				 st->uout_off == st->uout_len);
 	gw_loop_del_timer(w->loop, &st->timer);
 	if (st->ir) {
 		gw_stat_add(w, responses[cls], 1);
@@ -340,13 +340,19 @@ static void stream_free(struct h2_stream *st)
 static int grpc_status(int status)
 {
 	switch (status) {
-	case 400: return 13; /* INTERNAL */
-	case 404: return 12; /* UNIMPLEMENTED: no route for the method */
-	case 431: return 8;  /* RESOURCE_EXHAUSTED */
+	case 400:
+		return 13; /* INTERNAL */
+	case 404:
+		return 12; /* UNIMPLEMENTED: no route for the method */
+	case 431:
+		return 8; /* RESOURCE_EXHAUSTED */
 	case 502:
-	case 503: return 14; /* UNAVAILABLE */
-	case 504: return 4;  /* DEADLINE_EXCEEDED */
-	default: return 13;
+	case 503:
+		return 14; /* UNAVAILABLE */
+	case 504:
+		return 4; /* DEADLINE_EXCEEDED */
+	default:
+		return 13;
 	}
 }
 
@@ -359,14 +365,13 @@ static ssize_t data_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t
 static int submit_head(struct h2_stream *st, const struct gw_http_resp *resp, bool with_body)
 {
 	nghttp2_nv nv[GW_H2_MAX_HEADERS + 2];
-	nghttp2_data_provider prd = { .source.ptr = st, .read_callback = data_read_cb };
+	nghttp2_data_provider prd = {.source.ptr = st, .read_callback = data_read_cb};
 	char status[4];
 	size_t n = 0, i;
 	int err;
 
 	snprintf(status, sizeof(status), "%03d", resp->status);
-	nv[n++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7, 3,
-				NGHTTP2_NV_FLAG_NONE };
+	nv[n++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE};
 	for (i = 0; i < resp->n_headers && n < ARRAY_SIZE(nv); i++) {
 		const struct gw_http_header *h = &resp->headers[i];
 		char *name;
@@ -386,8 +391,8 @@ static int submit_head(struct h2_stream *st, const struct gw_http_resp *resp, bo
 		for (k = 0; k < h->name.len; k++)
 			if (name[k] >= 'A' && name[k] <= 'Z')
 				name[k] = (char)(name[k] - 'A' + 'a');
-		nv[n++] = (nghttp2_nv){ (uint8_t *)name, (uint8_t *)h->value.p, h->name.len,
-					h->value.len, NGHTTP2_NV_FLAG_NONE };
+		nv[n++] = (nghttp2_nv){(uint8_t *)name, (uint8_t *)h->value.p, h->name.len,
+				       h->value.len, NGHTTP2_NV_FLAG_NONE};
 	}
 	st->status = resp->status;
 	st->resp_head_done = true;
@@ -402,7 +407,7 @@ static int submit_head(struct h2_stream *st, const struct gw_http_resp *resp, bo
 static void local_response(struct h2_stream *st, int status, const char *reason)
 {
 	struct gw_http_header h[2];
-	struct gw_http_resp resp = { .status = status, .headers = h };
+	struct gw_http_resp resp = {.status = status, .headers = h};
 	char *body;
 	int blen;
 
@@ -422,10 +427,9 @@ static void local_response(struct h2_stream *st, int status, const char *reason)
 
 		if (code) {
 			snprintf(code, 8, "%d", grpc_status(status));
-			h[0] = (struct gw_http_header){ { "content-type", 12 },
-							{ "application/grpc", 16 } };
-			h[1] = (struct gw_http_header){ { "grpc-status", 11 },
-							{ code, strlen(code) } };
+			h[0] =
+			    (struct gw_http_header){{"content-type", 12}, {"application/grpc", 16}};
+			h[1] = (struct gw_http_header){{"grpc-status", 11}, {code, strlen(code)}};
 			resp.status = 200;
 			resp.n_headers = 2;
 			submit_head(st, &resp, false);
@@ -435,7 +439,7 @@ static void local_response(struct h2_stream *st, int status, const char *reason)
 	}
 	body = gw_arena_alloc(st->a, 96);
 	blen = body ? snprintf(body, 96, "%d %s\n", status, gw_http_status_reason(status)) : 0;
-	h[0] = (struct gw_http_header){ { "content-type", 12 }, { "text/plain", 10 } };
+	h[0] = (struct gw_http_header){{"content-type", 12}, {"text/plain", 10}};
 	resp.n_headers = 1;
 	st->local_body = body;
 	st->local_len = st->head_method ? 0 : (size_t)blen;
@@ -1007,10 +1011,10 @@ static int up2_session_new(struct h2_stream *st)
 	nghttp2_nv nv[GW_H2_MAX_HEADERS + 4];
 	struct gw_http_req req;
 	struct gw_http_limits lim;
-	nghttp2_data_provider prd = { .source.ptr = st, .read_callback = up2_body_cb };
+	nghttp2_data_provider prd = {.source.ptr = st, .read_callback = up2_body_cb};
 	nghttp2_settings_entry iv[] = {
-		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
-		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, GW_PROXY_BUF_SIZE },
+	    {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+	    {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, GW_PROXY_BUF_SIZE},
 	};
 	size_t i, n = 0;
 	int err = -ENOMEM;
@@ -1027,7 +1031,7 @@ static int up2_session_new(struct h2_stream *st)
 		err = -EINVAL;
 		goto out;
 	}
-#define NV(n_, v_, nl_, vl_) (nghttp2_nv){ (uint8_t *)(n_), (uint8_t *)(v_), nl_, vl_, 0 }
+#define NV(n_, v_, nl_, vl_) (nghttp2_nv){(uint8_t *)(n_), (uint8_t *)(v_), nl_, vl_, 0}
 	nv[n++] = NV(":method", req.method.p, 7, req.method.len);
 	nv[n++] = NV(":scheme", "http", 7, 4);
 	nv[n++] = NV(":authority", req.host.p, 10, req.host.len);
@@ -1470,8 +1474,8 @@ static void submit_trailers(struct h2_stream *st, uint32_t *flags)
 
 		if (h->name.len && h->name.p[0] == ':')
 			continue;
-		nv[n++] = (nghttp2_nv){ (uint8_t *)h->name.p, (uint8_t *)h->value.p, h->name.len,
-					h->value.len, NGHTTP2_NV_FLAG_NONE };
+		nv[n++] = (nghttp2_nv){(uint8_t *)h->name.p, (uint8_t *)h->value.p, h->name.len,
+				       h->value.len, NGHTTP2_NV_FLAG_NONE};
 	}
 	if (!nghttp2_submit_trailer(st->hc->s, st->id, nv, n))
 		*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
@@ -1690,9 +1694,9 @@ int gw_h2_conn_start(struct gw_worker *w, int fd, struct gw_tls_conn *tls, const
 	nghttp2_option *opt = NULL;
 	struct h2_conn *hc;
 	nghttp2_settings_entry iv[] = {
-		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, GW_H2_MAX_STREAMS },
-		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, GW_H2_MAX_HEADER_LIST },
-		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+	    {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, GW_H2_MAX_STREAMS},
+	    {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, GW_H2_MAX_HEADER_LIST},
+	    {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
 	};
 	int err = -ENOMEM;
 
