@@ -121,23 +121,79 @@ static enum gw_app_proto app_proto(const char *ap)
 	return GW_APP_HTTP1;
 }
 
+static int cmp_slice_key(const struct gw_m_endpoint_slice *s, const char *ns, const char *svc)
+{
+	int r = strcmp(s->obj->ns, ns);
+
+	return r ? r : strcmp(s->service, svc);
+}
+
+static int cmp_slice_ptr_stable(const void *pa, const void *pb)
+{
+	const struct gw_m_endpoint_slice *a = *(const struct gw_m_endpoint_slice *const *)pa;
+	const struct gw_m_endpoint_slice *b = *(const struct gw_m_endpoint_slice *const *)pb;
+	int r = cmp_slice_key(a, b->obj->ns, b->service);
+
+	return r ? r : (a < b ? -1 : a > b);
+}
+
+/* slice_index() : builds c->slice_idx once per translation (stable order
+ * inside a service: qsort on pointers of an array in store order, ties broken
+ * by position so endpoint order never depends on the sort) */
+static int slice_index(struct tx_ctx *c)
+{
+	size_t n = 0;
+
+	if (c->slice_idx_built)
+		return 0;
+	c->slice_idx = calloc(c->m->n_slices ? c->m->n_slices : 1, sizeof(*c->slice_idx));
+	if (!c->slice_idx)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->m->n_slices; i++)
+		if (c->m->slices[i].service)
+			c->slice_idx[n++] = &c->m->slices[i];
+	/* pointers into one array: equal keys keep store order via the address */
+	qsort(c->slice_idx, n, sizeof(*c->slice_idx), cmp_slice_ptr_stable);
+	c->n_slice_idx = n;
+	c->slice_idx_built = true;
+	return 0;
+}
+
+static size_t slice_lower_bound(const struct tx_ctx *c, const char *ns, const char *svc)
+{
+	size_t lo = 0, hi = c->n_slice_idx;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_slice_key(c->slice_idx[mid], ns, svc) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* endpoints of a Service port: EndpointSlices labelled with the Service
  * name, port picked by the Service port's name (EndpointSlice ports carry
  * the Service port name, and the resolved target port number) */
 static int build_cluster(struct tx_ctx *c, const struct tx_cluster *tc, struct gw_ir_cluster *ic)
 {
 	const struct gw_object *so = tc->svc->obj;
-	size_t n = 0;
+	size_t n = 0, first;
 
+	if (slice_index(c))
+		return -ENOMEM;
+	first = slice_lower_bound(c, so->ns, so->name);
 	ic->name = gw_ir_strdup(c->ir, tc->name);
 	ic->app_proto = tc->grpc ? GW_APP_H2C : app_proto(tc->port->app_protocol);
 	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < c->m->n_slices; i++) {
-			const struct gw_m_endpoint_slice *s = &c->m->slices[i];
+		for (size_t i = first; i < c->n_slice_idx; i++) {
+			const struct gw_m_endpoint_slice *s = c->slice_idx[i];
 			int32_t port = 0;
 
-			if (!s->service || strcmp(s->service, so->name) || strcmp(s->obj->ns, so->ns))
-				continue;
+			if (cmp_slice_key(s, so->ns, so->name))
+				break;
 			for (size_t k = 0; k < s->n_ports && !port; k++)
 				if (!strcmp(s->ports[k].name, tc->port->name))
 					port = s->ports[k].port;

@@ -130,6 +130,11 @@ struct tx_ctx {
 	size_t n_clusters, cap_clusters;
 	size_t *cl_hash; /* open addressing: index+1, 0 = empty */
 	size_t cl_hash_size;
+	/* EndpointSlices with a service label, sorted by (namespace, service),
+	 * built on first use so endpoint lookup is a binary search, not a scan */
+	const struct gw_m_endpoint_slice **slice_idx;
+	size_t n_slice_idx;
+	bool slice_idx_built;
 
 	struct tx_listener *ingress_ls; /* implicit listeners for Ingress (port 80, 443) */
 	size_t n_ingress_ls;

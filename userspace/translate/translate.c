@@ -1403,6 +1403,7 @@ static void free_ctx(struct tx_ctx *c)
 		free(c->clusters[i].name);
 	free(c->clusters);
 	free(c->cl_hash);
+	free(c->slice_idx);
 	free(c->gws);
 	free(c->lsets);
 	free(c->routes);
