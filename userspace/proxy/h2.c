@@ -481,7 +481,8 @@ static int uout_append(struct h2_stream *st, const void *p, size_t n)
 		st->uout = nb;
 		st->uout_cap = cap;
 	}
-	memcpy(st->uout + st->uout_len, p, n);
+	if (n) /* an empty append may find uout still NULL */
+		memcpy(st->uout + st->uout_len, p, n);
 	st->uout_len += n;
 	return 0;
 }
@@ -971,9 +972,10 @@ static ssize_t up2_body_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t 
 	struct h2_stream *st = user;
 	size_t n = GW_MIN(length, st->uout_len - st->uout_off);
 
-	memcpy(buf, st->uout + st->uout_off, n);
-	st->uout_off += n;
 	if (n) {
+		/* uout may be NULL when empty: memcpy must not see it */
+		memcpy(buf, st->uout + st->uout_off, n);
+		st->uout_off += n;
 		/* the bytes left our buffer: the client may send more */
 		nghttp2_session_consume(st->hc->s, st->id, n);
 		st->unacked -= GW_MIN(st->unacked, n);
