@@ -121,7 +121,8 @@ $(BIN): $(B)/userspace/cli/main.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/gwbpf-echo: $(B)/tools/echo/echo.o $(LIB)
+ECHO_OBJS  := $(patsubst %.c,$(B)/%.o,$(wildcard tools/echo/*.c))
+$(B)/gwbpf-echo: $(ECHO_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
