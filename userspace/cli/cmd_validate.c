@@ -21,17 +21,22 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: gwbpf validate [-o table|json|yaml] PATH...\n\n"
+	fprintf(f, "Usage: gwbpf validate [-o table|json|yaml] [--address-pool CIDR]\n"
+		   "                      [--listen-address IP] PATH...\n\n"
 		   "Loads every manifest in PATH (files or folders of *.yaml, *.yml, *.json),\n"
 		   "validates it as the API server would, translates, and prints each object's\n"
 		   "status. Exit 0 only if every object is accepted and resolved; 1 otherwise;\n"
-		   "2 on usage errors.\n");
+		   "2 on usage errors. --address-pool and --listen-address mean what they mean\n"
+		   "for `gwbpf run` (with a pool, each Gateway gets its own address, as in a\n"
+		   "cluster, so Gateways on the same port do not conflict).\n");
 }
 
 int gw_cmd_validate(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "address-pool", required_argument, NULL, 'P' },
+		{ "listen-address", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -58,6 +63,12 @@ int gw_cmd_validate(int argc, char **argv)
 				gw_cli_err("validate: unknown output format '%s'", optarg);
 				return GW_EXIT_USAGE;
 			}
+			break;
+		case 'P':
+			topts.address_pool = optarg;
+			break;
+		case 'L':
+			topts.listen_address = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -83,9 +83,11 @@ static json_t *listener_status(const struct tx_ctx *c, const struct gw_object *o
 		prog_reason = "AddressNotAssigned";
 	push(conds, cond(c, o, "Accepted", tl->accepted, tl->accept_reason,
 			 tl->accepted ? "listener is accepted" : tl->accept_msg));
-	push(conds, cond(c, o, "Programmed", tl->programmed, prog_reason, prog_msg));
+	/* ResolvedRefs before Programmed: readers (and `gwbpf validate`) show
+	 * the first bad condition, and the cause beats its consequence */
 	push(conds, cond(c, o, "ResolvedRefs", tl->refs_ok, tl->refs_reason,
 			 tl->refs_ok ? "all references are resolved" : tl->refs_msg));
+	push(conds, cond(c, o, "Programmed", tl->programmed, prog_reason, prog_msg));
 	push(conds, cond(c, o, "Conflicted", tl->conflicted, tl->conflict_reason,
 			 tl->conflicted ? "listener conflicts with another listener" :
 					  "no conflicts"));
