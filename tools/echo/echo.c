@@ -11,6 +11,9 @@
  *   ?delay=DURATION          holds the answer back (Go duration syntax)
  *   X-Echo-Set-Header: a:b   sets response headers
  *   Upgrade: websocket       RFC 6455 handshake, then echoes frames back
+ *   /retry/...?responseCode=C&succeedAfter=N&uuid=U
+ *                            retry simulation: the first N requests carrying
+ *                            uuid U answer C (empty body), later ones echo
  *
  * One thread, one epoll loop, non-blocking sockets. Requests on a connection
  * are answered strictly in order (pipelining), bodies (Content-Length or
@@ -490,6 +493,82 @@ static int parse_duration(const char *p, size_t n, uint64_t *ms)
 	return 0;
 }
 
+/* ---- retry simulation ---- */
+
+/* echo-basic's /retry/ handler counts requests per uuid so a test can see how
+ * often the gateway retried one client request. A small ring of recent uuids
+ * keeps memory bounded: a probe's attempts all arrive within milliseconds, so
+ * evicting the oldest uuid never matters to a test. */
+#define ECHO_RETRY_SLOTS 1024
+#define ECHO_RETRY_IDLEN 64
+
+struct echo_retry_slot {
+	char id[ECHO_RETRY_IDLEN];
+	size_t idlen;
+	unsigned int seen;
+};
+
+static struct echo_retry_slot g_retry[ECHO_RETRY_SLOTS];
+static unsigned int g_retry_next;
+
+/* retry_seen() : counts one more request for uuid (id, n); returns how many
+ * came before this one */
+static unsigned int retry_seen(const char *id, size_t n)
+{
+	struct echo_retry_slot *s;
+	unsigned int i;
+
+	if (n > ECHO_RETRY_IDLEN)
+		n = ECHO_RETRY_IDLEN;
+	for (i = 0; i < ECHO_RETRY_SLOTS; i++) {
+		s = &g_retry[i];
+		if (s->idlen == n && memcmp(s->id, id, n) == 0)
+			return s->seen++;
+	}
+	s = &g_retry[g_retry_next++ % ECHO_RETRY_SLOTS];
+	memcpy(s->id, id, n);
+	s->idlen = n;
+	s->seen = 1;
+	return 0;
+}
+
+/* parse_uint() : decimal digits only, at most 9 of them; -EINVAL otherwise */
+static int parse_uint(const char *p, size_t n, unsigned int *out)
+{
+	unsigned int v = 0;
+	size_t i;
+
+	if (n == 0 || n > 9)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)p[i]))
+			return -EINVAL;
+		v = v * 10 + (unsigned int)(p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* retry_code() : for a /retry/ request carrying responseCode, succeedAfter
+ * and uuid, the status the simulation answers with (0: echo as usual) */
+static int retry_code(const struct echo_req *r, size_t plen)
+{
+	const char *v, *id;
+	size_t vl, idl;
+	unsigned int code, after;
+
+	if (plen < 7 || memcmp(r->target, "/retry/", 7) != 0)
+		return 0;
+	if (!query_param(r, "responseCode", &v, &vl) || parse_uint(v, vl, &code) ||
+	    code < 200 || code > 599)
+		return 0;
+	if (!query_param(r, "succeedAfter", &v, &vl) || parse_uint(v, vl, &after))
+		return 0;
+	if (!query_param(r, "uuid", &id, &idl) || idl == 0)
+		return 0;
+	return retry_seen(id, idl) < after ? (int)code : 0;
+}
+
 /* ---- responses ---- */
 
 static const char *reason(int code)
@@ -768,6 +847,12 @@ static int prepare_answer(struct echo_conn *c, const struct echo_req *r)
 			goto out;
 		}
 		c->due_ms = now_ms() + delay;
+	}
+
+	code = retry_code(r, plen);
+	if (code) {
+		printf("Retry simulation: answering %d to %.*s\n", code, (int)r->tlen, r->target);
+		return simple_response(&c->resp, code, c->close_after, NULL, "");
 	}
 
 	/* the same line echo-basic prints: the conformance suite greps pod logs
