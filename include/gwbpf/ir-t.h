@@ -180,6 +180,7 @@ struct gw_ir_listener {
 	size_t n_vhosts;
 	struct gw_ir_cert *certs;   /* HTTPS: certificates for termination */
 	size_t n_certs;
+	bool tls_terminate;         /* TLS listener in mode Terminate (else passthrough) */
 };
 
 struct gw_ir_bind {

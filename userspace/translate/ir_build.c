@@ -506,6 +506,8 @@ static int build_listener(struct tx_ctx *c, const struct tx_listener *tl,
 	il->name = gw_ir_strdup(c->ir, tl->l->name);
 	il->hostname = gw_ir_strdup(c->ir, tl->l->hostname);
 	il->proto = tl->proto;
+	il->tls_terminate = tl->proto == GW_PROTO_TLS && tl->l->tls_mode &&
+			    !strcmp(tl->l->tls_mode, "Terminate");
 	il->certs = tl->certs;
 	il->n_certs = tl->n_certs;
 	for (size_t i = 0; i < tl->n_att; i++)
