@@ -46,6 +46,8 @@
 
 #include "gwbpf/log.h"
 
+#include "echo_grpc.h" /* --h2c / --grpc modes (echo_grpc.c) */
+
 #define ECHO_MAX_LISTEN  16
 #define ECHO_MAX_HEAD    (256 * 1024)       /* request line + headers */
 #define ECHO_MAX_HEADERS 256
@@ -1432,6 +1434,10 @@ int main(int argc, char **argv)
 	int lfds[ECHO_MAX_LISTEN], nl = 0, i, opt, err = 1;
 	const char *specs[ECHO_MAX_LISTEN];
 	struct sigaction sa = { 0 };
+
+	/* HTTP/2 modes: a separate server in echo_grpc.c */
+	if (gw_echo_h2_wants(argc, argv))
+		return gw_echo_h2_main(argc, argv);
 
 	g_ctx.namespace = getenv("NAMESPACE") ?: "";
 	g_ctx.ingress = getenv("INGRESS_NAME") ?: "";
