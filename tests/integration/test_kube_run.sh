@@ -4,6 +4,8 @@
 #  - objects listed from the API become a serving snapshot (/readyz, a routed
 #    request reaches the echo backend named by the EndpointSlice);
 #  - the daemon patches the HTTPRoute's and Gateway's status into the API;
+#  - status-only updates (our own patches coming back as watch events, and
+#    another controller's) do not re-translate; spec changes do;
 #  - a route deleted in the API stops routing (404).
 . "$(dirname "$0")/lib.sh"
 gw_init
@@ -105,6 +107,87 @@ while time.time() < end:
 print("route status:", json.dumps(rt.get("status")), "gateway status:", json.dumps(gw.get("status")))
 sys.exit(1)
 PYEOF
+
+# status-only updates are not translated again; spec changes are. Snapshots
+# are counted from the log ("run: snapshot N published"). Three status
+# patches from "another controller", 0.3 s apart (more than the 100 ms
+# debounce, so a source that republished them would publish three times),
+# then two new routes on the same watch stream (events arrive in order, so
+# once /web2 answers, the patches before it were processed): exactly two
+# more snapshots.
+snaps() { grep -c 'run: snapshot [0-9]* published' "$GW_TMP/gwbpf.log"; }
+route_yaml() # route_yaml NAME
+{
+	cat << EOF
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: $1, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules: [{matches: [{path: {type: PathPrefix, value: /$1}}], backendRefs: [{name: echo, port: 80}]}]
+EOF
+}
+wait_route_status() # wait_route_status NAME: our Accepted=True is in the API
+{
+	$GW_PY - "$API" "$TOKEN" "$1" << 'PYEOF'
+import json, sys, time, urllib.request
+api, tok, name = sys.argv[1:4]
+end = time.time() + 15
+while time.time() < end:
+    try:
+        r = urllib.request.Request(api + "/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/" + name,
+                                   headers={"Authorization": "Bearer " + tok})
+        rt = json.load(urllib.request.urlopen(r, timeout=2))
+        if any(c["type"] == "Accepted" and c["status"] == "True"
+               for p in rt.get("status", {}).get("parents", [])
+               if p.get("controllerName") == "gwbpf.dev/gateway-controller" for c in p["conditions"]):
+            sys.exit(0)
+    except Exception:
+        pass
+    time.sleep(0.1)
+sys.exit(1)
+PYEOF
+}
+S0=$(snaps)
+for n in 1 2 3; do
+	$GW_PY - "$API" "$TOKEN" "$n" << 'PYEOF' || gw_fail "cannot patch the route's status"
+import json, sys, urllib.request
+api, tok, n = sys.argv[1:4]
+url = api + "/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/web"
+h = {"Authorization": "Bearer " + tok}
+rt = json.load(urllib.request.urlopen(urllib.request.Request(url, headers=h), timeout=2))
+parents = [p for p in rt["status"]["parents"] if p.get("controllerName") != "example.com/other"]
+parents.append({"parentRef": {"name": "elsewhere"}, "controllerName": "example.com/other",
+                "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted",
+                                "message": "patch " + n, "observedGeneration": 1,
+                                "lastTransitionTime": "2020-01-01T00:00:00Z"}]})
+body = json.dumps({"status": {"parents": parents}}).encode()
+h["Content-Type"] = "application/merge-patch+json"
+urllib.request.urlopen(urllib.request.Request(url + "/status", data=body, headers=h, method="PATCH"), timeout=2)
+PYEOF
+	sleep 0.3
+done
+route_yaml web2 | curl -sf -XPOST "$API/_ctl/apply" --data-binary @- > /dev/null ||
+	gw_fail "cannot apply web2"
+gw_wait_http "http://127.0.0.1:$LPORT/web2/x" 200 10 || gw_fail "a new route (spec change) was not translated"
+wait_route_status web2 || gw_fail "web2 status not written"
+route_yaml web3 | curl -sf -XPOST "$API/_ctl/apply" --data-binary @- > /dev/null ||
+	gw_fail "cannot apply web3"
+gw_wait_http "http://127.0.0.1:$LPORT/web3/x" 200 10 || gw_fail "a new route (spec change) was not translated"
+S1=$(snaps)
+gw_log "snapshots: $S0 before 3 status patches + our own status writes + 2 new routes, $S1 after"
+[ "$S1" -eq $((S0 + 2)) ] ||
+	gw_fail "status-only updates were translated again ($S0 -> $S1 snapshots, want $((S0 + 2)))"
+# the source says how many it kept out (logged at most once a second)
+i=0
+while [ $i -lt 50 ]; do
+	Q=$(sed -n 's/.*not republished (total \([0-9]*\)).*/\1/p' "$GW_TMP/gwbpf.log" | tail -n 1)
+	[ "${Q:-0}" -ge 3 ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+[ "${Q:-0}" -ge 3 ] || gw_fail "the source did not report the status-only updates it ignored (${Q:-none})"
+gw_log "status-only updates not republished: $Q"
 
 # deleting the route in the API stops routing
 curl -sf -XPOST "$API/_ctl/delete" -d '{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "name": "web", "namespace": "default"}' > /dev/null ||

@@ -27,6 +27,7 @@
  */
 #include "gwbpf/api.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -138,7 +139,10 @@ struct gw_kube_source {
 	CURLM *multi;
 	CURL *req;                    /* for blocking requests */
 	struct gw_store *work;
-	uint64_t published_version;
+	uint64_t published_version;   /* effective version (below) last published */
+	uint64_t quiet_versions;      /* store versions spent on status-only updates */
+	uint64_t n_quiet, n_quiet_logged; /* status-only updates seen, and logged */
+	uint64_t quiet_log_at;        /* when they were last logged (ms) */
 	uint64_t publish_at;          /* a change waits this long for more */
 	uint64_t next_seq;
 	struct watcher **w;           /* each allocated alone: transfers point at them */
@@ -370,6 +374,55 @@ out:
 
 /* ---- store updates (worker thread) ---- */
 
+static json_t *node_to_json(const struct gw_node *n);
+static bool has_status(const char *kind);
+
+/* strip_volatile() : removes what changes without the object's meaning
+ * changing: status (written by controllers, gwbpf among them),
+ * metadata.resourceVersion and metadata.managedFields. Takes j (an object
+ * whose metadata may be shared) and returns a new reference safe to edit. */
+static json_t *strip_volatile(json_t *j)
+{
+	json_t *c = json_copy(j), *md;
+
+	if (!c)
+		return NULL;
+	json_object_del(c, "status");
+	md = json_copy(json_object_get(c, "metadata"));
+	if (md) {
+		json_object_del(md, "resourceVersion");
+		json_object_del(md, "managedFields");
+		json_object_set_new(c, "metadata", md);
+	}
+	return c;
+}
+
+/* same_content() : true when j (an object from the API, apiVersion and kind
+ * set) differs from the stored old only in status and volatile metadata.
+ * Such an update (above all our own status patches coming back as watch
+ * MODIFIED events: one per route and Gateway) must not cause a translation:
+ * at 5,000 routes each one costs seconds. The whole remaining content is
+ * compared, not only metadata.generation: Services, EndpointSlices, Secrets
+ * and ConfigMaps have no generation, and labels or annotations change
+ * without one. Any doubt (out of memory) answers false: publish. Borrows. */
+static bool same_content(const struct gw_object *old, json_t *j)
+{
+	json_t *a = NULL, *b = NULL, *o;
+	bool eq = false;
+
+	if (!old || !old->root)
+		return false;
+	o = node_to_json(old->root);
+	if (o)
+		a = strip_volatile(o);
+	b = strip_volatile(j);
+	eq = a && b && json_equal(a, b);
+	json_decref(o);
+	json_decref(a);
+	json_decref(b);
+	return eq;
+}
+
 /* apply() : one object from a list or an event into the working store,
  * with the last-good policy. Takes a reference to j. */
 static void apply(struct gw_kube_source *s, struct watcher *w, json_t *j)
@@ -379,6 +432,8 @@ static void apply(struct gw_kube_source *s, struct watcher *w, json_t *j)
 	struct gw_node *root;
 	json_t *md = json_object_get(j, "metadata");
 	char av[128], ref[256];
+	uint64_t before;
+	bool quiet;
 	int err;
 
 	/* list items may omit apiVersion/kind; managedFields only cost memory */
@@ -386,6 +441,10 @@ static void apply(struct gw_kube_source *s, struct watcher *w, json_t *j)
 	json_object_set_new(j, "apiVersion", json_string(av));
 	json_object_set_new(j, "kind", json_string(w->kind));
 	json_object_del(md, "managedFields");
+	old = gw_store_get(s->work, w->group, w->kind,
+			   json_string_value(json_object_get(md, "namespace")) ?: "",
+			   json_string_value(json_object_get(md, "name")) ?: "");
+	quiet = same_content(old, j);
 	root = gw_json_to_node(j);
 	json_decref(j);
 	if (!root) {
@@ -405,8 +464,19 @@ static void apply(struct gw_kube_source *s, struct watcher *w, json_t *j)
 	}
 	old = gw_store_get(s->work, o->group, o->kind, o->ns, o->name);
 	o->seq = old ? old->seq : ++s->next_seq;
+	/* stored all the same: the status writer diffs against what the API
+	 * holds now (status, resourceVersion), but it is not a change to publish */
+	before = s->work->version;
 	if (gw_store_put(s->work, o))
 		pr_warn("kube: out of memory adding an object\n");
+	else if (quiet) {
+		s->quiet_versions += s->work->version - before;
+		s->n_quiet++;
+		/* someone else may have overwritten our part of the status: the
+		 * writer compares again (no request when ours is intact) */
+		if (!strcmp(w->group, GW_GROUP) && has_status(w->kind))
+			s->wr_dirty = true;
+	}
 out:
 	for (size_t i = 0; i < diags.n; i++) {
 		char line[512];
@@ -1186,6 +1256,26 @@ static void items_free(struct status_item *v, size_t n)
 
 /* ---- the thread ---- */
 
+/* work_version() : the working store's version minus what status-only
+ * updates spent: it moves only with changes a translation can see */
+static uint64_t work_version(const struct gw_kube_source *s)
+{
+	return s->work->version - s->quiet_versions;
+}
+
+/* log_quiet() : how many updates were not republished, at most once a
+ * second (tests and operators read the total) */
+static void log_quiet(struct gw_kube_source *s, uint64_t now)
+{
+	if (s->n_quiet == s->n_quiet_logged || now - s->quiet_log_at < 1000)
+		return;
+	pr_info("kube: %" PRIu64 " updates changed only status or volatile metadata: "
+		"not republished (total %" PRIu64 ")\n", s->n_quiet - s->n_quiet_logged,
+		s->n_quiet);
+	s->n_quiet_logged = s->n_quiet;
+	s->quiet_log_at = now;
+}
+
 static void publish(struct gw_kube_source *s)
 {
 	struct gw_store *c = gw_store_clone(s->work), *old;
@@ -1198,7 +1288,7 @@ static void publish(struct gw_kube_source *s)
 	s->pending = c;
 	pthread_mutex_unlock(&s->lock);
 	gw_store_free(old);
-	s->published_version = s->work->version;
+	s->published_version = work_version(s);
 	if (write(s->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
 		pr_warn("kube: eventfd: %s\n", strerror(errno));
 }
@@ -1285,13 +1375,14 @@ static void *thread_main(void *arg)
 				watch_done(s, w, m->data.result);
 		}
 		now = now_ms();
+		log_quiet(s, now);
 		/* publish once changes settle, but never later than 5 debounces */
 		if (all_listed(s)) {
 			if (!atomic_load(&s->synced)) {
 				atomic_store(&s->synced, true);
 				publish(s);
 				pr_info("kube: synced; %zu objects\n", s->work->n_objects);
-			} else if (s->work->version != s->published_version) {
+			} else if (work_version(s) != s->published_version) {
 				if (!s->publish_at)
 					s->publish_at = now + GW_KUBE_DEBOUNCE_MS;
 				if (now >= s->publish_at) {
