@@ -1,0 +1,42 @@
+/* gwbpf/splice-t.h - the sk_skb splice: per-pair state and read-out records
+ * (API in gwbpf/splice.h, design in docs/bpf.md "sk_skb splice"). */
+#ifndef GWBPF_SPLICE_T_H
+#define GWBPF_SPLICE_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gwbpf/abi/splice.h"
+
+struct gw_splice; /* process-wide; gw_splice_open() */
+
+struct gw_splice_opts {
+	const char *bpffs;    /* pin directory; NULL = GW_DP_BPFFS_DEFAULT */
+	uint32_t max_entries; /* sockhash size; 0 = GW_SPLICE_MAX (tests use tiny maps) */
+	bool no_selfcheck;    /* skip the startup transfer (unit tests) */
+};
+
+/* One spliced pair, embedded in the caller's connection (no allocation).
+ * Side 0 and 1 are the two sockets; "from i" means bytes read on fd[i] and
+ * written to fd[1 - i]. All-zero = not paired. */
+struct gw_splice_pair {
+	int fd[2];
+	uint64_t cookie[2];   /* SO_COOKIE */
+	uint64_t base[2];     /* bytes ever written into fd[i] (acked + queued) at pairing */
+	uint64_t user_in[2];  /* bytes the caller read from fd[i] since pairing */
+	uint64_t user_out[2]; /* bytes the caller wrote into fd[i] since pairing */
+	uint64_t fwd[2];      /* last gw_splice_peer.fwd published for side i */
+	uint64_t eof_ms[2];   /* when the drain wait for side i began (0 = not yet) */
+	bool paired;
+	bool user_only[2];    /* accounting broke: side i stays in userspace */
+};
+
+/* gw_splice_read_stats() output */
+struct gw_splice_stats {
+	bool loaded;            /* the pinned program and maps exist */
+	uint32_t n_socks;       /* sockets in gw_splice_hash now */
+	uint32_t n_pairs;       /* directions in gw_splice_peer now */
+	uint64_t v[GW_SPLICE_STAT_MAX]; /* enum gw_splice_stat */
+};
+
+#endif

@@ -1,0 +1,105 @@
+/* gwbpf/splice.h - kernel splice of opaque streams (sk_skb verdict).
+ *
+ * After a relay has decided that two TCP sockets only carry bytes between
+ * them (a WebSocket after a real 101, a TCPRoute or TLS-passthrough stream),
+ * gw_splice_pair() hands the forwarding to bpf/sk_skb.bpf.c, which redirects
+ * each received skb to the other socket's egress without waking userspace.
+ *
+ * HOW A RELAY USES IT (userspace/proxy/conn.c tunnel_step() is the reference;
+ * userspace/l4/ relays call the same five functions):
+ *
+ *   pair:   err = gw_splice_pair(sp, client_fd, upstream_fd, &c->sp);
+ *           err < 0: not spliced (counted); keep relaying as before.
+ *   relay:  keep the userspace relay exactly as it was, with EPOLLIN on both
+ *           sockets: until the handover, and for the FIN (read() == 0) and
+ *           errors after it, bytes still arrive there. After every read or
+ *           write call gw_splice_note(&c->sp, side, nread, nwritten), and
+ *           when nothing read from side i is still buffered in userspace,
+ *           gw_splice_sync(sp, &c->sp, i) (cheap: a map write only when the
+ *           count changed). The kernel takes over a direction once userspace
+ *           has forwarded everything it was passed; after that no more bytes
+ *           arrive in userspace.
+ *   EOF:    read() == 0 on side i and nothing buffered: before shutdown(WR)
+ *           of the other socket, wait until gw_splice_drained(sp, &c->sp, i)
+ *           returns > 0 (bytes the kernel redirected may still be queued;
+ *           poll every millisecond from a timer). Returns 1 at the latest
+ *           after GW_SPLICE_DRAIN_MAX_MS.
+ *   error:  EPOLLERR/HUP, RST: as before (the relay resets the other side).
+ *   end:    gw_splice_unpair(sp, &c->sp) before closing the fds.
+ *
+ * Every function is safe from any worker thread at once; nothing takes a
+ * lock. sp may be NULL (splice off): gw_splice_pair() then returns -ENODEV
+ * and the others do nothing, so callers need no extra branches.
+ */
+#ifndef GWBPF_SPLICE_H
+#define GWBPF_SPLICE_H
+
+#include "gwbpf/api.h"
+#include "gwbpf/splice-t.h"
+
+#define GW_SPLICE_DRAIN_MAX_MS 5000
+
+/* gw_splice_probe() : 0 when this kernel has what the splice needs (sk_skb
+ * programs, SOCKHASH, mmapable arrays), else -EOPNOTSUPP/-errno */
+int gw_splice_probe(void);
+
+/* gw_splice_open() : loads bpf/sk_skb.bpf.c, creates or adopts its pinned
+ * maps under opts->bpffs (stale pair entries of a previous daemon are
+ * flushed: its sockets died with it), attaches the verdict to the sockhash,
+ * and unless opts->no_selfcheck runs the startup self-check. NULL + errno
+ * (ENOTSUP: kernel lacks a feature; EIO: self-check failed, the reason is
+ * logged). Borrows opts. */
+struct gw_splice *gw_splice_open(const struct gw_splice_opts *opts);
+
+/* gw_splice_close() : accepts NULL. Pairs still open keep working until
+ * their sockets close. keep_pinned = false removes the splice pins. */
+void gw_splice_close(struct gw_splice *sp, bool keep_pinned);
+
+/* gw_splice_selfcheck() : relays checksummed bytes both ways through a
+ * splice between loopback sockets, then checks FIN propagation, within about
+ * a second. 0 or -EIO (logged). */
+int gw_splice_selfcheck(struct gw_splice *sp);
+
+/* gw_splice_pair() : inserts the connected, non-blocking TCP sockets fd_a
+ * and fd_b (borrowed; the caller keeps owning and closing them) and fills
+ * *p. 0, or -ENODEV (sp NULL or disabled), -ENOSPC (map full), -ENOTCONN
+ * (a socket is not ESTABLISHED any more), -errno: every failure is counted
+ * as a fallback and leaves nothing behind. */
+int gw_splice_pair(struct gw_splice *sp, int fd_a, int fd_b, struct gw_splice_pair *p);
+
+/* gw_splice_note() : the caller read nread bytes from p->fd[side] and wrote
+ * nwritten into it. Pure bookkeeping; unpaired p is ignored. */
+static inline void gw_splice_note(struct gw_splice_pair *p, int side, size_t nread,
+				  size_t nwritten)
+{
+	if (!p->paired)
+		return;
+	p->user_in[side] += nread;
+	p->user_out[side] += nwritten;
+}
+
+/* gw_splice_sync() : the caller holds no byte read from side i: lets the
+ * kernel take over that direction. 0 or -errno (the pair then simply stays
+ * in userspace for that direction). */
+int gw_splice_sync(struct gw_splice *sp, struct gw_splice_pair *p, int side);
+
+/* gw_splice_drained() : side i reached EOF; > 0 when every byte from it is
+ * in the other socket's send queue (FIN may follow), 0 = not yet, -errno */
+int gw_splice_drained(struct gw_splice *sp, struct gw_splice_pair *p, int side);
+
+/* gw_splice_unpair() : removes the pair's entries and counts its bytes;
+ * accepts an unpaired p; p is zeroed. The sockets leave the sockhash when
+ * they close (or now, if still open). */
+void gw_splice_unpair(struct gw_splice *sp, struct gw_splice_pair *p);
+
+/* gw_splice_stat_add() : count into the shared stats (any thread) */
+void gw_splice_stat_add(struct gw_splice *sp, enum gw_splice_stat s, uint64_t n);
+
+/* gw_splice_read_stats() : reads the pins under bpffs (NULL = default)
+ * without the daemon. 0, -ENOENT when nothing is pinned, -errno. */
+int gw_splice_read_stats(const char *bpffs, struct gw_splice_stats *st);
+
+/* gw_splice_stat_name() : "started", "fallback_full", ...; NULL if unused */
+const char *gw_splice_stat_name(unsigned int s);
+
+#endif
