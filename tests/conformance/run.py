@@ -37,6 +37,8 @@ import urllib.parse
 
 import yaml
 
+import grpc_kind  # HTTP/2 and gRPC parts of the runner (same folder)
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CASES = os.path.join(ROOT, "tests", "conformance", "cases")
 B = os.environ.get("B", "build")
@@ -492,11 +494,19 @@ class Runner:
                               for p in members],
                 "ports": ports,
             })
+        grpc_deps = grpc_kind.grpc_deployments(docs)
         for ns, labels, ip, name, cports, dep in pods:
             ports = listen.get(ip, set()) | {3000}
-            # echo-basic answers TLS on 8443 and h2c on 3001 only; gwbpf-echo
-            # speaks HTTP/1.1, so those ports stay closed rather than lie
-            ports -= {8443, 3001}
+            # echo-basic answers TLS on 8443 (closed here: gwbpf-echo has no
+            # TLS) and h2c on 3001; gRPC pods and 3001 get gwbpf-echo --h2c
+            ports -= {8443}
+            ports, h2_ports = grpc_kind.split_ports(ports, (ns, dep) in grpc_deps)
+            if h2_ports:
+                self.procs.append(grpc_kind.spawn_h2_echo(
+                    ECHO, ns, name, dep, ip, h2_ports,
+                    os.path.join(self.tmp, "echo-%s-h2.log" % name)))
+            if not ports:
+                continue
             args = [ECHO, "--namespace", ns, "--pod", name, "--service", dep]
             for p in sorted(ports):
                 args += ["--listen", "%s:%d" % (ip, p)]
@@ -587,6 +597,12 @@ class Runner:
             addr, port = self.gateway_target(items, exp)
             if not addr:
                 return "Gateway for request %d has no status.addresses" % i
+            done, why = grpc_kind.run_request(sys.modules[__name__], exp, addr, port, budget)
+            if done:
+                budget = MAX_TIME_AFTER_CONVERGED
+                if why:
+                    return "request %d: %s" % (i, why)
+                continue
             rq = exp.get("request") or {}
             method = rq.get("method") or "GET"
             host = rq.get("host") or calc_host(addr, port)
