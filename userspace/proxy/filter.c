@@ -565,6 +565,20 @@ int gw_filter_request(const struct gw_filter_ctx *ctx, char *out, size_t cap,
 			err = wr_done(&w);
 			goto out;
 		}
+	} else if (origin && req->method.len == 7 && !memcmp(req->method.p, "OPTIONS", 7) &&
+		   find_hdr(req, "access-control-request-method")) {
+		/* a preflight from an origin the filter does not allow: the
+		 * spec has the gateway answer it (200/204 without any CORS
+		 * header, so the browser refuses), not the backend, which
+		 * might grant what the route denies */
+		fr->verdict = GW_FILTER_RESPOND;
+		fr->status = 200;
+		fr->n_mirrors = 0;
+		respond_head(&w, 200, ctx);
+		puts_(&w, "Vary: Origin\r\n");
+		respond_tail(&w, ctx);
+		err = wr_done(&w);
+		goto out;
 	}
 
 	if (redirect) {
