@@ -171,6 +171,13 @@ struct gw_ir_cert {
 	char *key_pem;
 };
 
+/* frontend client-certificate validation (Gateway spec.tls.frontend) */
+enum gw_client_verify {
+	GW_CLIENT_VERIFY_NONE = 0, /* no client certificate asked for */
+	GW_CLIENT_VERIFY_REQUIRE,  /* AllowValidOnly: handshake fails without a valid one */
+	GW_CLIENT_VERIFY_OPTIONAL, /* AllowInsecureFallback: asked for, never required */
+};
+
 struct gw_ir_listener {
 	char *gateway;  /* "ns/name" */
 	char *name;     /* listener (section) name */
@@ -181,6 +188,8 @@ struct gw_ir_listener {
 	struct gw_ir_cert *certs;   /* HTTPS: certificates for termination */
 	size_t n_certs;
 	bool tls_terminate;         /* TLS listener in mode Terminate (else passthrough) */
+	enum gw_client_verify client_verify;
+	char *client_ca_pem; /* CA bundle client certificates are checked against (PEM) */
 };
 
 struct gw_ir_bind {
@@ -203,9 +212,25 @@ struct gw_ir_endpoint {
 	bool ready;
 };
 
+/* TLS to the backend (BackendTLSPolicy, Gateway spec.tls.backend) */
+struct gw_ir_upstream_tls {
+	char *policy;    /* "ns/name" of the BackendTLSPolicy */
+	bool invalid;    /* no valid CA: every request answers 502, nothing is sent */
+	char *sni;       /* validation.hostname: SNI, and the name checked when no SANs */
+	char *ca_pem;    /* trusted CAs (PEM); NULL with system_ca */
+	bool system_ca;  /* wellKnownCACertificates: System */
+	char **san_dns;  /* subjectAltNames type Hostname: any one must match */
+	size_t n_san_dns;
+	char **san_uri;  /* subjectAltNames type URI */
+	size_t n_san_uri;
+	char *cert_pem;  /* client certificate presented (Gateway spec.tls.backend), or NULL */
+	char *key_pem;
+};
+
 struct gw_ir_cluster {
 	char *name; /* "ns/service:port" */
 	enum gw_app_proto app_proto;
+	struct gw_ir_upstream_tls *tls; /* NULL = plaintext */
 	struct gw_ir_endpoint *endpoints;
 	size_t n_endpoints;
 	size_t n_ready;

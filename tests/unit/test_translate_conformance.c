@@ -2,10 +2,9 @@
  * API v1.6.1 conformance suite expects, condition by condition, for the
  * base manifests plus one conformance manifest at a time.
  *
- * Manifests are verbatim copies in fixtures/translate/conformance/ (Apache
- * 2.0, see LICENSE there); "{GATEWAY_CLASS_NAME}" is replaced and the
- * GatewayClass and the TLS Secrets the Go suite creates are added, as the
- * suite does. Expected conditions come from conformance/tests/<name>.go. */
+ * Loading: translate_helpers.h (conf_run_with). Expected conditions come
+ * from conformance/tests/<name>.go. The manifests not asserted here are in
+ * test_translate_conformance_table.c. */
 #include "gwbpf/api.h"
 
 #include <setjmp.h>
@@ -16,75 +15,8 @@
 
 #include "translate_helpers.h"
 
-#ifndef FIXTURES
-#define FIXTURES "tests/unit/fixtures/translate/conformance/"
-#endif
-
-#define INFRA "gateway-conformance-infra"
-#define WEB "gateway-conformance-web-backend"
-#define APP "gateway-conformance-app-backend"
-
-static void load_manifest(struct fx *f, const char *name)
-{
-	char path[512], *buf, *out, *p;
-	const char *needle = "{GATEWAY_CLASS_NAME}";
-	FILE *fp;
-	long len;
-	size_t n = 0;
-
-	snprintf(path, sizeof(path), FIXTURES "%s.yaml", name);
-	fp = fopen(path, "r");
-	if (!fp)
-		fail_msg("cannot open %s (run from the repository root)", path);
-	fseek(fp, 0, SEEK_END);
-	len = ftell(fp);
-	fseek(fp, 0, SEEK_SET);
-	buf = calloc(1, (size_t)len + 1);
-	out = calloc(1, (size_t)len + 1);
-	assert_non_null(buf);
-	assert_non_null(out);
-	assert_int_equal(fread(buf, 1, (size_t)len, fp), (size_t)len);
-	fclose(fp);
-	/* the replacement ("gwbpf") is shorter than the placeholder */
-	for (p = buf; *p;) {
-		if (!strncmp(p, needle, strlen(needle))) {
-			memcpy(out + n, "gwbpf", 5);
-			n += 5;
-			p += strlen(needle);
-		} else {
-			out[n++] = *p++;
-		}
-	}
-	fx_load_buf(f, path, out, n);
-	free(buf);
-	free(out);
-}
-
-/* base manifests + the GatewayClass + the Secrets the suite generates */
-static void setup_base(struct fx *f)
-{
-	char *s1 = tls_secret_yaml(INFRA, "tls-validity-checks-certificate");
-	char *s2 = tls_secret_yaml(WEB, "certificate");
-
-	fx_load(f, CLASS_YAML);
-	load_manifest(f, "base");
-	fx_load(f, s1);
-	fx_load(f, s2);
-	free(s1);
-	free(s2);
-}
-
-/* Every Gateway gets its own address from a pool, as in a cluster: the
- * base Gateways all listen on port 80 without hostnames. */
-static void run_with(struct fx *f, const char *manifest)
-{
-	struct gw_translate_opts o = { .now = 1700000000, .address_pool = "127.10.0.0/16" };
-
-	setup_base(f);
-	if (manifest)
-		load_manifest(f, manifest);
-	fx_run_opts(f, &o);
-}
+#define run_with conf_run_with
+#define load_manifest conf_load_manifest
 
 /* route requests on the bind of Gateway gw from now on */
 static void use_gateway(struct fx *f, const char *gw)

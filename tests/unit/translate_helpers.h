@@ -307,4 +307,107 @@ static inline char *tls_secret_yaml(const char *ns, const char *name)
 	return out;
 }
 
+/* ---- upstream conformance manifests (test_translate_conformance*.c) ----
+ *
+ * Manifests are verbatim copies in fixtures/translate/conformance/ (Apache
+ * 2.0, see LICENSE there); "{GATEWAY_CLASS_NAME}" and
+ * "{GATEWAY_CONTROLLER_NAME}" are replaced, and the GatewayClass and the
+ * TLS Secrets the Go suite creates at run time are added, as the suite does. */
+
+#ifndef CONF_FIXTURES
+#define CONF_FIXTURES "tests/unit/fixtures/translate/conformance/"
+#endif
+
+#define INFRA "gateway-conformance-infra"
+#define WEB "gateway-conformance-web-backend"
+#define APP "gateway-conformance-app-backend"
+
+/* conf_subst() : a new string: src (n bytes) with every needle replaced by
+ * rep; *out_n is its length */
+static inline char *conf_subst(const char *src, size_t n, const char *needle, const char *rep,
+			       size_t *out_n)
+{
+	size_t ln = strlen(needle), lr = strlen(rep), o = 0;
+	char *out = calloc(1, n / ln * (lr + 1) + n + 1);
+
+	assert_non_null(out);
+	for (size_t i = 0; i < n;) {
+		if (i + ln <= n && !memcmp(src + i, needle, ln)) {
+			memcpy(out + o, rep, lr);
+			o += lr;
+			i += ln;
+		} else {
+			out[o++] = src[i++];
+		}
+	}
+	*out_n = o;
+	return out;
+}
+
+static inline void conf_load_manifest(struct fx *f, const char *name)
+{
+	char path[512], *buf, *b1, *b2;
+	FILE *fp;
+	long len;
+	size_t n;
+
+	snprintf(path, sizeof(path), CONF_FIXTURES "%s.yaml", name);
+	fp = fopen(path, "r");
+	if (!fp)
+		fail_msg("cannot open %s (run from the repository root)", path);
+	fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	buf = calloc(1, (size_t)len + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+	b1 = conf_subst(buf, (size_t)len, "{GATEWAY_CLASS_NAME}", "gwbpf", &n);
+	b2 = conf_subst(b1, n, "{GATEWAY_CONTROLLER_NAME}", "gwbpf.dev/gateway-controller", &n);
+	free(b1);
+	/* gateway-static-addresses: the suite substitutes addresses it was
+	 * told are usable and unusable; a pool address and TEST-NET-1 */
+	b1 = conf_subst(b2, n, "PLACEHOLDER_USABLE_ADDRS", "127.10.250.1", &n);
+	free(b2);
+	b2 = conf_subst(b1, n, "PLACEHOLDER_UNUSABLE_ADDRS", "192.0.2.1", &n);
+	fx_load_buf(f, path, b2, n);
+	free(buf);
+	free(b1);
+	free(b2);
+}
+
+/* base manifests + the GatewayClass + the Secrets the suite generates
+ * (conformance/utils/suite: MustCreateSelfSignedCertSecret calls) */
+static inline void conf_setup_base(struct fx *f)
+{
+	static const char *const secrets[][2] = {
+		{ WEB, "certificate" },
+		{ INFRA, "tls-validity-checks-certificate" },
+		{ INFRA, "tls-passthrough-checks-certificate" },
+		{ APP, "tls-passthrough-checks-certificate" },
+		{ INFRA, "tls-terminate-checks-certificate" },
+	};
+
+	fx_load(f, CLASS_YAML);
+	conf_load_manifest(f, "base");
+	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+		char *s = tls_secret_yaml(secrets[i][0], secrets[i][1]);
+
+		fx_load(f, s);
+		free(s);
+	}
+}
+
+/* Every Gateway gets its own address from a pool, as in a cluster: the
+ * base Gateways all listen on port 80 without hostnames. */
+static inline void conf_run_with(struct fx *f, const char *manifest)
+{
+	struct gw_translate_opts o = { .now = 1700000000, .address_pool = "127.10.0.0/16" };
+
+	conf_setup_base(f);
+	if (manifest)
+		conf_load_manifest(f, manifest);
+	fx_run_opts(f, &o);
+}
+
 #endif

@@ -140,7 +140,7 @@ static int cmp_slice_ptr_stable(const void *pa, const void *pb)
 /* slice_index() : builds c->slice_idx once per translation (stable order
  * inside a service: qsort on pointers of an array in store order, ties broken
  * by position so endpoint order never depends on the sort) */
-static int slice_index(struct tx_ctx *c)
+int tx_slice_index(struct tx_ctx *c)
 {
 	size_t n = 0;
 
@@ -159,7 +159,7 @@ static int slice_index(struct tx_ctx *c)
 	return 0;
 }
 
-static size_t slice_lower_bound(const struct tx_ctx *c, const char *ns, const char *svc)
+size_t tx_slice_lower_bound(const struct tx_ctx *c, const char *ns, const char *svc)
 {
 	size_t lo = 0, hi = c->n_slice_idx;
 
@@ -182,9 +182,9 @@ static int build_cluster(struct tx_ctx *c, const struct tx_cluster *tc, struct g
 	const struct gw_object *so = tc->svc->obj;
 	size_t n = 0, first;
 
-	if (slice_index(c))
+	if (tx_slice_index(c))
 		return -ENOMEM;
-	first = slice_lower_bound(c, so->ns, so->name);
+	first = tx_slice_lower_bound(c, so->ns, so->name);
 	ic->name = gw_ir_strdup(c->ir, tc->name);
 	ic->app_proto = tc->grpc ? GW_APP_H2C : app_proto(tc->port->app_protocol);
 	for (int pass = 0; pass < 2; pass++) {

@@ -115,6 +115,10 @@ static json_t *gateway_status(const struct tx_ctx *c, const struct tx_gateway *g
 			 prog ? "Gateway is programmed" :
 			 gw->prog_msg[0] ? gw->prog_msg :
 					   "Gateway has no address"));
+	if (gw->has_backend_cert) /* spec.tls.backend.clientCertificateRef (policy_tls.c) */
+		push(conds, cond(c, o, "ResolvedRefs", gw->backend_refs_ok, gw->backend_refs_reason,
+				 gw->backend_refs_ok ? "all references are resolved" :
+						       gw->backend_refs_msg));
 	for (size_t i = 0; i < gw->n_ls; i++)
 		push(ls, listener_status(c, o, &gw->ls[i]));
 	json_object_set_new(st, "addresses", addrs);
@@ -275,6 +279,12 @@ static void add_diag(struct tx_ctx *c, const struct gw_obj_status *os)
 		cd = first_problem(json_object_get(x, "conditions"));
 		where = json_string_value(json_object_get(x, "name"));
 	}
+	json_array_foreach(json_object_get(st, "ancestors"), i, x) {
+		if (cd)
+			break;
+		cd = first_problem(json_object_get(x, "conditions"));
+		where = json_string_value(json_object_get(json_object_get(x, "ancestorRef"), "name"));
+	}
 	json_array_foreach(json_object_get(st, "parents"), i, x) {
 		if (cd)
 			break;
@@ -327,6 +337,7 @@ int tx_write_status(struct tx_ctx *c, struct gw_object **objs, size_t n)
 					 !strcmp(gw->accept_reason, "Accepted");
 				for (size_t l = 0; l < gw->n_ls; l++)
 					os->ok &= gw->ls[l].programmed && gw->ls[l].refs_ok;
+				os->ok &= !gw->has_backend_cert || gw->backend_refs_ok;
 			}
 			break;
 		case GW_K_LISTENERSET:
@@ -359,6 +370,9 @@ int tx_write_status(struct tx_ctx *c, struct gw_object **objs, size_t n)
 					os->status = ingress_status(c, &c->routes[first], os->ok,
 								    &c->routes[rcur]);
 			}
+			break;
+		case GW_K_BACKENDTLSPOLICY:
+			os->status = tx_btls_status(c, o, &os->ok);
 			break;
 		default:
 			break;

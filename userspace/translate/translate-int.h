@@ -145,6 +145,20 @@ struct tx_ctx {
 int tx_build_ir(struct tx_ctx *c);
 int tx_cluster_index(struct tx_ctx *c, struct gw_m_service *svc, struct gw_m_service_port *p);
 bool tx_host_covers(const char *e, const char *h);
+/* tx_slice_index() : sorts the EndpointSlices by (namespace, service) into
+ * c->slice_idx once per translation. 0 or -ENOMEM */
+int tx_slice_index(struct tx_ctx *c);
+/* tx_slice_lower_bound() : first slice_idx entry of (ns, svc) */
+size_t tx_slice_lower_bound(const struct tx_ctx *c, const char *ns, const char *svc);
+
+/* endpoint_guard.c */
+/* tx_endpoint_refused() : why addr may not be a backend endpoint
+ * ("loopback", "link-local", "unspecified", "the gateway's admin address"),
+ * or NULL; always NULL unless o->refuse_local_endpoints */
+const char *tx_endpoint_refused(const struct gw_translate_opts *o, const char *addr);
+/* tx_service_refused() : the first refused endpoint address of svc (borrowed
+ * from the model, *why set), or NULL when there is none */
+const char *tx_service_refused(struct tx_ctx *c, const struct gw_m_service *svc, const char **why);
 
 /* status.c */
 int tx_write_status(struct tx_ctx *c, struct gw_object **objs, size_t n);

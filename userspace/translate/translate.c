@@ -677,8 +677,13 @@ static int tx_all_conflicts(struct tx_ctx *c)
 		struct tx_lset *ls = &c->lsets[j];
 		size_t valid = 0;
 
+		/* A ListenerSet listener whose references do not resolve and
+		 * that serves nothing (its only certificate not permitted, no
+		 * supported route kind left) is not valid: upstream
+		 * ListenerSetReferenceGrant wants Accepted=False
+		 * ListenersNotValid for a set made only of such listeners. */
 		for (size_t l = 0; l < ls->n_ls; l++)
-			valid += ls->ls[l].accepted;
+			valid += ls->ls[l].accepted && (ls->ls[l].refs_ok || ls->ls[l].programmed);
 		if (ls->accepted && valid < ls->n_ls) {
 			ls->reason = "ListenersNotValid";
 			SETMSG(ls->msg, "%zu of %zu listeners are not valid", ls->n_ls - valid,
@@ -934,6 +939,7 @@ static const char *backend_problem(struct tx_ctx *c, struct tx_route *tr,
 	const char *from_group = tr->r->kind == GW_K_INGRESS ? "networking.k8s.io" : GW_GROUP_GATEWAY;
 	struct gw_m_service *svc;
 	struct gw_m_service_port *sp = NULL;
+	const char *refused, *why = NULL;
 	int idx;
 
 	*cluster = -1;
@@ -965,6 +971,12 @@ static const char *backend_problem(struct tx_ctx *c, struct tx_route *tr,
 			SETMSG(msg, "backendRef %s/%s: Service has no port %d", b->ns, b->name,
 			       (int)b->port);
 		return "BackendNotFound";
+	}
+	refused = tx_service_refused(c, svc, &why);
+	if (refused) {
+		SETMSG(msg, "backendRef %s/%s: endpoint %s refused (%s)", b->ns, b->name, refused,
+		       why);
+		return "RefNotPermitted";
 	}
 	idx = tx_cluster_index(c, svc, sp);
 	if (idx < 0) {
