@@ -33,6 +33,8 @@ struct gw_proxy_opts {
 	unsigned int max_conns;        /* client connections per worker (default 65536) */
 	const char *access_log;        /* path, "off", or NULL/"-"/"stderr" = stderr */
 	struct gw_metrics *metrics;    /* borrowed registry with >= workers shards, or NULL */
+	uint32_t l4_idle_timeout_ms;   /* TCPRoute/TLSRoute stream idle; 0 = default (1 h) */
+	uint32_t udp_idle_timeout_ms;  /* UDPRoute flow idle; 0 = default (30 s) */
 };
 
 struct gw_metrics;

@@ -47,6 +47,7 @@
 #include "gwbpf/log.h"
 
 #include "echo_grpc.h" /* --h2c / --grpc modes (echo_grpc.c) */
+#include "echo_l4.h"   /* --tcp / --tls / --raw / --udp modes (echo_l4.c) */
 
 #define ECHO_MAX_LISTEN  16
 #define ECHO_MAX_HEAD    (256 * 1024)       /* request line + headers */
@@ -1438,6 +1439,9 @@ int main(int argc, char **argv)
 	/* HTTP/2 modes: a separate server in echo_grpc.c */
 	if (gw_echo_h2_wants(argc, argv))
 		return gw_echo_h2_main(argc, argv);
+	/* L4 modes (TCP/TLS/UDP echo for TCPRoute, TLSRoute, UDPRoute): echo_l4.c */
+	if (gw_echo_l4_wants(argc, argv))
+		return gw_echo_l4_main(argc, argv);
 
 	g_ctx.namespace = getenv("NAMESPACE") ?: "";
 	g_ctx.ingress = getenv("INGRESS_NAME") ?: "";

@@ -27,6 +27,7 @@
 #include "gwbpf/diag.h"
 #include "gwbpf/ir.h"
 #include "gwbpf/kube.h"
+#include "gwbpf/l4.h"
 #include "gwbpf/log.h"
 #include "gwbpf/loop.h"
 #include "gwbpf/metrics.h"
@@ -70,7 +71,8 @@ static void usage(FILE *f)
 		"                 [--admin ADDR] [--address-pool CIDR] [--listen-address IP]\n"
 		"                 [--no-bpf] [--workers N] [--bpffs DIR] [--cgroup DIR]\n"
 		"                 [--xdp-iface IF]... [--access-log PATH|off]\n"
-		"                 [--header-timeout MS] [--idle-timeout MS] [--drain-timeout MS]\n\n"
+		"                 [--header-timeout MS] [--idle-timeout MS] [--drain-timeout MS]\n"
+		"                 [--l4-idle-timeout MS] [--udp-idle-timeout MS]\n\n"
 		"Serves the Gateways found in PATH (files or folders of manifests, watched\n"
 		"for changes). --admin (default 127.0.0.1:9901) serves /healthz, /readyz,\n"
 		"/status and /metrics. SIGTERM or SIGINT stops accepting, drains, exits 0.\n");
@@ -317,6 +319,7 @@ static char *admin_metrics(void *arg)
 		(unsigned long long)st.upstream_reused, (unsigned long long)st.bytes_in,
 		(unsigned long long)st.bytes_out, (unsigned long long)st.listeners,
 		(unsigned long long)st.snapshot_generation);
+	gw_l4_metrics_print(f);
 	if (r->metrics) {
 		/* the registry's families first; it says when the buffer is short */
 		size_t cap = 64 * 1024;
@@ -367,7 +370,7 @@ int gw_cmd_run(int argc, char **argv)
 	enum {
 		OPT_CONFIG = 256, OPT_KUBE, OPT_KUBECONFIG, OPT_ADMIN, OPT_POOL, OPT_LISTEN,
 		OPT_NOBPF, OPT_WORKERS, OPT_BPFFS, OPT_CGROUP, OPT_XDP, OPT_ALOG, OPT_HDR_TO,
-		OPT_IDLE_TO, OPT_DRAIN_TO, OPT_HELP,
+		OPT_IDLE_TO, OPT_DRAIN_TO, OPT_L4_IDLE_TO, OPT_UDP_IDLE_TO, OPT_HELP,
 	};
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
@@ -385,6 +388,8 @@ int gw_cmd_run(int argc, char **argv)
 		{ "header-timeout", required_argument, NULL, OPT_HDR_TO },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TO },
 		{ "drain-timeout", required_argument, NULL, OPT_DRAIN_TO },
+		{ "l4-idle-timeout", required_argument, NULL, OPT_L4_IDLE_TO },
+		{ "udp-idle-timeout", required_argument, NULL, OPT_UDP_IDLE_TO },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ 0 },
 	};
@@ -462,6 +467,15 @@ int gw_cmd_run(int argc, char **argv)
 			if (parse_ms(optarg, c == OPT_HDR_TO    ? &popts.header_timeout_ms :
 					     c == OPT_IDLE_TO ? &popts.idle_timeout_ms :
 								&drain_ms)) {
+				gw_cli_err("run: timeouts are milliseconds, 1..86400000");
+				return GW_EXIT_USAGE;
+			}
+			break;
+		case OPT_L4_IDLE_TO:
+		case OPT_UDP_IDLE_TO:
+			/* TCPRoute/TLSRoute streams and UDPRoute flows (docs/l4.md) */
+			if (parse_ms(optarg, c == OPT_L4_IDLE_TO ? &popts.l4_idle_timeout_ms :
+								   &popts.udp_idle_timeout_ms)) {
 				gw_cli_err("run: timeouts are milliseconds, 1..86400000");
 				return GW_EXIT_USAGE;
 			}

@@ -28,6 +28,8 @@ struct gw_listener {
 	struct gw_listener *next;
 	bool seen; /* scratch: still in the snapshot being applied */
 	bool tls;  /* HTTPS bind: connections run a TLS handshake first (tls.c) */
+	enum gw_proto proto;     /* TLS, TCP, UDP: served by userspace/l4 (gwbpf/l4.h) */
+	struct gw_l4_udp *udp;   /* UDP listener: its flows (l4/udp.c) */
 };
 
 /* per-worker counters, read by other threads with relaxed loads */
@@ -62,6 +64,7 @@ struct gw_worker {
 	struct gw_listener *listeners;
 	struct gw_conn *conns;         /* every client connection, for draining */
 	struct gw_mirror *mirrors;     /* mirrored requests in flight */
+	struct gw_l4_conn *l4_conns;   /* TCP/TLS streams of L4 listeners (l4/l4.c) */
 	size_t n_conns;
 	struct gw_upstream_pool *up;
 	struct gw_metrics_worker *mw;  /* this worker's metrics shard, or NULL */

@@ -20,6 +20,7 @@
 
 #include "gwbpf/accesslog.h"
 #include "gwbpf/ir.h"
+#include "gwbpf/l4.h"
 #include "gwbpf/log.h"
 #include "gwbpf/metrics.h"
 #include "gwbpf/loop.h"
@@ -159,7 +160,12 @@ static void listener_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 			}
 			break;
 		}
-		gw_conn_accept(l->w, l, fd, &peer);
+		/* TLS/TCP binds (and HTTPS ports shared with TLS listeners) are
+		 * served by userspace/l4 */
+		if (l->proto == GW_PROTO_TCP || l->proto == GW_PROTO_TLS)
+			gw_l4_accept(l->w, l, fd, &peer);
+		else
+			gw_conn_accept(l->w, l, fd, &peer);
 	}
 }
 
@@ -167,6 +173,7 @@ static void listener_close(struct gw_worker *w, struct gw_listener *l)
 {
 	gw_loop_del_timer(w->loop, &l->pause);
 	gw_loop_del_fd(w->loop, &l->io);
+	gw_l4_udp_close(w, l);
 	if (l->fd >= 0)
 		close(l->fd);
 	gw_stat_add(w, listeners, (uint64_t)-1);
@@ -181,6 +188,18 @@ static void worker_close_listeners(struct gw_worker *w)
 		w->listeners = l->next;
 		listener_close(w, l);
 	}
+}
+
+/* listener_proto() : who serves a bind's connections: an HTTPS port that
+ * also has TLS (passthrough/TLSRoute) listeners is read by userspace/l4
+ * first, which hands HTTPS ClientHellos back to conn.c */
+static enum gw_proto listener_proto(const struct gw_ir_bind *b)
+{
+	if (b->proto == GW_PROTO_HTTPS)
+		for (size_t i = 0; i < b->n_listeners; i++)
+			if (b->listeners[i].proto == GW_PROTO_TLS)
+				return GW_PROTO_TLS;
+	return b->proto;
 }
 
 /* worker_apply() : makes the pending snapshot current: opens listeners for
@@ -205,22 +224,18 @@ static void worker_apply(struct gw_worker *w)
 
 		if (!b->address)
 			continue;
-		if (b->proto != GW_PROTO_HTTP && b->proto != GW_PROTO_HTTPS) {
-			if (!w->id)
-				pr_warn("proxy: %s:%u: protocol %d is not served by the userspace "
-					"proxy yet",
-					b->address, b->port, b->proto);
-			continue;
-		}
 		for (l = w->listeners; l; l = l->next)
-			if (l->port == b->port && !strcmp(l->address, b->address))
+			if (l->port == b->port && !strcmp(l->address, b->address) &&
+			    (l->proto == GW_PROTO_UDP) == (b->proto == GW_PROTO_UDP))
 				break;
 		if (l) {
 			l->seen = true;
 			l->tls = b->proto == GW_PROTO_HTTPS;
+			l->proto = listener_proto(b);
 			continue;
 		}
-		fd = listener_socket(b->address, b->port);
+		fd = b->proto == GW_PROTO_UDP ? gw_l4_udp_socket(b->address, b->port) :
+						listener_socket(b->address, b->port);
 		if (fd < 0) {
 			if (!w->id)
 				pr_warn("proxy: cannot listen on %s:%u: %s", b->address, b->port,
@@ -238,7 +253,9 @@ static void worker_apply(struct gw_worker *w)
 		l->w = w;
 		l->seen = true;
 		l->tls = b->proto == GW_PROTO_HTTPS;
-		if (gw_loop_add_fd(w->loop, &l->io, fd, GW_IO_READ, listener_io, l)) {
+		l->proto = listener_proto(b);
+		if (gw_loop_add_fd(w->loop, &l->io, fd, GW_IO_READ,
+				   l->proto == GW_PROTO_UDP ? gw_l4_udp_io : listener_io, l)) {
 			close(fd);
 			free(l);
 			continue;
@@ -281,6 +298,7 @@ static void worker_drain_timeout(struct gw_loop *loop, struct gw_timer *t)
 		pr_info("proxy: worker %u: drain timeout, closing %zu connections", w->id,
 			w->n_conns);
 	gw_conn_close_all(w);
+	gw_l4_close_all(w);
 	gw_loop_stop(loop);
 }
 
@@ -312,6 +330,7 @@ static void *worker_main(void *arg)
 	gw_loop_set_before_sleep(w->loop, worker_before_sleep, w);
 	worker_apply(w);
 	gw_loop_run(w->loop);
+	gw_l4_close_all(w);
 	worker_close_listeners(w);
 	gw_conn_close_all(w);
 	gw_router_thread_cleanup();

@@ -411,6 +411,13 @@ static void snap_free(struct gw_tls_snap *s)
 	free(s);
 }
 
+/* HTTPS binds, and TLS binds: TLSRoute listeners in mode Terminate
+ * (userspace/l4) terminate with the same contexts */
+static bool snap_serves(const struct gw_ir_bind *b)
+{
+	return (b->proto == GW_PROTO_HTTPS || b->proto == GW_PROTO_TLS) && b->address;
+}
+
 static struct gw_tls_snap *snap_build(struct gw_ir *ir)
 {
 	struct gw_tls_snap *s = calloc(1, sizeof(*s));
@@ -421,12 +428,12 @@ static struct gw_tls_snap *snap_build(struct gw_ir *ir)
 	s->ir = gw_ir_get(ir);
 	atomic_init(&s->refcnt, 1);
 	for (i = 0; i < ir->n_binds; i++)
-		n += ir->binds[i].proto == GW_PROTO_HTTPS && ir->binds[i].address;
+		n += snap_serves(&ir->binds[i]);
 	s->binds = calloc(n ? n : 1, sizeof(*s->binds));
 	if (!s->binds)
 		goto fail;
 	for (i = 0; i < ir->n_binds; i++) {
-		if (ir->binds[i].proto != GW_PROTO_HTTPS || !ir->binds[i].address)
+		if (!snap_serves(&ir->binds[i]))
 			continue;
 		if (bind_init(&s->binds[s->n_binds++], &ir->binds[i]))
 			goto fail;

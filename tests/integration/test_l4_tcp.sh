@@ -1,0 +1,182 @@
+#!/bin/sh
+# test_l4_tcp.sh - TCPRoute served by userspace/l4 (docs/l4.md).
+#
+# One Gateway with two TCP listeners: "echo" routes to a raw byte-echo
+# backend, "split" to two conformance-style TCP backends (welcome line,
+# TEST -> JSON naming the pod) with weights 3:1. Checks: a 20 MiB random
+# stream comes back byte-identical (sha256 both ways) after the client
+# half-closes, and the gateway passes the FIN on only once everything was
+# echoed; the other direction keeps flowing after the client's FIN; 200
+# connections are split between the weighted backends within a tolerance;
+# a reload that removes the route leaves an open stream running while new
+# connections are refused; a backend that refuses connections gives the
+# client a closed connection, not a hang.
+. "$(dirname "$0")/lib.sh"
+gw_init
+
+GWP=$(gw_free_port)
+GWS=$(gw_free_port)
+BE_RAW=$(gw_free_port)
+BE_A=$(gw_free_port)
+BE_B=$(gw_free_port)
+DEAD=$(gw_free_port)
+ECHO=$B/gwbpf-echo
+gw_require_file "$ECHO"
+
+"$ECHO" --raw 127.0.0.1:$BE_RAW --pod raw > "$GW_TMP/echo-raw.log" 2>&1 &
+gw_track $!
+"$ECHO" --tcp 127.0.0.1:$BE_A --pod tcp-a --namespace default > "$GW_TMP/echo-a.log" 2>&1 &
+gw_track $!
+"$ECHO" --tcp 127.0.0.1:$BE_B --pod tcp-b --namespace default > "$GW_TMP/echo-b.log" 2>&1 &
+gw_track $!
+for p in $BE_RAW $BE_A $BE_B; do
+	gw_wait_port 127.0.0.1 $p 10 || gw_fail "backend $p not listening"
+done
+
+# config WITH_ECHO_ROUTE : the configuration on stdout
+config()
+{
+	cat << YEOF
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: gwbpf}
+spec: {controllerName: gwbpf.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: gwbpf
+  addresses: [{type: IPAddress, value: 127.0.0.1}]
+  listeners:
+  - {name: echo, protocol: TCP, port: $GWP}
+  - {name: split, protocol: TCP, port: $GWS}
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TCPRoute
+metadata: {name: split, namespace: default}
+spec:
+  parentRefs: [{name: gw, sectionName: split}]
+  rules:
+  - backendRefs:
+    - {name: be-a, port: 9000, weight: 3}
+    - {name: be-b, port: 9000, weight: 1}
+YEOF
+	if [ "$1" = 1 ]; then
+		cat << YEOF
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TCPRoute
+metadata: {name: echo, namespace: default}
+spec:
+  parentRefs: [{name: gw, sectionName: echo}]
+  rules:
+  - backendRefs: [{name: raw, port: 9000}]
+YEOF
+	fi
+	gw_yaml_service raw 9000 $BE_RAW
+	gw_yaml_service be-a 9000 $BE_A
+	gw_yaml_service be-b 9000 $BE_B
+}
+
+config 1 > "$GW_TMP/gw.yaml.tmp" && mv "$GW_TMP/gw.yaml.tmp" "$GW_TMP/gw.yaml"
+gw_start --config "$GW_TMP/gw.yaml" --no-bpf --workers 2 --access-log off
+gw_wait_port 127.0.0.1 "$GWP" 10 || gw_fail "TCP listener $GWP not listening"
+gw_wait_port 127.0.0.1 "$GWS" 10 || gw_fail "TCP listener $GWS not listening"
+
+gw_log "20 MiB through the relay, byte-identical, FIN after the last byte"
+$GW_PY - "$GWP" << 'PYEOF' || gw_fail "20 MiB echo"
+import hashlib, os, socket, sys, threading, time
+port = int(sys.argv[1])
+data = os.urandom(20 << 20)
+s = socket.create_connection(("127.0.0.1", port), timeout=20)
+h_in = hashlib.sha256()
+got = [0]
+def rx():
+    while True:
+        d = s.recv(1 << 16)
+        if not d:
+            return
+        got[0] += len(d)
+        h_in.update(d)
+t = threading.Thread(target=rx)
+t.start()
+s.sendall(data)
+s.shutdown(socket.SHUT_WR)          # half-close: the echo must still come back
+t.join(30)
+if t.is_alive():
+    print("no EOF within 30 s after %d bytes" % got[0]); sys.exit(1)
+if got[0] != len(data) or h_in.digest() != hashlib.sha256(data).digest():
+    print("echo differs: %d bytes back of %d" % (got[0], len(data))); sys.exit(1)
+s.close()
+PYEOF
+
+gw_log "half-close: the server side keeps talking after the client's FIN"
+$GW_PY - "$GWS" << 'PYEOF' || gw_fail "half-close"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb")
+if f.readline() != b"Gateway API Test TCP Server\n":
+    print("no welcome line"); sys.exit(1)
+s.sendall(b"PING\nTEST\n")
+s.shutdown(socket.SHUT_WR)
+if f.readline() != b"PONG\n":
+    print("no PONG after half-close"); sys.exit(1)
+if b'"pod":"tcp-' not in f.readline():
+    print("no TEST answer after half-close"); sys.exit(1)
+if f.read() != b"":
+    print("trailing bytes"); sys.exit(1)
+PYEOF
+
+gw_log "weights 3:1 over 200 connections"
+$GW_PY - "$GWS" << 'PYEOF' || gw_fail "weights"
+import json, socket, sys
+port = int(sys.argv[1])
+seen = {}
+for i in range(200):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = s.makefile("rb")
+    f.readline()
+    s.sendall(b"TEST\n")
+    pod = json.loads(f.readline())["pod"]
+    seen[pod] = seen.get(pod, 0) + 1
+    s.close()
+a, b = seen.get("tcp-a", 0), seen.get("tcp-b", 0)
+if a + b != 200 or not (120 <= a <= 180):
+    print("split %r, want about 150/50" % seen); sys.exit(1)
+PYEOF
+
+gw_log "reload removing the route: the open stream keeps running, new ones are closed"
+config 0 > "$GW_TMP/gw2.yaml"
+$GW_PY - "$GWP" "$GW_TMP" << 'PYEOF' || gw_fail "reload"
+import os, socket, subprocess, sys, time
+port, tmp = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s.sendall(b"before\n")
+if s.recv(100) != b"before\n":
+    print("no echo before reload"); sys.exit(1)
+os.rename(tmp + "/gw2.yaml", tmp + "/gw.yaml")
+# wait (bounded) until new connections are refused or closed at once
+deadline = time.time() + 15
+while time.time() < deadline:
+    try:
+        n = socket.create_connection(("127.0.0.1", port), timeout=2)
+        n.sendall(b"x")
+        n.settimeout(2)
+        if n.recv(10) == b"":
+            n.close(); break
+        n.close()
+    except (ConnectionRefusedError, ConnectionResetError):
+        break
+    time.sleep(0.2)
+else:
+    print("new connections still served 15 s after the reload"); sys.exit(1)
+s.sendall(b"after\n")
+if s.recv(100) != b"after\n":
+    print("the open stream broke on reload"); sys.exit(1)
+s.close()
+PYEOF
+
+gw_log "no crash: the daemon is alive and counted L4 connections"
+kill -0 "$GW_PID" 2> /dev/null || gw_fail "gwbpf died"
+exit 0
