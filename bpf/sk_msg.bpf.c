@@ -6,14 +6,17 @@
  * takes the normal TCP path: this program never drops data.
  *
  * With GW_CFG_F_STEER it first takes the L7 steering decision for a message a
- * local client writes to a Gateway listener (lib/steer.h) and records it; the
- * message itself still goes to the proxy (docs/bpf.md, "L7 steering"). */
+ * local client writes to a Gateway listener (lib/steer.h) and records it.
+ * With GW_CFG_F_STEER_FWD it acts on it (lib/fwd.h): a request the kernel
+ * routes alone goes straight to a loaned backend socket, and that backend's
+ * response straight back to the client (docs/bpf.md, "L7 forwarding"). */
 #include "gw_bpf.h"
 
 #include "lib/maps.h"
 #include "lib/metrics.h"
 #include "lib/sockmap.h"
 #include "lib/steer.h"
+#include "lib/fwd.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -41,8 +44,19 @@ int gw_sk_msg(struct sk_msg_md *msg)
 	struct gw_config *cfg = gw_config_get();
 	__u64 len = msg->size;
 
-	if (cfg && (cfg->flags & GW_CFG_F_STEER))
-		gw_steer_decide(msg);
+	if (cfg && (cfg->flags & GW_CFG_F_STEER_FWD)) {
+		int v = gw_fwd_backend(msg);
+
+		if (v >= 0)
+			return v;
+	}
+	if (cfg && (cfg->flags & (GW_CFG_F_STEER | GW_CFG_F_STEER_FWD))) {
+		struct gw_steer_rec r = {.cluster = -1};
+		__u32 verdict = gw_steer_decide(msg, &r);
+
+		if (verdict && (cfg->flags & GW_CFG_F_STEER_FWD) && !gw_fwd_client(msg, verdict, &r))
+			return SK_PASS;
+	}
 	if (!cfg || !(cfg->flags & GW_CFG_F_BYPASS)) {
 		gw_count(GW_VERDICT_MSG_PASS_OFF, len);
 		return SK_PASS;

@@ -8,9 +8,9 @@
  * (refused head, unknown socket, a header/query/method/regex match reached
  * first, no match, a table swap while deciding) is "proxy".
  *
- * Today the decision is recorded and counted, and the message then follows
- * the bypass (to the proxy's socket) unchanged: docs/bpf.md explains why the
- * redirect to a backend is not enabled.
+ * The decision is recorded and counted. With GW_CFG_F_STEER_FWD, lib/fwd.h
+ * acts on a "kernel" verdict (forwards through a loaned backend connection);
+ * otherwise the message follows the bypass to the proxy unchanged.
  */
 #ifndef GW_LIB_STEER_H
 #define GW_LIB_STEER_H
@@ -266,7 +266,7 @@ static __always_inline void gw_steer_record(struct gw_steer_rec *r, __u32 verdic
 /* gw_steer_decide() : see the top of the file. Records the decision when the
  * message goes to a Gateway listener the tables know; returns the verdict
  * (GW_VERDICT_STEER_*), or 0 when the message is not to such a listener. */
-static __always_inline __u32 gw_steer_decide(struct sk_msg_md *msg)
+static __always_inline __u32 gw_steer_decide(struct sk_msg_md *msg, struct gw_steer_rec *out)
 {
 	struct gw_steer_rec r = {.cluster = -1};
 	struct gw_steer_walk_ctx w = {};
@@ -344,7 +344,19 @@ out:
 	if (!ep || ep->epoch != r.epoch)
 		verdict = GW_VERDICT_STEER_USER_TABLE;
 	gw_steer_record(&r, verdict);
+	*out = r;
 	return verdict;
+}
+
+/* gw_steer_scratch_is_head() : the head gw_steer_decide() just parsed on this
+ * CPU is a HEAD request (its response carries no body) */
+static __always_inline bool gw_steer_scratch_is_head(void)
+{
+	__u32 zero = 0;
+	struct gw_steer_scratch *s = bpf_map_lookup_elem(&gw_steer_scratch, &zero);
+
+	return s && s->head.method_len == 4 && s->http.buf[0] == 'H' && s->http.buf[1] == 'E' &&
+	       s->http.buf[2] == 'A' && s->http.buf[3] == 'D';
 }
 
 #endif

@@ -31,6 +31,18 @@ int gw_dataplane_sync(struct gw_dataplane *dp, const struct gw_ir *ir);
  * (gw_config flag; sockets stay in the map). Returns 0 or -errno. */
 int gw_dataplane_set_bypass(struct gw_dataplane *dp, bool on);
 
+/* gw_dataplane_loan_tick() : L7 forwarding housekeeping, to be called every
+ * ~100 ms from the thread that calls gw_dataplane_sync(): closes loaned
+ * backend connections that died or were retired and opens replacements.
+ * No-op without GW_DP_F_STEER_FWD. Returns 0. */
+int gw_dataplane_loan_tick(struct gw_dataplane *dp);
+
+struct gw_steer_maps;
+/* gw_dataplane_steer_maps() : the maps the proxy shares connections with the
+ * kernel through (for gw_steer_set()), or NULL without GW_DP_F_STEER_FWD.
+ * Valid until gw_dataplane_close(). */
+const struct gw_steer_maps *gw_dataplane_steer_maps(struct gw_dataplane *dp);
+
 /* gw_dataplane_close() : accepts NULL. keep_pinned: leave programs attached
  * and maps pinned for the next daemon. Otherwise detach and unpin gwbpf's own
  * objects (never anything else in the directory) and remove the directory if

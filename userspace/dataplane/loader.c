@@ -38,6 +38,12 @@ static const char *const gw_dp_map_pins[] = {
 	GW_PIN_RT_HOST,
 	GW_PIN_RT_VHOST,
 	GW_PIN_STEER_REC,
+	GW_PIN_LOAN,
+	GW_PIN_LOAN_KEY,
+	GW_PIN_LOAN_DIR,
+	GW_PIN_STEER_CON,
+	GW_PIN_STEER_ACK,
+	GW_PIN_ROUTE_CNT,
 };
 
 /* gw_dp_pinned_map() : false for maps that must stay private to one load:
@@ -45,7 +51,8 @@ static const char *const gw_dp_map_pins[] = {
  * into this one) and per-CPU scratch memory */
 static bool gw_dp_pinned_map(const struct bpf_map *m)
 {
-	return !bpf_map__is_internal(m) && strcmp(bpf_map__name(m), "gw_steer_scratch") != 0;
+	return !bpf_map__is_internal(m) && strcmp(bpf_map__name(m), "gw_steer_scratch") != 0 &&
+	       strcmp(bpf_map__name(m), "gw_fwd_scratch") != 0;
 }
 
 char *gw_dp_pin_path(const char *dir, const char *name, char *buf)
@@ -296,6 +303,7 @@ static void gw_dp_unpin_all(struct gw_dataplane *dp)
 
 static void gw_dp_free(struct gw_dataplane *dp)
 {
+	gw_dp_loan_close(dp);
 	bpf_link__destroy(dp->sockops_link);
 	sk_msg__destroy(dp->skmsg);
 	sockops__destroy(dp->sockops);
@@ -353,7 +361,16 @@ struct gw_dataplane *gw_dataplane_open(const struct gw_dataplane_opts *opts)
 		goto out;
 	set = (dp->flags & GW_DP_F_SKMSG) ? GW_CFG_F_BYPASS : 0;
 	set |= (dp->flags & GW_DP_F_STEER) ? GW_CFG_F_STEER : 0;
-	err = gw_dp_config_update(dp->config_fd, set, (GW_CFG_F_BYPASS | GW_CFG_F_STEER) & ~set,
+	if ((dp->flags & GW_DP_F_STEER_FWD) && (dp->flags & GW_DP_F_SKMSG)) {
+		/* forwarding needs the decision (and its tables) too */
+		dp->flags |= GW_DP_F_STEER;
+		err = gw_dp_loan_open(dp);
+		if (err)
+			goto out;
+		set |= GW_CFG_F_STEER | GW_CFG_F_STEER_FWD;
+	}
+	err = gw_dp_config_update(dp->config_fd, set,
+				  (GW_CFG_F_BYPASS | GW_CFG_F_STEER | GW_CFG_F_STEER_FWD) & ~set,
 				  (dp->flags & GW_DP_F_SCOPE_PORTS) ? GW_SCOPE_PORTS : GW_SCOPE_LOOPBACK,
 				  UINT64_MAX);
 	if (err)
@@ -391,7 +408,8 @@ void gw_dataplane_close(struct gw_dataplane *dp, bool keep_pinned)
 		 * programs and maps) until they close; switching the bypass off
 		 * sends their new writes over TCP, and what was already delivered
 		 * is read first, so nothing is reordered or lost. */
-		gw_dp_config_update(dp->config_fd, 0, GW_CFG_F_BYPASS, -1, UINT64_MAX);
+		gw_dp_config_update(dp->config_fd, 0, GW_CFG_F_BYPASS | GW_CFG_F_STEER_FWD, -1,
+				    UINT64_MAX);
 		gw_dp_unpin_all(dp);
 		gw_dp_remove_dir(dp);
 	}

@@ -201,7 +201,7 @@ static int32_t gw_dp_rt_action_cluster(const struct gw_ir_action *a)
 
 /* gw_dp_rt_compile_vhost() : the first GW_RT_MATCHES matches of vh; a walk
  * that runs off the end goes to the proxy, so truncation is safe */
-static void gw_dp_rt_compile_vhost(const struct gw_ir_vhost *vh, struct gw_rt_vhost *v)
+void gw_dp_rt_compile_vhost(const struct gw_ir_vhost *vh, struct gw_rt_vhost *v)
 {
 	memset(v, 0, sizeof(*v));
 	for (size_t i = 0; i < vh->n_matches && i < GW_RT_MATCHES; i++) {
@@ -390,6 +390,12 @@ static int gw_dp_routes_sync(struct gw_dataplane *dp, const struct gw_ir *ir)
 		return err;
 	}
 	gw_dp_rt_purge_all(dp, idle ^ 1);
+	if (!err && dp->loan) {
+		/* loans are listed under the epoch now live */
+		err = gw_dp_loan_sync(dp, ir, ep.epoch);
+		if (err)
+			pr_warn("dataplane: L7 forwarding loans: %s", strerror(-err));
+	}
 	return err;
 }
 
@@ -564,6 +570,14 @@ const char *gw_dataplane_reason_name(unsigned int reason)
 		[GW_VERDICT_STEER_USER_PARSE - GW_REASON_BASE] = "steer_user_parse",
 		[GW_VERDICT_STEER_USER_ROUTE - GW_REASON_BASE] = "steer_user_route",
 		[GW_VERDICT_STEER_USER_TABLE - GW_REASON_BASE] = "steer_user_table",
+		[GW_VERDICT_STEER_FWD - GW_REASON_BASE] = "steer_fwd",
+		[GW_VERDICT_STEER_USER_BUSY - GW_REASON_BASE] = "steer_user_busy",
+		[GW_VERDICT_STEER_USER_LOAN - GW_REASON_BASE] = "steer_user_loan",
+		[GW_DROP_STEER_FWD_FAIL - GW_REASON_BASE] = "steer_fwd_fail",
+		[GW_VERDICT_STEER_RESP - GW_REASON_BASE] = "steer_resp",
+		[GW_VERDICT_STEER_RESP_DONE - GW_REASON_BASE] = "steer_resp_done",
+		[GW_VERDICT_STEER_RESP_UNFRAMED - GW_REASON_BASE] = "steer_resp_unframed",
+		[GW_DROP_STEER_RESP_LOST - GW_REASON_BASE] = "steer_resp_lost",
 	};
 
 	if (reason < GW_REASON_BASE || reason >= GW_REASON_END)

@@ -186,4 +186,88 @@ struct gw_steer_rec {
 };
 _Static_assert(sizeof(struct gw_steer_rec) == 40, "gw_steer_rec ABI");
 
+/* ---- L7 forwarding: loaned backend connections (docs/bpf.md) ----
+ *
+ * The daemon keeps idle connections to the local endpoints of clusters the
+ * kernel may route to, and lends them to sk_msg: gw_loan holds one slot per
+ * loaned connection, keyed in gw_loan_key by the backend's accepted socket
+ * (the socket requests are delivered into). A slot's state word is only
+ * changed by compare-and-swap, from BPF and from userspace (the array is
+ * mmapable): (seq << 8) | enum gw_loan_state, seq bumped on every take so a
+ * stale "kill" by the proxy never hits a later borrower.
+ */
+#define GW_CFG_F_STEER_FWD 0x4u /* sk_msg acts on "kernel": forwards through a loan */
+
+#define GW_PIN_LOAN      "gw_loan"
+#define GW_PIN_LOAN_KEY  "gw_loan_key"
+#define GW_PIN_LOAN_DIR  "gw_loan_dir"
+#define GW_PIN_STEER_CON "gw_steer_conn"
+#define GW_PIN_STEER_ACK "gw_steer_ack"
+#define GW_PIN_ROUTE_CNT "gw_route_cnt"
+
+#define GW_LOAN_SLOTS    1024 /* loaned connections in all */
+#define GW_LOAN_CLUSTERS 1024 /* cluster indices the directory covers */
+#define GW_LOAN_PER_DIR  16   /* slots listed per cluster; a power of two */
+#define GW_STEER_CONNS   65536
+#define GW_ROUTE_CNT_MAX 4096
+
+enum gw_loan_state {
+	GW_LOAN_EMPTY = 0, /* no connection */
+	GW_LOAN_FREE = 1,  /* idle, may be taken by sk_msg */
+	GW_LOAN_BUSY = 2,  /* carrying one request/response for a client */
+	GW_LOAN_DEAD = 3,  /* must be closed by the daemon (client gone mid-response, ...) */
+};
+#define GW_LOAN_ST(w)  ((__u32)((w) & 0xff))
+#define GW_LOAN_SEQ(w) ((w) >> 8)
+
+#define GW_LOAN_F_HEAD     0x1u /* the request was HEAD: the response has no body */
+#define GW_LOAN_F_BODY     0x2u /* response head seen, body_left bytes to go */
+#define GW_LOAN_F_UNFRAMED 0x4u /* response framing unknown: forwarded until the end */
+
+struct gw_loan_slot {
+	__u64 state;               /* (seq << 8) | enum gw_loan_state; CAS only */
+	__u64 epoch;               /* route table epoch the slot was listed for */
+	__u64 body_left;           /* response body bytes still to come */
+	__u32 flags;               /* GW_LOAN_F_* of the current loan */
+	__s32 cluster;             /* cluster index (for the record) */
+	struct gw_sock_key backend; /* the backend's accepted socket */
+	struct gw_sock_key client;  /* borrower's client socket (as it sees itself) */
+};
+_Static_assert(sizeof(struct gw_loan_slot) == 128, "gw_loan_slot ABI");
+
+/* gw_loan_dir[cluster]: the slots lent for a cluster in table epoch `epoch` */
+struct gw_loan_dir {
+	__u64 epoch; /* 0 = none */
+	__u32 n;     /* used entries of slot[] */
+	__u32 rr;    /* where the next take starts (racy on purpose: only a hint) */
+	__u32 slot[GW_LOAN_PER_DIR];
+};
+_Static_assert(sizeof(struct gw_loan_dir) == 16 + 4 * GW_LOAN_PER_DIR, "gw_loan_dir ABI");
+
+/* gw_steer_conn[client socket key]: per client connection, kernel-written */
+#define GW_SC_F_UNFRAMED 0x1u /* a steered response could not be framed */
+struct gw_steer_conn {
+	__u64 passed;   /* bytes given to the proxy (the proxy acks them when idle) */
+	__u64 kreq;     /* requests forwarded by the kernel */
+	__u64 kbytes;   /* request bytes forwarded by the kernel */
+	__u64 seq;      /* state word of the in-flight loan (its BUSY value) */
+	__u32 inflight; /* slot + 1 while a forwarded response is in flight, else 0 */
+	__u32 flags;    /* GW_SC_F_* */
+};
+_Static_assert(sizeof(struct gw_steer_conn) == 40, "gw_steer_conn ABI");
+
+/* gw_steer_ack[client socket key] = bytes the proxy has read and fully
+ * answered (written by the proxy when idle); the kernel forwards only while
+ * gw_steer_conn.passed equals it, so it never overtakes the proxy */
+
+/* gw_route_cnt: per-CPU, key = route, value = struct gw_counter (requests and
+ * request bytes forwarded by the kernel) */
+struct gw_route_key {
+	__u16 listener; /* IR indices, as in gw_steer_rec */
+	__u16 vhost;
+	__u16 match;
+	__u16 pad;
+};
+_Static_assert(sizeof(struct gw_route_key) == 8, "gw_route_key ABI");
+
 #endif

@@ -29,6 +29,16 @@ enum gw_reason {
 	GW_VERDICT_STEER_USER_PARSE, /* head outside the plain subset (bpf/lib/http.h) */
 	GW_VERDICT_STEER_USER_ROUTE, /* the route needs userspace, or nothing matched */
 	GW_VERDICT_STEER_USER_TABLE, /* route table changed during the decision */
+	/* sk_msg L7 forwarding (GW_CFG_F_STEER_FWD, docs/bpf.md "L7 forwarding") */
+	GW_VERDICT_STEER_FWD,        /* request delivered to a loaned backend socket */
+	GW_VERDICT_STEER_USER_BUSY,  /* proxy or kernel still busy on this connection */
+	GW_VERDICT_STEER_USER_LOAN,  /* no idle loaned connection for the cluster */
+	GW_DROP_STEER_FWD_FAIL,      /* map or redirect failure: passed to the proxy */
+	GW_VERDICT_STEER_RESP,       /* response bytes delivered backend -> client */
+	GW_VERDICT_STEER_RESP_DONE,  /* responses completed (loan returned) */
+	GW_VERDICT_STEER_RESP_UNFRAMED, /* response the kernel cannot frame: the
+					   connection ends after it (proxy closes) */
+	GW_DROP_STEER_RESP_LOST,     /* response bytes for a client that is gone */
 
 	GW_REASON_END, /* one past the last code in use */
 };

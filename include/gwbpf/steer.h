@@ -1,0 +1,80 @@
+/* gwbpf/steer.h - the proxy's side of kernel L7 forwarding (docs/bpf.md,
+ * "L7 forwarding").
+ *
+ * With GW_DP_F_STEER_FWD the sk_msg program may answer a local client's
+ * request itself, through a backend connection the daemon lent it. The proxy
+ * then shares each client connection with the kernel and keeps two promises:
+ * it tells the kernel how many bytes it has read and fully answered (an
+ * "ack", written only when it is idle), so the kernel never overtakes it; and
+ * it does not start a request while a kernel-forwarded response is still in
+ * flight, so it never overtakes the kernel. It also removes the connection's
+ * map entries when the connection ends.
+ *
+ * One process-wide set of map handles (gw_steer_set()); per connection a
+ * struct gw_steer_cs embedded in the proxy's connection. All calls are
+ * no-ops when forwarding is off. Thread-safe: only map syscalls and atomics.
+ */
+#ifndef GWBPF_STEER_H
+#define GWBPF_STEER_H
+
+#include "gwbpf/api.h"
+#include "gwbpf/abi/maps.h"
+
+/* what the proxy needs of the data plane (gw_dataplane_steer_maps()) */
+struct gw_steer_maps {
+	int conn_fd;               /* gw_steer_conn */
+	int ack_fd;                /* gw_steer_ack */
+	struct gw_loan_slot *loan; /* gw_loan, mmapped: GW_LOAN_SLOTS slots */
+};
+
+/* per client connection */
+struct gw_steer_cs {
+	bool on;                /* forwarding may touch this connection */
+	struct gw_sock_key key; /* the client socket's key (mirror of ours) */
+	uint64_t rd;            /* bytes read from the client */
+	uint64_t acked;         /* last ack written */
+	uint64_t kreq_seen;     /* kernel-forwarded requests seen by gw_steer_cs_active() */
+	uint64_t wait_start_ms; /* gw_steer_cs_busy() started waiting; 0 = not */
+};
+
+/* how long the proxy waits for a kernel response in flight before it gives
+ * up on the connection (a backend that stalls mid-response) */
+#define GW_STEER_WAIT_MS 10000
+
+/* gw_steer_set() : maps to use from now on (borrowed; they must outlive every
+ * connection), or NULL to stop. Call before connections are accepted. */
+void gw_steer_set(const struct gw_steer_maps *m);
+/* gw_steer_enabled() : gw_steer_set() was given maps */
+bool gw_steer_enabled(void);
+
+/* gw_steer_cs_init() : for an accepted plain-TCP client socket fd. Leaves
+ * cs->on false when forwarding is off or the socket is not loopback. */
+void gw_steer_cs_init(struct gw_steer_cs *cs, int fd);
+/* gw_steer_cs_read() : n more bytes read from the client */
+static inline void gw_steer_cs_read(struct gw_steer_cs *cs, size_t n)
+{
+	cs->rd += n;
+}
+/* gw_steer_cs_idle() : the proxy has answered everything it read (no
+ * request in progress, input and output buffers empty): acks cs->rd */
+void gw_steer_cs_idle(struct gw_steer_cs *cs);
+/* gw_steer_cs_busy() : before starting a request: 0 = go on, 1 = a kernel
+ * response is in flight (try again shortly), -EPIPE = the connection must be
+ * closed (a response the kernel could not frame, or waited longer than
+ * GW_STEER_WAIT_MS). now_ms: monotonic ms. */
+int gw_steer_cs_busy(struct gw_steer_cs *cs, uint64_t now_ms);
+/* gw_steer_cs_active() : the kernel forwarded a request on this connection
+ * since the last call, or one is in flight (the proxy's idle timer must not
+ * close a connection the kernel is serving) */
+bool gw_steer_cs_active(struct gw_steer_cs *cs);
+/* gw_steer_cs_end() : the connection is closing: frees its map entries and
+ * hands a loan still in flight back to the daemon to close. Accepts cs->on
+ * false. */
+void gw_steer_cs_end(struct gw_steer_cs *cs);
+
+/* gw_steer_sock_key() : the key fd's socket has in the bypass sockhash
+ * (mirror = false) or the key of the other end of its connection (mirror =
+ * true). 0 or -errno. */
+int gw_steer_sock_key(int fd, bool mirror, struct gw_sock_key *k);
+
+#endif

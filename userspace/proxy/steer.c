@@ -1,0 +1,183 @@
+/* proxy/steer.c - the proxy's side of kernel L7 forwarding (gwbpf/steer.h).
+ *
+ * Every call here is a map syscall at most, made per request only on
+ * connections forwarding may touch (loopback clients with the feature on):
+ * the busy check before a request the proxy serves, and the ack when it has
+ * answered everything. Nothing is allocated.
+ */
+#include "gwbpf/api.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include <bpf/bpf.h>
+
+#include "gwbpf/log.h"
+#include "gwbpf/steer.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+static _Atomic(const struct gw_steer_maps *) gw_steer_g;
+
+void gw_steer_set(const struct gw_steer_maps *m)
+{
+	atomic_store(&gw_steer_g, m);
+}
+
+bool gw_steer_enabled(void)
+{
+	return atomic_load_explicit(&gw_steer_g, memory_order_relaxed) != NULL;
+}
+
+/* gw_steer_addr() : a sockaddr into key form; returns the GW_AF_* family or
+ * 0 for anything else. IPv4-mapped IPv6 folds to IPv4 as in BPF. */
+static uint16_t gw_steer_addr(const struct sockaddr_storage *ss, uint32_t *ip, uint16_t *port)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+
+		ip[0] = a->sin_addr.s_addr;
+		*port = ntohs(a->sin_port);
+		return GW_AF_INET;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+
+		*port = ntohs(a->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+			memcpy(&ip[0], &a->sin6_addr.s6_addr[12], 4);
+			return GW_AF_INET;
+		}
+		memcpy(ip, &a->sin6_addr, 16);
+		return GW_AF_INET6;
+	}
+	return 0;
+}
+
+int gw_steer_sock_key(int fd, bool mirror, struct gw_sock_key *k)
+{
+	struct sockaddr_storage l, r;
+	socklen_t ll = sizeof(l), rl = sizeof(r), cl = sizeof(k->netns);
+	uint16_t lp, rp, fl, fr;
+
+	memset(k, 0, sizeof(*k));
+	if (getsockname(fd, (struct sockaddr *)&l, &ll) || getpeername(fd, (struct sockaddr *)&r, &rl))
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &k->netns, &cl))
+		return -errno;
+	fl = gw_steer_addr(&l, mirror ? k->remote_ip : k->local_ip, &lp);
+	fr = gw_steer_addr(&r, mirror ? k->local_ip : k->remote_ip, &rp);
+	if (!fl || fl != fr)
+		return -EAFNOSUPPORT;
+	k->family = fl;
+	k->local_port = mirror ? rp : lp;
+	k->remote_port = mirror ? lp : rp;
+	return 0;
+}
+
+static bool gw_steer_key_loopback(const struct gw_sock_key *k)
+{
+	if (k->family == GW_AF_INET)
+		return (ntohl(k->local_ip[0]) >> 24) == 127 && (ntohl(k->remote_ip[0]) >> 24) == 127;
+	return k->local_ip[0] == 0 && k->local_ip[1] == 0 && k->local_ip[2] == 0 &&
+	       k->local_ip[3] == htonl(1) && k->remote_ip[3] == htonl(1) && k->remote_ip[0] == 0;
+}
+
+void gw_steer_cs_init(struct gw_steer_cs *cs, int fd)
+{
+	memset(cs, 0, sizeof(*cs));
+	if (!gw_steer_enabled())
+		return;
+	/* sk_msg only sees local clients: a remote one is never forwarded */
+	if (gw_steer_sock_key(fd, true, &cs->key) || !gw_steer_key_loopback(&cs->key))
+		return;
+	cs->on = true;
+}
+
+void gw_steer_cs_idle(struct gw_steer_cs *cs)
+{
+	const struct gw_steer_maps *m;
+
+	if (!cs->on || cs->rd == cs->acked)
+		return;
+	m = atomic_load_explicit(&gw_steer_g, memory_order_relaxed);
+	if (!m)
+		return;
+	/* a failed ack only means the kernel keeps giving this connection to
+	 * the proxy: safe, and retried at the next idle point */
+	if (bpf_map_update_elem(m->ack_fd, &cs->key, &cs->rd, BPF_ANY))
+		return;
+	cs->acked = cs->rd;
+}
+
+int gw_steer_cs_busy(struct gw_steer_cs *cs, uint64_t now_ms)
+{
+	const struct gw_steer_maps *m;
+	struct gw_steer_conn sc;
+
+	if (!cs->on)
+		return 0;
+	m = atomic_load_explicit(&gw_steer_g, memory_order_relaxed);
+	if (!m || bpf_map_lookup_elem(m->conn_fd, &cs->key, &sc)) {
+		cs->wait_start_ms = 0;
+		return 0;
+	}
+	if (sc.flags & GW_SC_F_UNFRAMED)
+		return -EPIPE;
+	if (!sc.inflight) {
+		cs->wait_start_ms = 0;
+		return 0;
+	}
+	if (!cs->wait_start_ms)
+		cs->wait_start_ms = now_ms ? now_ms : 1;
+	else if (now_ms - cs->wait_start_ms > GW_STEER_WAIT_MS)
+		return -EPIPE;
+	return 1;
+}
+
+bool gw_steer_cs_active(struct gw_steer_cs *cs)
+{
+	const struct gw_steer_maps *m;
+	struct gw_steer_conn sc;
+	bool active;
+
+	if (!cs->on)
+		return false;
+	m = atomic_load_explicit(&gw_steer_g, memory_order_relaxed);
+	if (!m || bpf_map_lookup_elem(m->conn_fd, &cs->key, &sc))
+		return false;
+	if (sc.flags & GW_SC_F_UNFRAMED)
+		return false;
+	active = sc.inflight || sc.kreq != cs->kreq_seen;
+	cs->kreq_seen = sc.kreq;
+	return active;
+}
+
+void gw_steer_cs_end(struct gw_steer_cs *cs)
+{
+	const struct gw_steer_maps *m;
+	struct gw_steer_conn sc;
+
+	if (!cs->on)
+		return;
+	cs->on = false;
+	m = atomic_load_explicit(&gw_steer_g, memory_order_relaxed);
+	if (!m)
+		return;
+	if (!bpf_map_lookup_elem(m->conn_fd, &cs->key, &sc) && sc.inflight &&
+	    sc.inflight <= GW_LOAN_SLOTS) {
+		/* the response will never be read: the loan cannot be returned
+		 * clean, the daemon closes it (the seq keeps us from killing a
+		 * later borrower's loan) */
+		_Atomic uint64_t *st = (_Atomic uint64_t *)&m->loan[sc.inflight - 1].state;
+		uint64_t want = sc.seq;
+
+		atomic_compare_exchange_strong(st, &want, (sc.seq & ~0xffull) | GW_LOAN_DEAD);
+	}
+	bpf_map_delete_elem(m->conn_fd, &cs->key);
+	bpf_map_delete_elem(m->ack_fd, &cs->key);
+}
