@@ -580,6 +580,206 @@ static const struct conf_case listenerset_cases[] = {
 	{ NULL, NULL },
 };
 
+#define GRPC_OK(name) ROUTE_OK("GRPCRoute", name, "same-namespace")
+#define TLS_L(gw, l, n, conds) "listener " gw ":" l " attached=" #n " kinds=TLSRoute " conds
+#define TCP_L(gw, l, n) "listener " gw ":" l " attached=" #n " kinds=TCPRoute " L_OK
+#define UDP_L(gw, l, n) "listener " gw ":" l " attached=" #n " kinds=UDPRoute " L_OK
+
+static const struct conf_case grpc_cases[] = {
+	{ "grpcroute-exact-method-matching", (const char *const[]){ GRPC_OK("exact-matching"), SAME_NS_ATTACHED(1), NULL } },
+	{ "grpcroute-header-matching", (const char *const[]){ GRPC_OK("grpc-header-matching"), SAME_NS_ATTACHED(1), NULL } },
+	{ "grpcroute-listener-hostname-matching", (const char *const[]){
+		"gw grpcroute-listener-hostname-matching " GW_OK,
+		"listener grpcroute-listener-hostname-matching:listener-1 attached=1 " HK " " L_OK,
+		"listener grpcroute-listener-hostname-matching:listener-2 attached=1 " HK " " L_OK,
+		"listener grpcroute-listener-hostname-matching:listener-3 attached=1 " HK " " L_OK,
+		"listener grpcroute-listener-hostname-matching:listener-4 attached=1 " HK " " L_OK,
+		ROUTE_OK("GRPCRoute", "backend-v1", "grpcroute-listener-hostname-matching#listener-1"),
+		ROUTE_OK("GRPCRoute", "backend-v2", "grpcroute-listener-hostname-matching#listener-2"),
+		"route GRPCRoute backend-v3 parents=2",
+		"route GRPCRoute backend-v3 grpcroute-listener-hostname-matching#listener-3 " R_OK,
+		"route GRPCRoute backend-v3 grpcroute-listener-hostname-matching#listener-4 " R_OK,
+		NULL } },
+	{ "grpcroute-named-rule", (const char *const[]){ GRPC_OK("grpc-named-rules"), SAME_NS_ATTACHED(1), NULL } },
+	{ "grpcroute-weight", (const char *const[]){ GRPC_OK("weighted-backends"), SAME_NS_ATTACHED(1), NULL } },
+	{ NULL, NULL },
+};
+
+static const struct conf_case tls_cases[] = {
+	/* every route hostname intersects its listener's (the more specific
+	 * side wins: "*.com" x "*.example.com" is "*.example.com") */
+	{ "tlsroute-hostname-intersection", (const char *const[]){
+		"gw gw-tlsroute-exact-hostname-x-1 " GW_OK,
+		TLS_L("gw-tlsroute-exact-hostname-x-1", "listener-exact-hostname", 1, L_OK),
+		TLS_L("gw-tlsroute-more-specific-wc-hostname-x-2", "listener-more-specific-wc-hostname", 2, L_OK),
+		TLS_L("gw-tlsroute-less-specific-wc-hostname-x-3", "listener-less-specific-wc-hostname", 2, L_OK),
+		TLS_L("gw-tlsroute-empty-hostname-x-4", "listener-empty-hostname", 2, L_OK),
+		ROUTE_OK("TLSRoute", "tlsroute-more-specific-wc-hostname-x-1", "gw-tlsroute-exact-hostname-x-1"),
+		ROUTE_OK("TLSRoute", "tlsroute-exact-hostname-x-2", "gw-tlsroute-more-specific-wc-hostname-x-2"),
+		ROUTE_OK("TLSRoute", "tlsroute-less-specific-wc-hostname-x-2", "gw-tlsroute-more-specific-wc-hostname-x-2"),
+		ROUTE_OK("TLSRoute", "tlsroute-exact-hostname-x-3", "gw-tlsroute-less-specific-wc-hostname-x-3"),
+		ROUTE_OK("TLSRoute", "tlsroute-more-specific-wc-hostname-x-3", "gw-tlsroute-less-specific-wc-hostname-x-3"),
+		ROUTE_OK("TLSRoute", "tlsroute-exact-hostname-x-4", "gw-tlsroute-empty-hostname-x-4"),
+		ROUTE_OK("TLSRoute", "tlsroute-less-specific-wc-hostname-x-4", "gw-tlsroute-empty-hostname-x-4"),
+		NULL } },
+	/* TLSRouteInvalidBackendRefNonexistent: attached, BackendNotFound */
+	{ "tlsroute-invalid-backendref-nonexistent", (const char *const[]){
+		TLS_L("gateway-tlsroute-invalid-backend-ref-nonexistent", "tls", 1, L_OK),
+		"route TLSRoute invalid-backend-ref-nonexistent parents=1",
+		"route TLSRoute invalid-backend-ref-nonexistent gateway-tlsroute-invalid-backend-ref-nonexistent Accepted=True/Accepted ResolvedRefs=False/BackendNotFound",
+		NULL } },
+	{ "tlsroute-invalid-backendref-unknown-kind", (const char *const[]){
+		TLS_L("gateway-tlsroute-invalid-backend-ref-unknown-kind", "tls", 1, L_OK),
+		"route TLSRoute invalid-backend-ref-unknown-kind gateway-tlsroute-invalid-backend-ref-unknown-kind Accepted=True/Accepted ResolvedRefs=False/InvalidKind",
+		NULL } },
+	{ "tlsroute-invalid-no-matching-listener-hostname", (const char *const[]){
+		TLS_L("gateway-tls-exact-hostname", "tls", 0, L_OK),
+		TLS_L("gateway-tls-wildcard-hostname", "tls", 0, L_OK),
+		"route TLSRoute tlsroute-hostname-mismatch-1 gateway-tls-exact-hostname Accepted=False/NoMatchingListenerHostname",
+		"route TLSRoute tlsroute-hostname-mismatch-2 gateway-tls-wildcard-hostname Accepted=False/NoMatchingListenerHostname",
+		NULL } },
+	/* HTTP and HTTPS listeners do not take TLSRoutes; a sectionName that
+	 * names no listener matches no parent */
+	{ "tlsroute-invalid-no-matching-listener", (const char *const[]){
+		"listener gateway-tlsroute-http-only:http attached=0 " HK " " L_OK,
+		"listener gateway-tlsroute-https-only:https attached=0 " HK " " L_OK,
+		TLS_L("gateway-tlsroute-tls-passthrough-only", "tls-passthrough", 0, L_OK),
+		"route TLSRoute tlsroute-not-allowed-protocol-http gateway-tlsroute-http-only Accepted=False/NotAllowedByListeners",
+		"route TLSRoute tlsroute-not-allowed-protocol-https gateway-tlsroute-https-only Accepted=False/NotAllowedByListeners",
+		"route TLSRoute tlsroute-no-matching-section-name gateway-tlsroute-tls-passthrough-only#nonexistent-listener Accepted=False/NoMatchingParent",
+		NULL } },
+	{ "tlsroute-invalid-reference-grant", (const char *const[]){
+		TLS_L("gateway-tlsroute-referencegrant", "https", 1, L_OK),
+		"route TLSRoute gateway-conformance-infra-test gateway-tlsroute-referencegrant Accepted=True/Accepted ResolvedRefs=False/RefNotPermitted",
+		NULL } },
+	/* gwbpf serves Terminate and Passthrough on one port (SNI picks the
+	 * listener), i.e. it has TLSRouteModeMixed, for which the upstream
+	 * test is skipped: both listeners are accepted (docs/translator.md) */
+	{ "tlsroute-listener-mixed-termination-not-supported", (const char *const[]){
+		TLS_L("gateway-tlsroute-mixed-termination-not-supported", "tls-terminate", 0, L_OK),
+		TLS_L("gateway-tlsroute-mixed-termination-not-supported", "tls-passthrough", 0, L_OK),
+		NULL } },
+	/* TLSRouteListenerPassthroughSupportedKinds */
+	{ "tlsroute-listener-passthrough-supported-kinds", (const char *const[]){
+		TLS_L("gateway-tlsroute-passthrough-supported-kind", "tls-passthrough", 0, "ResolvedRefs=False/InvalidRouteKinds"),
+		NULL } },
+	/* gwbpf supports Terminate: the "not supported" variant is asserted as
+	 * TLSRouteListenerTerminateSupportedKinds */
+	{ "tlsroute-listener-terminate-not-supported", (const char *const[]){
+		TLS_L("gateway-tlsroute-terminate-unsupported", "tls-terminate", 0, L_OK),
+		NULL } },
+	{ "tlsroute-listener-terminate-supported-kinds", (const char *const[]){
+		TLS_L("gateway-tlsroute-terminate-supported", "tls-terminate", 0, L_OK),
+		NULL } },
+	{ "tlsroute-mixed-termination-same-namespace", (const char *const[]){
+		"gw gateway-tlsroute-mixed-termination " GW_OK,
+		TLS_L("gateway-tlsroute-mixed-termination", "tls-terminate", 1, L_OK),
+		TLS_L("gateway-tlsroute-mixed-termination", "tls-passthrough", 1, L_OK),
+		ROUTE_OK("TLSRoute", "gateway-conformance-mixed-passthroughroute", "gateway-tlsroute-mixed-termination"),
+		ROUTE_OK("TLSRoute", "gateway-conformance-mixed-terminateroute", "gateway-tlsroute-mixed-termination"),
+		NULL } },
+	{ "tlsroute-simple-same-namespace", (const char *const[]){
+		"gw gateway-tlsroute " GW_OK,
+		TLS_L("gateway-tlsroute", "https", 1, L_OK),
+		ROUTE_OK("TLSRoute", "gateway-conformance-infra-test", "gateway-tlsroute"),
+		NULL } },
+	{ "tlsroute-terminate-simple-same-namespace", (const char *const[]){
+		"gw gateway-tlsroute-terminate " GW_OK,
+		TLS_L("gateway-tlsroute-terminate", "tlsterminate", 1, L_OK),
+		ROUTE_OK("TLSRoute", "tlsroute-terminated-test", "gateway-tlsroute-terminate"),
+		NULL } },
+	{ NULL, NULL },
+};
+
+static const struct conf_case tcp_udp_cases[] = {
+	{ "tcproute-invalid-backendref-nonexistent", (const char *const[]){
+		"gw tcp-gateway-invalid-backend " GW_OK,
+		TCP_L("tcp-gateway-invalid-backend", "tcp", 1),
+		"route TCPRoute tcp-route-invalid-backend-ref-nonexistent parents=1",
+		"route TCPRoute tcp-route-invalid-backend-ref-nonexistent tcp-gateway-invalid-backend#tcp Accepted=True/Accepted ResolvedRefs=False/BackendNotFound",
+		NULL } },
+	{ "tcproute-invalid-cross-namespace-backend-ref", (const char *const[]){
+		TCP_L("tcp-invalid-cross-namespace-backend-ref-gateway", "tcp", 1),
+		"route TCPRoute tcp-invalid-cross-namespace-backend-ref tcp-invalid-cross-namespace-backend-ref-gateway#tcp Accepted=True/Accepted ResolvedRefs=False/RefNotPermitted",
+		NULL } },
+	/* TCPRouteInvalidNonTCPListener: NotAllowedByListeners, 0 routes */
+	{ "tcproute-invalid-non-tcp-listener", (const char *const[]){
+		"listener tcp-mixed-protocol-gateway:only-allow-http-routes attached=0 kinds=HTTPRoute " L_OK,
+		"route TCPRoute tcp-route tcp-mixed-protocol-gateway#only-allow-http-routes Accepted=False/NotAllowedByListeners",
+		NULL } },
+	/* the newer route of the Go test is created at run time */
+	{ "tcproute-multiple-routes-attachment", (const char *const[]){
+		TCP_L("tcp-multi-route-attach-gateway", "tcp", 1),
+		ROUTE_OK("TCPRoute", "tcproute-attach-older", "tcp-multi-route-attach-gateway#tcp"),
+		NULL } },
+	{ "tcproute-parentref-attach-all", (const char *const[]){
+		TCP_L("tcp-attach-all-gateway", "one", 1), TCP_L("tcp-attach-all-gateway", "two", 1),
+		TCP_L("tcp-attach-all-gateway", "three", 1), TCP_L("tcp-attach-all-gateway", "four", 1),
+		ROUTE_OK("TCPRoute", "tcp-route-attach-all", "tcp-attach-all-gateway"),
+		NULL } },
+	{ "tcproute-parentref-port-and-section-name", (const char *const[]){
+		TCP_L("tcp-multi-listener-gateway", "one", 1), TCP_L("tcp-multi-listener-gateway", "two", 1),
+		TCP_L("tcp-multi-listener-gateway", "three", 1),
+		ROUTE_OK("TCPRoute", "tcp-route-by-port", "tcp-multi-listener-gateway"),
+		ROUTE_OK("TCPRoute", "tcp-route-by-section", "tcp-multi-listener-gateway#two"),
+		ROUTE_OK("TCPRoute", "tcp-route-by-section-and-port", "tcp-multi-listener-gateway#three"),
+		NULL } },
+	{ "tcproute-reference-grant", (const char *const[]){
+		TCP_L("tcp-reference-grant-gateway", "tcp", 1),
+		ROUTE_OK("TCPRoute", "tcp-reference-grant", "tcp-reference-grant-gateway#tcp"),
+		NULL } },
+	{ "tcproute-weighted-routing", (const char *const[]){
+		"gw tcp-weighted-gateway " GW_OK,
+		TCP_L("tcp-weighted-gateway", "tcp", 1),
+		ROUTE_OK("TCPRoute", "tcp-weighted-route", "tcp-weighted-gateway#tcp"),
+		NULL } },
+	{ "udproute-invalid-backendref-nonexistent", (const char *const[]){
+		UDP_L("udp-gateway-invalid-backend", "udp", 1),
+		"route UDPRoute udp-route-invalid-backend-ref-nonexistent udp-gateway-invalid-backend#udp Accepted=True/Accepted ResolvedRefs=False/BackendNotFound",
+		NULL } },
+	{ "udproute-invalid-cross-namespace-backend-ref", (const char *const[]){
+		UDP_L("udp-gateway-invalid-cross-namespace-backend-ref", "udp", 1),
+		"route UDPRoute udp-route-invalid-cross-namespace-backend-ref udp-gateway-invalid-cross-namespace-backend-ref#udp Accepted=True/Accepted ResolvedRefs=False/RefNotPermitted",
+		NULL } },
+	{ "udproute-multiple-routes-attachment", (const char *const[]){
+		UDP_L("udp-multi-route-attach-gateway", "udp", 1),
+		ROUTE_OK("UDPRoute", "udproute-attach-older", "udp-multi-route-attach-gateway#udp"),
+		NULL } },
+	/* a TLS listener does not take UDPRoutes */
+	{ "udproute-not-allowed-by-listeners", (const char *const[]){
+		TLS_L("udproute-tls-only-gateway", "tls", 0, L_OK),
+		"route UDPRoute udproute-not-allowed-by-listeners udproute-tls-only-gateway#tls Accepted=False/NotAllowedByListeners",
+		NULL } },
+	{ "udproute-parentref-attach-all-listeners", (const char *const[]){
+		UDP_L("udp-attach-all-listeners-gateway", "udp-1", 1),
+		UDP_L("udp-attach-all-listeners-gateway", "udp-2", 1),
+		UDP_L("udp-attach-all-listeners-gateway", "udp-3", 1),
+		ROUTE_OK("UDPRoute", "udp-route-attach-all", "udp-attach-all-listeners-gateway"),
+		NULL } },
+	{ "udproute-parentref-port-and-section-name", (const char *const[]){
+		UDP_L("udp-multi-listener-gateway", "by-port", 1),
+		UDP_L("udp-multi-listener-gateway", "by-section", 1),
+		UDP_L("udp-multi-listener-gateway", "by-section-and-port", 1),
+		ROUTE_OK("UDPRoute", "udp-route-by-port", "udp-multi-listener-gateway"),
+		ROUTE_OK("UDPRoute", "udp-route-by-section", "udp-multi-listener-gateway#by-section"),
+		ROUTE_OK("UDPRoute", "udp-route-by-section-and-port", "udp-multi-listener-gateway#by-section-and-port"),
+		NULL } },
+	{ "udproute-reference-grant", (const char *const[]){
+		UDP_L("udp-gateway-reference-grant", "udp", 1),
+		ROUTE_OK("UDPRoute", "udp-route-reference-grant", "udp-gateway-reference-grant#udp"),
+		NULL } },
+	{ "udproute-simple", (const char *const[]){
+		"gw udp-gateway " GW_OK,
+		UDP_L("udp-gateway", "coredns", 1),
+		ROUTE_OK("UDPRoute", "udp-coredns", "udp-gateway#coredns"),
+		NULL } },
+	{ "udproute-weighted-routing", (const char *const[]){
+		UDP_L("udp-weighted-gateway", "udp", 1),
+		ROUTE_OK("UDPRoute", "udp-weighted-route", "udp-weighted-gateway#udp"),
+		NULL } },
+	{ NULL, NULL },
+};
+
 static void run_table(const struct conf_case *t)
 {
 	for (; t->manifest; t++)
@@ -601,12 +801,30 @@ static void test_listenerset_manifests(void **state)
 	run_table(listenerset_cases);
 }
 
+static void test_grpcroute_manifests(void **state)
+{
+	run_table(grpc_cases);
+}
+
+static void test_tlsroute_manifests(void **state)
+{
+	run_table(tls_cases);
+}
+
+static void test_tcp_udp_route_manifests(void **state)
+{
+	run_table(tcp_udp_cases);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gateway_manifests),
 		cmocka_unit_test(test_httproute_manifests),
 		cmocka_unit_test(test_listenerset_manifests),
+		cmocka_unit_test(test_grpcroute_manifests),
+		cmocka_unit_test(test_tlsroute_manifests),
+		cmocka_unit_test(test_tcp_udp_route_manifests),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -388,13 +388,15 @@ static inline void conf_setup_base(struct fx *f)
 		{ INFRA, "tls-terminate-checks-certificate" },
 	};
 
+	/* made once per test binary: key generation dominates otherwise */
+	static char *yaml[sizeof(secrets) / sizeof(secrets[0])];
+
 	fx_load(f, CLASS_YAML);
 	conf_load_manifest(f, "base");
 	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
-		char *s = tls_secret_yaml(secrets[i][0], secrets[i][1]);
-
-		fx_load(f, s);
-		free(s);
+		if (!yaml[i])
+			yaml[i] = tls_secret_yaml(secrets[i][0], secrets[i][1]);
+		fx_load(f, yaml[i]);
 	}
 }
 
