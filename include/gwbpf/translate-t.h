@@ -16,6 +16,10 @@ struct gw_translate_opts {
 	const char *listen_address;  /* bind address when no pool (default "0.0.0.0") */
 	int64_t now;                 /* seconds; used for condition lastTransitionTime only */
 	const char *const *supported_features; /* NULL-terminated; NULL = gw_supported_features */
+	/* Kubernetes mode: Services with loopback, link-local, unspecified or
+	 * admin-address endpoints are refused (ResolvedRefs=False RefNotPermitted) */
+	bool refuse_local_endpoints;
+	const char *admin_address; /* "host:port" of the admin endpoint, or NULL */
 };
 
 /* computed status of one object; status is a jansson json_t * (object) in

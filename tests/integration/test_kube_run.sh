@@ -72,7 +72,9 @@ EOF
 curl -sf -XPOST "$API/_ctl/apply" --data-binary @"$GW_TMP/objs.yaml" > /dev/null ||
 	gw_fail "cannot apply objects to the fake API"
 
-gw_start --kubeconfig "$GW_TMP/kubeconfig" --no-bpf --workers 1 --listen-address 127.0.0.1 \
+# the echo backend is on loopback, which --kube refuses unless allowed
+gw_start --kubeconfig "$GW_TMP/kubeconfig" --allow-local-endpoints --no-bpf --workers 1 \
+	--listen-address 127.0.0.1 \
 	--access-log off
 
 # a routed request reaches the backend the EndpointSlice names

@@ -75,7 +75,10 @@ static void usage(FILE *f)
 		"                 [--l4-idle-timeout MS] [--udp-idle-timeout MS]\n\n"
 		"Serves the Gateways found in PATH (files or folders of manifests, watched\n"
 		"for changes). --admin (default 127.0.0.1:9901) serves /healthz, /readyz,\n"
-		"/status and /metrics. SIGTERM or SIGINT stops accepting, drains, exits 0.\n");
+		"/status and /metrics. SIGTERM or SIGINT stops accepting, drains, exits 0.\n"
+		"With --kube, Services whose endpoints are loopback, link-local or the admin\n"
+		"address are refused (docs/security.md); --allow-local-endpoints permits\n"
+		"them (tests, single-node development clusters).\n");
 }
 
 static void log_diags(const struct gw_diag_list *dl)
@@ -370,7 +373,7 @@ int gw_cmd_run(int argc, char **argv)
 	enum {
 		OPT_CONFIG = 256, OPT_KUBE, OPT_KUBECONFIG, OPT_ADMIN, OPT_POOL, OPT_LISTEN,
 		OPT_NOBPF, OPT_WORKERS, OPT_BPFFS, OPT_CGROUP, OPT_XDP, OPT_ALOG, OPT_HDR_TO,
-		OPT_IDLE_TO, OPT_DRAIN_TO, OPT_L4_IDLE_TO, OPT_UDP_IDLE_TO, OPT_HELP,
+		OPT_IDLE_TO, OPT_DRAIN_TO, OPT_ALLOW_LOCAL, OPT_L4_IDLE_TO, OPT_UDP_IDLE_TO, OPT_HELP,
 	};
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
@@ -388,6 +391,7 @@ int gw_cmd_run(int argc, char **argv)
 		{ "header-timeout", required_argument, NULL, OPT_HDR_TO },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TO },
 		{ "drain-timeout", required_argument, NULL, OPT_DRAIN_TO },
+		{ "allow-local-endpoints", no_argument, NULL, OPT_ALLOW_LOCAL },
 		{ "l4-idle-timeout", required_argument, NULL, OPT_L4_IDLE_TO },
 		{ "udp-idle-timeout", required_argument, NULL, OPT_UDP_IDLE_TO },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -397,7 +401,7 @@ int gw_cmd_run(int argc, char **argv)
 	size_t n_paths = 0, n_ifaces = 0;
 	const char *admin_addr = "127.0.0.1:9901", *bpffs = NULL, *cgroup = NULL;
 	const char *kubeconfig = NULL;
-	bool kube = false, no_bpf = false;
+	bool kube = false, no_bpf = false, allow_local = false;
 	uint32_t drain_ms = GW_RUN_DRAIN_MS;
 	struct gw_proxy_opts popts;
 	struct gw_diag_list diags = { 0 };
@@ -437,6 +441,9 @@ int gw_cmd_run(int argc, char **argv)
 			break;
 		case OPT_NOBPF:
 			no_bpf = true;
+			break;
+		case OPT_ALLOW_LOCAL:
+			allow_local = true;
 			break;
 		case OPT_WORKERS:
 			popts.workers = (unsigned int)strtoul(optarg, &end, 10);
@@ -522,6 +529,12 @@ int gw_cmd_run(int argc, char **argv)
 		goto out;
 	}
 
+	if (kube) {
+		/* endpoints anyone with EndpointSlice rights could aim at the node
+		 * itself (CVE-2021-32783 class): refused unless asked */
+		r.topts.refuse_local_endpoints = !allow_local;
+		r.topts.admin_address = admin_addr;
+	}
 	if (kube) {
 		struct gw_kube_source_opts ko = { .cfg = &r.kcfg };
 		int kerr = kubeconfig ? gw_kubeconfig_load(kubeconfig, &r.kcfg, &diags) :

@@ -38,6 +38,7 @@
 #include "gwbpf/metrics.h"
 #include "gwbpf/loop.h"
 #include "gwbpf/router.h"
+#include "gwbpf/steer.h"
 #include "gwbpf/tls.h"
 #include "gwbpf/upstream.h"
 
@@ -147,9 +148,12 @@ struct gw_conn {
 	bool tunnel_up_eof;      /* tunnel: upstream sent EOF */
 	bool tunnel_shut_up;     /* tunnel: shutdown(WR) sent upstream */
 	bool tunnel_shut_client; /* tunnel: shutdown(WR) sent to the client */
+	struct gw_steer_cs st;   /* shared with kernel L7 forwarding (gwbpf/steer.h) */
+	struct gw_timer steer_timer; /* waiting for a kernel-forwarded response */
 };
 
 static void conn_update(struct gw_conn *c);
+static void conn_set_timer(struct gw_conn *c, enum gw_ctimer kind);
 
 /* ---- buffers ---- */
 
@@ -513,6 +517,8 @@ static void conn_free(struct gw_conn *c)
 
 	req_end(c);
 	gw_loop_del_fd(w->loop, &c->io);
+	gw_loop_del_timer(w->loop, &c->steer_timer);
+	gw_steer_cs_end(&c->st);
 	gw_loop_del_timer(w->loop, &c->timer);
 	gw_loop_del_timer(w->loop, &c->req_timer);
 	gw_loop_cancel(w->loop, &c->task);
@@ -1054,6 +1060,11 @@ static void conn_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 	if (c->state != GW_CS_HEAD)
 		return;
 	c->timer_kind = GW_CT_NONE;
+	if (!c->in.data && gw_steer_cs_active(&c->st)) {
+		/* the kernel is serving this connection's requests: not idle */
+		conn_set_timer(c, GW_CT_IDLE);
+		return;
+	}
 	if (c->in.data) {
 		/* a head started but did not complete in time */
 		gw_stat_add(c->w, requests, 1);
@@ -1570,6 +1581,8 @@ static void client_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 		if (may_read)
 			n = client_read(c, &eof);
 		if (n > 0)
+			gw_steer_cs_read(&c->st, (size_t)n);
+		if (n > 0)
 			gw_stat_add(c->w, bytes_in, (uint64_t)n);
 		if (eof)
 			c->in_eof = true;
@@ -1578,6 +1591,11 @@ static void client_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 }
 
 static void conn_task_cb(struct gw_loop *loop, struct gw_task *t)
+{
+	conn_update(t->data);
+}
+
+static void steer_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 {
 	conn_update(t->data);
 }
@@ -1635,6 +1653,20 @@ static void conn_update(struct gw_conn *c)
 					return;
 				if (h2 == -EAGAIN && !c->in_eof)
 					break;
+			}
+			if (c->in.data && c->st.on) {
+				/* a response the kernel forwarded on this connection
+				 * is in flight: ours must not overtake it */
+				int sb = gw_steer_cs_busy(&c->st, gw_loop_now(w->loop));
+
+				if (sb < 0) {
+					conn_free(c);
+					return;
+				}
+				if (sb > 0) {
+					gw_loop_add_timer(w->loop, &c->steer_timer, 1, steer_timer_cb, c);
+					break;
+				}
 			}
 			progress |= head_step(c);
 			if (c->state == GW_CS_HEAD && c->in_eof) {
@@ -1700,6 +1732,9 @@ static void conn_update(struct gw_conn *c)
 	if (c->state == GW_CS_HEAD) {
 		conn_set_timer(c, c->in.data ? GW_CT_HEADER : GW_CT_IDLE);
 		b_release(w, &c->in);
+		/* everything read is answered: the kernel may forward again */
+		if (!c->in.data && !c->out.data)
+			gw_steer_cs_idle(&c->st);
 	} else if (!c->lingering) {
 		conn_set_timer(c, GW_CT_NONE);
 	}
@@ -1727,6 +1762,8 @@ void gw_conn_accept(struct gw_worker *w, struct gw_listener *l, int fd,
 	c->fd = fd;
 	snprintf(c->laddr, sizeof(c->laddr), "%s", l->address);
 	c->lport = l->port;
+	if (!l->tls)
+		gw_steer_cs_init(&c->st, fd);
 	if (peer->ss_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->peer,
 			  sizeof(c->peer));

@@ -406,7 +406,7 @@ static int submit_head(struct h2_stream *st, const struct gw_http_resp *resp, bo
  * any, is dropped. */
 static void local_response(struct h2_stream *st, int status, const char *reason)
 {
-	struct gw_http_header h[2];
+	struct gw_http_header h[3];
 	struct gw_http_resp resp = {.status = status, .headers = h};
 	char *body;
 	int blen;
@@ -424,14 +424,20 @@ static void local_response(struct h2_stream *st, int status, const char *reason)
 	pr_debug("h2: %s: stream %d: %d (%s)", st->hc->peer, st->id, status, reason);
 	if (st->grpc) {
 		char *code = gw_arena_alloc(st->a, 8);
+		char *msg = gw_arena_alloc(st->a, 96);
 
-		if (code) {
+		if (code && msg) {
+			/* grpc-message: printable ASCII without '%' needs no
+			 * percent-encoding; reason is one of our own identifiers */
 			snprintf(code, 8, "%d", grpc_status(status));
+			snprintf(msg, 96, "gwbpf: %d %s (%s)", status, gw_http_status_reason(status),
+				 reason ? reason : "-");
 			h[0] =
 			    (struct gw_http_header){{"content-type", 12}, {"application/grpc", 16}};
 			h[1] = (struct gw_http_header){{"grpc-status", 11}, {code, strlen(code)}};
+			h[2] = (struct gw_http_header){{"grpc-message", 12}, {msg, strlen(msg)}};
 			resp.status = 200;
-			resp.n_headers = 2;
+			resp.n_headers = 3;
 			submit_head(st, &resp, false);
 			st->status = status;
 			return;

@@ -99,6 +99,7 @@ int tx_cluster_index(struct tx_ctx *c, struct gw_m_service *svc, struct gw_m_ser
 	cl->svc = svc;
 	cl->port = p;
 	cl->grpc = false;
+	cl->tls = NULL;
 	c->n_clusters++;
 	if (c->n_clusters * 2 > c->cl_hash_size) {
 		if (cl_rehash(c, c->cl_hash_size ? c->cl_hash_size * 2 : 64))
@@ -187,6 +188,7 @@ static int build_cluster(struct tx_ctx *c, const struct tx_cluster *tc, struct g
 	first = tx_slice_lower_bound(c, so->ns, so->name);
 	ic->name = gw_ir_strdup(c->ir, tc->name);
 	ic->app_proto = tc->grpc ? GW_APP_H2C : app_proto(tc->port->app_protocol);
+	ic->tls = tc->tls;
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = first; i < c->n_slice_idx; i++) {
 			const struct gw_m_endpoint_slice *s = c->slice_idx[i];
@@ -312,7 +314,7 @@ static bool paths_overlap(const struct gw_ir_match *a, const struct gw_ir_match 
 	return prefix_covers(a->path, b->path) || prefix_covers(b->path, a->path);
 }
 
-static bool action_kernel_ok(const struct gw_ir_action *a)
+static bool action_kernel_ok(const struct tx_ctx *c, const struct gw_ir_action *a)
 {
 	size_t n_live = 0;
 
@@ -323,6 +325,9 @@ static bool action_kernel_ok(const struct gw_ir_action *a)
 		if (!a->backends[i].weight)
 			continue;
 		if (a->backends[i].cluster < 0 || a->backends[i].n_filters)
+			return false;
+		/* TLS to the backend is userspace's job (tls_upstream.c) */
+		if (c->clusters[a->backends[i].cluster].tls)
 			return false;
 		n_live++;
 	}
@@ -337,7 +342,7 @@ static bool match_plain(const struct gw_ir_match *m)
 /* kernel_ok: the action itself is simple, every match of it is a plain
  * path, and no earlier match the kernel cannot decide could take a request
  * that reaches it (the kernel would otherwise route it differently). */
-static int mark_kernel(struct gw_ir_vhost *vh)
+static int mark_kernel(const struct tx_ctx *c, struct gw_ir_vhost *vh)
 {
 	bool *cand = calloc(vh->n_actions + 1, sizeof(*cand));
 	size_t *user = calloc(vh->n_matches + 1, sizeof(*user)), n_user = 0;
@@ -346,7 +351,7 @@ static int mark_kernel(struct gw_ir_vhost *vh)
 	if (!cand || !user)
 		goto out;
 	for (size_t i = 0; i < vh->n_actions; i++)
-		cand[i] = action_kernel_ok(&vh->actions[i]);
+		cand[i] = action_kernel_ok(c, &vh->actions[i]);
 	for (size_t i = 0; i < vh->n_matches; i++) {
 		const struct gw_ir_match *m = &vh->matches[i];
 		bool ok = cand[m->action] && match_plain(m);
@@ -481,7 +486,7 @@ static int build_vhost(struct tx_ctx *c, const struct tx_listener *tl, const cha
 			goto out;
 	}
 	vh->n_matches = n_ent;
-	err = mark_kernel(vh);
+	err = mark_kernel(c, vh);
 out:
 	free(ents);
 	return err;
@@ -510,6 +515,8 @@ static int build_listener(struct tx_ctx *c, const struct tx_listener *tl,
 			    !strcmp(tl->l->tls_mode, "Terminate");
 	il->certs = tl->certs;
 	il->n_certs = tl->n_certs;
+	il->client_verify = tl->client_verify;
+	il->client_ca_pem = tl->client_ca_pem;
 	for (size_t i = 0; i < tl->n_att; i++)
 		n_hp += tl->att[i].n_hosts;
 	hp = calloc(n_hp + 1, sizeof(*hp));

@@ -47,6 +47,8 @@ struct tx_listener {
 	const struct tx_route *last_counted; /* attachedRoutes counts a route once */
 	struct gw_ir_cert *certs; /* IR arena */
 	size_t n_certs;
+	enum gw_client_verify client_verify; /* Gateway spec.tls.frontend (policy_tls.c) */
+	char *client_ca_pem;                 /* IR arena */
 	struct tx_attach *att;
 	size_t n_att, cap_att;
 };
@@ -73,6 +75,13 @@ struct tx_gateway {
 	struct tx_listener *ls;
 	size_t n_ls;
 	uint32_t attached_lsets;
+	/* spec.tls.backend.clientCertificateRef (policy_tls.c) */
+	bool has_backend_cert;
+	bool backend_refs_ok;
+	const char *backend_refs_reason;
+	char backend_refs_msg[TX_MSG];
+	const char *backend_cert_pem; /* borrowed from the model; NULL when invalid */
+	const char *backend_key_pem;
 };
 
 struct tx_parent {
@@ -106,7 +115,10 @@ struct tx_cluster {
 	struct gw_m_service *svc;
 	struct gw_m_service_port *port;
 	bool grpc; /* a GRPCRoute sends to it: HTTP/2 cleartext whatever appProtocol says */
+	struct gw_ir_upstream_tls *tls; /* BackendTLSPolicy applied (IR arena), NULL = none */
 };
+
+struct tx_btls; /* one BackendTLSPolicy (policy_tls.c) */
 
 struct tx_ctx {
 	const struct gw_translate_opts *opts;
@@ -136,6 +148,11 @@ struct tx_ctx {
 	size_t n_slice_idx;
 	bool slice_idx_built;
 
+	struct gw_object **objs; /* every object of the store (borrowed) */
+	size_t n_objs;
+	struct tx_btls *btls; /* BackendTLSPolicies, oldest first */
+	size_t n_btls;
+
 	struct tx_listener *ingress_ls; /* implicit listeners for Ingress (port 80, 443) */
 	size_t n_ingress_ls;
 	struct tx_gateway ingress_gw;
@@ -159,6 +176,20 @@ const char *tx_endpoint_refused(const struct gw_translate_opts *o, const char *a
 /* tx_service_refused() : the first refused endpoint address of svc (borrowed
  * from the model, *why set), or NULL when there is none */
 const char *tx_service_refused(struct tx_ctx *c, const struct gw_m_service *svc, const char **why);
+
+/* policy_tls.c */
+/* tx_listener_frontend() : Gateway spec.tls.frontend for an HTTPS listener:
+ * resolves the CA refs into tl->client_ca_pem, sets ResolvedRefs/Accepted */
+void tx_listener_frontend(struct tx_ctx *c, struct tx_listener *tl);
+/* tx_gateway_backend() : Gateway spec.tls.backend.clientCertificateRef */
+void tx_gateway_backend(struct tx_ctx *c, struct tx_gateway *gw);
+/* tx_backend_tls() : BackendTLSPolicies: validation, conflicts, ancestors,
+ * and the TLS settings of every cluster they target (after routes) */
+int tx_backend_tls(struct tx_ctx *c);
+/* tx_btls_status() : status of policy object o (new reference) or NULL when
+ * it is not ours or has no ancestor; *ok false when a condition is False */
+json_t *tx_btls_status(const struct tx_ctx *c, const struct gw_object *o, bool *ok);
+void tx_btls_free(struct tx_ctx *c);
 
 /* status.c */
 int tx_write_status(struct tx_ctx *c, struct gw_object **objs, size_t n);

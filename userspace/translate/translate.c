@@ -252,6 +252,7 @@ static void tx_listener_init(struct tx_ctx *c, struct tx_listener *tl, struct gw
 		}
 	}
 	tx_listener_certs(c, tl);
+	tx_listener_frontend(c, tl);
 }
 
 static bool same_family(enum gw_proto a, enum gw_proto b)
@@ -553,6 +554,7 @@ static int tx_gateways(struct tx_ctx *c)
 		gw->n_ls = g->n_listeners;
 		for (size_t k = 0; k < g->n_listeners; k++)
 			tx_listener_init(c, &gw->ls[k], &g->listeners[k], gw, NULL);
+		tx_gateway_backend(c, gw);
 	}
 	return 0;
 }
@@ -1421,6 +1423,7 @@ static void free_ctx(struct tx_ctx *c)
 	free(c->routes);
 	free(c->class_ok);
 	free(c->class_ours);
+	tx_btls_free(c);
 	gw_model_free(c->m);
 }
 
@@ -1456,6 +1459,8 @@ int gw_translate(const struct gw_store *store, const struct gw_translate_opts *o
 	if (!c.t || !c.ir || !c.m)
 		goto out;
 	c.t->ir = c.ir;
+	c.objs = objs;
+	c.n_objs = (size_t)n;
 	c.class_ok = calloc(c.m->n_classes + 1, sizeof(bool));
 	c.class_ours = calloc(c.m->n_classes + 1, sizeof(bool));
 	if (!c.class_ok || !c.class_ours)
@@ -1470,6 +1475,8 @@ int gw_translate(const struct gw_store *store, const struct gw_translate_opts *o
 		err = tx_routes(&c);
 	if (!err)
 		err = tx_ingress(&c);
+	if (!err)
+		err = tx_backend_tls(&c);
 	if (!err && c.oom)
 		err = -ENOMEM;
 	if (!err)
