@@ -21,6 +21,7 @@
  *   lslistener OBJ:LISTENER [attached=N] [kinds=...] COND...
  *   route KIND OBJ parents=N                     number of parent statuses
  *   route KIND OBJ PARENT[#SECTION] COND...      one parent's conditions
+ *   ancestor KIND OBJ ANCESTOR COND...           a policy's ancestor status
  *   nostatus KIND OBJ                            not ours: no status at all
  * COND is Type=Status/Reason; Reason "*" accepts any reason (the Go test
  * passes an empty reason). */
@@ -247,6 +248,18 @@ static void check_line(struct ctx *cx)
 			CFAIL(cx, "%zu parents, want %s", json_array_size(p), tok[3] + 8);
 	} else if (!strcmp(tok[0], "route") && n >= 4) {
 		check_tokens(cx, parent_of(cx, tok[1], tok[2], tok[3]), tok + 4, n - 4);
+	} else if (!strcmp(tok[0], "ancestor") && n >= 4) {
+		json_t *st = status_of(cx, tok[1], tok[2]), *a, *hit = NULL;
+		size_t i;
+
+		json_array_foreach(json_object_get(st, "ancestors"), i, a)
+			if (!strcmp(json_string_value(json_object_get(
+					    json_object_get(a, "ancestorRef"), "name")),
+				    tok[3]))
+				hit = a;
+		if (!hit)
+			CFAIL(cx, "no ancestor %s", tok[3]);
+		check_tokens(cx, hit, tok + 4, n - 4);
 	} else if (!strcmp(tok[0], "nostatus") && n == 3) {
 		char ns[256], name[256];
 
@@ -284,6 +297,10 @@ static void check_generic(struct ctx *cx)
 parents:
 		if (os->status)
 			json_array_foreach(json_object_get(os->status, "parents"), j, x)
+				if (nl < 64)
+					lists[nl++] = json_object_get(x, "conditions");
+		if (os->status)
+			json_array_foreach(json_object_get(os->status, "ancestors"), j, x)
 				if (nl < 64)
 					lists[nl++] = json_object_get(x, "conditions");
 		for (size_t k = 0; k < nl; k++) {
@@ -780,6 +797,57 @@ static const struct conf_case tcp_udp_cases[] = {
 	{ NULL, NULL },
 };
 
+/* BackendTLSPolicyObservedGenerationBump: with the CA ConfigMap the suite
+ * creates, the policy is accepted for the route's Gateway; after an edit
+ * (generation 2) every condition reports observedGeneration 2 (checked by
+ * check_generic()) */
+static void test_backendtlspolicy_observed_generation_bump(void **state)
+{
+	static const char *const lines[] = {
+		HTTP_OK("backendtlspolicy-observed-generation-bump"),
+		"ancestor BackendTLSPolicy observed-generation-bump same-namespace Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs",
+		NULL,
+	};
+	struct fx f = { 0 };
+	struct ctx cx = { .f = &f, .manifest = "backendtlspolicy-observed-generation-bump" };
+	struct gw_translate_opts o = { .now = 1700000000, .address_pool = "127.10.0.0/16" };
+	char *cm = conf_ca_configmap_yaml(INFRA, "tls-checks-ca-certificate");
+
+	conf_setup_base(&f);
+	fx_load(&f, cm);
+	conf_load_manifest(&f, cx.manifest);
+	for (int gen = 1; gen <= 2; gen++) {
+		if (gen == 2)
+			fx_load(&f, "apiVersion: gateway.networking.k8s.io/v1\n"
+				    "kind: BackendTLSPolicy\nmetadata:\n"
+				    "  name: observed-generation-bump\n"
+				    "  namespace: " INFRA "\n  generation: 2\nspec:\n"
+				    "  targetRefs: [{group: '', kind: Service, "
+				    "name: observed-generation-bump-test, sectionName: https}]\n"
+				    "  validation:\n    caCertificateRefs: [{group: '', kind: "
+				    "ConfigMap, name: tls-checks-ca-certificate}]\n"
+				    "    hostname: new.example.com\n");
+		fx_run_opts(&f, &o);
+		check_generic(&cx);
+		for (const char *const *l = lines; *l; l++) {
+			cx.line = *l;
+			check_line(&cx);
+		}
+	}
+	assert_int_equal(json_integer_value(json_object_get(
+				 find_cond(json_object_get(json_array_get(json_object_get(
+							      fx_status(&f, "BackendTLSPolicy",
+									INFRA,
+									"observed-generation-bump"),
+							      "ancestors"), 0),
+							   "conditions"),
+					   "Accepted"),
+				 "observedGeneration")),
+			 2);
+	free(cm);
+	fx_free(&f);
+}
+
 static void run_table(const struct conf_case *t)
 {
 	for (; t->manifest; t++)
@@ -825,6 +893,7 @@ int main(void)
 		cmocka_unit_test(test_grpcroute_manifests),
 		cmocka_unit_test(test_tlsroute_manifests),
 		cmocka_unit_test(test_tcp_udp_route_manifests),
+		cmocka_unit_test(test_backendtlspolicy_observed_generation_bump),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -307,6 +307,49 @@ static inline char *tls_secret_yaml(const char *ns, const char *name)
 	return out;
 }
 
+/* conf_ca_configmap_yaml() : a ConfigMap ns/name whose ca.crt is a fresh
+ * self-signed certificate (PEM, block scalar), as the suite makes for
+ * BackendTLSPolicy. Returns new memory. */
+static inline char *conf_ca_configmap_yaml(const char *ns, const char *name)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem, *ind, *o, *out;
+	long n;
+
+	assert_non_null(k);
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 2);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, k);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)"conformance CA", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	PEM_write_bio_X509(b, x);
+	n = BIO_get_mem_data(b, &pem);
+	ind = calloc(1, (size_t)n * 2 + 8);
+	assert_non_null(ind);
+	o = ind + sprintf(ind, "    ");
+	for (long i = 0; i < n; i++) {
+		*o++ = pem[i];
+		if (pem[i] == '\n' && i + 1 < n)
+			o += sprintf(o, "    ");
+	}
+	assert_true(asprintf(&out,
+			     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: %s\n"
+			     "data:\n  ca.crt: |\n%s",
+			     name, ns, ind) > 0);
+	free(ind);
+	BIO_free(b);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return out;
+}
+
 /* ---- upstream conformance manifests (test_translate_conformance*.c) ----
  *
  * Manifests are verbatim copies in fixtures/translate/conformance/ (Apache
