@@ -283,6 +283,17 @@ static void hello_step(struct gw_l4_conn *c)
 	if (r == -EAGAIN && (size_t)n < c->c2u.size) {
 		/* nothing consumed: wait for more without spinning on EPOLLIN */
 		uint64_t now = gw_loop_now(w->loop);
+		struct tcp_info ti;
+		socklen_t tl = sizeof(ti);
+
+		/* a FIN behind queued bytes is invisible to a peek: the state
+		 * says the client is done sending */
+		if (!getsockopt(c->cfd, IPPROTO_TCP, TCP_INFO, &ti, &tl) &&
+		    ti.tcpi_state == TCP_CLOSE_WAIT) {
+			gw_l4_inc(hello_truncated, 1);
+			gw_l4_conn_close(c, false);
+			return;
+		}
 
 		gw_loop_mod_fd(w->loop, &c->cio, 0);
 		gw_loop_add_timer(w->loop, &c->timer,
