@@ -820,6 +820,49 @@ static void test_metadata_names(void **state)
 	expect_ok(GWAPI "kind: HTTPRoute\nmetadata: {name: a.b-c.d, namespace: x-1}\nspec: {}\n");
 }
 
+/* error paths of the schema walker not reached by the cases above: each
+ * message names the CRD rule (minLength, maxItems, maxProperties, nullable,
+ * int32) or the Kubernetes name rule that is broken */
+static void test_more_schema_error_paths(void **state)
+{
+	char y[2048];
+	int n;
+
+	/* parentRefs[].name: minLength 1 */
+	expect_err(ROUTE "  parentRefs: [{name: \"\"}]\n", 5, "spec.parentRefs[0].name",
+		   "must be at least 1 characters long");
+	/* hostnames: maxItems 16 */
+	n = snprintf(y, sizeof(y), ROUTE "  hostnames:\n");
+	for (int i = 0; i < 17; i++)
+		n += snprintf(y + n, sizeof(y) - (size_t)n, "  - h%d.example.com\n", i);
+	expect_err(y, 5, "spec.hostnames", "must have at most 16 items");
+	/* array items are not nullable */
+	expect_err(ROUTE "  hostnames: [a.example.com, null]\n", 5, "spec.hostnames[1]",
+		   "must not be null");
+	/* infrastructure.labels: maxProperties 8 */
+	n = snprintf(y, sizeof(y), GW "  listeners: [{name: a, port: 80, protocol: HTTP}]\n"
+				      "  infrastructure:\n    labels:\n");
+	for (int i = 0; i < 9; i++)
+		n += snprintf(y + n, sizeof(y) - (size_t)n, "      k%d: v\n", i);
+	expect_err(y, 8, "spec.infrastructure.labels", "must have at most 8 properties");
+	/* weight is an int32 */
+	expect_err(ROUTE "  rules:\n  - backendRefs: [{name: s, port: 80, weight: 4294967297}]\n", 6,
+		   "spec.rules[0].backendRefs[0].weight",
+		   "4294967297 does not fit in a 32-bit integer");
+	/* a Namespace name is an RFC 1123 label (no dots) */
+	expect_err("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a.b\n", 4, "metadata.name",
+		   "\"a.b\": a lowercase RFC 1123 label must consist of lower case alphanumeric "
+		   "characters or '-', start and end with an alphanumeric character, and be at "
+		   "most 63 characters");
+	/* IPv6 slices take IPv6 addresses only */
+	expect_err("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: e}\n"
+		   "addressType: IPv6\nendpoints:\n- addresses: [\"10.0.0.1\"]\n",
+		   6, "endpoints[0].addresses[0]",
+		   "must be a valid address of the slice's addressType");
+	expect_ok("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: e}\n"
+		  "addressType: IPv6\nendpoints:\n- addresses: [\"fd00::1\"]\n");
+}
+
 static void test_unknown_kind_and_version(void **state)
 {
 	struct gw_diag_list diags = { 0 };
@@ -954,6 +997,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route_valid),
+		cmocka_unit_test(test_more_schema_error_paths),
 		cmocka_unit_test(test_path_must_start_with_slash),
 		cmocka_unit_test(test_error_names_object),
 		cmocka_unit_test(test_path_default_type_is_prefix),
