@@ -866,6 +866,32 @@ static void test_precedence_regex(void **state)
 	fx_free(&f);
 }
 
+/* tie-break of the docs: on equal length a prefix ranks before a regex,
+ * whatever the rule order; a longer regex still beats a shorter prefix */
+static void test_precedence_regex_equal_length(void **state)
+{
+	struct fx f = { 0 };
+
+	fx_load(&f, base);
+	fx_load(&f, ROUTE("infra", "r", PARENT("gw") "  rules:\n"
+				       "  - matches:\n"
+				       "    - path: {type: RegularExpression, value: \"/v1/a.\"}\n"
+				       "    backendRefs: [{name: web, port: 80}]\n"
+				       "  - matches:\n    - path: {type: PathPrefix, value: /v1/ab}\n"
+				       "    backendRefs: [{name: web, port: 80}]\n"
+				       "  - matches:\n"
+				       "    - path: {type: RegularExpression, value: \"/v2/abc.*\"}\n"
+				       "    backendRefs: [{name: web, port: 80}]\n"
+				       "  - matches:\n    - path: {type: PathPrefix, value: /v2}\n"
+				       "    backendRefs: [{name: web, port: 80}]\n"));
+	fx_run(&f);
+	assert_string_equal(fx_route(&f, 80, "h", "/v1/ab"), "infra/r#1");
+	assert_string_equal(fx_route(&f, 80, "h", "/v1/ac"), "infra/r#0");
+	assert_string_equal(fx_route(&f, 80, "h", "/v2/abcd"), "infra/r#2");
+	assert_string_equal(fx_route(&f, 80, "h", "/v2/x"), "infra/r#3");
+	fx_free(&f);
+}
+
 static void test_wildcard_route_merged_into_specific_vhost(void **state)
 {
 	struct fx f = { 0 };
@@ -1360,6 +1386,7 @@ int main(void)
 		cmocka_unit_test(test_precedence_path_method_headers_query),
 		cmocka_unit_test(test_precedence_tie_breaks),
 		cmocka_unit_test(test_precedence_regex),
+		cmocka_unit_test(test_precedence_regex_equal_length),
 		cmocka_unit_test(test_wildcard_route_merged_into_specific_vhost),
 		cmocka_unit_test(test_listener_isolation),
 		cmocka_unit_test(test_filters_to_ir),
