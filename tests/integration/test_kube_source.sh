@@ -8,6 +8,8 @@
 #  - a compacted resourceVersion (410 Gone) makes the source list again;
 #  - a dropped watch stream and an API server outage are survived, and the
 #    last good store keeps serving meanwhile;
+#  - Ingress status: status.loadBalancer.ingress (the nodes' addresses) on
+#    Ingresses of class gwbpf only, written once and not again unchanged;
 #  - two instances: exactly one holds the Lease and writes status; when it is
 #    killed, the other takes over.
 # The test tool (tools/fakeapi/kubewatch.c) is built here against libgwbpf.a.
@@ -57,8 +59,8 @@ ${CC:-cc} -std=gnu11 -O1 -g -pthread $SAN -Iinclude -o "$TMP/kubewatch" tools/fa
 
 # --- fake API server, without the Gateway API CRDs at first ---
 TOKEN=t0k3n
-# Ingresses forbidden (as with an RBAC gap): every other kind must still sync
-$PY tools/fakeapi/fakeapi.py --port-file "$TMP/port" --token $TOKEN --no-crds --forbid ingresses \
+# Secrets forbidden (as with an RBAC gap): every other kind must still sync
+$PY tools/fakeapi/fakeapi.py --port-file "$TMP/port" --token $TOKEN --no-crds --forbid secrets \
 	--max-seconds 240 > "$TMP/fakeapi.log" 2>&1 &
 FA=$!
 i=0
@@ -260,6 +262,33 @@ wait_api /apis/gateway.networking.k8s.io/v1/gatewayclasses/gwbpf \
 	fail "status written on another controller's GatewayClass"
 LTT=$(get $R | $PY -c 'import json,sys; d=json.load(sys.stdin); print([c["lastTransitionTime"] for c in d["status"]["parents"][1]["conditions"] if c["type"]=="Accepted"][0])')
 
+# 3b. Ingress: ours (class gwbpf) gets status.loadBalancer.ingress with the
+# nodes' addresses (no listen address: served on every node); another
+# class's Ingress is left alone
+cat > "$TMP/ing.yaml" << 'EOF'
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: ing, namespace: default}
+spec:
+  ingressClassName: gwbpf
+  rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: echo, port: {number: 80}}}}]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: ing-other, namespace: default}
+spec:
+  ingressClassName: nginx
+  rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: echo, port: {number: 80}}}}]}}]
+EOF
+ctl apply "$TMP/ing.yaml"
+ING=/apis/networking.k8s.io/v1/namespaces/default/ingresses
+wait_api $ING/ing 'd["status"] == {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}, {"ip": "10.0.0.2"}]}}' \
+	"Ingress status.loadBalancer not written (or not the nodes' addresses)"
+[ -z "$(get $ING/ing-other | $PY -c 'import json,sys; print(json.load(sys.stdin).get("status") or "")')" ] ||
+	fail "status written on another class's Ingress"
+ing_patches() { curl -sf "$API/_ctl/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["status_patches"].get("ingresses/default/ing", 0))'; }
+[ "$(ing_patches)" -eq 1 ] || fail "Ingress status written $(ing_patches) times, want 1"
+
 # 4. update: a spec change bumps generation; status follows with the same
 # lastTransitionTime (Accepted stayed True)
 sed 's/port: 80}/port: 80, weight: 2}/' "$TMP/gw.yaml" > "$TMP/gw2.yaml"
@@ -274,6 +303,7 @@ ctl apply "$TMP/core.yaml" # a no-op update of unrelated objects
 wait_py "$OUT_A" 'd["synced"]' "lost sync"
 P2=$(curl -sf "$API/_ctl/stats" | $PY -c 'import json,sys; print(sum(json.load(sys.stdin)["patches"].values()))')
 [ $((P2 - P1)) -le 1 ] || fail "status rewritten without a change ($P1 -> $P2 patches)"
+[ "$(ing_patches)" -eq 1 ] || fail "unchanged Ingress status re-sent ($(ing_patches) patches)"
 
 # 5. delete
 ctl delete '{"apiVersion": "v1", "kind": "Service", "namespace": "default", "name": "echo"}'

@@ -25,7 +25,8 @@ Control endpoints for tests (no auth, 127.0.0.1 only), all POST unless noted:
   /_ctl/compact   make every earlier resourceVersion too old (410) and drop streams
   /_ctl/crds      body: {"install": true|false}: serve the Gateway API kinds or not
   /_ctl/outage    body: {"seconds": N}: answer 503 and drop streams for N s
-  /_ctl/stats     GET: {"patches": {user-agent: n}, "lists": n, "watches": n, ...}
+  /_ctl/stats     GET: {"patches": {user-agent: n}, "status_patches": {"plural/ns/name": n},
+                  "lists": n, "watches": n, ...}
 
 Everything is bounded: bodies (8 MiB), watch duration (timeoutSeconds <= 60),
 event history (10000), open watches (64).
@@ -110,7 +111,7 @@ class State:
         self.drop_gen = 0
         self.crds = crds
         self.outage_until = 0.0
-        self.stats = {"patches": {}, "lists": 0, "watches": 0, "conflicts": 0,
+        self.stats = {"patches": {}, "status_patches": {}, "lists": 0, "watches": 0, "conflicts": 0,
                       "lease_writes": {}, "open_watches": 0}
 
     def res(self, group, version, plural):
@@ -519,6 +520,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     if new["status"] is None:
                         new.pop("status")
                 st.stats["patches"][ua] = st.stats["patches"].get(ua, 0) + 1
+                k = "%s/%s/%s" % (r[2], ns, name)
+                st.stats["status_patches"][k] = st.stats["status_patches"].get(k, 0) + 1
             elif sub is None:
                 p = dict(patch)
                 p.pop("status", None)

@@ -474,7 +474,7 @@ static void apply(struct gw_kube_source *s, struct watcher *w, json_t *j)
 		s->n_quiet++;
 		/* someone else may have overwritten our part of the status: the
 		 * writer compares again (no request when ours is intact) */
-		if (!strcmp(w->group, GW_GROUP) && has_status(w->kind))
+		if (has_status(w->kind))
 			s->wr_dirty = true;
 	}
 out:
@@ -1017,7 +1017,8 @@ out:
 static bool has_status(const char *kind)
 {
 	static const char *const k[] = { "GatewayClass", "Gateway", "ListenerSet", "HTTPRoute",
-					 "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute" };
+					 "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute",
+					 "Ingress" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(k); i++) {
 		if (!strcmp(k[i], kind))
@@ -1216,6 +1217,43 @@ static json_t *gateway_want(struct gw_kube_source *s, json_t *want)
 	return w;
 }
 
+/* ingress_want() : an Ingress's status.loadBalancer as the API schema has
+ * it: the translator's "conditions" (for `gwbpf status` only) dropped, and
+ * the unspecified address replaced by the nodes' addresses as for Gateways.
+ * New reference or NULL. */
+static json_t *ingress_want(struct gw_kube_source *s, json_t *want)
+{
+	json_t *w = json_deep_copy(want), *lb, *nodes, *a;
+	const char *ip;
+	size_t i;
+
+	if (!w)
+		return NULL;
+	json_object_del(w, "conditions");
+	lb = jpath(w, "loadBalancer.ingress");
+	ip = json_string_value(json_object_get(json_array_get(lb, 0), "ip"));
+	if (json_array_size(lb) != 1 || !ip || (strcmp(ip, "0.0.0.0") && strcmp(ip, "::")))
+		return w;
+	nodes = node_addresses(s);
+	if (!nodes)
+		return w;
+	json_array_clear(lb);
+	json_array_foreach(nodes, i, a)
+		json_array_append_new(lb, json_pack("{s:O}", "ip", json_object_get(a, "value")));
+	return w;
+}
+
+/* statuses gwbpf writes: Gateway API kinds, and Ingresses of its class
+ * (the translator gives no status to the others) */
+static bool writes_status(const struct gw_object *o)
+{
+	if (!has_status(o->kind))
+		return false;
+	if (!strcmp(o->kind, "Ingress"))
+		return !strcmp(o->group, "networking.k8s.io");
+	return !strcmp(o->group, GW_GROUP);
+}
+
 static void write_status(struct gw_kube_source *s)
 {
 	bool again = false;
@@ -1225,7 +1263,7 @@ static void write_status(struct gw_kube_source *s)
 		json_t *want = it->status;
 		bool route = strstr(it->obj->kind, "Route") != NULL;
 
-		if (!has_status(it->obj->kind) || strcmp(it->obj->group, GW_GROUP))
+		if (!writes_status(it->obj))
 			continue;
 		/* a route that no longer has a parent of ours loses our entries */
 		if (!want && !route)
@@ -1234,6 +1272,8 @@ static void write_status(struct gw_kube_source *s)
 			want = json_pack("{s:[]}", "parents");
 		else if (!strcmp(it->obj->kind, "Gateway"))
 			want = gateway_want(s, want);
+		else if (!strcmp(it->obj->kind, "Ingress"))
+			want = ingress_want(s, want);
 		else
 			json_incref(want);
 		if (write_one(s, it->obj, want))
