@@ -383,6 +383,7 @@ static const struct conf_case gateway_cases[] = {
 	/* GatewayInvalidParametersRef: Accepted=False InvalidParameters */
 	{ "gateway-invalid-parameters-ref", (const char *const[]){
 		"gw gateway-invalid-parameters-ref Accepted=False/InvalidParameters Programmed=False/*",
+		"listener gateway-invalid-parameters-ref:http Programmed=False/Invalid",
 		NULL } },
 	/* GatewayModifyListeners, before the Go test edits: both Gateways
 	 * accepted, the route attached to every listener it fits */

@@ -71,6 +71,7 @@ static json_t *listener_status(const struct tx_ctx *c, const struct gw_object *o
 	const char *prog_reason = tl->programmed ? "Programmed" : "Invalid";
 	const char *prog_msg = tl->programmed ? "listener is serving" :
 			       !tl->accepted	  ? "listener is not accepted" :
+			       !tl->gw->accepted  ? "the Gateway is not accepted" :
 			       !tl->gw->address   ? "the Gateway has no address" :
 						    "listener has unresolved references";
 
@@ -79,7 +80,9 @@ static json_t *listener_status(const struct tx_ctx *c, const struct gw_object *o
 	for (size_t i = 0; i < tl->n_kinds; i++)
 		push(kinds, json_pack("{s:s, s:s}", "group", tl->kinds[i].group, "kind",
 				      tl->kinds[i].kind));
-	if (!tl->programmed && tl->accepted && !tl->gw->address)
+	/* a rejected Gateway gets no address: that is not the listener's
+	 * problem to report */
+	if (!tl->programmed && tl->accepted && tl->gw->accepted && !tl->gw->address)
 		prog_reason = "AddressNotAssigned";
 	push(conds, cond(c, o, "Accepted", tl->accepted, tl->accept_reason,
 			 tl->accepted ? "listener is accepted" : tl->accept_msg));
