@@ -29,6 +29,7 @@
 #include "gwbpf/log.h"
 #include "gwbpf/router.h"
 #include "gwbpf/tls.h"
+#include "gwbpf/tls_client.h"
 
 /* Mozilla "intermediate" TLS 1.2 suites: forward secret AEADs only. TLS 1.3
  * suites are OpenSSL's defaults, which are all fine. */
@@ -43,6 +44,7 @@
 struct gw_tls_cert {
 	SSL_CTX *ctx;                 /* NULL: refused (logged), never served */
 	const struct gw_ir_cert *ir;  /* first IR certificate with this PEM */
+	const struct gw_ir_listener *l; /* its client-certificate settings (tls_client.c) */
 };
 
 struct gw_tls_lst {
@@ -220,8 +222,14 @@ static int servername_cb(SSL *ssl, int *alert, void *arg)
 		*alert = SSL_AD_UNRECOGNIZED_NAME;
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	}
-	if (t->bind->certs[ci].ctx != SSL_get_SSL_CTX(ssl))
-		SSL_set_SSL_CTX(ssl, t->bind->certs[ci].ctx);
+	if (t->bind->certs[ci].ctx != SSL_get_SSL_CTX(ssl)) {
+		SSL_CTX *nc = t->bind->certs[ci].ctx;
+
+		SSL_set_SSL_CTX(ssl, nc);
+		/* SSL_set_SSL_CTX() keeps the verify mode of the context the
+		 * handshake started on: the listener SNI chose decides */
+		SSL_set_verify(ssl, SSL_CTX_get_verify_mode(nc), SSL_CTX_get_verify_callback(nc));
+	}
 	return SSL_TLSEXT_ERR_OK;
 }
 
@@ -295,7 +303,8 @@ out:
 	return err;
 }
 
-static SSL_CTX *ctx_new(const struct gw_ir_cert *c, const char *where)
+static SSL_CTX *ctx_new(const struct gw_ir_cert *c, const struct gw_ir_listener *l,
+			const char *where)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	static const unsigned char sid_ctx[] = "gwbpf";
@@ -321,6 +330,8 @@ static SSL_CTX *ctx_new(const struct gw_ir_cert *c, const char *where)
 	SSL_CTX_set_tlsext_servername_callback(ctx, servername_cb);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
 	if (load_pem(ctx, c, where))
+		goto fail;
+	if (gw_tls_client_verify_setup(ctx, l, where))
 		goto fail;
 	return ctx;
 fail:
@@ -376,14 +387,16 @@ static int bind_init(struct gw_tls_bind *tb, const struct gw_ir_bind *b)
 
 			/* listeners often share one certificate: one context */
 			for (k = 0; k < tb->n_certs; k++)
-				if (same_cert(tb->certs[k].ir, c))
+				if (same_cert(tb->certs[k].ir, c) &&
+				    gw_tls_client_verify_same(tb->certs[k].l, l))
 					break;
 			if (k == tb->n_certs) {
 				snprintf(where, sizeof(where), "%s:%u listener %s/%s certificate %zu",
 					 b->address, b->port, l->gateway ? l->gateway : "",
 					 l->name ? l->name : "", j);
 				tb->certs[k].ir = c;
-				tb->certs[k].ctx = ctx_new(c, where);
+				tb->certs[k].l = l;
+				tb->certs[k].ctx = ctx_new(c, l, where);
 				tb->n_certs++;
 			}
 			if (tb->certs[k].ctx)
