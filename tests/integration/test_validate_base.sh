@@ -94,4 +94,13 @@ grep -q 'HostnameConflict' "$GW_TMP/err" || gw_fail "no conflict reported withou
 rc=0
 "$GW_BIN" validate -o nope "$M" > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || gw_fail "bad -o: exit $rc, want 2"
+for bad in 10.0.0.0/33 10.0.0.0 not-an-ip/8; do
+	rc=0
+	"$GW_BIN" validate --address-pool "$bad" "$M" > /dev/null 2> "$GW_TMP/err" || rc=$?
+	[ $rc -eq 2 ] || gw_fail "--address-pool $bad: exit $rc, want 2"
+	grep -q "not a CIDR" "$GW_TMP/err" || gw_fail "--address-pool $bad: no clear error"
+done
+rc=0
+"$GW_BIN" validate --listen-address 1.2.3 "$M" > /dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || gw_fail "bad --listen-address: exit $rc, want 2"
 echo "ok"

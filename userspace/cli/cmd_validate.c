@@ -6,8 +6,10 @@
  */
 #include "gwbpf/api.h"
 
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -29,6 +31,28 @@ static void usage(FILE *f)
 		   "2 on usage errors. --address-pool and --listen-address mean what they mean\n"
 		   "for `gwbpf run` (with a pool, each Gateway gets its own address, as in a\n"
 		   "cluster, so Gateways on the same port do not conflict).\n");
+}
+
+/* cidr_ok() : s is "address/prefix" with a prefix the family allows; the
+ * translator would otherwise warn and fall back to one shared address */
+static bool cidr_ok(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	unsigned char buf[16];
+	char addr[INET6_ADDRSTRLEN];
+	char *end;
+	long len;
+	bool v6;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(addr))
+		return false;
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = 0;
+	v6 = strchr(addr, ':') != NULL;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, buf) != 1)
+		return false;
+	len = strtol(slash + 1, &end, 10);
+	return slash[1] && !*end && len >= 0 && len <= (v6 ? 128 : 32);
 }
 
 int gw_cmd_validate(int argc, char **argv)
@@ -65,11 +89,24 @@ int gw_cmd_validate(int argc, char **argv)
 			}
 			break;
 		case 'P':
+			if (!cidr_ok(optarg)) {
+				gw_cli_err("validate: --address-pool '%s' is not a CIDR", optarg);
+				return GW_EXIT_USAGE;
+			}
 			topts.address_pool = optarg;
 			break;
-		case 'L':
+		case 'L': {
+			unsigned char buf[16];
+
+			if (inet_pton(AF_INET, optarg, buf) != 1 &&
+			    inet_pton(AF_INET6, optarg, buf) != 1) {
+				gw_cli_err("validate: --listen-address '%s' is not an IP address",
+					   optarg);
+				return GW_EXIT_USAGE;
+			}
 			topts.listen_address = optarg;
 			break;
+		}
 		case 'h':
 			usage(stdout);
 			return GW_EXIT_OK;
