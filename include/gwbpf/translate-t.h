@@ -20,6 +20,11 @@ struct gw_translate_opts {
 	 * admin-address endpoints are refused (ResolvedRefs=False RefNotPermitted) */
 	bool refuse_local_endpoints;
 	const char *admin_address; /* "host:port" of the admin endpoint, or NULL */
+	/* NULL-terminated addresses of this node's interfaces, or NULL (no
+	 * check). When set, a Gateway whose spec.addresses holds an IP that is
+	 * none of these, not loopback and not inside address_pool cannot be
+	 * served: Programmed=False AddressNotUsable, nothing bound */
+	const char *const *local_addresses;
 };
 
 /* computed status of one object; status is a jansson json_t * (object) in

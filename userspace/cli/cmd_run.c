@@ -25,6 +25,7 @@
 #include "gwbpf/cli.h"
 #include "gwbpf/dataplane.h"
 #include "gwbpf/diag.h"
+#include "gwbpf/ifaddrs.h"
 #include "gwbpf/ir.h"
 #include "gwbpf/kube.h"
 #include "gwbpf/l4.h"
@@ -408,7 +409,7 @@ int gw_cmd_run(int argc, char **argv)
 	struct gw_run r;
 	sigset_t mask;
 	int c, ret = GW_EXIT_FAIL;
-	char *end;
+	char *end, **local_addrs = NULL;
 
 	memset(&r, 0, sizeof(r));
 	r.sigfd = -1;
@@ -529,6 +530,12 @@ int gw_cmd_run(int argc, char **argv)
 		goto out;
 	}
 
+	/* a static Gateway address must be this node's (else AddressNotUsable) */
+	local_addrs = gw_local_addresses();
+	if (!local_addrs)
+		pr_warn("run: interface addresses: %s; static Gateway addresses not checked",
+			strerror(errno));
+	r.topts.local_addresses = (const char *const *)local_addrs;
 	if (kube) {
 		/* endpoints anyone with EndpointSlice rights could aim at the node
 		 * itself (CVE-2021-32783 class): refused unless asked */
@@ -652,5 +659,6 @@ out:
 	if (r.sigfd >= 0)
 		close(r.sigfd);
 	gw_loop_free(r.loop);
+	free(local_addrs); /* after the translation that pointed at it */
 	return ret;
 }

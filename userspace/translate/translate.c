@@ -426,6 +426,42 @@ static bool pool_next(struct pool *p, char *out, size_t size)
 	return inet_ntop(p->family, a, out, (socklen_t)size) != NULL;
 }
 
+static bool pool_contains(const struct pool *p, const char *addr)
+{
+	unsigned char a[16];
+	unsigned bits = p->prefix, i;
+
+	if (!p->family || inet_pton(p->family, addr, a) != 1)
+		return false;
+	for (i = 0; i < bits / 8; i++)
+		if (a[i] != p->base[i])
+			return false;
+	return bits % 8 == 0 ||
+	       !((a[i] ^ p->base[i]) & (unsigned char)(0xff << (8 - bits % 8)));
+}
+
+/* address_usable() : whether this node can serve addr (opts->local_addresses
+ * set): one of its interface addresses, loopback (Linux answers all of
+ * 127.0.0.0/8 on lo), unspecified, or inside the address pool */
+static bool address_usable(const struct tx_ctx *c, const struct pool *pool, bool have_pool,
+			   const char *addr)
+{
+	unsigned char a[16];
+
+	if (!c->opts->local_addresses)
+		return true;
+	if (inet_pton(AF_INET, addr, a) == 1 && (a[0] == 127 || !memcmp(a, "\0\0\0\0", 4)))
+		return true;
+	if (!strcmp(addr, "::1") || !strcmp(addr, "::"))
+		return true;
+	if (have_pool && pool_contains(pool, addr))
+		return true;
+	for (const char *const *l = c->opts->local_addresses; *l; l++)
+		if (!strcmp(*l, addr))
+			return true;
+	return false;
+}
+
 static void tx_addresses(struct tx_ctx *c)
 {
 	struct pool pool;
@@ -473,6 +509,22 @@ static void tx_addresses(struct tx_ctx *c)
 			SETMSG(gw->prog_msg, "Gateway is not accepted");
 			continue;
 		}
+		for (size_t k = 0; k < g->n_addresses; k++) {
+			const char *v = g->addresses[k].value;
+
+			if (!v || address_usable(c, &pool, have_pool, v))
+				continue;
+			/* serve none of them rather than a part: the user asked
+			 * for all, and a bind to a foreign address would only
+			 * succeed through IP_FREEBIND and never see a packet */
+			gw->programmed = false;
+			gw->prog_reason = "AddressNotUsable";
+			SETMSG(gw->prog_msg, "address %s is not assigned to this node", v);
+			gw->address = NULL;
+			break;
+		}
+		if (!gw->programmed)
+			continue;
 		if (gw->address || !want_pool)
 			continue;
 		if (!have_pool) {
