@@ -38,6 +38,7 @@ import urllib.parse
 import yaml
 
 import grpc_kind  # HTTP/2 and gRPC parts of the runner (same folder)
+import l4_kind  # TCP/TLS/UDP backends and the `l4` request kind (same folder)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CASES = os.path.join(ROOT, "tests", "conformance", "cases")
@@ -123,6 +124,10 @@ SETUP_SECRETS = [
     ("gateway-conformance-web-backend", "certificate", ["*"]),
     ("gateway-conformance-infra", "tls-validity-checks-certificate", ["*", "*.org"]),
     ("gateway-conformance-infra", "tls-passthrough-checks-certificate", ["abc.example.com"]),
+    # TLSRoute cases: the tls-backend pods' and the Terminate listeners' certificates
+    ("gateway-conformance-infra", "tls-checks-certificate",
+     ["abc.example.com", "other.example.com", "*.example.com"]),
+    ("gateway-conformance-infra", "tls-terminate-checks-certificate", ["tls.example.com"]),
 ]
 
 
@@ -165,9 +170,25 @@ class Resp:
             return None
 
 
-def http_request(addr, port, method, host, path, headers, timeout=REQUEST_TIMEOUT):
+def tls_context(ca_file):
+    """client context trusting exactly ca_file (the Secret's certificate),
+    as upstream's tls.MakeTLSRequest does with the Secret's PEM as root CA.
+    Hostname checking is left to the chain: the conformance certificates use
+    wildcards such as "*" and "*.org" that Go accepts and OpenSSL's host
+    check refuses, and the chain already proves which certificate was served"""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(ca_file)
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def http_request(addr, port, method, host, path, headers, timeout=REQUEST_TIMEOUT, tls=None):
     """one request on a fresh connection, as the upstream round tripper does
-    (a new client per request; redirects never followed)"""
+    (a new client per request; redirects never followed). tls: (context,
+    server name) to speak HTTPS with that SNI"""
     r = Resp()
     lines = ["%s %s HTTP/1.1" % (method, path), "Host: " + host,
              "User-Agent: Go-http-client/1.1"]
@@ -178,6 +199,8 @@ def http_request(addr, port, method, host, path, headers, timeout=REQUEST_TIMEOU
     try:
         s = socket.create_connection((addr, port), timeout=timeout)
         s.settimeout(timeout)
+        if tls:
+            s = tls[0].wrap_socket(s, server_hostname=tls[1] or None)
         s.sendall(raw)
         f = s.makefile("rb")
         resp = http.client.HTTPResponse(s, method=method)
@@ -193,6 +216,98 @@ def http_request(addr, port, method, host, path, headers, timeout=REQUEST_TIMEOU
         if s:
             s.close()
     return r
+
+
+def ws_probe(addr, port, host, path, spec, timeout=REQUEST_TIMEOUT):
+    """upstream HTTPRouteBackendProtocolWebSocket: dial ws://host/path with
+    the given Origin on a fresh connection, send each frame of
+    spec.exchange (text or binary, masked as a client must) and expect the
+    same frame back. Returns (Resp, None) on success, (Resp, why) else"""
+    import base64
+    r = Resp()
+    key = base64.b64encode(os.urandom(16)).decode()
+    lines = ["GET %s HTTP/1.1" % path, "Host: " + host, "Upgrade: websocket",
+             "Connection: Upgrade", "Sec-WebSocket-Key: " + key, "Sec-WebSocket-Version: 13"]
+    if spec.get("origin"):
+        lines.append("Origin: " + spec["origin"])
+    s = None
+    try:
+        s = socket.create_connection((addr, port), timeout=timeout)
+        s.settimeout(timeout)
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            d = s.recv(4096)
+            if not d:
+                break
+            buf += d
+            if len(buf) > 65536:
+                break
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        hl = head.decode("latin-1").split("\r\n")
+        try:
+            r.status = int(hl[0].split()[1])
+        except (IndexError, ValueError):
+            r.error = "bad handshake response %r" % head[:200]
+            return r, "WebSocket handshake failed: " + r.error
+        r.headers = [tuple(x.split(":", 1)) for x in hl[1:] if ":" in x]
+        r.headers = [(k.strip(), v.strip()) for k, v in r.headers]
+        if r.status != 101:
+            r.body = rest
+            return r, "expected 101 Switching Protocols, got %d" % r.status
+        import hashlib
+        want = base64.b64encode(hashlib.sha1(
+            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        got = r.header_map().get("sec-websocket-accept", [""])[0]
+        if got != want:
+            return r, "Sec-WebSocket-Accept %r, want %r" % (got, want)
+        for fr in spec.get("exchange") or []:
+            if "text" in fr:
+                op, payload = 1, str(fr["text"]).encode()
+            else:
+                op, payload = 2, bytes(fr["binary"])
+            mask = os.urandom(4)
+            n = len(payload)
+            hdr = bytes([0x80 | op])
+            if n < 126:
+                hdr += bytes([0x80 | n])
+            elif n < 65536:
+                hdr += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+            else:
+                hdr += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+            s.sendall(hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+            def need(k):
+                nonlocal rest
+                while len(rest) < k:
+                    d = s.recv(65536)
+                    if not d:
+                        raise ConnectionError("connection closed by peer")
+                    rest += d
+                out_, rest = rest[:k], rest[k:]
+                return out_
+            b0, b1 = need(2)
+            ln = b1 & 0x7F
+            if ln == 126:
+                ln = int.from_bytes(need(2), "big")
+            elif ln == 127:
+                ln = int.from_bytes(need(8), "big")
+            if b1 & 0x80:
+                return r, "server frame is masked (RFC 6455 5.1 forbids it)"
+            data = need(ln)
+            r.body += data
+            if (b0 & 0x0F) != op or not (b0 & 0x80) or data != payload:
+                return r, "sent %s frame %r, got opcode %d fin %d payload %r" % (
+                    "text" if op == 1 else "binary", payload, b0 & 0x0F, b0 >> 7, data)
+        # close politely: masked close frame, code 1000
+        s.sendall(bytes([0x88, 0x82]) + b"\0\0\0\0" + b"\x03\xe8")
+        return r, None
+    except Exception as e:  # noqa: BLE001 - every failure is "not ready yet"
+        r.error = "%s: %s" % (type(e).__name__, e)
+        return r, "WebSocket exchange failed: " + r.error
+    finally:
+        if s:
+            s.close()
 
 
 def calc_host(addr, port):
@@ -223,6 +338,14 @@ def compare(req_spec, sent_path, r, exp):
     if r.status not in codes:
         return "expected status code %s, got %d" % (" or ".join(map(str, codes)), r.status)
     resp_exp = exp.get("response") or {}
+    why = compare_response_headers(r, resp_exp)
+    if why:
+        return why
+    if r.status == 200 and exp.get("nonEchoResponse") and not isinstance(r.echo(), dict):
+        # answered by the gateway itself (a CORS preflight): upstream's round
+        # tripper then sees the sent method and an empty host/path, which is
+        # what such cases expect; the backend checks do not apply
+        return None
     if r.status == 200:
         er = exp.get("expectedRequest")
         if er is None:
@@ -251,16 +374,6 @@ def compare(req_spec, sent_path, r, exp):
             if ",".join(seen[name.lower()]) != str(val):
                 return "expected %s header to be set to %s, got %s" % (
                     name, val, ",".join(seen[name.lower()]))
-        rh = r.header_map()
-        for name, val in (resp_exp.get("headers") or {}).items():
-            if name.lower() not in rh:
-                return "expected response header %s to be set, got %s" % (name, rh)
-            if ",".join(rh[name.lower()]) != str(val):
-                return "expected response header %s to be %s, got %s" % (
-                    name, val, ",".join(rh[name.lower()]))
-        for name in resp_exp.get("absentHeaders") or []:
-            if name.lower() in rh:
-                return "expected response header %s to be absent, got %s" % (name, rh[name.lower()])
         for name in er.get("absentHeaders") or []:
             if name.lower() in seen:
                 return "expected request header %s to be absent, got %s" % (name, seen[name.lower()])
@@ -295,6 +408,32 @@ def compare(req_spec, sent_path, r, exp):
             return "expected redirected scheme to be %r, got %r" % (want_scheme, got_scheme)
         if want_path != got_path:
             return "expected redirected path to be %r, got %r" % (want_path, got_path)
+    return None
+
+
+def compare_response_headers(r, resp_exp):
+    """response.headers (exact, values joined with ','), absentHeaders and
+    validHeaderValues (one of the listed values; whitespace ignored with
+    ignoreWhitespace), whatever the status code"""
+    rh = r.header_map()
+    for name, val in (resp_exp.get("headers") or {}).items():
+        if name.lower() not in rh:
+            return "expected response header %s to be set, got %s" % (name, rh)
+        if ",".join(rh[name.lower()]) != str(val):
+            return "expected response header %s to be %s, got %s" % (
+                name, val, ",".join(rh[name.lower()]))
+    for name in resp_exp.get("absentHeaders") or []:
+        if name.lower() in rh:
+            return "expected response header %s to be absent, got %s" % (name, rh[name.lower()])
+
+    def norm(v):
+        return "".join(str(v).split()) if resp_exp.get("ignoreWhitespace") else str(v)
+    for name, vals in (resp_exp.get("validHeaderValues") or {}).items():
+        if name.lower() not in rh:
+            return "expected response header %s to be set, got %s" % (name, rh)
+        got = ",".join(rh[name.lower()])
+        if norm(got) not in [norm(v) for v in vals]:
+            return "expected response header %s to be one of %s, got %r" % (name, vals, got)
     return None
 
 
@@ -347,6 +486,40 @@ def check_status(items, want):
     why = cond_ok(st.get("conditions"), want.get("conditions"), gen)
     if why:
         return what + ": " + why
+    if want.get("latestConditions"):
+        # upstream GatewayMustHaveLatestConditions: every condition (of the
+        # object and its listeners) was written for the current generation
+        # (routes: HTTPRouteMustHaveLatestConditions, over our parents)
+        conds = list(st.get("conditions") or [])
+        for l in st.get("listeners") or []:
+            conds += l.get("conditions") or []
+        for p in st.get("parents") or []:
+            if p.get("controllerName") in (None, CONTROLLER):
+                conds += p.get("conditions") or []
+        if not conds:
+            return what + ": no conditions yet"
+        for c in conds:
+            if c.get("observedGeneration") != gen:
+                return "%s: condition %s has observedGeneration %s, want %s" % (
+                    what, c.get("type"), c.get("observedGeneration"), gen)
+    if want.get("generationChanged") and gen == (want.get("_origGeneration") or 1):
+        return "%s: metadata.generation is still %s after a spec change" % (what, gen)
+    if "statusAddresses" in want:
+        got = [a.get("value") for a in st.get("addresses") or []]
+        if got != list(want["statusAddresses"]):
+            return "%s: status.addresses %s, want exactly %s" % (
+                what, got, want["statusAddresses"])
+    if want.get("exactListeners"):
+        got = sorted(l.get("name") for l in st.get("listeners") or [])
+        exp = sorted(l.get("name") for l in want.get("listeners") or [])
+        if got != exp:
+            return "%s: listeners %s, want exactly %s" % (what, got, exp)
+        for wl in want.get("listeners") or []:
+            if wl.get("supportedKinds") == []:
+                l = [x for x in st.get("listeners") or [] if x.get("name") == wl.get("name")][0]
+                if l.get("supportedKinds"):
+                    return "%s: listener %s supportedKinds %s, want none" % (
+                        what, wl["name"], l.get("supportedKinds"))
     for wl in want.get("listeners") or []:
         ls = [l for l in st.get("listeners") or [] if l.get("name") == wl.get("name")]
         if not ls:
@@ -380,9 +553,19 @@ def check_status(items, want):
         ps = [p for p in parents if parent_matches(p.get("parentRef") or {}, ref, ns)]
         if not ps:
             return "%s: no status for parent %s" % (what, json.dumps(ref))
+        if wp.get("controllerName") and ps[0].get("controllerName") != wp["controllerName"]:
+            return "%s: parent %s controllerName %s, want %s" % (
+                what, ref.get("name"), ps[0].get("controllerName"), wp["controllerName"])
         why = cond_ok(ps[0].get("conditions"), wp.get("conditions"), gen)
         if why:
             return "%s: parent %s: %s" % (what, ref.get("name"), why)
+    if want.get("exactParents"):
+        refs = [wp.get("parentRef") or {} for wp in want.get("parents") or []]
+        extra = [p for p in parents
+                 if not any(parent_matches(p.get("parentRef") or {}, r, ns) for r in refs)]
+        if extra or len(parents) != len(refs):
+            return "%s: parents %s, want exactly %s" % (
+                what, json.dumps([p.get("parentRef") for p in parents]), json.dumps(refs))
     for ref in want.get("absentParents") or []:
         if [p for p in parents if parent_matches(p.get("parentRef") or {}, ref, ns)]:
             return "%s: expected no status for parent %s" % (what, json.dumps(ref))
@@ -406,6 +589,7 @@ class Runner:
         self.objects = []
         self.gw_proc = None
         self.pod_logs = []      # (namespace, pod, log file)
+        self.secret_files = {}  # (namespace, name) -> PEM certificate of a generated Secret
         # slot is a machine-wide lease (see lease_slot): runs of both modes,
         # -j workers and other users' runs never share an address range
         self.pod_net = 100 + slot                  # 127.<pod_net>.<deploy>.<replica+1>
@@ -426,12 +610,37 @@ class Runner:
             docs.append(copy.deepcopy(d))
         return docs
 
+    def static_addresses(self):
+        """upstream UsableNetworkAddresses / UnusableNetworkAddresses: one
+        address gwbpf can bind (inside this slot's --address-pool, above the
+        addresses the pool hands out) and one no local interface has
+        (TEST-NET-1, RFC 5737), so binding it fails"""
+        return ({"type": "IPAddress", "value": "127.30.%d.250" % self.slot},
+                {"type": "IPAddress", "value": "192.0.2.1"})
+
     def fix(self, docs):
         text = yaml.safe_dump_all(docs, sort_keys=False)
         # the placeholders the upstream Applier substitutes
         text = text.replace("{GATEWAY_CLASS_NAME}", CLASS)
         text = text.replace("{GATEWAY_CONTROLLER_NAME}", CONTROLLER)
-        return load_docs(text)
+        docs = load_docs(text)
+        usable, unusable = self.static_addresses()
+        for d in docs:
+            if d.get("kind") != "Gateway":
+                continue
+            addrs = (d.get("spec") or {}).get("addresses") or []
+            for a in addrs:
+                if a.get("value") == "PLACEHOLDER_USABLE_ADDRS":
+                    a.update(usable)
+                elif a.get("value") == "PLACEHOLDER_UNUSABLE_ADDRS":
+                    a.update(unusable)
+        return docs
+
+    def subst(self, v):
+        """a case value naming a static-address placeholder, substituted"""
+        usable, unusable = self.static_addresses()
+        return {"PLACEHOLDER_USABLE_ADDRS": usable["value"],
+                "PLACEHOLDER_UNUSABLE_ADDRS": unusable["value"]}.get(v, v)
 
     def start_backends(self, docs):
         """one gwbpf-echo per Deployment replica; returns EndpointSlices"""
@@ -456,6 +665,7 @@ class Runner:
                 name = "%s-gwbpf-%d" % (md.get("name"), r)
                 pods.append((ns, labels, ip, name, cports, md.get("name")))
                 self.pod_logs.append((ns, name, os.path.join(self.tmp, "echo-%s.log" % name)))
+        self.pods = pods
         # every port a Service targets on these pods, plus the echo default 3000
         listen = {}
         slices = []
@@ -495,8 +705,11 @@ class Runner:
                 "ports": ports,
             })
         grpc_deps = grpc_kind.grpc_deployments(docs)
+        l4_deps = l4_kind.l4_deployments(docs)
         for ns, labels, ip, name, cports, dep in pods:
             ports = listen.get(ip, set()) | {3000}
+            ports = l4_kind.spawn(self, ECHO, l4_deps.get((ns, dep)), ns, name, dep, ip, ports,
+                                  os.path.join(self.tmp, "echo-%s-l4.log" % name))
             # echo-basic answers TLS on 8443 (closed here: gwbpf-echo has no
             # TLS) and h2c on 3001; gRPC pods and 3001 get gwbpf-echo --h2c
             ports -= {8443}
@@ -515,6 +728,32 @@ class Runner:
                                                stdin=subprocess.DEVNULL))
             logf.close()
         return slices
+
+    def fill_endpoint_slices(self, docs):
+        """case field fillEndpointSlices (upstream setupEndpointSlices): the
+        named selector-less IPv4 EndpointSlices get one ready endpoint per pod
+        of the named Deployment, as the suite patches them at run time (the
+        pod addresses depend on the runner's slot, so a case cannot write
+        them inline)"""
+        fe = self.spec.get("fillEndpointSlices")
+        if not fe:
+            return
+        dns, dname = fe["fromDeployment"].split("/", 1)
+        members = [p for p in self.pods if p[0] == dns and p[5] == dname]
+        if not members:
+            raise RuntimeError("fillEndpointSlices: no pods of Deployment %s" % fe["fromDeployment"])
+        for ref in fe.get("slices") or []:
+            ns, name = ref.split("/", 1)
+            hit = [d for d in docs if d.get("kind") == "EndpointSlice" and
+                   (d.get("metadata") or {}).get("namespace") == ns and
+                   (d.get("metadata") or {}).get("name") == name]
+            if not hit:
+                raise RuntimeError("fillEndpointSlices: no EndpointSlice %s" % ref)
+            hit[0]["endpoints"] = [
+                {"addresses": [p[2]], "conditions": {"ready": True, "serving": True},
+                 "nodeName": "gwbpf-node",
+                 "targetRef": {"kind": "Pod", "name": p[3], "namespace": ns}}
+                for p in members]
 
     def write_config(self, docs):
         cfg = os.path.join(self.tmp, "config")
@@ -554,6 +793,10 @@ class Runner:
         """bounded wait until every expectation holds; returns (items, why)"""
         deadline = time.monotonic() + STATUS_TIMEOUT
         items, why = None, "admin /status never answered"
+        wants = [dict(w) for w in wants]
+        for w in wants:
+            if "statusAddresses" in w:
+                w["statusAddresses"] = [self.subst(v) for v in w["statusAddresses"]]
         while True:
             if self.gw_proc.poll() is not None:
                 return None, "gwbpf exited with code %d" % self.gw_proc.returncode
@@ -591,13 +834,27 @@ class Runner:
                     port = http_ls[0]["port"] if http_ls else 80
         return addr, int(port or 80)
 
+    def tls_for(self, exp):
+        """(context, SNI) for a request entry with `tls`, else None"""
+        t = exp.get("tls")
+        if not t:
+            return None
+        ns, name = (t.get("secret") or
+                    "gateway-conformance-infra/tls-validity-checks-certificate").split("/", 1)
+        crt = self.secret_files.get((ns, name))
+        if crt is None:
+            raise RuntimeError("tls: no runner-generated Secret %s/%s" % (ns, name))
+        return tls_context(crt), t.get("serverName", "")
+
     def run_requests(self, items, reqs, first_budget):
         budget = first_budget
         for i, exp in enumerate(reqs):
             addr, port = self.gateway_target(items, exp)
             if not addr:
                 return "Gateway for request %d has no status.addresses" % i
-            done, why = grpc_kind.run_request(sys.modules[__name__], exp, addr, port, budget)
+            done, why = l4_kind.run_request(sys.modules[__name__], self, exp, addr, port, budget)
+            if not done:
+                done, why = grpc_kind.run_request(sys.modules[__name__], exp, addr, port, budget)
             if done:
                 budget = MAX_TIME_AFTER_CONVERGED
                 if why:
@@ -611,13 +868,26 @@ class Runner:
             bset = exp.get("backendSetResponseHeaders") or {}
             headers.append(("X-Echo-Set-Header", ",".join("%s:%s" % kv for kv in bset.items())))
             need = exp.get("consecutiveSuccesses", REQUIRED_CONSECUTIVE_SUCCESSES)
+            tls = self.tls_for(exp)
+            uq = exp.get("uniqueQuery")
             deadline = time.monotonic() + budget
             ok = attempts = 0
-            last, why = None, None
+            last, why, sent = None, None, path
             while True:
-                r = http_request(addr, port, method, host, path, headers)
+                if exp.get("websocket"):
+                    r, why = ws_probe(addr, port, host, path, exp["websocket"])
+                else:
+                    if uq:
+                        # a fresh value per probe, so the backend counts the
+                        # attempts of each probe apart (upstream uuid.New())
+                        import uuid
+                        sent = "%s%s%s=%s" % (path, "&" if "?" in path else "?", uq, uuid.uuid4())
+                    r = http_request(addr, port, method, host, sent, headers, tls=tls)
+                    e = exp
+                    if uq and exp.get("expectedRequest") is None:
+                        e = dict(exp, expectedRequest=dict(rq, path=sent))
+                    why = compare(rq, sent, r, e)
                 attempts += 1
-                why = compare(rq, path, r, exp)
                 last = r
                 if why is None:
                     ok += 1
@@ -630,17 +900,107 @@ class Runner:
                 time.sleep(RETRY_DELAY)
             budget = MAX_TIME_AFTER_CONVERGED
             if why is not None:
-                return self.describe(i, exp, addr, port, method, host, path, headers, last, why,
-                                     attempts)
+                return self.describe(i, exp, addr, port, method, host, sent, headers, last, why,
+                                     attempts, tls)
             for m in exp.get("mirroredTo") or []:
+                if exp.get("mirrorDistribution"):
+                    continue
                 why = self.mirrored(m, path)
+                if why:
+                    return "request %d: %s" % (i, why)
+            if exp.get("mirrorDistribution"):
+                why = self.mirror_distribution(exp, addr, port, method, host, path, headers)
                 if why:
                     return "request %d: %s" % (i, why)
             if exp.get("distribution"):
                 why = self.distribution(exp, addr, port, method, host, path, headers)
                 if why:
                     return "request %d: %s" % (i, why)
+            if exp.get("podPrefixFromRequestHeader"):
+                why = self.pod_prefix_from_header(exp, addr, port, method, host, path, headers)
+                if why:
+                    return "request %d: %s" % (i, why)
         return None
+
+    def pod_prefix_from_header(self, exp, addr, port, method, host, path, headers):
+        """upstream HTTPRouteRequestHeaderModifierBackendWeights: every round
+        trip shows exactly one `header` at the backend, whose value prefixes
+        the answering pod's name (each backendRef's own filter set it)"""
+        d = exp["podPrefixFromRequestHeader"]
+        hname = d["header"].lower()
+        seen = {}
+        for k in range(int(d.get("samples", 100))):
+            r = http_request(addr, port, method, host, path, headers)
+            why = compare(exp.get("request") or {}, path, r, dict(exp, backend=""))
+            if why:
+                return "round trip %d: %s" % (k, why)
+            doc = r.echo() or {}
+            vals = [v for n, vs in (doc.get("headers") or {}).items() if n.lower() == hname
+                    for v in vs]
+            if len(vals) != 1:
+                return "round trip %d: expected exactly one %s header at the backend, got %s " \
+                    "(backend saw %s)" % (k, d["header"], vals, json.dumps(doc.get("headers")))
+            pod = str(doc.get("pod", ""))
+            if not pod.startswith(vals[0]):
+                return "round trip %d: %s header %r is not a prefix of the answering pod %r" % (
+                    k, d["header"], vals[0], pod)
+            seen[vals[0]] = seen.get(vals[0], 0) + 1
+        self.note("podPrefixFromRequestHeader: %s" % seen)
+        return None
+
+    def mirror_log_count(self, m, path):
+        line = "Echoing back request made to %s to client" % path
+        logs = [f for ns, pod, f in self.pod_logs
+                if ns == m.get("namespace", "") and pod.startswith(m["name"])]
+        n = 0
+        for f in logs:
+            try:
+                with open(f, errors="replace") as fh:
+                    n += fh.read().count(line)
+            except OSError:
+                pass
+        return n
+
+    def mirror_distribution(self, exp, addr, port, method, host, path, headers):
+        """upstream ExpectMirroredRequest with a percentage: after `samples`
+        requests (`concurrency` in flight), the mirror's log holds
+        samples*percent/100 lines for the path, within +-tolerancePercent
+        percent of samples; up to `attempts` rounds"""
+        d = exp["mirrorDistribution"]
+        samples = int(d.get("samples", 500))
+        conc = int(d.get("concurrency", 10))
+        tol = float(d.get("tolerancePercent", 5.0))
+        errs = []
+        for attempt in range(int(d.get("attempts", 5))):
+            before = {m["name"]: self.mirror_log_count(m, path) for m in exp["mirroredTo"]}
+
+            def one(_):
+                r = http_request(addr, port, method, host, path, headers)
+                return compare(exp.get("request") or {}, path, r, exp)
+
+            with concurrent.futures.ThreadPoolExecutor(max_workers=conc) as ex:
+                bad = [w for w in ex.map(one, range(samples)) if w]
+            if bad:
+                errs = ["%d of %d requests failed, e.g. %s" % (len(bad), samples, bad[0])]
+                continue
+            errs = []
+            for m in exp["mirroredTo"]:
+                want = samples * float(m.get("percent", 100)) / 100.0
+                # mirrors are fire and forget: give the last ones a moment to land
+                deadline = time.monotonic() + 3.0
+                while True:
+                    got = self.mirror_log_count(m, path) - before[m["name"]]
+                    if abs(got - want) <= samples * tol / 100.0 or got > want or \
+                            time.monotonic() > deadline:
+                        break
+                    time.sleep(0.1)
+                if abs(got - want) > samples * tol / 100.0:
+                    errs.append("mirror %s got %d of %d requests (%.1f%%), want %.1f%% +-%.1f" % (
+                        m["name"], got, samples, 100.0 * got / samples,
+                        float(m.get("percent", 100)), tol))
+            if not errs:
+                return None
+        return "mirror distribution failed: " + "; ".join(errs)
 
     def mirrored(self, m, path):
         """upstream ExpectMirroredRequest: a pod of the mirror backend logs
@@ -703,13 +1063,19 @@ class Runner:
                 return None
         return "weighted distribution failed: " + "; ".join(errs)
 
-    def describe(self, i, exp, addr, port, method, host, path, headers, r, why, attempts):
+    def describe(self, i, exp, addr, port, method, host, path, headers, r, why, attempts,
+                 tls=None):
         lines = ["request %d (%s) did not converge after %d attempt(s): %s" % (
             i, exp.get("name") or "%s %s%s" % (method, host, path), attempts, why)]
-        lines.append("  sent:     %s http://%s:%d%s Host: %s headers: %s" % (
-            method, addr, port, path, host, dict(headers)))
+        if exp.get("websocket"):
+            lines.append("  sent:     WebSocket ws://%s:%d%s Host: %s frames: %s" % (
+                addr, port, path, host, json.dumps(exp["websocket"].get("exchange"))))
+        else:
+            lines.append("  sent:     %s %s://%s:%d%s Host: %s%s headers: %s" % (
+                method, "https" if tls else "http", addr, port, path, host,
+                " SNI: %s" % tls[1] if tls else "", dict(headers)))
         e = {k: exp[k] for k in ("expectedRequest", "response", "backend", "namespace",
-                                 "redirectRequest") if k in exp}
+                                 "redirectRequest", "nonEchoResponse") if k in exp}
         lines.append("  expected: " + json.dumps(e, sort_keys=True))
         if r is not None:
             if r.error:
@@ -729,10 +1095,35 @@ class Runner:
         """later phases replace or add objects (matched by kind/ns/name) and
         delete others, then rewrite the config file in place"""
         docs = list(self.docs)
+
+        def bump(old, new):
+            # the API server's job: a spec change bumps metadata.generation
+            og = (old.get("metadata") or {}).get("generation", 1)
+            if old.get("spec") != new.get("spec"):
+                new.setdefault("metadata", {})["generation"] = og + 1
+            elif "generation" in (old.get("metadata") or {}):
+                new.setdefault("metadata", {})["generation"] = og
         for d in phase.get("apply") or []:
             d = self.fix([copy.deepcopy(d)])[0]
             k = obj_key(d)
+            for x in docs:
+                if obj_key(x) == k:
+                    bump(x, d)
             docs = [x for x in docs if obj_key(x) != k] + [d]
+        if phase.get("patchAddresses") is not None:
+            # upstream filterAddr + merge patch: keep, in order, the Gateway
+            # spec.addresses whose value is listed
+            keep = [self.subst(v) for v in phase["patchAddresses"]]
+            for i, x in enumerate(docs):
+                addrs = (x.get("spec") or {}).get("addresses")
+                if x.get("kind") != "Gateway" or not addrs:
+                    continue
+                if not any(a.get("value") in keep for a in addrs):
+                    continue
+                n = copy.deepcopy(x)
+                n["spec"]["addresses"] = [a for a in addrs if a.get("value") in keep]
+                bump(x, n)
+                docs[i] = n
         for ref in phase.get("delete") or []:
             k = (ref.get("kind"), ref.get("namespace", ""), ref.get("name"))
             docs = [x for x in docs if obj_key(x) != k]
@@ -751,8 +1142,10 @@ class Runner:
                          "spec": {"controllerName": CONTROLLER}})
             for ns, name, hosts in SETUP_SECRETS:
                 docs.append(self_signed_secret(self.tmp, ns, name, hosts))
+                self.secret_files[(ns, name)] = os.path.join(self.tmp, name + ".crt")
             self.docs = docs
             self.slices = self.start_backends(docs)
+            self.fill_endpoint_slices(docs)
             cfg = self.write_config(docs + self.slices)
             self.start_gwbpf(cfg)
             phases = [self.spec] + list(self.spec.get("then") or [])
