@@ -6,7 +6,7 @@ PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libxdp-dev xdp-tools libmnl-dev libssl-dev openssl libyaml-dev libjansson-dev
 libcurl4-openssl-dev libnghttp2-dev libpcre2-dev libcmocka-dev liburcu-dev
 libclang-rt-14-dev iproute2 python3 python3-yaml curl nginx-light haproxy wrk
-procps psmisc"
+procps psmisc nghttp2-client"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' ||
