@@ -462,6 +462,8 @@ def parent_matches(ref, want, route_ns):
         return False
     if (ref.get("namespace") or route_ns) != (want.get("namespace") or route_ns):
         return False
+    if want.get("kind") and (ref.get("kind") or "Gateway") != want["kind"]:
+        return False
     if want.get("sectionName") and ref.get("sectionName") != want["sectionName"]:
         return False
     if want.get("port") and ref.get("port") != want["port"]:
@@ -502,6 +504,11 @@ def check_status(items, want):
             if c.get("observedGeneration") != gen:
                 return "%s: condition %s has observedGeneration %s, want %s" % (
                     what, c.get("type"), c.get("observedGeneration"), gen)
+    if "attachedListenerSets" in want and \
+            (st.get("attachedListenerSets") or 0) != want["attachedListenerSets"]:
+        # upstream GatewayMustHaveAttachedListeners (absent counts as 0)
+        return "%s: attachedListenerSets %s, want %s" % (
+            what, st.get("attachedListenerSets"), want["attachedListenerSets"])
     if want.get("generationChanged") and gen == (want.get("_origGeneration") or 1):
         return "%s: metadata.generation is still %s after a spec change" % (what, gen)
     if "statusAddresses" in want:
