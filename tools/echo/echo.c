@@ -47,7 +47,7 @@
 #include "gwbpf/log.h"
 
 #include "echo_grpc.h" /* --h2c / --grpc modes (echo_grpc.c) */
-#include "echo_l4.h"   /* --tcp / --tls / --raw / --udp modes (echo_l4.c) */
+#include "echo_l4.h"   /* --tcp/--tls/--raw/--udp/--https modes (echo_l4.c) */
 
 #define ECHO_MAX_LISTEN  16
 #define ECHO_MAX_HEAD    (256 * 1024)       /* request line + headers */

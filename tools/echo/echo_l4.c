@@ -14,6 +14,10 @@
  *                      echoed (half-close tests).
  *   --udp ADDR:PORT    each datagram answered with
  *                      {"request":"<payload>","namespace",...,"pod"}.
+ *   --https ADDR:PORT  echo-basic's HTTP echo over TLS (--cert/--key): one
+ *                      request per connection answered 200 with the JSON of
+ *                      the HTTP mode (path, host, method, proto, headers,
+ *                      namespace, ingress, service, pod) plus "tls".
  *
  * Several modes may be given at once; --pod/--namespace/--service as in the
  * HTTP mode. One thread per connection: a test backend, not a server.
@@ -27,6 +31,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,7 +42,7 @@
 
 #define L4_MAX 16
 
-enum l4_mode { L4_TCP, L4_TLS, L4_RAW, L4_UDP };
+enum l4_mode { L4_TCP, L4_TLS, L4_RAW, L4_UDP, L4_HTTPS };
 
 static struct {
 	const char *ns, *pod, *service, *ingress;
@@ -53,7 +58,8 @@ struct l4_conn {
 int gw_echo_l4_wants(int argc, char **argv)
 {
 	return argc > 1 && (!strcmp(argv[1], "--tcp") || !strcmp(argv[1], "--tls") ||
-			    !strcmp(argv[1], "--raw") || !strcmp(argv[1], "--udp"));
+			    !strcmp(argv[1], "--raw") || !strcmp(argv[1], "--udp") ||
+			    !strcmp(argv[1], "--https"));
 }
 
 static int l4_listen(const char *spec, int type, char *port_out)
@@ -188,6 +194,90 @@ static void serve_lines(struct l4_conn *c, SSL *ssl)
 	}
 }
 
+/* serve_https() : one HTTP/1.1 request head, answered with the echo JSON */
+static void serve_https(struct l4_conn *c, SSL *ssl)
+{
+	char head[16384], *out = NULL, *p, *eol, esc[2048], esc2[2048];
+	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	size_t used = 0, olen = 0;
+	FILE *f;
+	int n;
+
+	while (used < sizeof(head) - 1) {
+		n = SSL_read(ssl, head + used, (int)(sizeof(head) - 1 - used));
+		if (n <= 0)
+			return;
+		used += (size_t)n;
+		head[used] = 0;
+		if (strstr(head, "\r\n\r\n"))
+			break;
+	}
+	if (!strstr(head, "\r\n\r\n"))
+		return;
+	f = open_memstream(&out, &olen);
+	if (!f)
+		return;
+	/* request line: METHOD SP TARGET SP VERSION */
+	eol = strstr(head, "\r\n");
+	*eol = 0;
+	{
+		char *m = head, *t = strchr(m, ' '), *v = t ? strchr(t + 1, ' ') : NULL;
+
+		if (!t || !v) {
+			fclose(f);
+			free(out);
+			return;
+		}
+		*t++ = 0;
+		*v++ = 0;
+		json_esc(esc, sizeof(esc), t, strlen(t));
+		fprintf(f, "{\n \"path\": \"%s\",\n \"method\": \"%s\",\n \"proto\": \"%s\",\n",
+			esc, m, v);
+	}
+	fprintf(f, " \"headers\": {");
+	const char *host = "";
+	int first = 1;
+
+	for (p = eol + 2; (eol = strstr(p, "\r\n")) && eol != p; p = eol + 2) {
+		char *colon = memchr(p, ':', (size_t)(eol - p)), *v;
+
+		*eol = 0;
+		if (!colon)
+			continue;
+		*colon = 0;
+		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		if (!strcasecmp(p, "host")) {
+			host = v;
+			continue;
+		}
+		json_esc(esc, sizeof(esc), p, strlen(p));
+		json_esc(esc2, sizeof(esc2), v, strlen(v));
+		fprintf(f, "%s\n  \"%s\": [\"%s\"]", first ? "" : ",", esc, esc2);
+		first = 0;
+	}
+	json_esc(esc, sizeof(esc), host, strlen(host));
+	json_esc(esc2, sizeof(esc2), sni ? sni : "", sni ? strlen(sni) : 0);
+	fprintf(f,
+		"%s},\n \"host\": \"%s\",\n \"namespace\": \"%s\",\n \"ingress\": \"%s\",\n"
+		" \"service\": \"%s\",\n \"pod\": \"%s\",\n \"tls\": {\"version\": \"%s\", "
+		"\"serverName\": \"%s\", \"cipherSuite\": \"%s\"}\n}\n",
+		first ? "" : "\n ", esc, g.ns, g.ingress, g.service, g.pod, SSL_get_version(ssl), esc2,
+		SSL_get_cipher_name(ssl));
+	fclose(f);
+	{
+		char hdr[256];
+		int hl = snprintf(hdr, sizeof(hdr),
+				  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+				  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+				  olen);
+
+		if (!c_write(c, ssl, hdr, (size_t)hl))
+			c_write(c, ssl, out, olen);
+	}
+	free(out);
+}
+
 static void *conn_main(void *arg)
 {
 	struct l4_conn *c = arg;
@@ -195,10 +285,13 @@ static void *conn_main(void *arg)
 
 	if (c->mode == L4_RAW) {
 		serve_raw(c);
-	} else if (c->mode == L4_TLS) {
+	} else if (c->mode == L4_TLS || c->mode == L4_HTTPS) {
 		ssl = SSL_new(g.ctx);
 		if (ssl && SSL_set_fd(ssl, c->fd) == 1 && SSL_accept(ssl) == 1) {
-			serve_lines(c, ssl);
+			if (c->mode == L4_TLS)
+				serve_lines(c, ssl);
+			else
+				serve_https(c, ssl);
 			SSL_shutdown(ssl);
 		}
 		SSL_free(ssl);
@@ -273,7 +366,7 @@ static void *accept_main(void *arg)
 
 static void l4_usage(FILE *f)
 {
-	fprintf(f, "usage: gwbpf-echo {--tcp|--tls|--raw|--udp} ADDR:PORT... [--cert FILE --key FILE]\n"
+	fprintf(f, "usage: gwbpf-echo {--tcp|--tls|--raw|--udp|--https} ADDR:PORT... [--cert FILE --key FILE]\n"
 		   "                  [--pod NAME] [--namespace NS] [--service NAME] [--ingress NAME]\n");
 }
 
@@ -282,6 +375,7 @@ int gw_echo_l4_main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "tcp", required_argument, NULL, 'T' },  { "tls", required_argument, NULL, 'S' },
 		{ "raw", required_argument, NULL, 'R' },  { "udp", required_argument, NULL, 'U' },
+		{ "https", required_argument, NULL, 'H' },
 		{ "cert", required_argument, NULL, 'c' }, { "key", required_argument, NULL, 'k' },
 		{ "pod", required_argument, NULL, 'p' },  { "namespace", required_argument, NULL, 'n' },
 		{ "service", required_argument, NULL, 's' },
@@ -303,14 +397,18 @@ int gw_echo_l4_main(int argc, char **argv)
 		case 'S':
 		case 'R':
 		case 'U':
+		case 'H':
 			if (n == L4_MAX) {
 				l4_usage(stderr);
 				return 2;
 			}
 			specs[n] = optarg;
-			modes[n++] = opt == 'T' ? L4_TCP : opt == 'S' ? L4_TLS : opt == 'R' ? L4_RAW :
-									   L4_UDP;
-			need_tls |= opt == 'S';
+			modes[n++] = opt == 'T' ? L4_TCP :
+				     opt == 'S' ? L4_TLS :
+				     opt == 'R' ? L4_RAW :
+				     opt == 'H' ? L4_HTTPS :
+						  L4_UDP;
+			need_tls |= opt == 'S' || opt == 'H';
 			break;
 		case 'c': cert = optarg; break;
 		case 'k': key = optarg; break;
