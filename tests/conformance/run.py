@@ -39,7 +39,6 @@ import yaml
 
 import grpc_kind  # HTTP/2 and gRPC parts of the runner (same folder)
 import l4_kind  # TCP/TLS/UDP backends and the `l4` request kind (same folder)
-import l4_kind  # TCP/TLS/UDP backends and the `l4` request kind (same folder)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CASES = os.path.join(ROOT, "tests", "conformance", "cases")
@@ -125,10 +124,6 @@ SETUP_SECRETS = [
     ("gateway-conformance-web-backend", "certificate", ["*"]),
     ("gateway-conformance-infra", "tls-validity-checks-certificate", ["*", "*.org"]),
     ("gateway-conformance-infra", "tls-passthrough-checks-certificate", ["abc.example.com"]),
-    # TLSRoute cases: the tls-backend pods' and the Terminate listeners' certificates
-    ("gateway-conformance-infra", "tls-checks-certificate",
-     ["abc.example.com", "other.example.com", "*.example.com"]),
-    ("gateway-conformance-infra", "tls-terminate-checks-certificate", ["tls.example.com"]),
     # TLSRoute cases: the tls-backend pods' and the Terminate listeners' certificates
     ("gateway-conformance-infra", "tls-checks-certificate",
      ["abc.example.com", "other.example.com", "*.example.com"]),
@@ -718,11 +713,8 @@ class Runner:
             })
         grpc_deps = grpc_kind.grpc_deployments(docs)
         l4_deps = l4_kind.l4_deployments(docs)
-        l4_deps = l4_kind.l4_deployments(docs)
         for ns, labels, ip, name, cports, dep in pods:
             ports = listen.get(ip, set()) | {3000}
-            ports = l4_kind.spawn(self, ECHO, l4_deps.get((ns, dep)), ns, name, dep, ip, ports,
-                                  os.path.join(self.tmp, "echo-%s-l4.log" % name))
             ports = l4_kind.spawn(self, ECHO, l4_deps.get((ns, dep)), ns, name, dep, ip, ports,
                                   os.path.join(self.tmp, "echo-%s-l4.log" % name))
             # echo-basic answers TLS on 8443 (closed here: gwbpf-echo has no
@@ -868,8 +860,6 @@ class Runner:
             if not addr:
                 return "Gateway for request %d has no status.addresses" % i
             done, why = l4_kind.run_request(sys.modules[__name__], self, exp, addr, port, budget)
-            if not done:
-                done, why = l4_kind.run_request(sys.modules[__name__], self, exp, addr, port, budget)
             if not done:
                 done, why = grpc_kind.run_request(sys.modules[__name__], exp, addr, port, budget)
             if done:
