@@ -9,6 +9,7 @@
 #include "gwbpf/loop-t.h"
 
 struct gw_upstream_pool;
+struct gw_tls_up;
 
 /* one TCP connection to an endpoint; owned by a client connection while in
  * use, by the pool while idle */
@@ -21,8 +22,11 @@ struct gw_upconn {
 	struct gw_upconn *next, *prev; /* idle list of its endpoint */
 	struct gw_upstream_pool *pool;
 	uint32_t n_requests;           /* requests sent on this connection */
-	bool connected;                /* TCP handshake done */
+	bool connected;                /* TCP handshake done (and the TLS one, with tls) */
 	bool reused;                   /* taken from the pool for this request */
+	uint64_t tls_key;              /* TLS settings it was made with; 0 = plaintext */
+	struct gw_tls_up *tls;         /* TLS session (tls_upstream.c), NULL = plaintext */
+	struct gw_task task;           /* tls: decrypted bytes epoll will not announce */
 };
 
 #endif

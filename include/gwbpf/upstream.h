@@ -38,6 +38,15 @@ int gw_upstream_addr(const struct gw_ir_endpoint *ep, struct sockaddr_storage *s
  * fail at once. */
 struct gw_upconn *gw_upstream_get(struct gw_upstream_pool *pool, const struct sockaddr_storage *ss,
 				  socklen_t len);
+/* gw_upstream_get_key() : as gw_upstream_get(), but only an idle connection
+ * made with the same TLS settings key is reused (0 = plaintext, which is
+ * what gw_upstream_get() asks for). tls_upstream.c sets up new ones. */
+struct gw_upconn *gw_upstream_get_key(struct gw_upstream_pool *pool,
+				      const struct sockaddr_storage *ss, socklen_t len,
+				      uint64_t key);
+/* gw_upstream_tls_cache() : the pool's slot for tls_upstream.c's per-worker
+ * client contexts (freed with the pool) */
+struct gw_tls_up_cache **gw_upstream_tls_cache(struct gw_upstream_pool *pool);
 /* gw_upstream_release() : the caller is done with uc. reusable: the last
  * response completed cleanly and the connection may carry another; then it is
  * pooled (or closed when the endpoint's pool is full). Otherwise closed.

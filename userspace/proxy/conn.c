@@ -40,6 +40,7 @@
 #include "gwbpf/router.h"
 #include "gwbpf/steer.h"
 #include "gwbpf/tls.h"
+#include "gwbpf/tls_upstream.h"
 #include "gwbpf/upstream.h"
 
 #include "proxy-int.h"
@@ -346,6 +347,49 @@ static ssize_t conn_write(int fd, struct gw_buf *b)
 	return -1;
 }
 
+/* ---- upstream transport: plain TCP or TLS (tls_upstream.c) ---- */
+
+/* up_read() : conn_read() for an upstream connection */
+static ssize_t up_read(struct gw_worker *w, struct gw_upconn *uc, struct gw_buf *b, bool *eof)
+{
+	ssize_t n;
+
+	if (!uc->tls)
+		return conn_read(w, uc->fd, b, eof);
+	if (b_alloc(w, b))
+		return 0;
+	if (!b_room(b))
+		b_realign(b);
+	if (!b_room(b))
+		return 0;
+	n = gw_tls_up_read(uc, b_tail(b), b_room(b));
+	if (n > 0) {
+		b->data += (size_t)n;
+		return n;
+	}
+	if (n == -EAGAIN)
+		return 0;
+	*eof = true;
+	return -1;
+}
+
+/* up_write() : conn_write() for an upstream connection */
+static ssize_t up_write(struct gw_upconn *uc, struct gw_buf *b)
+{
+	ssize_t n;
+
+	if (!uc->tls)
+		return conn_write(uc->fd, b);
+	if (!b->data)
+		return 0;
+	n = gw_tls_up_write(uc, b_peek(b), b->data);
+	if (n > 0) {
+		b_consume(b, (size_t)n);
+		return n;
+	}
+	return n == -EAGAIN ? 0 : -1;
+}
+
 /* ---- client transport: plain TCP or TLS (tls.c) ---- */
 
 /* client_read() : conn_read() for the client socket, through TLS when the
@@ -604,7 +648,13 @@ static void up_connect(struct gw_conn *c)
 		snprintf(r->upstream, sizeof(r->upstream), "%s%s%s:%u",
 			 ss.ss_family == AF_INET6 ? "[" : "", cl->endpoints[idx].address,
 			 ss.ss_family == AF_INET6 ? "]" : "", cl->endpoints[idx].port);
-		uc = gw_upstream_get(w->up, &ss, len);
+		uc = gw_tls_up_get(w->up, &ss, len, r->ir, r->cluster);
+		if (!uc && errno == EPROTO) {
+			/* BackendTLSPolicy without a usable CA: nothing may be sent */
+			r->reason = "upstream_tls_policy";
+			local_response(c, 502, false, NULL);
+			return;
+		}
 		if (!uc) {
 			gw_stat_add(w, upstream_connect_errors, 1);
 			if (w->mw)
@@ -688,7 +738,7 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 	struct gw_req *r = c->req;
 	struct gw_upconn *uc = r->uc;
 
-	if (!uc->connected && (events & (GW_IO_WRITE | GW_IO_ERR))) {
+	if (!uc->connected && (events & (GW_IO_WRITE | GW_IO_ERR | (uc->tls ? GW_IO_READ : 0)))) {
 		int err = 0;
 		socklen_t l = sizeof(err);
 
@@ -698,11 +748,26 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 			conn_update(c);
 			return;
 		}
+		if (uc->tls) {
+			int hs = gw_tls_up_handshake(uc);
+
+			if (hs == -EAGAIN) {
+				gw_loop_mod_fd(loop, io, gw_tls_up_want(uc));
+				return;
+			}
+			if (hs) {
+				/* chain, name or SAN refused: another endpoint, then 502 */
+				pr_debug("proxy: TLS to %s failed", r->upstream);
+				up_failed(c);
+				conn_update(c);
+				return;
+			}
+		}
 		uc->connected = true;
 	}
 	if (events & GW_IO_READ) {
 		bool eof = false;
-		ssize_t n = conn_read(c->w, uc->fd, &r->uin, &eof);
+		ssize_t n = up_read(c->w, uc, &r->uin, &eof);
 
 		if (n > 0) {
 			r->up_got_bytes = true;
@@ -718,6 +783,15 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 		gw_loop_del_fd(loop, &uc->io);
 	}
 	conn_update(c);
+}
+
+/* up_tls_pending_cb() : reads what OpenSSL holds decrypted for the upstream */
+static void up_tls_pending_cb(struct gw_loop *loop, struct gw_task *t)
+{
+	struct gw_conn *c = t->data;
+
+	if (c->req && c->req->uc)
+		up_io(loop, &c->req->uc->io, GW_IO_READ);
 }
 
 /* ---- request mirrors: fire and forget ---- */
@@ -801,7 +875,8 @@ static void mirror_start(struct gw_conn *c, struct gw_ir *ir, int32_t cluster, c
 	socklen_t sl;
 	int idx = gw_upstream_pick(w->up, ir, cluster, &tried);
 
-	if (idx < 0 || len < 4 ||
+	/* mirrors are plaintext only: never send a copy in clear to a TLS backend */
+	if (idx < 0 || len < 4 || ir->clusters[cluster].tls ||
 	    gw_upstream_addr(&ir->clusters[cluster].endpoints[idx], &ss, &sl))
 		return;
 	m = calloc(1, sizeof(*m));
@@ -1345,7 +1420,7 @@ static bool req_step(struct gw_conn *c)
 		}
 	}
 	if (r->uc && r->uc->connected && r->uout.data) {
-		n = conn_write(r->uc->fd, &r->uout);
+		n = up_write(r->uc, &r->uout);
 		if (n < 0) {
 			up_failed(c);
 			return true;
@@ -1432,7 +1507,7 @@ static bool tunnel_step(struct gw_conn *c)
 			progress = true;
 		}
 	}
-	n = conn_write(r->uc->fd, &r->uout);
+	n = up_write(r->uc, &r->uout);
 	if (n < 0) {
 		c->state = GW_CS_CLOSING;
 		return true;
@@ -1723,11 +1798,16 @@ static void conn_update(struct gw_conn *c)
 		struct gw_req *r = c->req;
 		uint32_t uw = 0;
 
-		if (!r->uc->connected || r->uout.data)
+		if (!r->uc->connected)
+			uw |= gw_tls_up_want(r->uc); /* connect, then the TLS handshake */
+		else if (r->uout.data)
 			uw |= GW_IO_WRITE;
 		if (r->uc->connected && !r->up_eof && (!r->uin.area || r->uin.data < r->uin.size))
 			uw |= GW_IO_READ;
 		gw_loop_mod_fd(w->loop, &r->uc->io, uw);
+		/* decrypted response bytes inside OpenSSL raise no epoll event */
+		if ((uw & GW_IO_READ) && gw_tls_up_pending(r->uc))
+			gw_loop_defer(w->loop, &r->uc->task, up_tls_pending_cb, c);
 	}
 	if (c->state == GW_CS_HEAD) {
 		conn_set_timer(c, c->in.data ? GW_CT_HEADER : GW_CT_IDLE);

@@ -20,6 +20,7 @@
 
 #include "gwbpf/log.h"
 #include "gwbpf/loop.h"
+#include "gwbpf/tls_upstream.h"
 #include "gwbpf/upstream.h"
 
 #define GW_UP_BUCKETS 256
@@ -41,6 +42,7 @@ struct gw_upstream_pool {
 	uint64_t rr_generation; /* generation the rr array belongs to */
 	uint32_t *rr;           /* next endpoint to try, per cluster */
 	size_t n_rr;
+	struct gw_tls_up_cache *tls_cache; /* tls_upstream.c */
 };
 
 struct gw_upstream_pool *gw_upstream_pool_new(struct gw_loop *loop, unsigned int max_idle_per_ep,
@@ -74,6 +76,8 @@ void gw_upstream_close(struct gw_upstream_pool *pool, struct gw_upconn *uc)
 		return;
 	gw_loop_del_fd(pool->loop, &uc->io);
 	gw_loop_del_timer(pool->loop, &uc->idle_timer);
+	gw_loop_cancel(pool->loop, &uc->task);
+	gw_tls_up_free(uc->tls);
 	if (uc->fd >= 0)
 		close(uc->fd);
 	free(uc);
@@ -100,6 +104,7 @@ void gw_upstream_pool_free(struct gw_upstream_pool *pool)
 		}
 	}
 	free(pool->rr);
+	gw_tls_up_cache_free(pool->tls_cache);
 	free(pool);
 }
 
@@ -223,15 +228,31 @@ static void gw_up_idle_timer(struct gw_loop *loop, struct gw_timer *t)
 	gw_upstream_close(uc->pool, uc);
 }
 
+struct gw_tls_up_cache **gw_upstream_tls_cache(struct gw_upstream_pool *pool)
+{
+	return &pool->tls_cache;
+}
+
 struct gw_upconn *gw_upstream_get(struct gw_upstream_pool *pool, const struct sockaddr_storage *ss,
 				  socklen_t len)
 {
+	return gw_upstream_get_key(pool, ss, len, 0);
+}
+
+struct gw_upconn *gw_upstream_get_key(struct gw_upstream_pool *pool,
+				      const struct sockaddr_storage *ss, socklen_t len,
+				      uint64_t key)
+{
 	struct gw_up_bucket *b = gw_up_bucket(pool, ss, len, false);
-	struct gw_upconn *uc;
+	struct gw_upconn *uc = NULL;
 	int one = 1, err;
 
-	if (b && b->idle) {
-		uc = b->idle;
+	/* newest first; a connection made with other TLS settings (or none)
+	 * never carries this request */
+	for (struct gw_upconn *it = b ? b->idle : NULL; it && !uc; it = it->next)
+		if (it->tls_key == key)
+			uc = it;
+	if (uc) {
 		gw_up_unlink(b, uc);
 		pool->n_idle--;
 		gw_loop_del_fd(pool->loop, &uc->io);
@@ -243,6 +264,7 @@ struct gw_upconn *gw_upstream_get(struct gw_upstream_pool *pool, const struct so
 	if (!uc)
 		return NULL;
 	uc->pool = pool;
+	uc->tls_key = key;
 	memcpy(&uc->addr, ss, len);
 	uc->addrlen = len;
 	uc->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -273,6 +295,7 @@ void gw_upstream_release(struct gw_upstream_pool *pool, struct gw_upconn *uc, bo
 	if (!uc)
 		return;
 	gw_loop_del_fd(pool->loop, &uc->io);
+	gw_loop_cancel(pool->loop, &uc->task);
 	if (!reusable || !uc->connected || !pool->max_idle)
 		goto close;
 	b = gw_up_bucket(pool, &uc->addr, uc->addrlen, true);
