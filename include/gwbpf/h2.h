@@ -34,6 +34,26 @@ struct gw_tls_conn;
  * than this many streams, and more than half of all it opened, gets GOAWAY
  * ENHANCE_YOUR_CALM and is closed */
 #define GW_H2_MAX_RESETS 100
+/* more abuse that closes a connection with GOAWAY ENHANCE_YOUR_CALM: */
+#define GW_H2_MAX_REFUSED 100	    /* streams refused over MAX_CONCURRENT_STREAMS */
+#define GW_H2_MAX_TOO_BIG 20	    /* requests answered 431 (header limits) */
+#define GW_H2_CTL_WINDOW_MS 10000   /* SETTINGS and PING are counted per 10 s window */
+#define GW_H2_MAX_SETTINGS 100	    /* SETTINGS frames (not ACKs) per window */
+#define GW_H2_MAX_PINGS 1000	    /* PING frames (not ACKs) per window */
+#define GW_H2_MAX_CONTINUATIONS 8   /* CONTINUATION frames after one HEADERS */
+
+/* why a connection was closed for abuse: gwbpf_h2_abuse_total{reason} */
+enum gw_h2_abuse {
+	GW_H2_ABUSE_RAPID_RESET,     /* CVE-2023-44487 */
+	GW_H2_ABUSE_REFUSED_STREAMS, /* kept opening streams over the limit */
+	GW_H2_ABUSE_HEADER_LIST,     /* kept sending header lists over the limit */
+	GW_H2_ABUSE_CONTINUATION,    /* CONTINUATION flood (CVE-2024-28182) */
+	GW_H2_ABUSE_SETTINGS,	     /* SETTINGS flood */
+	GW_H2_ABUSE_PING,	     /* PING flood */
+	GW_H2_ABUSE_OUTBOUND,	     /* ACKs piled up unread (nghttp2 "flooded") */
+	GW_H2_ABUSE_PROTOCOL,	     /* any other connection error from the client */
+	GW_H2_ABUSE_MAX,
+};
 
 /* gw_h2_detect() : looks at the first len bytes a client sent. Returns 1
  * when they start with the HTTP/2 preface, -EAGAIN when they are a strict
@@ -68,5 +88,12 @@ void gw_h2_drain(struct gw_worker *w, const char *address, uint16_t port);
 
 /* gw_h2_close_all() : closes every HTTP/2 connection of w at once */
 void gw_h2_close_all(struct gw_worker *w);
+
+/* gw_h2_abuse_total() : connections closed for reason r so far (all workers) */
+uint64_t gw_h2_abuse_total(enum gw_h2_abuse r);
+
+/* gw_h2_metrics_render() : a gw_metrics_hook_fn appending
+ * gwbpf_h2_abuse_total{reason="..."} (arg unused). Bytes written or -ENOSPC. */
+int gw_h2_metrics_render(void *arg, char *buf, size_t cap);
 
 #endif

@@ -25,6 +25,7 @@
 #include "gwbpf/cli.h"
 #include "gwbpf/dataplane.h"
 #include "gwbpf/diag.h"
+#include "gwbpf/h2.h"
 #include "gwbpf/ifaddrs.h"
 #include "gwbpf/ir.h"
 #include "gwbpf/kube.h"
@@ -588,6 +589,8 @@ int gw_cmd_run(int argc, char **argv)
 	if (!r.metrics)
 		pr_warn("run: metrics registry: %s; /metrics shows proxy counters only",
 			strerror(errno));
+	else if (gw_metrics_add_hook(r.metrics, gw_h2_metrics_render, NULL))
+		pr_warn("run: HTTP/2 abuse counters left out of /metrics");
 	popts.metrics = r.metrics;
 	r.proxy = gw_proxy_new(&popts);
 	if (!r.proxy) {

@@ -136,7 +136,12 @@ struct h2_conn {
 	char peer[GW_ADDR_MAX];
 	uint32_t n_resets;  /* RST_STREAM frames received */
 	uint32_t n_streams; /* streams opened */
+	uint32_t n_refused; /* streams refused (over MAX_CONCURRENT_STREAMS) */
+	uint32_t n_too_big; /* requests over the header limits (431) */
+	uint32_t n_settings, n_pings; /* in the current control window */
+	uint64_t ctl_window_ms;	      /* start of that window (monotonic ms) */
 	bool dead;	    /* close at the end of the current update */
+	bool abused;	    /* GOAWAY sent for abuse (counted once) */
 	bool in_update;
 	struct h2_stream *streams;
 	struct h2_conn *next, *prev;
@@ -145,10 +150,26 @@ struct h2_conn {
 /* every worker thread serves its own connections: no lock */
 static __thread struct h2_conn *h2_conns;
 
+/* connections closed for abuse, by reason: shared by the workers (relaxed
+ * atomics; an abusive connection is rare, so the shared line costs nothing
+ * on the request path) */
+static const char *const h2_abuse_names[GW_H2_ABUSE_MAX] = {
+    [GW_H2_ABUSE_RAPID_RESET] = "rapid_reset",
+    [GW_H2_ABUSE_REFUSED_STREAMS] = "refused_streams",
+    [GW_H2_ABUSE_HEADER_LIST] = "header_list",
+    [GW_H2_ABUSE_CONTINUATION] = "continuation",
+    [GW_H2_ABUSE_SETTINGS] = "settings_flood",
+    [GW_H2_ABUSE_PING] = "ping_flood",
+    [GW_H2_ABUSE_OUTBOUND] = "outbound_flood",
+    [GW_H2_ABUSE_PROTOCOL] = "protocol_error",
+};
+static uint64_t h2_abuse_count[GW_H2_ABUSE_MAX];
+
 static void h2_update(struct h2_conn *hc);
 static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events);
 static void up2_io(struct gw_loop *loop, struct gw_io *io, uint32_t events);
 static int up2_session_new(struct h2_stream *st);
+static void h2_abuse(struct h2_conn *hc, enum gw_h2_abuse r, uint32_t code);
 
 static uint64_t now_us(void)
 {
@@ -1184,6 +1205,8 @@ static void stream_start(struct h2_stream *st, bool end_stream)
 	st->req_end = end_stream;
 	if (st->too_big) {
 		local_response(st, 431, "header_limits");
+		if (++hc->n_too_big > GW_H2_MAX_TOO_BIG)
+			h2_abuse(hc, GW_H2_ABUSE_HEADER_LIST, NGHTTP2_ENHANCE_YOUR_CALM);
 		return;
 	}
 	if (gw_h2_request_view(st->fields, st->n_fields, &req, hdrs, ARRAY_SIZE(hdrs))) {
@@ -1382,6 +1405,41 @@ static bool rapid_reset(const struct h2_conn *hc)
 	return hc->n_resets > GW_H2_MAX_RESETS && hc->n_resets * 2 > hc->n_streams;
 }
 
+/* h2_abuse() : the client misbehaves: count it, GOAWAY ENHANCE_YOUR_CALM
+ * (streams in flight are cut: the client is not owed them) and close once
+ * the GOAWAY is out. Safe to call more than once. */
+static void h2_abuse(struct h2_conn *hc, enum gw_h2_abuse r, uint32_t code)
+{
+	if (hc->abused)
+		return;
+	hc->abused = true;
+	__atomic_add_fetch(&h2_abuse_count[r], 1, __ATOMIC_RELAXED);
+	pr_warn("h2: %s: closing the connection: %s (%u streams opened, %u reset, %u refused, "
+		"%u over the header limits)",
+		hc->peer, h2_abuse_names[r], hc->n_streams, hc->n_resets, hc->n_refused,
+		hc->n_too_big);
+	nghttp2_session_terminate_session(hc->s, code);
+}
+
+/* ctl_frame() : a SETTINGS or PING frame (not an ACK) arrived; they cost us
+ * an ACK each and do no work for the client, so their rate is bounded */
+static void ctl_frame(struct h2_conn *hc, bool ping)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (now - hc->ctl_window_ms >= GW_H2_CTL_WINDOW_MS) {
+		hc->ctl_window_ms = now;
+		hc->n_settings = hc->n_pings = 0;
+	}
+	if (ping && ++hc->n_pings > GW_H2_MAX_PINGS)
+		h2_abuse(hc, GW_H2_ABUSE_PING, NGHTTP2_ENHANCE_YOUR_CALM);
+	else if (!ping && ++hc->n_settings > GW_H2_MAX_SETTINGS)
+		h2_abuse(hc, GW_H2_ABUSE_SETTINGS, NGHTTP2_ENHANCE_YOUR_CALM);
+}
+
 static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
 {
 	struct h2_conn *hc = user;
@@ -1413,15 +1471,33 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
 		break;
 	case NGHTTP2_RST_STREAM:
 		hc->n_resets++;
-		if (rapid_reset(hc)) {
-			pr_warn("h2: %s: %u streams reset of %u opened: closing (rapid reset)",
-				hc->peer, hc->n_resets, hc->n_streams);
-			nghttp2_session_terminate_session(s, NGHTTP2_ENHANCE_YOUR_CALM);
-		}
+		if (rapid_reset(hc))
+			h2_abuse(hc, GW_H2_ABUSE_RAPID_RESET, NGHTTP2_ENHANCE_YOUR_CALM);
+		break;
+	case NGHTTP2_SETTINGS:
+	case NGHTTP2_PING:
+		if (!(f->hd.flags & NGHTTP2_FLAG_ACK))
+			ctl_frame(hc, f->hd.type == NGHTTP2_PING);
 		break;
 	default:
 		break;
 	}
+	return 0;
+}
+
+/* on_invalid_frame() : nghttp2 refused a frame with a stream error; a
+ * stream over MAX_CONCURRENT_STREAMS is one (RST_STREAM REFUSED_STREAM or
+ * PROTOCOL_ERROR). A few happen to honest clients racing our SETTINGS; a
+ * client that keeps doing it is hammering us. */
+static int on_invalid_frame(nghttp2_session *s, const nghttp2_frame *f, int code, void *user)
+{
+	struct h2_conn *hc = user;
+
+	(void)s;
+	if (f->hd.type == NGHTTP2_HEADERS && ++hc->n_refused > GW_H2_MAX_REFUSED)
+		h2_abuse(hc, GW_H2_ABUSE_REFUSED_STREAMS, NGHTTP2_ENHANCE_YOUR_CALM);
+	pr_debug("h2: %s: invalid frame type %u on stream %d: %s", hc->peer, f->hd.type,
+		 f->hd.stream_id, nghttp2_strerror(code));
 	return 0;
 }
 
@@ -1560,12 +1636,31 @@ static void h2_free(struct h2_conn *hc)
 	free(hc);
 }
 
+static bool h2_flush(struct h2_conn *hc);
+
 static int h2_recv(struct h2_conn *hc, const uint8_t *p, size_t len)
 {
 	ssize_t r = nghttp2_session_mem_recv(hc->s, p, len);
 
 	if (r < 0) {
+		/* a connection error: nghttp2 may have queued its own GOAWAY
+		 * already (then terminate_session does nothing); try once to get
+		 * it out before the socket closes, so the client learns why */
+		enum gw_h2_abuse why = GW_H2_ABUSE_PROTOCOL;
+		uint32_t code = NGHTTP2_PROTOCOL_ERROR;
+
+		if (r == NGHTTP2_ERR_FLOODED) {
+			why = GW_H2_ABUSE_OUTBOUND;
+			code = NGHTTP2_ENHANCE_YOUR_CALM;
+		} else if (r == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS) {
+			why = GW_H2_ABUSE_CONTINUATION;
+			code = NGHTTP2_ENHANCE_YOUR_CALM;
+		}
 		pr_debug("h2: %s: %s", hc->peer, nghttp2_strerror((int)r));
+		if (r != NGHTTP2_ERR_NOMEM && r != NGHTTP2_ERR_CALLBACK_FAILURE) {
+			h2_abuse(hc, why, code);
+			h2_flush(hc);
+		}
 		return -EPROTO;
 	}
 	gw_stat_add(hc->w, bytes_in, len);
@@ -1724,8 +1819,12 @@ int gw_h2_conn_start(struct gw_worker *w, int fd, struct gw_tls_conn *tls, const
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame);
 	/* request bodies are acknowledged when they reach the upstream */
 	nghttp2_option_set_no_auto_window_update(opt, 1);
+	/* CVE-2024-28182: the fixed libnghttp2 defaults to 8; say it here so an
+	 * older or newer library cannot change what we promise */
+	nghttp2_option_set_max_continuations(opt, GW_H2_MAX_CONTINUATIONS);
 	if (nghttp2_session_server_new2(&hc->s, cb, hc, opt))
 		goto out;
 	if (nghttp2_submit_settings(hc->s, NGHTTP2_FLAG_NONE, iv, ARRAY_SIZE(iv)))
@@ -1790,4 +1889,32 @@ void gw_h2_close_all(struct gw_worker *w)
 		if (hc->w == w)
 			h2_free(hc);
 	}
+}
+
+uint64_t gw_h2_abuse_total(enum gw_h2_abuse r)
+{
+	return r < GW_H2_ABUSE_MAX ? __atomic_load_n(&h2_abuse_count[r], __ATOMIC_RELAXED) : 0;
+}
+
+int gw_h2_metrics_render(void *arg, char *buf, size_t cap)
+{
+	size_t off = 0;
+	int n;
+
+	(void)arg;
+	n = snprintf(buf, cap,
+		     "# HELP gwbpf_h2_abuse_total HTTP/2 connections closed with GOAWAY for abuse.\n"
+		     "# TYPE gwbpf_h2_abuse_total counter\n");
+	if (n < 0 || (size_t)n >= cap)
+		return -ENOSPC;
+	off = (size_t)n;
+	for (int r = 0; r < GW_H2_ABUSE_MAX; r++) {
+		n = snprintf(buf + off, cap - off, "gwbpf_h2_abuse_total{reason=\"%s\"} %llu\n",
+			     h2_abuse_names[r],
+			     (unsigned long long)gw_h2_abuse_total((enum gw_h2_abuse)r));
+		if (n < 0 || (size_t)n >= cap - off)
+			return -ENOSPC;
+		off += (size_t)n;
+	}
+	return (int)off;
 }
