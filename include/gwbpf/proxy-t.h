@@ -35,6 +35,8 @@ struct gw_proxy_opts {
 	struct gw_metrics *metrics;    /* borrowed registry with >= workers shards, or NULL */
 	uint32_t l4_idle_timeout_ms;   /* TCPRoute/TLSRoute stream idle; 0 = default (1 h) */
 	uint32_t udp_idle_timeout_ms;  /* UDPRoute flow idle; 0 = default (30 s) */
+	uint32_t body_idle_timeout_ms; /* request body: longest gap between bytes; 0 = 30 s; 408 */
+	uint32_t body_timeout_ms;      /* request body complete within this of the head; 0 = 60 s */
 };
 
 struct gw_metrics;
@@ -52,6 +54,9 @@ struct gw_proxy_stats {
 	uint64_t bytes_out;        /* to clients */
 	uint64_t snapshot_generation; /* oldest generation any worker serves */
 	uint64_t listeners;        /* listening sockets (all workers) */
+	uint64_t body_timeouts;    /* request bodies cut for slowness */
+	uint64_t conns_shed;       /* idle connections closed at the connection cap */
+	uint64_t conns_refused;    /* connections closed at the cap with nothing idle */
 };
 
 #endif

@@ -80,7 +80,9 @@ static void usage(FILE *f)
 		"/status and /metrics. SIGTERM or SIGINT stops accepting, drains, exits 0.\n"
 		"With --kube, Services whose endpoints are loopback, link-local or the admin\n"
 		"address are refused (docs/security.md); --allow-local-endpoints permits\n"
-		"them (tests, single-node development clusters).\n");
+		"them (tests, single-node development clusters). --max-conns N caps client\n"
+		"connections per worker (idle ones are shed first); --body-idle-timeout and\n"
+		"--body-timeout (MS, default 30000 and 60000) cut a trickled request body (408).\n");
 }
 
 static void log_diags(const struct gw_diag_list *dl)
@@ -324,6 +326,17 @@ static char *admin_metrics(void *arg)
 		(unsigned long long)st.upstream_reused, (unsigned long long)st.bytes_in,
 		(unsigned long long)st.bytes_out, (unsigned long long)st.listeners,
 		(unsigned long long)st.snapshot_generation);
+	fprintf(f, "# HELP gwbpf_proxy_body_timeouts_total Request bodies cut for slowness (408).\n"
+		   "# TYPE gwbpf_proxy_body_timeouts_total counter\n"
+		   "gwbpf_proxy_body_timeouts_total %llu\n"
+		   "# HELP gwbpf_proxy_connections_shed_total Idle connections closed at the cap.\n"
+		   "# TYPE gwbpf_proxy_connections_shed_total counter\n"
+		   "gwbpf_proxy_connections_shed_total %llu\n"
+		   "# HELP gwbpf_proxy_connections_refused_total Closed at the cap, none idle.\n"
+		   "# TYPE gwbpf_proxy_connections_refused_total counter\n"
+		   "gwbpf_proxy_connections_refused_total %llu\n",
+		(unsigned long long)st.body_timeouts, (unsigned long long)st.conns_shed,
+		(unsigned long long)st.conns_refused);
 	gw_l4_metrics_print(f);
 	if (r->metrics) {
 		/* the registry's families first; it says when the buffer is short */
@@ -375,7 +388,8 @@ int gw_cmd_run(int argc, char **argv)
 	enum {
 		OPT_CONFIG = 256, OPT_KUBE, OPT_KUBECONFIG, OPT_ADMIN, OPT_POOL, OPT_LISTEN,
 		OPT_NOBPF, OPT_WORKERS, OPT_BPFFS, OPT_CGROUP, OPT_XDP, OPT_ALOG, OPT_HDR_TO,
-		OPT_IDLE_TO, OPT_DRAIN_TO, OPT_ALLOW_LOCAL, OPT_L4_IDLE_TO, OPT_UDP_IDLE_TO, OPT_HELP,
+		OPT_IDLE_TO, OPT_DRAIN_TO, OPT_ALLOW_LOCAL, OPT_BODY_IDLE_TO,
+		OPT_BODY_TO, OPT_MAX_CONNS, OPT_L4_IDLE_TO, OPT_UDP_IDLE_TO, OPT_HELP,
 	};
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
@@ -393,6 +407,9 @@ int gw_cmd_run(int argc, char **argv)
 		{ "header-timeout", required_argument, NULL, OPT_HDR_TO },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TO },
 		{ "drain-timeout", required_argument, NULL, OPT_DRAIN_TO },
+		{ "body-idle-timeout", required_argument, NULL, OPT_BODY_IDLE_TO },
+		{ "body-timeout", required_argument, NULL, OPT_BODY_TO },
+		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 		{ "allow-local-endpoints", no_argument, NULL, OPT_ALLOW_LOCAL },
 		{ "l4-idle-timeout", required_argument, NULL, OPT_L4_IDLE_TO },
 		{ "udp-idle-timeout", required_argument, NULL, OPT_UDP_IDLE_TO },
@@ -469,6 +486,22 @@ int gw_cmd_run(int argc, char **argv)
 			break;
 		case OPT_ALOG:
 			popts.access_log = optarg;
+			break;
+		case OPT_BODY_IDLE_TO:
+		case OPT_BODY_TO:
+			/* a request body that trickles (docs/security.md) */
+			if (parse_ms(optarg, c == OPT_BODY_TO ? &popts.body_timeout_ms :
+								&popts.body_idle_timeout_ms)) {
+				gw_cli_err("run: timeouts are milliseconds, 1..86400000");
+				return GW_EXIT_USAGE;
+			}
+			break;
+		case OPT_MAX_CONNS:
+			popts.max_conns = (unsigned int)strtoul(optarg, &end, 10);
+			if (!*optarg || *end || !popts.max_conns || popts.max_conns > 1000000) {
+				gw_cli_err("run: --max-conns wants 1..1000000 (per worker)");
+				return GW_EXIT_USAGE;
+			}
 			break;
 		case OPT_HDR_TO:
 		case OPT_IDLE_TO:

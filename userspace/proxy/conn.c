@@ -111,6 +111,7 @@ struct gw_req {
 	uint64_t start_ms;
 	uint64_t attempt_ms;
 	uint64_t last_up_ms;
+	uint64_t last_body_ms;   /* when client body bytes last arrived (body timeouts) */
 	uint64_t deadline_total; /* 0 = none */
 	uint32_t attempt_timeout;
 	uint64_t bytes_out;
@@ -954,6 +955,7 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 	gw_stat_add(w, requests, 1);
 	r->ir = gw_ir_get(w->ir);
 	r->start_ms = gw_loop_now(w->loop);
+	r->last_body_ms = r->start_ms;
 	r->http10 = hreq->version_minor == 0;
 	r->head_method = gw_slice_eq(hreq->method, "HEAD");
 	r->method = slice_dup(a, hreq->method);
@@ -1151,6 +1153,56 @@ static void conn_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 	conn_free(c);
 }
 
+/* Request body timeouts (docs/security.md): a body must keep arriving
+ * (body_idle_timeout_ms between bytes, counted only while gwbpf waits for
+ * the client: nothing of it is buffered) and be complete within
+ * body_timeout_ms of the head. 0 in the options means the default. */
+#define GW_BODY_IDLE_MS_DEFAULT 30000
+#define GW_BODY_TOTAL_MS_DEFAULT 60000
+
+static bool body_waiting(const struct gw_conn *c)
+{
+	const struct gw_req *r = c->req;
+
+	return r && !r->qbody.done && r->qbody.type != GW_BODY_TUNNEL && !r->upgrade &&
+	       !r->resp_done && c->state == GW_CS_REQ;
+}
+
+static uint64_t body_idle_deadline(const struct gw_conn *c)
+{
+	uint32_t ms = c->w->p->opts.body_idle_timeout_ms;
+
+	return c->req->last_body_ms + (ms ? ms : GW_BODY_IDLE_MS_DEFAULT);
+}
+
+static uint64_t body_total_deadline(const struct gw_conn *c)
+{
+	uint32_t ms = c->w->p->opts.body_timeout_ms;
+
+	return c->req->start_ms + (ms ? ms : GW_BODY_TOTAL_MS_DEFAULT);
+}
+
+/* body_timeout() : the client sends its body too slowly: 408 when no
+ * response has started, else the connection is closed. true when it did. */
+static bool body_timeout(struct gw_conn *c, uint64_t now)
+{
+	struct gw_req *r = c->req;
+	bool total = now >= body_total_deadline(c);
+
+	if (!body_waiting(c) || (!total && (c->in.data || now < body_idle_deadline(c))))
+		return false;
+	gw_stat_add(c->w, body_timeouts, 1);
+	pr_debug("proxy: %s: request body %s", c->peer, total ? "too slow in total" : "idle");
+	if (!r->resp_head_done) {
+		r->reason = total ? "body_timeout" : "body_idle_timeout";
+		local_response(c, 408, true, NULL);
+	} else {
+		r->close_after = true;
+		c->state = GW_CS_CLOSING;
+	}
+	return true;
+}
+
 static void req_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 {
 	struct gw_conn *c = t->data;
@@ -1160,6 +1212,10 @@ static void req_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 
 	if (!r || r->resp_done || c->state != GW_CS_REQ)
 		return;
+	if (body_timeout(c, now)) {
+		conn_update(c);
+		return;
+	}
 	if (r->uc && !r->uc->connected && now >= r->attempt_ms + o->connect_timeout_ms) {
 		pr_debug("proxy: connect to %s timed out", r->upstream);
 		gw_stat_add(c->w, upstream_connect_errors, 1);
@@ -1202,6 +1258,12 @@ static void req_arm(struct gw_conn *c)
 		d = GW_MIN(d, r->attempt_ms + r->attempt_timeout);
 	if (!r->attempt_timeout && !r->deadline_total)
 		d = GW_MIN(d, r->last_up_ms + o->upstream_timeout_ms);
+	if (body_waiting(c)) {
+		d = GW_MIN(d, body_total_deadline(c));
+		/* idle only counts while nothing of the client's is buffered */
+		if (!c->in.data)
+			d = GW_MIN(d, body_idle_deadline(c));
+	}
 	if (gw_timer_armed(&c->req_timer) && c->req_timer.deadline == d)
 		return;
 	gw_loop_add_timer(c->w->loop, &c->req_timer, d > now ? d - now : 0, req_timer_cb, c);
@@ -1393,6 +1455,8 @@ static bool req_step(struct gw_conn *c)
 		size_t moved = body_move(&r->qbody, &c->in, &r->uout);
 
 		r->bytes_in += moved;
+		if (moved)
+			r->last_body_ms = gw_loop_now(c->w->loop);
 		progress |= moved > 0;
 	}
 	if (r->qbody.bad) {
@@ -1823,13 +1887,34 @@ static void conn_update(struct gw_conn *c)
 		req_arm(c);
 }
 
+/* shed_idle() : at the connection cap, closes one connection that is only
+ * waiting (no request in progress, nothing buffered either way: a
+ * keep-alive client between requests, or one that connected and sent
+ * nothing) so that a new client can be served; false when every
+ * connection is busy. The most recent idle one is found first: with a
+ * flood of idle connections that is O(1) (nginx does the same when
+ * worker_connections run out). */
+static bool shed_idle(struct gw_worker *w)
+{
+	for (struct gw_conn *c = w->conns; c; c = c->next) {
+		if (c->state == GW_CS_HEAD && c->timer_kind == GW_CT_IDLE && !c->in.data &&
+		    !c->out.data && !c->lingering && !c->req && !gw_steer_cs_active(&c->st)) {
+			gw_stat_add(w, conns_shed, 1);
+			conn_free(c);
+			return true;
+		}
+	}
+	return false;
+}
+
 void gw_conn_accept(struct gw_worker *w, struct gw_listener *l, int fd,
 		    const struct sockaddr_storage *peer)
 {
 	struct gw_conn *c;
 	int one = 1;
 
-	if (w->n_conns >= w->p->opts.max_conns) {
+	if (w->n_conns >= w->p->opts.max_conns && !shed_idle(w)) {
+		gw_stat_add(w, conns_refused, 1);
 		close(fd);
 		return;
 	}

@@ -44,6 +44,9 @@ struct gw_worker_stats {
 	_Atomic uint64_t bytes_in;
 	_Atomic uint64_t bytes_out;
 	_Atomic uint64_t listeners;
+	_Atomic uint64_t body_timeouts;  /* request bodies cut for slowness (408 or close) */
+	_Atomic uint64_t conns_shed;     /* idle connections closed at the connection cap */
+	_Atomic uint64_t conns_refused;  /* accepted then closed: at the cap, nothing idle */
 };
 
 #define gw_stat_add(w, field, n) atomic_fetch_add_explicit(&(w)->stats.field, (n), memory_order_relaxed)

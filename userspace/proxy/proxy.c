@@ -44,6 +44,8 @@ void gw_proxy_opts_default(struct gw_proxy_opts *o)
 	o->upstream_idle_ms = 30000;
 	o->max_idle_per_endpoint = 64;
 	o->max_conns = 65536;
+	o->body_idle_timeout_ms = 30000;
+	o->body_timeout_ms = 60000;
 	o->access_log = NULL;
 }
 
@@ -469,6 +471,9 @@ void gw_proxy_stats(struct gw_proxy *p, struct gw_proxy_stats *st)
 		st->bytes_in += LD(bytes_in);
 		st->bytes_out += LD(bytes_out);
 		st->listeners += LD(listeners);
+		st->body_timeouts += LD(body_timeouts);
+		st->conns_shed += LD(conns_shed);
+		st->conns_refused += LD(conns_refused);
 #undef LD
 		if (g < st->snapshot_generation)
 			st->snapshot_generation = g;
