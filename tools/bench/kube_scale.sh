@@ -69,7 +69,7 @@ gw_log "objects: $COUNTS (generated in $GEN_MS ms, applied in $LOAD_MS ms)"
 # time to the first ready snapshot
 GW_ADMIN=127.0.0.1:$(gw_free_port)
 t0=$(now_ns)
-"$GW_BIN" run --kubeconfig "$GW_TMP/kubeconfig" --no-bpf --workers 1 --access-log off \
+"$GW_BIN" run --kubeconfig "$GW_TMP/kubeconfig" --allow-local-endpoints --no-bpf --workers 1 --access-log off \
 	--listen-address 127.0.0.1 --admin "$GW_ADMIN" >> "$GW_TMP/gwbpf.log" 2>&1 &
 GW_PID=$!
 gw_track $GW_PID
@@ -94,6 +94,10 @@ ROUTED=ok
 NPATCH=$((NROUTES + NGW + 1))
 STATUS_MS=$($GEN patches "$API" $NPATCH 300 "$t0") || STATUS_MS="not within 300 s"
 gw_log "status written after $STATUS_MS ms from start"
+# churn: translations (snapshots) so far, and what the API served
+SNAPS=$(grep -c 'run: snapshot [0-9]* published' "$GW_TMP/gwbpf.log")
+APISTATS=$(curl -sf -m 5 "$API/_ctl/stats" | $GW_PY -c 'import json,sys; d=json.load(sys.stdin); print("%d status patches, %d conflicts, %d lists" % (sum(d["patches"].values()), d["conflicts"], d["lists"]))')
+gw_log "snapshots published until status written: $SNAPS; API: $APISTATS"
 
 # one update through the API: route-00000 moves from /r0 to /r0-updated
 t1=$(now_ns)
@@ -122,6 +126,8 @@ mkdir -p "$B/bench"
 	echo "| peak RSS (VmHWM) at ready / RSS | ${RSS_READY% *} / ${RSS_READY#* } MiB |"
 	echo "| routed requests to echo (3 Gateways) | $ROUTED |"
 	echo "| start to status of all routes+Gateways written | $STATUS_MS ms |"
+	echo "| snapshots (translations) until then | $SNAPS |"
+	echo "| API requests until then | $APISTATS |"
 	echo "| HTTPRoute PATCH to new path answering | $UPDATE_MS ms |"
 	echo "| peak RSS (VmHWM) at end / RSS | ${RSS_END% *} / ${RSS_END#* } MiB |"
 } > "$B/bench/kube_scale.md"

@@ -33,6 +33,7 @@ event history (10000), open watches (64).
 """
 import argparse
 import base64
+import bisect
 import copy
 import datetime
 import http.server
@@ -452,7 +453,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return
             while True:
                 with st.lock:
-                    evs = [e for e in st.events if e[0] > since and e[1] == r[0] and
+                    # events are in resourceVersion order: start after since
+                    # (a scan of the whole history per wakeup and watcher
+                    # made every write cost milliseconds at scale)
+                    first = bisect.bisect_right(st.events, since, key=lambda e: e[0])
+                    evs = [e for e in st.events[first:] if e[1] == r[0] and
                            e[2] == r[3] and (not ns or e[4]["metadata"].get("namespace") == ns)]
                     # a bookmark may only claim what was looked at: taken
                     # before waiting, so events of the wait are sent next turn

@@ -474,8 +474,12 @@ static void apply(struct gw_kube_source *s, struct watcher *w, json_t *j)
 		s->n_quiet++;
 		/* someone else may have overwritten our part of the status: the
 		 * writer compares again (no request when ours is intact) */
-		if (has_status(w->kind))
+		if (has_status(w->kind) && !s->wr_dirty) {
+			/* at most one such pass a second: our own patches come
+			 * back by the thousand after a large write */
 			s->wr_dirty = true;
+			s->wr_next = now_ms() + 1000;
+		}
 	}
 out:
 	for (size_t i = 0; i < diags.n; i++) {
