@@ -9,7 +9,8 @@
  * userspace/l4/ relays call the same five functions):
  *
  *   pair:   err = gw_splice_pair(sp, client_fd, upstream_fd, &c->sp);
- *           err < 0: not spliced (counted); keep relaying as before.
+ *           -EAGAIN: a socket has unread bytes; read, then try again;
+ *           other err < 0: not spliced (counted); keep relaying as before.
  *   relay:  keep the userspace relay exactly as it was, with EPOLLIN on both
  *           sockets: until the handover, and for the FIN (read() == 0) and
  *           errors after it, bytes still arrive there. After every read or
@@ -60,9 +61,17 @@ void gw_splice_close(struct gw_splice *sp, bool keep_pinned);
  * a second. 0 or -EIO (logged). */
 int gw_splice_selfcheck(struct gw_splice *sp);
 
+/* gw_splice_set_default() / gw_splice_default() : the daemon's splice,
+ * published by `gwbpf run` (NULL = off: --no-bpf, --bpf without splice, or a
+ * failed self-check). Relays call gw_splice_default() when a stream starts
+ * (an atomic load), so the proxy and l4 need no new option plumbing. */
+void gw_splice_set_default(struct gw_splice *sp);
+struct gw_splice *gw_splice_default(void);
+
 /* gw_splice_pair() : inserts the connected, non-blocking TCP sockets fd_a
  * and fd_b (borrowed; the caller keeps owning and closing them) and fills
- * *p. 0, or -ENODEV (sp NULL or disabled), -ENOSPC (map full), -ENOTCONN
+ * *p. 0, or -EAGAIN (a socket has unread bytes: read them and try again
+ * later; not counted), -ENODEV (sp NULL or disabled), -ENOSPC (map full), -ENOTCONN
  * (a socket is not ESTABLISHED any more), -errno: every failure is counted
  * as a fallback and leaves nothing behind. */
 int gw_splice_pair(struct gw_splice *sp, int fd_a, int fd_b, struct gw_splice_pair *p);
@@ -84,7 +93,9 @@ static inline void gw_splice_note(struct gw_splice_pair *p, int side, size_t nre
 int gw_splice_sync(struct gw_splice *sp, struct gw_splice_pair *p, int side);
 
 /* gw_splice_drained() : side i reached EOF; > 0 when every byte from it is
- * in the other socket's send queue (FIN may follow), 0 = not yet, -errno */
+ * in the other socket's send queue (FIN may follow), 0 = not yet, -EAGAIN
+ * when bytes passed to userspace are still unread: read side i again (until
+ * EOF) before asking again; other -errno */
 int gw_splice_drained(struct gw_splice *sp, struct gw_splice_pair *p, int side);
 
 /* gw_splice_unpair() : removes the pair's entries and counts its bytes;

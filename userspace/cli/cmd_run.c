@@ -35,12 +35,20 @@
 #include "gwbpf/metrics.h"
 #include "gwbpf/proxy.h"
 #include "gwbpf/source.h"
+#include "gwbpf/splice.h"
 #include "gwbpf/translate.h"
 #include "gwbpf/xdp.h"
 
 #define GW_RUN_MAX_PATHS 64
 #define GW_RUN_MAX_IFACES 16
 #define GW_RUN_DRAIN_MS 10000
+
+/* --bpf mechanisms; the default is what `make bench` showed wins (docs/bpf.md) */
+#define GW_RUN_BPF_MSG    0x1u
+#define GW_RUN_BPF_SPLICE 0x2u
+#define GW_RUN_BPF_STEER  0x4u
+#define GW_RUN_BPF_DEFAULT GW_RUN_BPF_MSG
+#define GW_RUN_BPF_DEFAULT_STR "msg"
 
 struct gw_run {
 	struct gw_loop *loop;
@@ -54,6 +62,7 @@ struct gw_run {
 	struct gw_translation *t; /* last good translation (its ir is serving) */
 	struct gw_translate_opts topts;
 	struct gw_dataplane *dp;
+	struct gw_splice *splice;       /* --bpf splice (NULL = off) */
 	struct gw_xdp *xdp;
 	struct gw_metrics *metrics;
 	struct gw_io src_io;
@@ -71,13 +80,16 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: gwbpf run --config PATH... | --kube [--kubeconfig FILE]\n"
 		"                 [--admin ADDR] [--address-pool CIDR] [--listen-address IP]\n"
-		"                 [--no-bpf] [--workers N] [--bpffs DIR] [--cgroup DIR]\n"
+		"                 [--no-bpf] [--bpf LIST] [--workers N] [--bpffs DIR] [--cgroup DIR]\n"
 		"                 [--xdp-iface IF]... [--access-log PATH|off]\n"
 		"                 [--header-timeout MS] [--idle-timeout MS] [--drain-timeout MS]\n"
 		"                 [--l4-idle-timeout MS] [--udp-idle-timeout MS]\n\n"
 		"Serves the Gateways found in PATH (files or folders of manifests, watched\n"
 		"for changes). --admin (default 127.0.0.1:9901) serves /healthz, /readyz,\n"
 		"/status and /metrics. SIGTERM or SIGINT stops accepting, drains, exits 0.\n"
+		"--bpf picks the kernel mechanisms, comma-separated: msg (sk_msg local\n"
+		"bypass), splice (sk_skb splice of upgraded streams), steer (L7 steering\n"
+		"decision), or none; default " GW_RUN_BPF_DEFAULT_STR " (docs/bpf.md).\n"
 		"With --kube, Services whose endpoints are loopback, link-local or the admin\n"
 		"address are refused (docs/security.md); --allow-local-endpoints permits\n"
 		"them (tests, single-node development clusters). --max-conns N caps client\n"
@@ -249,6 +261,29 @@ static char *admin_status(void *arg)
 	return s;
 }
 
+/* splice_metrics() : the sk_skb splice's counters (pinned stats map) */
+static void splice_metrics(const char *bpffs, FILE *f)
+{
+	struct gw_splice_stats st;
+
+	if (gw_splice_read_stats(bpffs, &st))
+		return;
+	fprintf(f, "# HELP gwbpf_splice_sockets Sockets in the sk_skb splice sockhash.\n"
+		   "# TYPE gwbpf_splice_sockets gauge\ngwbpf_splice_sockets %u\n"
+		   "# HELP gwbpf_splice_bytes_total Bytes the kernel forwarded for ended splices.\n"
+		   "# TYPE gwbpf_splice_bytes_total counter\ngwbpf_splice_bytes_total %llu\n"
+		   "# HELP gwbpf_splice_events_total Splices started, ended, fallbacks by reason.\n"
+		   "# TYPE gwbpf_splice_events_total counter\n",
+		st.n_socks, (unsigned long long)st.v[GW_SPLICE_BYTES]);
+	for (unsigned int i = 0; i < GW_SPLICE_STAT_END; i++) {
+		const char *name = gw_splice_stat_name(i);
+
+		if (name && i != GW_SPLICE_BYTES)
+			fprintf(f, "gwbpf_splice_events_total{event=\"%s\"} %llu\n", name,
+				(unsigned long long)st.v[i]);
+	}
+}
+
 static void dataplane_metrics(const char *bpffs, FILE *f)
 {
 	struct gw_dataplane_stats st;
@@ -362,6 +397,8 @@ static char *admin_metrics(void *arg)
 		gw_xdp_metrics(r->xdp, f);
 	if (r->dp)
 		dataplane_metrics(r->bpffs, f);
+	if (r->splice)
+		splice_metrics(r->bpffs, f);
 	fclose(f);
 	return buf;
 }
@@ -371,6 +408,28 @@ static const struct gw_admin_ops admin_ops = {
 	.status = admin_status,
 	.metrics = admin_metrics,
 };
+
+/* parse_bpf() : "msg,splice,steer" | "none" into GW_RUN_BPF_* */
+static int parse_bpf(const char *s, uint32_t *out)
+{
+	char buf[128], *save = NULL, *tok;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", s);
+	*out = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "msg"))
+			*out |= GW_RUN_BPF_MSG;
+		else if (!strcmp(tok, "splice"))
+			*out |= GW_RUN_BPF_SPLICE;
+		else if (!strcmp(tok, "steer"))
+			*out |= GW_RUN_BPF_STEER;
+		else if (strcmp(tok, "none"))
+			return -EINVAL;
+	}
+	return 0;
+}
 
 static int parse_ms(const char *s, uint32_t *out)
 {
@@ -387,7 +446,7 @@ int gw_cmd_run(int argc, char **argv)
 {
 	enum {
 		OPT_CONFIG = 256, OPT_KUBE, OPT_KUBECONFIG, OPT_ADMIN, OPT_POOL, OPT_LISTEN,
-		OPT_NOBPF, OPT_WORKERS, OPT_BPFFS, OPT_CGROUP, OPT_XDP, OPT_ALOG, OPT_HDR_TO,
+		OPT_BPF, OPT_SPLICE_MAX, OPT_NOBPF, OPT_WORKERS, OPT_BPFFS, OPT_CGROUP, OPT_XDP, OPT_ALOG, OPT_HDR_TO,
 		OPT_IDLE_TO, OPT_DRAIN_TO, OPT_ALLOW_LOCAL, OPT_BODY_IDLE_TO,
 		OPT_BODY_TO, OPT_MAX_CONNS, OPT_L4_IDLE_TO, OPT_UDP_IDLE_TO, OPT_HELP,
 	};
@@ -399,6 +458,9 @@ int gw_cmd_run(int argc, char **argv)
 		{ "address-pool", required_argument, NULL, OPT_POOL },
 		{ "listen-address", required_argument, NULL, OPT_LISTEN },
 		{ "no-bpf", no_argument, NULL, OPT_NOBPF },
+		{ "bpf", required_argument, NULL, OPT_BPF },
+		/* diagnostic, not in usage: a tiny splice map for fallback tests */
+		{ "splice-max-entries", required_argument, NULL, OPT_SPLICE_MAX },
 		{ "workers", required_argument, NULL, OPT_WORKERS },
 		{ "bpffs", required_argument, NULL, OPT_BPFFS },
 		{ "cgroup", required_argument, NULL, OPT_CGROUP },
@@ -420,6 +482,7 @@ int gw_cmd_run(int argc, char **argv)
 	size_t n_paths = 0, n_ifaces = 0;
 	const char *admin_addr = "127.0.0.1:9901", *bpffs = NULL, *cgroup = NULL;
 	const char *kubeconfig = NULL;
+	uint32_t bpf_mech = GW_RUN_BPF_DEFAULT, splice_max = 0;
 	bool kube = false, no_bpf = false, allow_local = false;
 	uint32_t drain_ms = GW_RUN_DRAIN_MS;
 	struct gw_proxy_opts popts;
@@ -460,6 +523,19 @@ int gw_cmd_run(int argc, char **argv)
 			break;
 		case OPT_NOBPF:
 			no_bpf = true;
+			break;
+		case OPT_BPF:
+			if (parse_bpf(optarg, &bpf_mech)) {
+				gw_cli_err("run: --bpf wants a list of msg, splice, steer (or none)");
+				return GW_EXIT_USAGE;
+			}
+			break;
+		case OPT_SPLICE_MAX:
+			splice_max = (uint32_t)strtoul(optarg, &end, 10);
+			if (!*optarg || *end || !splice_max || splice_max > (1u << 20)) {
+				gw_cli_err("run: --splice-max-entries wants 1..1048576");
+				return GW_EXIT_USAGE;
+			}
 			break;
 		case OPT_ALLOW_LOCAL:
 			allow_local = true;
@@ -618,6 +694,17 @@ int gw_cmd_run(int argc, char **argv)
 
 		popts.workers = ncpu > 0 ? (unsigned int)ncpu : 1;
 	}
+	if (!no_bpf && (bpf_mech & GW_RUN_BPF_SPLICE)) {
+		/* before the workers serve: every tunnel they open may splice */
+		struct gw_splice_opts so = { .bpffs = bpffs, .max_entries = splice_max };
+
+		r.splice = gw_splice_open(&so);
+		if (!r.splice)
+			pr_warn("run: sk_skb splice unavailable (%s); upgraded streams are relayed "
+				"in userspace",
+				strerror(errno));
+		gw_splice_set_default(r.splice);
+	}
 	r.metrics = gw_metrics_new(popts.workers);
 	if (!r.metrics)
 		pr_warn("run: metrics registry: %s; /metrics shows proxy counters only",
@@ -635,9 +722,11 @@ int gw_cmd_run(int argc, char **argv)
 		goto out;
 	}
 
-	if (!no_bpf) {
+	if (!no_bpf && (bpf_mech & (GW_RUN_BPF_MSG | GW_RUN_BPF_STEER))) {
 		struct gw_dataplane_opts dopts = { .bpffs = bpffs, .cgroup = cgroup };
 
+		dopts.flags = ((bpf_mech & GW_RUN_BPF_MSG) ? GW_DP_F_SKMSG : 0) |
+			      ((bpf_mech & GW_RUN_BPF_STEER) ? GW_DP_F_STEER : 0);
 		r.dp = gw_dataplane_open(&dopts);
 		if (!r.dp)
 			pr_warn("run: BPF data plane unavailable (%s); serving from userspace only",
@@ -688,6 +777,7 @@ out:
 	gw_xdp_close(r.xdp, true);
 	/* pins stay: a restarted daemon adopts them instead of tearing traffic down */
 	gw_dataplane_close(r.dp, true);
+	gw_splice_close(r.splice, true); /* after the workers: they use it */
 	if (r.loop) {
 		gw_loop_del_timer(r.loop, &r.reload_timer);
 		gw_loop_del_fd(r.loop, &r.sig_io);

@@ -38,6 +38,7 @@
 #include "gwbpf/metrics.h"
 #include "gwbpf/loop.h"
 #include "gwbpf/router.h"
+#include "gwbpf/splice.h"
 #include "gwbpf/steer.h"
 #include "gwbpf/tls.h"
 #include "gwbpf/tls_upstream.h"
@@ -125,6 +126,9 @@ struct gw_req {
 	char *method, *path, *host, *route;
 	char upstream[GW_ADDR_MAX + 8];
 	char upgrade_proto[64];
+	struct gw_splice_pair sp;      /* tunnel: kernel splice (side 0 = client, 1 = upstream) */
+	struct gw_timer splice_timer;  /* tunnel: re-check the drain before a FIN */
+	bool splice_tried;
 };
 
 struct gw_conn {
@@ -540,6 +544,8 @@ static void req_end(struct gw_conn *c)
 
 	if (!r)
 		return;
+	gw_splice_unpair(gw_splice_default(), &r->sp);
+	gw_loop_del_timer(c->w->loop, &r->splice_timer);
 	up_detach(c, false);
 	cls = r->status >= 100 && r->status < 600 ? r->status / 100 : 0;
 	gw_stat_add(c->w, responses[cls], 1);
@@ -773,6 +779,7 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 		if (n > 0) {
 			r->up_got_bytes = true;
 			r->last_up_ms = gw_loop_now(loop);
+			gw_splice_note(&r->sp, 1, (size_t)n, 0);
 		}
 		if (eof)
 			r->up_eof = true;
@@ -1552,6 +1559,78 @@ static void req_finish(struct gw_conn *c)
 	c->state = GW_CS_HEAD;
 }
 
+static void splice_timer_cb(struct gw_loop *loop, struct gw_timer *t)
+{
+	struct gw_req *r = t->data;
+
+	conn_update(r->conn);
+}
+
+/* tunnel_splice() : hands the tunnel to the kernel splice (gwbpf/splice.h):
+ * once at the start, then a sync per direction whenever userspace holds
+ * none of its bytes. Plain TCP on both sides only: TLS bytes must be
+ * decrypted/encrypted here. A refused pair just stays in this relay. */
+static void tunnel_splice(struct gw_conn *c)
+{
+	struct gw_splice *sp = gw_splice_default();
+	struct gw_req *r = c->req;
+
+	if (!sp)
+		return;
+	if (!r->splice_tried) {
+		int err;
+
+		if (c->tls) { /* upstreams are plain TCP here; an upstream TLS
+				 session must be checked too once it exists */
+			r->splice_tried = true;
+			return;
+		}
+		err = gw_splice_pair(sp, c->fd, r->uc->fd, &r->sp);
+		if (err == -EAGAIN)
+			return; /* unread bytes: again after the next read */
+		r->splice_tried = true;
+		if (err)
+			return;
+	}
+	if (!c->in.data && !r->uout.data)
+		gw_splice_sync(sp, &r->sp, 0);
+	if (!r->uin.data && !c->out.data)
+		gw_splice_sync(sp, &r->sp, 1);
+}
+
+/* tunnel_fin_ok() : side's EOF may travel: bytes the kernel redirected
+ * before it are queued on the other socket (else re-check in 1 ms) */
+static bool tunnel_fin_ok(struct gw_conn *c, int side)
+{
+	struct gw_req *r = c->req;
+
+	int ret;
+
+	if (!r->sp.paired)
+		return true;
+	ret = gw_splice_drained(gw_splice_default(), &r->sp, side);
+	if (ret == -EAGAIN) {
+		/* bytes passed up are still on their way: read that side again
+		 * (unless it was reset: then its bytes are gone anyway) */
+		int soerr = 0;
+		socklen_t l = sizeof(soerr);
+
+		getsockopt(side ? r->uc->fd : c->fd, SOL_SOCKET, SO_ERROR, &soerr, &l);
+		if (soerr)
+			return true;
+		if (side == 0)
+			c->in_eof = false;
+		else
+			r->up_eof = false;
+		return false;
+	}
+	if (ret)
+		return true;
+	r->conn = c;
+	gw_loop_add_timer(c->w->loop, &r->splice_timer, 1, splice_timer_cb, r);
+	return false;
+}
+
 /* tunnel_step() : bytes both ways after a 101 */
 static bool tunnel_step(struct gw_conn *c)
 {
@@ -1576,14 +1655,19 @@ static bool tunnel_step(struct gw_conn *c)
 		c->state = GW_CS_CLOSING;
 		return true;
 	}
-	if (n > 0)
+	if (n > 0) {
+		gw_splice_note(&r->sp, 1, 0, (size_t)n);
 		progress = true;
+	}
+	tunnel_splice(c);
 	/* half-closes travel once the bytes before them have */
-	if (c->in_eof && !c->in.data && !r->uout.data && !c->tunnel_shut_up) {
+	if (c->in_eof && !c->in.data && !r->uout.data && !c->tunnel_shut_up &&
+	    tunnel_fin_ok(c, 0)) {
 		shutdown(r->uc->fd, SHUT_WR);
 		c->tunnel_shut_up = true;
 	}
-	if (r->up_eof && !r->uin.data && !c->out.data && !c->tunnel_shut_client) {
+	if (r->up_eof && !r->uin.data && !c->out.data && !c->tunnel_shut_client &&
+	    tunnel_fin_ok(c, 1)) {
 		client_shut_wr(c);
 		c->tunnel_shut_client = true;
 	}
@@ -1721,8 +1805,11 @@ static void client_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 			n = client_read(c, &eof);
 		if (n > 0)
 			gw_steer_cs_read(&c->st, (size_t)n);
-		if (n > 0)
+		if (n > 0) {
 			gw_stat_add(c->w, bytes_in, (uint64_t)n);
+			if (c->req)
+				gw_splice_note(&c->req->sp, 0, (size_t)n, 0);
+		}
 		if (eof)
 			c->in_eof = true;
 	}
@@ -1776,6 +1863,8 @@ static void conn_update(struct gw_conn *c)
 			}
 			if (n > 0) {
 				gw_stat_add(w, bytes_out, (uint64_t)n);
+				if (c->req)
+					gw_splice_note(&c->req->sp, 0, 0, (size_t)n);
 				progress = true;
 			}
 		}
@@ -1793,9 +1882,9 @@ static void conn_update(struct gw_conn *c)
 				if (h2 == -EAGAIN && !c->in_eof)
 					break;
 			}
-			if (c->in.data && c->st.on) {
+			if ((c->in.data || c->in_eof) && c->st.on) {
 				/* a response the kernel forwarded on this connection
-				 * is in flight: ours must not overtake it */
+				 * is in flight: ours (or our FIN) must not overtake it */
 				int sb = gw_steer_cs_busy(&c->st, gw_loop_now(w->loop));
 
 				if (sb < 0) {
