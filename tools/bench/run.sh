@@ -14,6 +14,8 @@
 #   nginx+skmsg     nginx with the same bypass loaded by gwbpf-dpctl (shows
 #                   what the bypass does for any local proxy)
 #
+# plus HTTP/2 rows (bench_h2 below: h2load, h2c, gwbpf vs nginx vs HAProxy).
+#
 # All processes (backend, proxy, wrk) run in one cgroup v2 child, so "CPU
 # us/req" is the cgroup's own cpu.stat usage (user+system of our processes,
 # softirq included as the kernel charges it) divided by completed requests;
@@ -310,6 +312,103 @@ while [ $r -le "$ROUNDS" ]; do
 	order=$(echo "$order" | tr ' ' '\n' | sed '1!G;h;$!d' | tr '\n' ' ')
 	r=$((r + 1))
 done
+# ---- HTTP/2 scenarios (h2c: cleartext HTTP/2 with prior knowledge) ----
+# Many streams on few connections: h2load -c CONNS -m STREAMS against gwbpf,
+# nginx (listen ... http2) and HAProxy (bind ... proto h2), each terminating
+# HTTP/2 and forwarding HTTP/1.1 with keep-alive to the same backend. h2c, not
+# h2 over TLS, so the rows measure HTTP/2 framing, HPACK and multiplexing and
+# not the TLS record layer (the HTTPS scenarios measure that). Own table:
+# results-h2.md, appended to results.md. BENCH_H2=0 skips it.
+P_NGINX_H2=28083 P_HAPROXY_H2=28084
+H2_MODES=${BENCH_H2_MODES:-"nginx haproxy gwbpf"}
+bench_h2() {
+	command -v h2load > /dev/null || { note "h2load missing (make deps): no HTTP/2 rows"; return 0; }
+	# shellcheck disable=SC2059
+	{ printf "$nginx_common\n" nginx-h2 nginx-h2; cat <<EOF2
+worker_processes $W;
+http {
+  access_log off; keepalive_requests 100000000; keepalive_timeout 120s; $ngx_temps
+  http2_max_concurrent_streams 128;
+  upstream be { server 127.0.0.1:$P_BACKEND; keepalive 256; keepalive_requests 100000000; }
+  server {
+    listen 127.0.0.1:$P_NGINX_H2 http2 backlog=4096;
+    location / {
+      proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_max_temp_file_size 0;
+    }
+  }
+}
+EOF2
+	} > "$WORK/nginx-h2.conf"
+	sed -e "s/bind 127.0.0.1:$P_HAPROXY/bind 127.0.0.1:$P_HAPROXY_H2 proto h2/" \
+		"$WORK/haproxy.cfg" > "$WORK/haproxy-h2.cfg"
+	: > "$OUT/raw-h2.txt"
+	for m in $H2_MODES; do
+		case $m in
+		nginx) start_cg nginx-h2 nginx -p "$WORK" -c "$WORK/nginx-h2.conf"; PORT=$P_NGINX_H2 ;;
+		haproxy) start_cg haproxy-h2 haproxy -db -f "$WORK/haproxy-h2.cfg"; PORT=$P_HAPROXY_H2 ;;
+		gwbpf)
+			[ $HAVE_GWBPF = 1 ] || continue
+			start_cg gwbpf-h2 "$ROOT/$B/gwbpf" run --config "$WORK/gwbpf.yaml" --no-bpf \
+				--workers "$W" --access-log off --admin 127.0.0.1:$P_ADMIN
+			PORT=$P_GWBPF ;;
+		*) continue ;;
+		esac
+		n=0
+		until [ "$(curl -s -o /dev/null -m 1 --http2-prior-knowledge -w '%{http_code}' \
+			"http://127.0.0.1:$PORT/64")" = 200 ] || [ $n -ge 100 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		if [ $n -ge 100 ]; then
+			note "h2: $m did not answer over h2c"
+			stop_last
+			continue
+		fi
+		# conns streams path: many streams on few connections, small and 1 MiB bodies
+		for sc in "4 64 /64" "1 100 /64" "2 8 /1m"; do
+			set -- $sc
+			c0=$(cg_usec)
+			sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
+				taskset -c "$WRK_CPU" h2load -t1 -c"$1" -m"$2" -D "$SECS" --warm-up-time=1 \
+				"http://127.0.0.1:$PORT$3" > "$WORK/h2load.out" 2>&1 < /dev/null
+			c1=$(cg_usec)
+			rps=$(awk '/^finished in/ { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^req\/s/) { v = $i; sub(/,$/, "", v); print v } }' "$WORK/h2load.out")
+			ok=$(awk '/^requests:/ { print $8 }' "$WORK/h2load.out")
+			bad=$(awk '/^status codes:/ { print $5 + $7 + $9 }' "$WORK/h2load.out")
+			mean=$(awk '/^time for request:/ { print $6 }' "$WORK/h2load.out")
+			[ -n "$rps" ] && [ -n "$ok" ] && [ "$ok" -gt 0 ] || {
+				note "h2 $m $sc: h2load failed: $(tail -n 3 "$WORK/h2load.out")"
+				continue
+			}
+			cpu=$(awk -v a="$c0" -v b="$c1" -v n="$ok" 'BEGIN { printf "%.1f", (b - a) / n }')
+			echo "$m $1 $2 $3 $rps $mean $cpu $ok ${bad:-0}" >> "$OUT/raw-h2.txt"
+			printf '  h2 %-8s c=%s m=%-3s %-4s %10s req/s  mean %8s  %7s us/req (cgroup)%s\n' \
+				"$m" "$1" "$2" "$3" "$rps" "$mean" "$cpu" \
+				"$([ "${bad:-0}" -gt 0 ] && echo "  NON-2xx: $bad")"
+		done
+		stop_last
+	done
+	{
+		echo
+		echo "## HTTP/2 (h2c): many streams on few connections"
+		echo
+		echo "h2load -t1 (pinned to CPU $WRK_CPU), ${SECS}s after a 1 s warm-up; each proxy terminates h2c"
+		echo "and forwards HTTP/1.1 with keep-alive to the same backend. CPU us/req as above."
+		echo
+		echo "| proxy | conns | streams/conn | path | req/s | mean latency | CPU us/req | req/s vs nginx | req/s vs haproxy | non-2xx |"
+		echo "|---|---|---|---|---|---|---|---|---|---|"
+		awk '{ k = $2 " " $3 " " $4; R[$1 " " k] = $5; row[++n] = $0 }
+		END { for (i = 1; i <= n; i++) { split(row[i], f, " "); k = f[2] " " f[3] " " f[4]
+			ng = R["nginx " k]; hp = R["haproxy " k]
+			printf "| %s | %s | %s | %s | %.0f | %s | %s | %s | %s | %s |\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7],
+				(ng > 0 ? sprintf("%.2f", f[5] / ng) : "-"), (hp > 0 ? sprintf("%.2f", f[5] / hp) : "-"), f[9] } }' \
+			"$OUT/raw-h2.txt" | sort -t'|' -k3,3n -k5,5 -s
+	} > "$OUT/results-h2.md"
+}
+[ "${BENCH_H2:-1}" = 1 ] && bench_h2
+# ---- end of the HTTP/2 scenarios ----
+
 PIDS=$(echo "$PIDS" | sed "s/ $BACKEND_PID\b//")
 stop_pid "$BACKEND_PID"
 
@@ -348,5 +447,6 @@ stop_pid "$BACKEND_PID"
 	echo
 	[ $HAVE_GWBPF = 1 ] || echo "gwbpf rows missing: \`$B/gwbpf run\` (with --no-bpf) is not available in this build."
 } > "$OUT/results.md"
+[ -s "$OUT/results-h2.md" ] && cat "$OUT/results-h2.md" >> "$OUT/results.md"
 echo
 cat "$OUT/results.md"
