@@ -159,8 +159,9 @@ static void start_upstream(struct gw_l4_conn *c, const struct gw_ir_action *a)
 	int cl;
 
 	if (!a) {
+		/* refused as a closed port would be: a RST, no bytes */
 		gw_l4_inc(no_route, 1);
-		gw_l4_conn_close(c, false);
+		gw_l4_conn_close(c, true);
 		return;
 	}
 	cl = gw_l4_pick_cluster(a, gw_worker_rand(c->w));
@@ -201,7 +202,7 @@ static void handshake_step(struct gw_l4_conn *c)
 	/* the SNI chose the certificate; it must also choose this listener */
 	if (!l || !l->tls_terminate) {
 		gw_l4_inc(no_route, 1);
-		gw_l4_conn_close(c, false);
+		gw_l4_conn_close(c, true);
 		return;
 	}
 	start_upstream(c, gw_l4_listener_route(l, c->sni));
@@ -313,7 +314,7 @@ static void hello_step(struct gw_l4_conn *c)
 		gw_l4_inc(no_route, 1);
 		pr_debug("l4: %s:%u: no listener for server name \"%s\"", c->laddr, c->lport,
 			 c->sni);
-		gw_l4_conn_close(c, false);
+		gw_l4_conn_close(c, true);
 		return;
 	}
 	if (l->proto == GW_PROTO_HTTPS) {
