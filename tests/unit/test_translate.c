@@ -218,7 +218,7 @@ static void test_listener_conflicts(void **state)
 	fx_run(&f);
 	l = gw_listener(&f, "Gateway", "infra", "gw", "http");
 	assert_cond(json_object_get(l, "conditions"), "Conflicted", "True", "ProtocolConflict");
-	assert_cond(json_object_get(l, "conditions"), "Programmed", "False", "Invalid");
+	assert_cond(json_object_get(l, "conditions"), "Programmed", "False", "ProtocolConflict");
 	l = gw_listener(&f, "Gateway", "infra", "gw", "tcp");
 	assert_cond(json_object_get(l, "conditions"), "Conflicted", "True", "ProtocolConflict");
 	l = gw_listener(&f, "Gateway", "infra", "gw", "a");

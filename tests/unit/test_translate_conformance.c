@@ -459,7 +459,7 @@ static void test_listener_sets(void **state)
 			    "HostnameConflict");
 		assert_cond(json_object_get(l, "conditions"), "Accepted", "False",
 			    "HostnameConflict");
-		assert_cond(json_object_get(l, "conditions"), "Programmed", "False", "Invalid");
+		assert_cond(json_object_get(l, "conditions"), "Programmed", "False", "HostnameConflict");
 		l = gw_listener(&f, "ListenerSet", INFRA,
 				"listenerset-with-hostname-conflict-with-gateway-1",
 				"hostname-conflict-with-listener-set-listener");

@@ -84,6 +84,12 @@ static json_t *listener_status(const struct tx_ctx *c, const struct gw_object *o
 	 * problem to report */
 	if (!tl->programmed && tl->accepted && tl->gw->accepted && !tl->gw->address)
 		prog_reason = "AddressNotAssigned";
+	/* a conflicted listener is not served because of the conflict: say so
+	 * in Programmed too (ListenerSetHostnameConflict expects the reason) */
+	if (!tl->programmed && tl->conflicted) {
+		prog_reason = tl->conflict_reason;
+		prog_msg = "listener conflicts with another listener";
+	}
 	push(conds, cond(c, o, "Accepted", tl->accepted, tl->accept_reason,
 			 tl->accepted ? "listener is accepted" : tl->accept_msg));
 	/* ResolvedRefs before Programmed: readers (and `gwbpf validate`) show
