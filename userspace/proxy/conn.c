@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -1982,12 +1983,16 @@ static void conn_update(struct gw_conn *c)
  * nothing) so that a new client can be served; false when every
  * connection is busy. The most recent idle one is found first: with a
  * flood of idle connections that is O(1) (nginx does the same when
- * worker_connections run out). */
+ * worker_connections run out). A connection whose request is still in the
+ * kernel's buffer (accepted, not read yet) is not idle. */
 static bool shed_idle(struct gw_worker *w)
 {
 	for (struct gw_conn *c = w->conns; c; c = c->next) {
+		int pending = 0;
+
 		if (c->state == GW_CS_HEAD && c->timer_kind == GW_CT_IDLE && !c->in.data &&
-		    !c->out.data && !c->lingering && !c->req && !gw_steer_cs_active(&c->st)) {
+		    !c->out.data && !c->lingering && !c->req && !gw_steer_cs_active(&c->st) &&
+		    ioctl(c->fd, FIONREAD, &pending) == 0 && !pending) {
 			gw_stat_add(w, conns_shed, 1);
 			conn_free(c);
 			return true;
