@@ -16,6 +16,8 @@
 #
 # plus HTTP/2 rows (bench_h2 below: h2load, h2c, gwbpf vs nginx vs HAProxy).
 #
+# plus HTTPS rows (bench_https below: TLS terminated by gwbpf, nginx, HAProxy).
+#
 # All processes (backend, proxy, wrk) run in one cgroup v2 child, so "CPU
 # us/req" is the cgroup's own cpu.stat usage (user+system of our processes,
 # softirq included as the kernel charges it) divided by completed requests;
@@ -409,6 +411,125 @@ EOF2
 [ "${BENCH_H2:-1}" = 1 ] && bench_h2
 # ---- end of the HTTP/2 scenarios ----
 
+# ---- HTTPS scenarios (TLS terminated by the proxy, plaintext upstream) ----
+# gwbpf, nginx and HAProxy each terminate TLS with the same ECDSA P-256
+# certificate and forward HTTP/1.1 with keep-alive to the same plaintext
+# backend. TLS 1.3 with OpenSSL's default suite order everywhere (HAProxy is
+# told the same order, since it prefers its own), so the wrk client (OpenSSL)
+# gets the same cipher from all three; the cipher each negotiated is printed
+# in the table. Scenarios: keep-alive (record layer cost) with 64 B and
+# 1 MiB bodies, and a new connection per request ("Connection: close": full
+# handshake each time, wrk does not resume sessions). Own table:
+# results-https.md, appended to results.md. BENCH_HTTPS=0 skips it.
+P_GWBPF_TLS=28443 P_NGINX_TLS=28444 P_HAPROXY_TLS=28445
+HTTPS_MODES=${BENCH_HTTPS_MODES:-"nginx haproxy gwbpf"}
+bench_https() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj "/CN=bench.example.com" -addext "subjectAltName=DNS:bench.example.com" \
+		-keyout "$WORK/https.key" -out "$WORK/https.crt" > /dev/null 2>&1 ||
+		{ note "https: openssl req failed: no HTTPS rows"; return 0; }
+	cat "$WORK/https.crt" "$WORK/https.key" > "$WORK/https.pem"
+	# shellcheck disable=SC2059
+	{ printf "$nginx_common\n" nginx-tls nginx-tls; cat <<EOF2
+worker_processes $W;
+http {
+  access_log off; keepalive_requests 100000000; keepalive_timeout 120s; $ngx_temps
+  upstream be { server 127.0.0.1:$P_BACKEND; keepalive 256; keepalive_requests 100000000; }
+  server {
+    listen 127.0.0.1:$P_NGINX_TLS ssl backlog=4096;
+    ssl_certificate $WORK/https.crt; ssl_certificate_key $WORK/https.key;
+    ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache shared:S:10m;
+    location / {
+      proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_max_temp_file_size 0;
+    }
+  }
+}
+EOF2
+	} > "$WORK/nginx-tls.conf"
+	sed -e "s|^  maxconn 4096|  maxconn 4096\n  ssl-default-bind-ciphersuites TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256|" \
+		-e "s|bind 127.0.0.1:$P_HAPROXY|bind 127.0.0.1:$P_HAPROXY_TLS ssl crt $WORK/https.pem alpn http/1.1|" \
+		"$WORK/haproxy.cfg" > "$WORK/haproxy-tls.cfg"
+	{
+		sed -e "s/{name: http, protocol: HTTP, port: $P_GWBPF}/{name: https, protocol: HTTPS, port: $P_GWBPF_TLS, tls: {certificateRefs: [{name: bench-tls}]}}/" \
+			"$WORK/gwbpf.yaml"
+		printf -- '---\napiVersion: v1\nkind: Secret\nmetadata: {name: bench-tls, namespace: default}\n'
+		printf 'type: kubernetes.io/tls\ndata:\n  tls.crt: %s\n  tls.key: %s\n' \
+			"$(base64 -w0 < "$WORK/https.crt")" "$(base64 -w0 < "$WORK/https.key")"
+	} > "$WORK/gwbpf-tls.yaml"
+	: > "$OUT/raw-https.txt"
+	for m in $HTTPS_MODES; do
+		case $m in
+		nginx) start_cg nginx-tls nginx -p "$WORK" -c "$WORK/nginx-tls.conf"; PORT=$P_NGINX_TLS ;;
+		haproxy) start_cg haproxy-tls haproxy -db -f "$WORK/haproxy-tls.cfg"; PORT=$P_HAPROXY_TLS ;;
+		gwbpf)
+			[ $HAVE_GWBPF = 1 ] || continue
+			start_cg gwbpf-tls "$ROOT/$B/gwbpf" run --config "$WORK/gwbpf-tls.yaml" --no-bpf \
+				--workers "$W" --access-log off --admin 127.0.0.1:$P_ADMIN
+			PORT=$P_GWBPF_TLS ;;
+		*) continue ;;
+		esac
+		n=0
+		until [ "$(curl -sk -o /dev/null -m 1 -w '%{http_code}' \
+			"https://127.0.0.1:$PORT/64")" = 200 ] || [ $n -ge 100 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		if [ $n -ge 100 ]; then
+			note "https: $m did not answer over TLS"
+			stop_last
+			continue
+		fi
+		cipher=$(openssl s_client -connect 127.0.0.1:$PORT -servername bench.example.com \
+			< /dev/null 2> /dev/null | awk '/Cipher is/ { print $NF; exit }')
+		# conns path header: keep-alive small and large, then a handshake per request
+		for sc in "50 /64 keepalive" "8 /1m keepalive" "16 /64 close"; do
+			set -- $sc
+			hdr=""
+			[ "$3" = close ] && hdr="Connection: close"
+			c0=$(cg_usec)
+			sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
+				taskset -c "$WRK_CPU" wrk -t1 -c"$1" -d"$SECS"s --latency \
+				${hdr:+-H "$hdr"} "https://127.0.0.1:$PORT$2" > "$WORK/wrk-tls.out" 2>&1 < /dev/null
+			c1=$(cg_usec)
+			rps=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk-tls.out")
+			reqs=$(awk '/requests in/ { print $1 }' "$WORK/wrk-tls.out")
+			p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk-tls.out")")
+			p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$WORK/wrk-tls.out")")
+			errs=$(awk '/Non-2xx/ { print $4 } END {}' "$WORK/wrk-tls.out")
+			[ -n "$rps" ] && [ -n "$reqs" ] && [ "$reqs" -gt 0 ] || {
+				note "https $m $sc: wrk failed: $(tail -n 3 "$WORK/wrk-tls.out")"
+				continue
+			}
+			cpu=$(awk -v a="$c0" -v b="$c1" -v n="$reqs" 'BEGIN { printf "%.1f", (b - a) / n }')
+			echo "$m $1 $2 $3 $rps $p50 $p99 $cpu ${cipher:-?} ${errs:-0}" >> "$OUT/raw-https.txt"
+			printf '  https %-8s c=%-3s %-4s %-9s %10s req/s  p50 %7s ms  p99 %7s ms  %7s us/req (cgroup)  %s%s\n' \
+				"$m" "$1" "$2" "$3" "$rps" "$p50" "$p99" "$cpu" "${cipher:-?}" \
+				"$([ "${errs:-0}" -gt 0 ] && echo "  NON-2xx: $errs")"
+		done
+		stop_last
+	done
+	{
+		echo
+		echo "## HTTPS: TLS terminated by the proxy, plaintext upstream"
+		echo
+		echo "wrk -t1 (pinned to CPU $WRK_CPU, OpenSSL client), ${SECS}s; same ECDSA P-256 certificate, TLS 1.3,"
+		echo "cipher as negotiated (column). keepalive: one TLS session per connection for the whole run;"
+		echo "close: \"Connection: close\", a full handshake per request. CPU us/req as above."
+		echo
+		echo "| proxy | conns | path | connections | req/s | p50 ms | p99 ms | CPU us/req | cipher | req/s vs nginx | req/s vs haproxy | non-2xx |"
+		echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+		awk '{ k = $2 " " $3 " " $4; R[$1 " " k] = $5; row[++n] = $0 }
+		END { for (i = 1; i <= n; i++) { split(row[i], f, " "); k = f[2] " " f[3] " " f[4]
+			ng = R["nginx " k]; hp = R["haproxy " k]
+			printf "| %s | %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9],
+				(ng > 0 ? sprintf("%.2f", f[5] / ng) : "-"), (hp > 0 ? sprintf("%.2f", f[5] / hp) : "-"), f[10] } }' \
+			"$OUT/raw-https.txt" | sort -t'|' -k4,4 -k5,5 -s
+	} > "$OUT/results-https.md"
+}
+[ "${BENCH_HTTPS:-1}" = 1 ] && bench_https
+# ---- end of the HTTPS scenarios ----
+
 PIDS=$(echo "$PIDS" | sed "s/ $BACKEND_PID\b//")
 stop_pid "$BACKEND_PID"
 
@@ -448,5 +569,6 @@ stop_pid "$BACKEND_PID"
 	[ $HAVE_GWBPF = 1 ] || echo "gwbpf rows missing: \`$B/gwbpf run\` (with --no-bpf) is not available in this build."
 } > "$OUT/results.md"
 [ -s "$OUT/results-h2.md" ] && cat "$OUT/results-h2.md" >> "$OUT/results.md"
+[ -s "$OUT/results-https.md" ] && cat "$OUT/results-https.md" >> "$OUT/results.md"
 echo
 cat "$OUT/results.md"
