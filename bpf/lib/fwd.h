@@ -294,8 +294,15 @@ static __always_inline int gw_fwd_backend(struct sk_msg_md *msg)
 	if (flags & GW_LOAN_F_UNFRAMED) {
 		conn = bpf_map_lookup_elem(&gw_steer_conn, &s->client);
 		if (conn && !(conn->flags & GW_SC_F_UNFRAMED)) {
+			__u32 ci = (__u32)s->cluster;
+			struct gw_loan_dir *d = bpf_map_lookup_elem(&gw_loan_dir, &ci);
+
 			conn->flags |= GW_SC_F_UNFRAMED;
 			gw_count(GW_VERDICT_STEER_RESP_UNFRAMED, 0);
+			/* this cluster answers in a way the kernel cannot follow:
+			 * its requests are the proxy's until the next snapshot */
+			if (d)
+				d->n = 0;
 		}
 		return SK_PASS;
 	}

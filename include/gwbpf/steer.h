@@ -47,9 +47,12 @@ void gw_steer_set(const struct gw_steer_maps *m);
 /* gw_steer_enabled() : gw_steer_set() was given maps */
 bool gw_steer_enabled(void);
 
-/* gw_steer_cs_init() : for an accepted plain-TCP client socket fd. Leaves
- * cs->on false when forwarding is off or the socket is not loopback. */
-void gw_steer_cs_init(struct gw_steer_cs *cs, int fd);
+struct sockaddr_storage;
+/* gw_steer_cs_init() : for an accepted plain-TCP client socket fd whose peer
+ * address accept() returned (the client may have reset it already: the kernel
+ * may have served it all the same, and its map entries must still go).
+ * Leaves cs->on false when forwarding is off or the socket is not loopback. */
+void gw_steer_cs_init(struct gw_steer_cs *cs, int fd, const struct sockaddr_storage *peer);
 /* gw_steer_cs_read() : n more bytes read from the client */
 static inline void gw_steer_cs_read(struct gw_steer_cs *cs, size_t n)
 {

@@ -2,7 +2,8 @@
 # test_bpf_splice.sh - WebSocket streams through the sk_skb splice, checked
 # byte for byte against the same streams through --no-bpf: echo both ways
 # with bytes already waiting in the gateway before the splice exists, a
-# 100 MiB download through a stalled reader, a 32 MiB upload ended by the
+# 100 MiB download through a stalled reader, FINs that cross while
+# bytes are still in flight, a 32 MiB upload ended by the
 # client's FIN, FIN and RST from either side mid-transfer. The splice
 # counters must show the kernel forwarded the bulk (a splice that never
 # takes over fails), and the maps must be back to empty afterwards.
@@ -49,6 +50,7 @@ run_both() # run_both CASE ARGS...: same output through both gateways
 }
 
 run_both echo 5000000
+run_both echo_fin 5000000       # our FIN while the echo still flows: both FINs cross
 run_both source 104857600 1.5   # 100 MiB, reader stalled 1.5 s first
 run_both sink 33554432          # upload then client FIN, digest comes back
 run_both source 3000000         # upstream FIN right after the data

@@ -35,6 +35,7 @@
 #include "gwbpf/metrics.h"
 #include "gwbpf/proxy.h"
 #include "gwbpf/source.h"
+#include "gwbpf/steer.h"
 #include "gwbpf/splice.h"
 #include "gwbpf/translate.h"
 #include "gwbpf/xdp.h"
@@ -68,6 +69,7 @@ struct gw_run {
 	struct gw_io src_io;
 	struct gw_io sig_io;
 	struct gw_timer reload_timer;
+	struct gw_timer loan_timer; /* L7 forwarding housekeeping (steer) */
 	int sigfd;
 	uint64_t generation;
 	uint64_t reloads_ok, reloads_failed;
@@ -88,8 +90,8 @@ static void usage(FILE *f)
 		"for changes). --admin (default 127.0.0.1:9901) serves /healthz, /readyz,\n"
 		"/status and /metrics. SIGTERM or SIGINT stops accepting, drains, exits 0.\n"
 		"--bpf picks the kernel mechanisms, comma-separated: msg (sk_msg local\n"
-		"bypass), splice (sk_skb splice of upgraded streams), steer (L7 steering\n"
-		"decision), or none; default " GW_RUN_BPF_DEFAULT_STR " (docs/bpf.md).\n"
+		"bypass), splice (sk_skb splice of upgraded streams), steer (plain L7\n"
+		"requests served in the kernel), or none; default " GW_RUN_BPF_DEFAULT_STR " (docs/bpf.md).\n"
 		"With --kube, Services whose endpoints are loopback, link-local or the admin\n"
 		"address are refused (docs/security.md); --allow-local-endpoints permits\n"
 		"them (tests, single-node development clusters). --max-conns N caps client\n"
@@ -431,6 +433,15 @@ static int parse_bpf(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* loan_tick() : closes dead loaned backend connections, opens replacements */
+static void loan_tick(struct gw_loop *loop, struct gw_timer *t)
+{
+	struct gw_run *r = t->data;
+
+	gw_dataplane_loan_tick(r->dp);
+	gw_loop_add_timer(loop, &r->loan_timer, 100, loan_tick, r);
+}
+
 static int parse_ms(const char *s, uint32_t *out)
 {
 	char *end;
@@ -726,8 +737,14 @@ int gw_cmd_run(int argc, char **argv)
 		struct gw_dataplane_opts dopts = { .bpffs = bpffs, .cgroup = cgroup };
 
 		dopts.flags = ((bpf_mech & GW_RUN_BPF_MSG) ? GW_DP_F_SKMSG : 0) |
-			      ((bpf_mech & GW_RUN_BPF_STEER) ? GW_DP_F_STEER : 0);
+			      ((bpf_mech & GW_RUN_BPF_STEER) ? GW_DP_F_STEER | GW_DP_F_STEER_FWD : 0);
 		r.dp = gw_dataplane_open(&dopts);
+		/* before the first snapshot opens listeners: a connection the
+		 * proxy accepted without it is never forwarded by the kernel */
+		if (gw_dataplane_steer_maps(r.dp)) {
+			gw_steer_set(gw_dataplane_steer_maps(r.dp));
+			gw_loop_add_timer(r.loop, &r.loan_timer, 100, loan_tick, &r);
+		}
 		if (!r.dp)
 			pr_warn("run: BPF data plane unavailable (%s); serving from userspace only",
 				strerror(errno));
@@ -776,6 +793,9 @@ out:
 	gw_kube_config_clear(&r.kcfg);
 	gw_xdp_close(r.xdp, true);
 	/* pins stay: a restarted daemon adopts them instead of tearing traffic down */
+	gw_steer_set(NULL);
+	if (r.loop)
+		gw_loop_del_timer(r.loop, &r.loan_timer);
 	gw_dataplane_close(r.dp, true);
 	gw_splice_close(r.splice, true); /* after the workers: they use it */
 	if (r.loop) {

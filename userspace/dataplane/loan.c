@@ -199,9 +199,9 @@ fail:
 
 /* gw_loan_healthy() : an idle loaned connection is readable only when the
  * backend closed it or sent bytes nobody asked for: both make it unusable */
-static bool gw_loan_healthy(int fd)
+static bool gw_loan_healthy(int fd, short events)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+	struct pollfd p = { .fd = fd, .events = events };
 
 	return poll(&p, 1, 0) == 0;
 }
@@ -216,9 +216,16 @@ static void gw_loan_reap(struct gw_loan_pool *lp)
 		if (c->fd < 0)
 			continue;
 		w = atomic_load(gw_loan_state(lp, i));
-		if (GW_LOAN_ST(w) == GW_LOAN_BUSY)
+		if (GW_LOAN_ST(w) == GW_LOAN_BUSY) {
+			/* the backend closed or reset mid-response: the client's
+			 * connection learns it through the DEAD state (proxy) */
+			if (!gw_loan_healthy(c->fd, POLLRDHUP | POLLHUP | POLLERR))
+				atomic_compare_exchange_strong(gw_loan_state(lp, i), &w,
+							       (w & ~0xffull) | GW_LOAN_DEAD);
 			continue;
-		if (GW_LOAN_ST(w) == GW_LOAN_FREE && !c->retire && gw_loan_healthy(c->fd))
+		}
+		if (GW_LOAN_ST(w) == GW_LOAN_FREE && !c->retire &&
+		    gw_loan_healthy(c->fd, POLLIN | POLLRDHUP))
 			continue;
 		/* FREE -> EMPTY first, so sk_msg can no longer take it */
 		if (!atomic_compare_exchange_strong(gw_loan_state(lp, i), &w, w & ~0xffull))

@@ -106,6 +106,7 @@ struct gw_req {
 	bool http10;
 	bool up_eof;
 	bool up_got_bytes;
+	bool up_hup;       /* tunnel: EPOLLHUP on the upstream; read it without epoll to EOF */
 	bool retried_stale;
 	uint32_t retries;        /* HTTPRoute retries done */
 	struct gw_timer retry_timer; /* backoff before the next retry */
@@ -155,6 +156,7 @@ struct gw_conn {
 	bool tunnel_up_eof;      /* tunnel: upstream sent EOF */
 	bool tunnel_shut_up;     /* tunnel: shutdown(WR) sent upstream */
 	bool tunnel_shut_client; /* tunnel: shutdown(WR) sent to the client */
+	bool in_hup;             /* tunnel: EPOLLHUP on the client; read it without epoll to EOF */
 	struct gw_steer_cs st;   /* shared with kernel L7 forwarding (gwbpf/steer.h) */
 	struct gw_timer steer_timer; /* waiting for a kernel-forwarded response */
 };
@@ -334,6 +336,17 @@ static ssize_t conn_read(struct gw_worker *w, int fd, struct gw_buf *b, bool *eo
 		return 0;
 	*eof = true;
 	return -1;
+}
+
+/* sock_error() : the socket's pending error (SO_ERROR), 0 = none */
+static int sock_error(int fd)
+{
+	int err = 0;
+	socklen_t l = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) == -1)
+		return errno;
+	return err;
 }
 
 /* conn_write() : writes as much of b as the socket takes; -1 on error */
@@ -787,8 +800,13 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 	}
 	if (events & GW_IO_ERR) {
 		/* reset: nothing more will come, and epoll would report it again
-		 * and again (it cannot be masked), so stop watching the socket */
-		r->up_eof = true;
+		 * and again (it cannot be masked), so stop watching the socket.
+		 * In a tunnel a HUP without an error only means both directions
+		 * are shut; bytes may still wait unread, tunnel_step() reads them. */
+		if (c->state == GW_CS_TUNNEL && !r->up_eof && !sock_error(uc->fd))
+			r->up_hup = true;
+		else
+			r->up_eof = true;
 		gw_loop_del_fd(loop, &uc->io);
 	}
 	conn_update(c);
@@ -1641,6 +1659,26 @@ static bool tunnel_step(struct gw_conn *c)
 
 	if (!r->uc)
 		return false;
+	if (c->in_hup && !c->in_eof) {
+		bool eof = false;
+
+		n = conn_read(c->w, c->fd, &c->in, &eof);
+		if (n > 0) {
+			gw_splice_note(&r->sp, 0, (size_t)n, 0);
+			progress = true;
+		}
+		c->in_eof = eof;
+	}
+	if (r->up_hup && !r->up_eof) {
+		bool eof = false;
+
+		n = conn_read(c->w, r->uc->fd, &r->uin, &eof);
+		if (n > 0) {
+			gw_splice_note(&r->sp, 1, (size_t)n, 0);
+			progress = true;
+		}
+		r->up_eof = eof;
+	}
 	if (c->in.data && b_alloc(c->w, &r->uout) == 0 && body_move(&r->qbody, &c->in, &r->uout))
 		progress = true;
 	if (r->uin.data && b_alloc(c->w, &c->out) == 0) {
@@ -1774,8 +1812,17 @@ static void client_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 	bool may_read = io->want & GW_IO_READ;
 
 	if (events & GW_IO_ERR) {
-		/* reset, or both directions shut: nothing can be read or written
-		 * any more, and epoll would keep reporting it */
+		/* reset, or both directions shut: nothing can be written any
+		 * more, and epoll would keep reporting it. A tunnel may still
+		 * have unread client bytes after a plain HUP: tunnel_step()
+		 * reads them to EOF without epoll. */
+		if (c->state == GW_CS_TUNNEL && !c->tls && !c->in_eof && !c->out.data &&
+		    !sock_error(c->fd)) {
+			c->in_hup = true;
+			gw_loop_del_fd(loop, io);
+			conn_update(c);
+			return;
+		}
 		conn_free(c);
 		return;
 	}
@@ -1862,6 +1909,11 @@ static void conn_update(struct gw_conn *c)
 				conn_free(c);
 				return;
 			}
+			/* the response is out and nothing else is owed: ack at once,
+			 * before the client's next request arrives */
+			if (n > 0 && !c->out.data && c->state == GW_CS_REQ && c->req &&
+			    c->req->resp_done && !c->in.data && !c->req->close_after)
+				gw_steer_cs_idle(&c->st);
 			if (n > 0) {
 				gw_stat_add(w, bytes_out, (uint64_t)n);
 				if (c->req)
@@ -2022,7 +2074,7 @@ void gw_conn_accept(struct gw_worker *w, struct gw_listener *l, int fd,
 	snprintf(c->laddr, sizeof(c->laddr), "%s", l->address);
 	c->lport = l->port;
 	if (!l->tls)
-		gw_steer_cs_init(&c->st, fd);
+		gw_steer_cs_init(&c->st, fd, peer);
 	if (peer->ss_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->peer,
 			  sizeof(c->peer));

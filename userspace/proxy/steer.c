@@ -58,14 +58,21 @@ static uint16_t gw_steer_addr(const struct sockaddr_storage *ss, uint32_t *ip, u
 	return 0;
 }
 
-int gw_steer_sock_key(int fd, bool mirror, struct gw_sock_key *k)
+/* gw_steer_key_of() : gw_steer_sock_key() with the peer address given (NULL:
+ * asked of the socket, which fails once the peer has reset it) */
+static int gw_steer_key_of(int fd, const struct sockaddr_storage *peer, bool mirror,
+			   struct gw_sock_key *k)
 {
 	struct sockaddr_storage l, r;
 	socklen_t ll = sizeof(l), rl = sizeof(r), cl = sizeof(k->netns);
-	uint16_t lp, rp, fl, fr;
+	uint16_t lp = 0, rp = 0, fl, fr;
 
 	memset(k, 0, sizeof(*k));
-	if (getsockname(fd, (struct sockaddr *)&l, &ll) || getpeername(fd, (struct sockaddr *)&r, &rl))
+	if (getsockname(fd, (struct sockaddr *)&l, &ll))
+		return -errno;
+	if (peer)
+		r = *peer;
+	else if (getpeername(fd, (struct sockaddr *)&r, &rl))
 		return -errno;
 	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &k->netns, &cl))
 		return -errno;
@@ -79,6 +86,11 @@ int gw_steer_sock_key(int fd, bool mirror, struct gw_sock_key *k)
 	return 0;
 }
 
+int gw_steer_sock_key(int fd, bool mirror, struct gw_sock_key *k)
+{
+	return gw_steer_key_of(fd, NULL, mirror, k);
+}
+
 static bool gw_steer_key_loopback(const struct gw_sock_key *k)
 {
 	if (k->family == GW_AF_INET)
@@ -87,13 +99,13 @@ static bool gw_steer_key_loopback(const struct gw_sock_key *k)
 	       k->local_ip[3] == htonl(1) && k->remote_ip[3] == htonl(1) && k->remote_ip[0] == 0;
 }
 
-void gw_steer_cs_init(struct gw_steer_cs *cs, int fd)
+void gw_steer_cs_init(struct gw_steer_cs *cs, int fd, const struct sockaddr_storage *peer)
 {
 	memset(cs, 0, sizeof(*cs));
 	if (!gw_steer_enabled())
 		return;
 	/* sk_msg only sees local clients: a remote one is never forwarded */
-	if (gw_steer_sock_key(fd, true, &cs->key) || !gw_steer_key_loopback(&cs->key))
+	if (gw_steer_key_of(fd, peer, true, &cs->key) || !gw_steer_key_loopback(&cs->key))
 		return;
 	cs->on = true;
 }
@@ -114,10 +126,29 @@ void gw_steer_cs_idle(struct gw_steer_cs *cs)
 	cs->acked = cs->rd;
 }
 
+/* gw_steer_loan_fate() : what became of the loan a connection's in-flight
+ * response travels on: 1 still busy, 0 done (returned, maybe lent again),
+ * -1 died mid-response (the backend went away) */
+static int gw_steer_loan_fate(const struct gw_steer_maps *m, const struct gw_steer_conn *sc)
+{
+	uint64_t w;
+
+	if (!sc->inflight || sc->inflight > GW_LOAN_SLOTS)
+		return 0;
+	w = atomic_load((_Atomic uint64_t *)&m->loan[sc->inflight - 1].state);
+	if (w == sc->seq)
+		return 1;
+	if (GW_LOAN_SEQ(w) == GW_LOAN_SEQ(sc->seq) &&
+	    (GW_LOAN_ST(w) == GW_LOAN_DEAD || GW_LOAN_ST(w) == GW_LOAN_EMPTY))
+		return -1;
+	return 0;
+}
+
 int gw_steer_cs_busy(struct gw_steer_cs *cs, uint64_t now_ms)
 {
 	const struct gw_steer_maps *m;
 	struct gw_steer_conn sc;
+	int fate;
 
 	if (!cs->on)
 		return 0;
@@ -128,7 +159,10 @@ int gw_steer_cs_busy(struct gw_steer_cs *cs, uint64_t now_ms)
 	}
 	if (sc.flags & GW_SC_F_UNFRAMED)
 		return -EPIPE;
-	if (!sc.inflight) {
+	fate = gw_steer_loan_fate(m, &sc);
+	if (fate < 0)
+		return -EPIPE;
+	if (!fate) {
 		cs->wait_start_ms = 0;
 		return 0;
 	}
@@ -152,7 +186,7 @@ bool gw_steer_cs_active(struct gw_steer_cs *cs)
 		return false;
 	if (sc.flags & GW_SC_F_UNFRAMED)
 		return false;
-	active = sc.inflight || sc.kreq != cs->kreq_seen;
+	active = gw_steer_loan_fate(m, &sc) > 0 || sc.kreq != cs->kreq_seen;
 	cs->kreq_seen = sc.kreq;
 	return active;
 }
