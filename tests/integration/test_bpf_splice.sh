@@ -71,7 +71,17 @@ done
 bytes=$(metric gwbpf_splice_bytes_total)
 [ $((bytes - bytes0)) -ge 125829120 ] || gw_fail "the kernel forwarded only $((bytes - bytes0)) bytes"
 gw_log "kernel forwarded $((bytes - bytes0)) bytes; $((started - started0)) splices, maps empty"
-$GW_BIN status maps --bpffs "$BPFFS" > "$GW_TMP/status.txt" 2>&1 || true
+# the same counters from the pins, as `gwbpf status maps` reads them
+$GW_BIN status maps --json --bpffs "$BPFFS" > "$GW_TMP/status.json" 2>&1 ||
+	gw_fail "status maps: $(cat "$GW_TMP/status.json")"
+$GW_PY - "$GW_TMP/status.json" "$started" "$bytes" << 'PYEOF' || gw_fail "status maps splice section"
+import json, sys
+sp = json.load(open(sys.argv[1]))["splice"]
+c = sp["counters"]
+assert sp["loaded"] and sp["sockets"] == 0, sp
+assert c["started"] == int(sys.argv[2]) and c["ended"] == c["started"], c
+assert c["bytes"] == int(sys.argv[3]), c
+PYEOF
 
 # tiny map: one pair fits, the next falls back to the userspace relay
 gw_stop_gwbpf

@@ -233,12 +233,18 @@ start_mode() { # mode -> sets PORT; returns 1 when the mode cannot run here
 		start_cg gwbpf "$ROOT/$B/gwbpf" run --config "$WORK/gwbpf.yaml" --cgroup "$CG" \
 			--bpffs "$PIN" --workers "$W" --access-log off --admin 127.0.0.1:$P_ADMIN
 		PORT=$P_GWBPF ;;
+	gwbpf+steer) # L7 forwarding in the kernel (docs/bpf.md); not in the default MODES
+		[ $HAVE_GWBPF = 1 ] || return 1
+		start_cg gwbpf "$ROOT/$B/gwbpf" run --config "$WORK/gwbpf.yaml" --cgroup "$CG" \
+			--bpffs "$PIN" --bpf msg,steer --workers "$W" --access-log off \
+			--admin 127.0.0.1:$P_ADMIN
+		PORT=$P_GWBPF ;;
 	esac
 	wait_http "http://127.0.0.1:$PORT/64" || { note "$1 did not answer"; return 1; }
 }
 stop_mode() {
 	[ "$1" = direct ] || stop_last
-	case $1 in *skmsg) unload_bpf ;; esac
+	case $1 in *skmsg | *steer) unload_bpf ;; esac
 }
 
 redirect_bytes() {

@@ -17,6 +17,7 @@
 
 #include "gwbpf/bpfstat.h"
 #include "gwbpf/dataplane.h"
+#include "gwbpf/splice.h"
 #include "gwbpf/xdp.h"
 
 #define MAX_KEYS 65536 /* bounded walk of any one map */
@@ -88,6 +89,20 @@ static json_t *map_doc(int fd, const struct bpf_map_info *info, const char *path
 	return m;
 }
 
+/* is_map_fd() : fd is a BPF map (its anon inode says so) */
+static bool is_map_fd(int fd)
+{
+	char link[64], target[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return true; /* no /proc: keep the old behaviour */
+	target[n] = 0;
+	return strcmp(target, "anon_inode:bpf-map") == 0;
+}
+
 static void walk(const char *dir, json_t *maps, bool conns, int depth)
 {
 	struct dirent *de;
@@ -114,8 +129,10 @@ static void walk(const char *dir, json_t *maps, bool conns, int depth)
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			continue;
-		/* programs and links are pinned too; only maps answer map info */
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.key_size + info.value_size)
+		/* programs and links are pinned too, and answer "map info" with
+		 * their own fields: only an fd that is a map counts */
+		if (is_map_fd(fd) && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    info.key_size + info.value_size)
 			json_array_append_new(maps, map_doc(fd, &info, path, conns));
 		close(fd);
 	}
@@ -162,6 +179,27 @@ static json_t *bypass_doc(const char *bpffs, bool conns)
 		gw_dataplane_conns(bpffs, add_conn, list);
 		json_object_set_new(o, "conns", list);
 	}
+	return o;
+}
+
+/* the sk_skb splice: sockets now and its counters (null when not pinned) */
+static json_t *splice_doc(const char *bpffs)
+{
+	struct gw_splice_stats st;
+	json_t *o, *ev;
+
+	if (gw_splice_read_stats(bpffs, &st))
+		return json_null();
+	o = json_object();
+	ev = json_object();
+	json_object_set_new(o, "loaded", json_boolean(st.loaded));
+	json_object_set_new(o, "sockets", json_integer(st.n_socks));
+	json_object_set_new(o, "directions", json_integer(st.n_pairs));
+	for (unsigned int i = 0; i < GW_SPLICE_STAT_END; i++)
+		if (gw_splice_stat_name(i))
+			json_object_set_new(ev, gw_splice_stat_name(i),
+					    json_integer((json_int_t)st.v[i]));
+	json_object_set_new(o, "counters", ev);
 	return o;
 }
 
@@ -222,6 +260,7 @@ void *gw_bpfstat_read(const char *bpffs, bool conns)
 	walk(bpffs, maps, conns, 0);
 	json_object_set_new(doc, "bpffs", json_string(bpffs));
 	json_object_set_new(doc, "bypass", bypass_doc(bpffs, conns));
+	json_object_set_new(doc, "splice", splice_doc(bpffs));
 	json_object_set_new(doc, "xdp", xdp_doc(bpffs));
 	json_object_set_new(doc, "maps", maps);
 	return doc;
@@ -247,6 +286,22 @@ static void print_bypass(const json_t *bp, FILE *f)
 			json_integer_value(json_object_get(v, "bytes")));
 	json_array_foreach(json_object_get(bp, "conns"), i, v)
 		fprintf(f, "  conn %s\n", json_string_value(v));
+}
+
+static void print_splice(const json_t *sp, FILE *f)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(sp)) {
+		fprintf(f, "sk_skb splice: not loaded\n");
+		return;
+	}
+	fprintf(f, "sk_skb splice: verdict %s, %" JSON_INTEGER_FORMAT " sockets\n",
+		json_is_true(json_object_get(sp, "loaded")) ? "attached" : "detached",
+		json_integer_value(json_object_get(sp, "sockets")));
+	json_object_foreach(json_object_get(sp, "counters"), k, v)
+		fprintf(f, "  %-28s %12" JSON_INTEGER_FORMAT "\n", k, json_integer_value(v));
 }
 
 static void print_xdp(const json_t *x, FILE *f)
@@ -282,6 +337,7 @@ void gw_bpfstat_print(const void *doc, FILE *f)
 	json_t *m, *c;
 
 	print_bypass(json_object_get(doc, "bypass"), f);
+	print_splice(json_object_get(doc, "splice"), f);
 	print_xdp(json_object_get(doc, "xdp"), f);
 
 	if (!json_array_size(maps)) {
