@@ -275,7 +275,7 @@ static bool hostname_eq(const char *a, const char *b)
  * own listeners first, then ListenerSets oldest first). A listener that
  * conflicts with one of higher precedence owned by another object loses;
  * two listeners of the same object that conflict both lose, as the spec
- * asks for a single Gateway. */
+ * asks for a single Gateway, unless one already lost to another object. */
 static void tx_conflicts(struct tx_listener **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -306,7 +306,10 @@ static void tx_conflicts(struct tx_listener **v, size_t n)
 			a->conflicted = true;
 			a->conflict_reason = reason;
 			a->lost |= b->lset != a->lset;
-			if (b->lset == a->lset) {
+			/* a listener that already lost to another object's holds
+			 * nothing its own siblings could conflict with (upstream
+			 * ListenerSetProtocolConflict: its HTTP sibling stays) */
+			if (b->lset == a->lset && !a->lost) {
 				b->conflicted = true;
 				b->conflict_reason = reason;
 			}
