@@ -330,6 +330,10 @@ def is_timeout(code):
 def compare(req_spec, sent_path, r, exp):
     """returns None when r meets exp, else why not (mirrors upstream
     CompareRequest; exp is the case's request entry)"""
+    if exp.get("expectFailure"):
+        # upstream tls.MakeTLSRequestAndExpectFailureResponse: no HTTP answer
+        # at all (the TLS handshake, or the connection, must fail)
+        return None if r.error else "expected the request to fail, got HTTP %d" % r.status
     if r.error:
         return "request failed: " + r.error
     codes = canon_status_codes(exp.get("response") or {})
