@@ -26,7 +26,7 @@ gw_config_http "$GW_TMP/gw.yaml" "$GWP" "$BEP"
 gw_config_http "$GW_TMP/up.yaml" "$UPP" "$BEP"
 BPFFS=/sys/fs/bpf/gwbpf-test-splice-$$
 cleanup_pins() { rm -rf "$BPFFS" 2> /dev/null; }
-trap 'cleanup_pins; gw_cleanup' EXIT
+trap 'rc=$?; cleanup_pins; (exit $rc); gw_cleanup' EXIT
 
 gw_start --config "$GW_TMP/gw.yaml" --bpf splice --bpffs "$BPFFS" --workers 2 --access-log off
 ADMIN_BPF=$GW_ADMIN
@@ -87,7 +87,7 @@ PYEOF
 gw_stop_gwbpf
 GW_ADMIN=""
 BPFFS2=/sys/fs/bpf/gwbpf-test-splice2-$$
-trap 'cleanup_pins; rm -rf "$BPFFS2"; gw_cleanup' EXIT
+trap 'rc=$?; cleanup_pins; rm -rf "$BPFFS2"; (exit $rc); gw_cleanup' EXIT
 TP=$(gw_free_port)
 gw_config_http "$GW_TMP/tiny.yaml" "$TP" "$BEP"
 gw_start --config "$GW_TMP/tiny.yaml" --bpf splice --bpffs "$BPFFS2" --splice-max-entries 2 \
