@@ -821,8 +821,26 @@ class Runner:
                 if why is None:
                     return items, None
             if time.monotonic() > deadline:
-                return items, why
+                return items, why + self.status_view(items, wants, why)
             time.sleep(0.1)
+
+    def status_view(self, items, wants, why):
+        """the status gwbpf reported for the object a failed expectation
+        names, so a failure shows what was there instead of what was not"""
+        for w in wants:
+            kind, ns, name = w.get("kind"), w.get("namespace", ""), w.get("name")
+            if "%s %s/%s" % (kind, ns, name) not in (why or ""):
+                continue
+            for it in items or []:
+                md = it.get("metadata") or {}
+                if it.get("kind") == kind and md.get("name") == name and \
+                        (md.get("namespace") or "") == ns:
+                    text = json.dumps({"generation": md.get("generation"),
+                                       "status": it.get("status")}, sort_keys=True)
+                    if len(text) > 3000:
+                        text = text[:3000] + "..."
+                    return "\n  gwbpf reports: " + text
+        return ""
 
     def gateway_target(self, items, req):
         gref = req.get("gateway") or self.spec.get("gateway") or \
@@ -959,6 +977,19 @@ class Runner:
         self.note("podPrefixFromRequestHeader: %s" % seen)
         return None
 
+    def pod_log_tail(self, m, n=5):
+        """the last lines the echo pods of a backend logged (what it saw)"""
+        out = []
+        for ns, pod, f in self.pod_logs:
+            if ns != m.get("namespace", "") or not pod.startswith(m["name"]):
+                continue
+            try:
+                with open(f, errors="replace") as fh:
+                    out += ["%s: %s" % (pod, l.rstrip()) for l in fh.readlines()[-n:]]
+            except OSError:
+                pass
+        return json.dumps(out[-2 * n:])
+
     def mirror_log_count(self, m, path):
         line = "Echoing back request made to %s to client" % path
         logs = [f for ns, pod, f in self.pod_logs
@@ -1029,7 +1060,8 @@ class Runner:
                 except OSError:
                     pass
             if time.monotonic() > deadline:
-                return "mirror %s/%s never logged %r" % (m.get("namespace"), m["name"], line)
+                return "mirror %s/%s never logged %r (its pods logged: %s)" % (
+                    m.get("namespace"), m["name"], line, self.pod_log_tail(m))
             time.sleep(0.1)
 
     def distribution(self, exp, addr, port, method, host, path, headers):
