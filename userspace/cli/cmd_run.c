@@ -193,6 +193,14 @@ static void reload_cb(struct gw_loop *loop, struct gw_timer *tm)
 	gw_diag_list_free(&diags);
 	if (err)
 		pr_warn("run: reload found errors; invalid objects keep their last good version");
+	if (!changed && err) {
+		/* nothing applied (unreadable or broken file): a failed reload
+		 * for /metrics and /readyz's last_reload, the last good keeps serving */
+		r->last_reload_ok = false;
+		gw_metrics_reload(r->metrics, false);
+		r->reloads_failed++;
+		goto rearm;
+	}
 	if (!changed) {
 		pr_debug("run: reload: no change");
 		goto rearm;
