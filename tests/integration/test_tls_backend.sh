@@ -192,6 +192,16 @@ c=$(get /mtls) || true
 [ "$c" = 200 ] || gw_fail "backend requiring a client certificate: got $c, want 200"
 [ "$(field client_cn)" = gateway-client ] || gw_fail "backend saw client CN '$(field client_cn)'"
 
+gw_log "HTTP/2 clients: TLS backends refused (502), never sent in clear"
+if curl --help all 2> /dev/null | grep -q http2-prior-knowledge; then
+	c=$(curl -s -o /dev/null -m 10 -w '%{http_code}' --http2-prior-knowledge \
+		"http://127.0.0.1:$GWP/good") || true
+	[ "$c" = 502 ] || gw_fail "h2c client to a TLS backend: got $c, want 502"
+	c=$(curl -s -o /dev/null -m 10 -w '%{http_code}' --http2-prior-knowledge \
+		"http://127.0.0.1:$GWP/plain") || true
+	[ "$c" = 200 ] || gw_fail "h2c client to the plain backend: got $c, want 200"
+fi
+
 gw_log "no policy: plaintext as before"
 c=$(get /plain) || true
 [ "$c" = 200 ] || gw_fail "plain backend: got $c"

@@ -545,6 +545,12 @@ static void up_connect(struct h2_stream *st)
 	struct gw_worker *w = st->hc->w;
 	const struct gw_ir_cluster *cl = &st->ir->clusters[st->cluster];
 
+	if (cl->tls) {
+		/* TLS to backends (BackendTLSPolicy) is served for HTTP/1.1 clients
+		 * only (conn.c, tls_upstream.c): never send this request in clear */
+		local_response(st, 502, "upstream_tls_h2_client");
+		return;
+	}
 	while (st->attempts < H2_MAX_ATTEMPTS) {
 		struct sockaddr_storage ss;
 		socklen_t len;
