@@ -13,7 +13,9 @@
 # Also: SNI routing incl. wildcard, unknown and missing SNI closed, garbage,
 # truncated ClientHello with EOF, a ClientHello cut mid-way and a client that
 # sends nothing (both cut by the --header-timeout deadline), and the
-# gwbpf_l4_* counters for each.
+# gwbpf_l4_* counters for each. Everything runs twice: with the userspace
+# relay (--no-bpf) and, where BPF loads, with the kernel splice (passthrough
+# streams then spliced, counted).
 . "$(dirname "$0")/lib.sh"
 gw_init
 gw_require_cmd openssl
@@ -151,11 +153,8 @@ for k in be-a be-w ca; do
 	fi
 done
 
-gw_start --config "$T/gw.yaml" --no-bpf --workers 2 --access-log off --header-timeout 1500
-gw_wait_port 127.0.0.1 "$P" 10 || gw_fail "TLS port $P not listening"
-gw_wait_port 127.0.0.1 "$Q" 10 || gw_fail "TLS port $Q not listening"
-
-$GW_PY - "$P" "$Q" "$T" "$GW_ADMIN" << 'PYEOF' || gw_fail "TLS checks"
+# the checks, in Python, kept in a file so both modes run the same ones
+cat > "$T/check.py" << 'PYEOF'
 import json, socket, ssl, sys, time, urllib.request
 P, Q, T, ADMIN = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 
@@ -271,5 +270,31 @@ j = tls_test(P, "abc.example.com", T + "/ca.crt")
 if j["pod"] != "tls-a":
     fail("after bad clients: %r" % j)
 PYEOF
-kill -0 "$GW_PID" 2> /dev/null || gw_fail "gwbpf died"
+
+# run_mode ARGS... : gwbpf with ARGS, the checks, stop
+run_mode()
+{
+	gw_start --config "$T/gw.yaml" --workers 2 --access-log off --header-timeout 1500 "$@"
+	gw_wait_port 127.0.0.1 "$P" 10 || gw_fail "TLS port $P not listening"
+	gw_wait_port 127.0.0.1 "$Q" 10 || gw_fail "TLS port $Q not listening"
+	$GW_PY "$T/check.py" "$P" "$Q" "$T" "$GW_ADMIN" || gw_fail "TLS checks ($*)"
+	kill -0 "$GW_PID" 2> /dev/null || gw_fail "gwbpf died ($*)"
+	if [ "$1" != --no-bpf ] && grep -q "splice: sk_skb splice on" "$GW_TMP/gwbpf.log"; then
+		n=$(curl -s "http://$GW_ADMIN/metrics" | sed -n 's/^gwbpf_l4_splice_started_total //p')
+		[ "${n:-0}" -gt 0 ] || gw_fail "splice on, but no passthrough stream was spliced"
+	fi
+	gw_stop_gwbpf
+	GW_ADMIN=
+}
+
+gw_log "userspace relay (--no-bpf)"
+run_mode --no-bpf
+# the same through the kernel splice, where this machine can load it
+if [ "$(id -u)" = 0 ] && mount | grep -q ' /sys/fs/bpf '; then
+	gw_log "kernel splice (--bpf msg,splice)"
+	run_mode --bpf msg,splice --bpffs /sys/fs/bpf/gwbpf-l4tls-$$
+	rm -rf "/sys/fs/bpf/gwbpf-l4tls-$$"
+	grep -q "splice: sk_skb splice on" "$GW_TMP/gwbpf.log" ||
+		gw_log "splice did not load here: the second run was userspace too"
+fi
 exit 0

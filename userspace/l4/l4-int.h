@@ -11,6 +11,7 @@
 #include "gwbpf/l4.h"
 #include "gwbpf/loop-t.h"
 #include "gwbpf/proxy-t.h"
+#include "gwbpf/splice-t.h"
 
 struct gw_tls_conn;
 struct gw_worker;
@@ -32,6 +33,7 @@ struct gw_l4_conn {
 	struct gw_io cio, uio;
 	struct gw_timer timer;   /* hello, handshake, connect or idle deadline */
 	struct gw_task task;     /* re-pump: TLS bytes decrypted but not yet read */
+	struct gw_timer fin_timer; /* splice: re-check the drain before a FIN (1 ms) */
 	uint64_t deadline;       /* hello/handshake: loop ms it must be done by */
 	struct sockaddr_storage peer; /* client address (HTTPS hand-off) */
 	uint64_t last_active;    /* loop ms of the last byte moved (idle check) */
@@ -46,6 +48,8 @@ struct gw_l4_conn {
 	char sni[256];           /* server name (passthrough or terminate) */
 	bool c_eof, u_eof;       /* FIN (or close_notify) received from that side */
 	bool c_shut, u_shut;     /* FIN sent to that side */
+	bool splice_tried;       /* gw_splice_pair() was called (or cannot apply) */
+	struct gw_splice_pair sp; /* kernel splice: side 0 = client, 1 = upstream */
 };
 
 /* counters: relaxed atomics, process-wide */

@@ -27,6 +27,7 @@
 #include "gwbpf/ir.h"
 #include "gwbpf/log.h"
 #include "gwbpf/loop.h"
+#include "gwbpf/splice.h"
 #include "gwbpf/tls.h"
 #include "gwbpf/upstream.h"
 
@@ -53,7 +54,10 @@ void gw_l4_conn_close(struct gw_l4_conn *c, bool rst)
 	gw_loop_del_fd(w->loop, &c->cio);
 	gw_loop_del_fd(w->loop, &c->uio);
 	gw_loop_del_timer(w->loop, &c->timer);
+	gw_loop_del_timer(w->loop, &c->fin_timer);
 	gw_loop_cancel(w->loop, &c->task);
+	/* the pair's map entries go before the sockets they name */
+	gw_splice_unpair(gw_splice_default(), &c->sp);
 	gw_tls_conn_free(c->tls);
 	if (c->cfd >= 0) {
 		if (rst)

@@ -9,9 +9,13 @@
  * direction keeps flowing. A reset or error on one side aborts the other
  * with a RST. No byte either way for the idle timeout closes both.
  *
- * gw_l4_relay_start() is the one place a connected pair starts relaying: it
- * is where the kernel splice (sk_skb, userspace/dataplane/splice.c) takes
- * over when the data plane offers it; this file is the fallback.
+ * gw_l4_relay_start() is the one place a connected pair starts relaying.
+ * When the daemon runs the kernel splice (sk_skb, gwbpf/splice.h), plain
+ * streams (TCPRoute, TLS passthrough) are paired there: this relay keeps
+ * running as the splice contract asks (it forwards what reached userspace
+ * before the handover, notes every byte it moves, and sees EOF and errors),
+ * and the kernel carries each direction once userspace holds none of its
+ * bytes. A refused pair (map full, socket closing) simply stays here.
  */
 #include "gwbpf/api.h"
 
@@ -20,6 +24,7 @@
 
 #include "gwbpf/log.h"
 #include "gwbpf/loop.h"
+#include "gwbpf/splice.h"
 #include "gwbpf/tls.h"
 
 #include "../proxy/proxy-int.h"
@@ -82,7 +87,7 @@ static ssize_t u_write(struct gw_l4_conn *c, const void *p, size_t len)
 
 /* b_fill() : reads into the tail room of b. 1 = progress, 0 = nothing,
  * -1 = EOF, -2 = error */
-static int b_fill(struct gw_l4_conn *c, struct gw_buf *b,
+static int b_fill(struct gw_l4_conn *c, struct gw_buf *b, int side,
 		  ssize_t (*rd)(struct gw_l4_conn *, void *, size_t))
 {
 	size_t room;
@@ -96,6 +101,7 @@ static int b_fill(struct gw_l4_conn *c, struct gw_buf *b,
 	n = rd(c, b->area + b->head + b->data, room);
 	if (n > 0) {
 		b->data += (size_t)n;
+		gw_splice_note(&c->sp, side, (size_t)n, 0);
 		return 1;
 	}
 	if (n == 0)
@@ -104,7 +110,7 @@ static int b_fill(struct gw_l4_conn *c, struct gw_buf *b,
 }
 
 /* b_flush() : writes what b holds. 1 = progress, 0 = nothing, -2 = error */
-static int b_flush(struct gw_l4_conn *c, struct gw_buf *b,
+static int b_flush(struct gw_l4_conn *c, struct gw_buf *b, int side,
 		   ssize_t (*wr)(struct gw_l4_conn *, const void *, size_t), _Atomic uint64_t *cnt)
 {
 	ssize_t n;
@@ -117,6 +123,7 @@ static int b_flush(struct gw_l4_conn *c, struct gw_buf *b,
 		b->data -= (size_t)n;
 		if (!b->data)
 			b->head = 0;
+		gw_splice_note(&c->sp, side, 0, (size_t)n);
 		atomic_fetch_add_explicit(cnt, (uint64_t)n, memory_order_relaxed);
 		return 1;
 	}
@@ -124,6 +131,73 @@ static int b_flush(struct gw_l4_conn *c, struct gw_buf *b,
 }
 
 static void relay_pump(struct gw_l4_conn *c);
+
+/* relay_splice() : the kernel splice call site (gwbpf/splice.h): the pair
+ * is offered once (again after the next read when the kernel still holds
+ * bytes userspace has not read: a peeked ClientHello), then each direction
+ * is handed over whenever userspace holds none of its bytes. Only plain
+ * streams: a terminated TLS client side needs OpenSSL here. */
+static void relay_splice(struct gw_l4_conn *c)
+{
+	struct gw_splice *sp = gw_splice_default();
+	int err;
+
+	if (!sp)
+		return;
+	if (!c->splice_tried) {
+		if (c->tls) {
+			c->splice_tried = true;
+			return;
+		}
+		err = gw_splice_pair(sp, c->cfd, c->ufd, &c->sp);
+		if (err == -EAGAIN)
+			return;
+		c->splice_tried = true;
+		if (err) {
+			gw_l4_inc(splice_fallbacks, 1);
+			return;
+		}
+		gw_l4_inc(splice_started, 1);
+	}
+	if (!c->c2u.data)
+		gw_splice_sync(sp, &c->sp, 0);
+	if (!c->u2c.data)
+		gw_splice_sync(sp, &c->sp, 1);
+}
+
+static void relay_fin_timer(struct gw_loop *loop GW_UNUSED, struct gw_timer *t)
+{
+	relay_pump(t->data);
+}
+
+/* relay_fin_ok() : side's EOF may be passed on: every byte the kernel
+ * redirected before it is queued on the other socket. Else re-checked in a
+ * millisecond (the idle timer is re-armed after), or, when bytes are still
+ * on their way up to userspace, that side is read again. */
+static bool relay_fin_ok(struct gw_l4_conn *c, int side)
+{
+	int ret, soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	if (!c->sp.paired)
+		return true;
+	ret = gw_splice_drained(gw_splice_default(), &c->sp, side);
+	if (ret == -EAGAIN) {
+		getsockopt(side ? c->ufd : c->cfd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+		if (soerr)
+			return true;
+		if (side)
+			c->u_eof = false;
+		else
+			c->c_eof = false;
+		return false;
+	}
+	if (ret)
+		return true;
+	if (!gw_timer_armed(&c->fin_timer))
+		gw_loop_add_timer(c->w->loop, &c->fin_timer, 1, relay_fin_timer, c);
+	return false;
+}
 
 static void relay_task(struct gw_loop *loop GW_UNUSED, struct gw_task *task)
 {
@@ -163,35 +237,35 @@ static void relay_pump(struct gw_l4_conn *c)
 
 		/* client -> upstream */
 		if (!c->c_eof) {
-			r = b_fill(c, &c->c2u, c_read);
+			r = b_fill(c, &c->c2u, 0, c_read);
 			if (r == -1)
 				c->c_eof = true;
 			else if (r == -2)
 				goto reset;
 			progress |= r == 1;
 		}
-		r = b_flush(c, &c->c2u, u_write, &gw_l4_cnt.bytes_c2u);
+		r = b_flush(c, &c->c2u, 1, u_write, &gw_l4_cnt.bytes_c2u);
 		if (r == -2)
 			goto reset;
 		progress |= r == 1;
-		if (c->c_eof && !c->c2u.data && !c->u_shut) {
+		if (c->c_eof && !c->c2u.data && !c->u_shut && relay_fin_ok(c, 0)) {
 			shutdown(c->ufd, SHUT_WR);
 			c->u_shut = true;
 		}
 		/* upstream -> client */
 		if (!c->u_eof) {
-			r = b_fill(c, &c->u2c, u_read);
+			r = b_fill(c, &c->u2c, 1, u_read);
 			if (r == -1)
 				c->u_eof = true;
 			else if (r == -2)
 				goto reset;
 			progress |= r == 1;
 		}
-		r = b_flush(c, &c->u2c, c_write, &gw_l4_cnt.bytes_u2c);
+		r = b_flush(c, &c->u2c, 0, c_write, &gw_l4_cnt.bytes_u2c);
 		if (r == -2)
 			goto reset;
 		progress |= r == 1;
-		if (c->u_eof && !c->u2c.data && !c->c_shut) {
+		if (c->u_eof && !c->u2c.data && !c->c_shut && relay_fin_ok(c, 1)) {
 			if (c->tls)
 				gw_tls_shutdown(c->tls);
 			shutdown(c->cfd, SHUT_WR);
@@ -203,6 +277,7 @@ static void relay_pump(struct gw_l4_conn *c)
 	}
 	if (moved)
 		c->last_active = gw_loop_now(c->w->loop);
+	relay_splice(c);
 	if (c->c_eof && c->u_eof && c->c_shut && c->u_shut) {
 		gw_l4_conn_close(c, false);
 		return;
@@ -233,23 +308,9 @@ static void relay_idle(struct gw_loop *loop, struct gw_timer *t)
 	gw_l4_conn_close(c, false);
 }
 
-/* relay_splice() : the kernel splice call site. Returns 0 when the kernel
- * relays the pair from now on (this connection then only waits for both
- * ends to close), or -EOPNOTSUPP/-errno to relay in userspace. Only plain
- * streams qualify (no TLS termination), and only once nothing is buffered
- * in userspace. The data plane's splice API has not landed yet: always
- * refuses (docs/l4.md). */
-static int relay_splice(struct gw_l4_conn *c)
-{
-	if (c->tls || c->c2u.data || c->u2c.data)
-		return -EINVAL;
-	return -EOPNOTSUPP;
-}
-
 void gw_l4_relay_start(struct gw_l4_conn *c)
 {
 	struct gw_worker *w = c->w;
-	int err;
 
 	c->state = GW_L4_RELAY;
 	gw_l4_inc(relayed, 1);
@@ -260,12 +321,6 @@ void gw_l4_relay_start(struct gw_l4_conn *c)
 	if (!c->c2u.area || !c->u2c.area) {
 		gw_l4_conn_close(c, true);
 		return;
-	}
-	err = relay_splice(c);
-	if (!err) {
-		gw_l4_inc(splice_started, 1);
-	} else if (err != -EOPNOTSUPP && err != -EINVAL) {
-		gw_l4_inc(splice_fallbacks, 1);
 	}
 	gw_loop_del_fd(w->loop, &c->cio);
 	gw_loop_del_fd(w->loop, &c->uio);
