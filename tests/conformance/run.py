@@ -513,8 +513,14 @@ def check_status(items, want):
         # upstream GatewayMustHaveAttachedListeners (absent counts as 0)
         return "%s: attachedListenerSets %s, want %s" % (
             what, st.get("attachedListenerSets"), want["attachedListenerSets"])
-    if want.get("generationChanged") and gen == (want.get("_origGeneration") or 1):
+    prev = want.get("_prev")     # (generation, observedGenerations) at the previous phase
+    if want.get("generationChanged") and gen == (prev[0] if prev else 1):
         return "%s: metadata.generation is still %s after a spec change" % (what, gen)
+    if want.get("observedGenerationChanged") and prev:
+        for c in st.get("conditions") or []:
+            if c.get("observedGeneration") in prev[1]:
+                return "%s: condition %s observedGeneration %s did not change" % (
+                    what, c.get("type"), c.get("observedGeneration"))
     if "statusAddresses" in want:
         got = [a.get("value") for a in st.get("addresses") or []]
         if got != list(want["statusAddresses"]):
@@ -601,6 +607,7 @@ class Runner:
         self.gw_proc = None
         self.pod_logs = []      # (namespace, pod, log file)
         self.secret_files = {}  # (namespace, name) -> PEM certificate of a generated Secret
+        self.seen_gen = {}      # (kind, ns, name) -> (generation, {observedGeneration})
         # slot is a machine-wide lease (see lease_slot): runs of both modes,
         # -j workers and other users' runs never share an address range
         self.pod_net = 100 + slot                  # 127.<pod_net>.<deploy>.<replica+1>
@@ -806,6 +813,9 @@ class Runner:
         items, why = None, "admin /status never answered"
         wants = [dict(w) for w in wants]
         for w in wants:
+            key = (w.get("kind"), w.get("namespace", ""), w.get("name"))
+            if key in self.seen_gen:
+                w["_prev"] = self.seen_gen[key]
             if "statusAddresses" in w:
                 w["statusAddresses"] = [self.subst(v) for v in w["statusAddresses"]]
         while True:
@@ -819,10 +829,20 @@ class Runner:
                     if why:
                         break
                 if why is None:
+                    self.remember_generations(items)
                     return items, None
             if time.monotonic() > deadline:
                 return items, why + self.status_view(items, wants, why)
             time.sleep(0.1)
+
+    def remember_generations(self, items):
+        """each object's generation and condition observedGenerations when a
+        phase's status held, for generationChanged/observedGenerationChanged"""
+        for it in items or []:
+            md = it.get("metadata") or {}
+            conds = (it.get("status") or {}).get("conditions") or []
+            self.seen_gen[(it.get("kind"), md.get("namespace") or "", md.get("name"))] = (
+                md.get("generation"), {c.get("observedGeneration") for c in conds})
 
     def status_view(self, items, wants, why):
         """the status gwbpf reported for the object a failed expectation
