@@ -25,6 +25,13 @@ Control endpoints for tests (no auth, 127.0.0.1 only), all POST unless noted:
   /_ctl/compact   make every earlier resourceVersion too old (410) and drop streams
   /_ctl/crds      body: {"install": true|false}: serve the Gateway API kinds or not
   /_ctl/outage    body: {"seconds": N}: answer 503 and drop streams for N s
+  /_ctl/chunking  body: {"split": true|false}: write each watch event in several
+                  HTTP chunks cut at arbitrary bytes, and some events two to a
+                  chunk (a client must reassemble lines, not chunks)
+  /_ctl/drop_mid_event  body: {"count": N}: the next N events written to a watch
+                  stream are cut after half their bytes and the connection closed
+  /_ctl/token     body: {"token": T}: the bearer token accepted from now on
+                  (a rotated service account token; the old one gets 401)
   /_ctl/stats     GET: {"patches": {user-agent: n}, "status_patches": {"plural/ns/name": n},
                   "lists": n, "watches": n, ...}
 
@@ -112,7 +119,10 @@ class State:
         self.drop_gen = 0
         self.crds = crds
         self.outage_until = 0.0
+        self.split_chunks = False
+        self.drop_mid_event = 0
         self.stats = {"patches": {}, "status_patches": {}, "lists": 0, "watches": 0, "conflicts": 0,
+                      "watch_rvs": [], "unauthorized": 0, "cut_events": 0,
                       "lease_writes": {}, "open_watches": 0}
 
     def res(self, group, version, plural):
@@ -252,6 +262,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return True
         if self.headers.get("Authorization") == "Bearer " + tok:
             return True
+        with self.server.state.lock:
+            self.server.state.stats["unauthorized"] += 1
         self.fail(401, "Unauthorized", "Unauthorized")
         return False
 
@@ -416,8 +428,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def chunk(self, obj):
         data = (json.dumps(obj) + "\n").encode()
+        self.raw_chunk(data)
+
+    def raw_chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
+
+    def send_events(self, datas):
+        """watch events (encoded lines) as chunks; False when the stream was
+        cut on purpose mid-event (the caller returns)"""
+        st = self.server.state
+        with st.lock:
+            split, cut = st.split_chunks, st.drop_mid_event > 0
+            if cut:
+                st.drop_mid_event -= 1
+                st.stats["cut_events"] += 1
+        if cut:
+            # half an event, then the TCP connection goes: no terminating chunk
+            self.raw_chunk(datas[0][:max(1, len(datas[0]) // 2)])
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return False
+        if not split:
+            for d in datas:
+                self.raw_chunk(d)
+            return True
+        # cut the concatenated lines at pseudo-random offsets (deterministic)
+        blob = b"".join(datas)
+        pos, k = 0, len(blob)
+        while pos < k:
+            step = 1 + (pos * 7919 + k) % 97
+            self.raw_chunk(blob[pos:pos + step])
+            pos += step
+        return True
 
     def watch(self, r, ns, params):
         st = self.server.state
@@ -429,6 +472,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         timeout = min(int(params.get("timeoutSeconds") or MAX_WATCH_S), MAX_WATCH_S)
         bookmarks = params.get("allowWatchBookmarks") in ("1", "true")
         with st.lock:
+            st.stats["watch_rvs"] = (st.stats["watch_rvs"] + [[r[2], since]])[-500:]
             if st.stats["open_watches"] >= MAX_WATCHES:
                 self.fail(429, "TooManyRequests", "too many watches")
                 return
@@ -470,9 +514,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
-                for e in evs:
-                    self.chunk({"type": e[3], "object": self.with_version(r, e[4])})
-                    since = e[0]
+                if evs:
+                    datas = [(json.dumps({"type": e[3], "object": self.with_version(r, e[4])})
+                              + "\n").encode() for e in evs]
+                    if not self.send_events(datas):
+                        return
+                    since = evs[-1][0]
                 if bookmarks and time.time() - last_bm >= 1.0:
                     since = max(since, cur) if not evs else since
                     self.chunk({"type": "BOOKMARK", "object": {
@@ -672,6 +719,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     st.crds = bool(d.get("install", True))
                     st.lock.notify_all()
                 self.send_json(200, {"crds": st.crds})
+            elif what == "chunking":
+                d = json.loads(raw or b"{}")
+                with st.lock:
+                    st.split_chunks = bool(d.get("split", True))
+                self.send_json(200, {"split": st.split_chunks})
+            elif what == "drop_mid_event":
+                d = json.loads(raw or b"{}")
+                with st.lock:
+                    st.drop_mid_event = max(0, min(int(d.get("count", 1)), 100))
+                self.send_json(200, {"drop_mid_event": st.drop_mid_event})
+            elif what == "token":
+                d = json.loads(raw or b"{}")
+                self.server.token = str(d.get("token", ""))
+                self.send_json(200, {"token": True})
             elif what == "outage":
                 d = json.loads(raw or b"{}")
                 with st.lock:

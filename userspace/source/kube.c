@@ -639,6 +639,11 @@ static void watch_line(struct watcher *w, const char *line, size_t len)
 		goto out;
 	}
 	set_rv(w, json_string_value(jpath(obj, "metadata.resourceVersion")));
+	/* one line per event applied (tests check none is applied twice) */
+	pr_debug("kube: event %s %s %s/%s rv %s\n", type, w->kind,
+		 json_string_value(jpath(obj, "metadata.namespace")) ?: "",
+		 json_string_value(jpath(obj, "metadata.name")) ?: "",
+		 json_string_value(jpath(obj, "metadata.resourceVersion")) ?: "");
 	if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED"))
 		apply(w->s, w, json_incref(obj));
 	else if (!strcmp(type, "DELETED"))
