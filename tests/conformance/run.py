@@ -1138,7 +1138,7 @@ class Runner:
                 method, "https" if tls else "http", addr, port, path, host,
                 " SNI: %s" % tls[1] if tls else "", dict(headers)))
         e = {k: exp[k] for k in ("expectedRequest", "response", "backend", "namespace",
-                                 "redirectRequest", "nonEchoResponse") if k in exp}
+                                 "redirectRequest", "nonEchoResponse", "websocket", "tls") if k in exp}
         lines.append("  expected: " + json.dumps(e, sort_keys=True))
         if r is not None:
             if r.error:
