@@ -4,6 +4,7 @@
  *
  *   gwbpf-echo --h2c  --listen ADDR:PORT... [--namespace NS] [--pod P] ...
  *   gwbpf-echo --grpc --listen ADDR:PORT... (the same server)
+ *   --max-streams N: the SETTINGS_MAX_CONCURRENT_STREAMS it advertises (1000)
  *
  * Both flags start the same server, because one h2c port can tell a gRPC call
  * from a plain request by its content-type:
@@ -83,6 +84,7 @@ struct eg_conn {
 };
 
 static struct eg_ctx g_ctx;
+static uint32_t g_max_streams = 1000; /* SETTINGS_MAX_CONCURRENT_STREAMS we advertise */
 static struct eg_conn *g_conns;
 static int g_epfd = -1;
 static volatile sig_atomic_t g_stop;
@@ -539,7 +541,7 @@ static void conn_io(struct eg_conn *c, uint32_t events)
 static void accept_all(int lfd)
 {
 	nghttp2_session_callbacks *cb;
-	nghttp2_settings_entry iv[] = { { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1000 } };
+	nghttp2_settings_entry iv[] = { { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, g_max_streams } };
 
 	if (nghttp2_session_callbacks_new(&cb))
 		return;
@@ -626,7 +628,8 @@ int gw_echo_h2_main(int argc, char **argv)
 		{ "h2c", no_argument, NULL, 'H' },	   { "grpc", no_argument, NULL, 'G' },
 		{ "listen", required_argument, NULL, 'l' }, { "namespace", required_argument, NULL, 'n' },
 		{ "pod", required_argument, NULL, 'p' },	   { "service", required_argument, NULL, 's' },
-		{ "ingress", required_argument, NULL, 'i' }, { 0 },
+		{ "ingress", required_argument, NULL, 'i' }, { "max-streams", required_argument, NULL, 'm' },
+		{ 0 },
 	};
 	int lfds[EG_MAX_LISTEN], nl = 0, opt, err = 1, i;
 	struct sigaction sa = { 0 };
@@ -635,7 +638,7 @@ int gw_echo_h2_main(int argc, char **argv)
 	g_ctx.ingress = getenv("INGRESS_NAME") ?: "";
 	g_ctx.service = getenv("SERVICE_NAME") ?: "";
 	g_ctx.pod = getenv("POD_NAME") ?: "";
-	while ((opt = getopt_long(argc, argv, "HGl:n:p:s:i:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "HGl:n:p:s:i:m:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'H':
 		case 'G': break;
@@ -656,9 +659,11 @@ int gw_echo_h2_main(int argc, char **argv)
 		case 'p': g_ctx.pod = optarg; break;
 		case 's': g_ctx.service = optarg; break;
 		case 'i': g_ctx.ingress = optarg; break;
+		case 'm': g_max_streams = (uint32_t)strtoul(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "Usage: gwbpf-echo --h2c|--grpc --listen ADDR:PORT... "
-					"[--namespace NS] [--pod NAME] [--service NAME] [--ingress NAME]\n");
+					"[--namespace NS] [--pod NAME] [--service NAME] [--ingress NAME] "
+					"[--max-streams N]\n");
 			err = 2;
 			goto out;
 		}

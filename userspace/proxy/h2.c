@@ -45,6 +45,7 @@
 #include "gwbpf/tls.h"
 #include "gwbpf/upstream.h"
 
+#include "h2up-int.h"
 #include "proxy-int.h"
 
 #define H2_MAX_ATTEMPTS 3
@@ -100,15 +101,15 @@ struct h2_stream {
 	const char *local_body; /* gateway-made answer */
 	size_t local_len;
 	/* upstream h2c (cluster appProtocol kubernetes.io/h2c, GRPCRoute backends):
-	 * one nghttp2 client session on its own connection per stream */
+	 * one stream on a pooled multiplexed connection (h2_upstream.c) */
 	bool up_h2;
-	nghttp2_session *us;
-	int32_t us_id;
-	const uint8_t *us_wp; /* us output not written yet */
-	size_t us_wlen;
+	bool up_retry;	     /* the h2c stream ended unprocessed: try elsewhere */
+	bool up_body_sent;   /* request body bytes went to the h2c stream */
+	struct h2up_stream hs;
+	nghttp2_nv *unv;     /* the upstream request fields (arena) */
+	size_t n_unv;
 	struct gw_http_header *rfields; /* upstream response fields, then trailers */
 	size_t n_rfields, n_trailers;
-	bool us_deferred;      /* the upstream request body provider waits */
 	struct gw_timer timer; /* upstream deadline */
 	uint64_t deadline;     /* absolute (route timeout), or 0 = silence timeout */
 	int status;
@@ -167,8 +168,8 @@ static uint64_t h2_abuse_count[GW_H2_ABUSE_MAX];
 
 static void h2_update(struct h2_conn *hc);
 static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events);
-static void up2_io(struct gw_loop *loop, struct gw_io *io, uint32_t events);
-static int up2_session_new(struct h2_stream *st);
+static int up2_request(struct h2_stream *st);
+static const struct h2up_ops up2_ops;
 static void h2_abuse(struct h2_conn *hc, enum gw_h2_abuse r, uint32_t code);
 
 static uint64_t now_us(void)
@@ -279,6 +280,7 @@ static void stream_up_detach(struct h2_stream *st, bool reusable)
 {
 	struct gw_worker *w = st->hc->w;
 
+	h2up_cancel(&st->hs);
 	if (!st->uc)
 		return;
 	gw_loop_del_fd(w->loop, &st->uc->io);
@@ -349,7 +351,6 @@ static void stream_free(struct h2_stream *st)
 		hc->streams = st->next;
 	if (st->next)
 		st->next->prev = st->prev;
-	nghttp2_session_del(st->us);
 	free(st->uout);
 	free(st->uin);
 	gw_ir_put(st->ir);
@@ -569,14 +570,23 @@ static void up_connect(struct h2_stream *st)
 		snprintf(st->upstream, sizeof(st->upstream), "%s%s%s:%u",
 			 ss.ss_family == AF_INET6 ? "[" : "", cl->endpoints[idx].address,
 			 ss.ss_family == AF_INET6 ? "]" : "", cl->endpoints[idx].port);
+		if (st->up_h2) {
+			/* a stream on a pooled h2c connection */
+			if (h2up_submit(w, &ss, len, st->unv, st->n_unv, st->req_body, &up2_ops, st,
+					&st->hs)) {
+				gw_stat_add(w, upstream_connect_errors, 1);
+				continue;
+			}
+			stream_arm(st);
+			return;
+		}
 		uc = gw_upstream_get(w->up, &ss, len);
 		if (!uc) {
 			gw_stat_add(w, upstream_connect_errors, 1);
 			continue;
 		}
 		gw_stat_add(w, upstream_connects, 1);
-		if (gw_loop_add_fd(w->loop, &uc->io, uc->fd, GW_IO_WRITE,
-				   st->up_h2 ? up2_io : up_io, st)) {
+		if (gw_loop_add_fd(w->loop, &uc->io, uc->fd, GW_IO_WRITE, up_io, st)) {
 			gw_upstream_close(w->up, uc);
 			continue;
 		}
@@ -603,10 +613,6 @@ static void up_failed(struct h2_stream *st, bool connect_failed)
 		if (w->mw)
 			gw_metrics_upstream_connect_failure(w->mw);
 		stream_up_detach(st, false);
-		if (st->up_h2 && up2_session_new(st)) {
-			local_response(st, 502, "nomem");
-			return;
-		}
 		up_connect(st);
 		return;
 	}
@@ -785,16 +791,7 @@ static void up_want(struct h2_stream *st)
 	uint32_t want = 0;
 
 	if (!st->uc)
-		return;
-	if (st->up_h2) {
-		if (!st->uc->connected || st->us_wlen || nghttp2_session_want_write(st->us))
-			want |= GW_IO_WRITE;
-		if (st->uc->connected && nghttp2_session_want_read(st->us) &&
-		    st->uin_len < GW_PROXY_BUF_SIZE)
-			want |= GW_IO_READ;
-		gw_loop_mod_fd(st->hc->w->loop, &st->uc->io, want);
-		return;
-	}
+		return; /* h2c streams: their pooled connection watches itself */
 	if (!st->uc->connected || st->uout_off < st->uout_len)
 		want |= GW_IO_WRITE;
 	if (st->uc->connected && !st->up_eof && !st->resp_done && st->uin_len < GW_PROXY_BUF_SIZE)
@@ -888,15 +885,12 @@ static bool hop_by_hop(struct gw_slice name)
 	       gw_slice_casecmp(name, "host");
 }
 
-static int up2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
-			 size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
-			 void *user)
+static int up2_header(void *owner, bool trailer, const uint8_t *name, size_t namelen,
+		      const uint8_t *value, size_t valuelen)
 {
-	struct h2_stream *st = user;
+	struct h2_stream *st = owner;
 	struct gw_http_header *h;
 
-	if (f->hd.type != NGHTTP2_HEADERS || f->hd.stream_id != st->us_id)
-		return 0;
 	if (st->n_rfields + st->n_trailers >= GW_H2_MAX_HEADERS)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST: the stream answers 502 */
 	h = &st->rfields[st->n_rfields + st->n_trailers];
@@ -906,7 +900,7 @@ static int up2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	h->name.len = namelen;
 	h->value.len = valuelen;
-	if (f->headers.cat == NGHTTP2_HCAT_HEADERS && st->resp_head_done)
+	if (trailer && st->resp_head_done)
 		st->n_trailers++;
 	else
 		st->n_rfields++;
@@ -946,32 +940,29 @@ static void up2_head(struct h2_stream *st, bool end_stream)
 	submit_filtered(st, &resp, !st->resp_done);
 }
 
-static int up2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
+static void up2_frame(void *owner, uint8_t type, bool end)
 {
-	struct h2_stream *st = user;
-	bool end = f->hd.flags & NGHTTP2_FLAG_END_STREAM;
+	struct h2_stream *st = owner;
 
-	if (f->hd.stream_id != st->us_id)
-		return 0;
-	if (f->hd.type == NGHTTP2_HEADERS && !st->resp_head_done) {
+	if (!st->deadline)
+		stream_arm(st); /* the backend spoke: the silence timeout restarts */
+	if (type == NGHTTP2_HEADERS && !st->resp_head_done) {
 		up2_head(st, end);
-	} else if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) && end) {
+	} else if (end) {
 		st->resp_done = true;
 		if (st->deferred) {
 			st->deferred = false;
 			nghttp2_session_resume_data(st->hc->s, st->id);
 		}
 	}
-	return 0;
 }
 
-static int up2_on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
-			     size_t len, void *user)
+static int up2_data(void *owner, const uint8_t *data, size_t len)
 {
-	struct h2_stream *st = user;
+	struct h2_stream *st = owner;
 
-	if (id != st->us_id || !st->resp_head_done || st->head_method) {
-		nghttp2_session_consume(s, id, len);
+	if (!st->resp_head_done || st->head_method) {
+		h2up_consume(&st->hs, len);
 		return 0;
 	}
 	if (!st->uin && !(st->uin = malloc(GW_PROXY_BUF_SIZE)))
@@ -989,26 +980,30 @@ static int up2_on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, cons
 	return 0;
 }
 
-static int up2_on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *user)
+static void up2_closed(void *owner, uint32_t code, bool retry)
 {
-	struct h2_stream *st = user;
+	struct h2_stream *st = owner;
 
-	if (id == st->us_id && !st->resp_done)
-		st->up_eof = true; /* reset by the backend: up2_io answers */
-	return 0;
+	if (!st->resp_done) {
+		/* reset by the backend or its connection broke: up2_kick answers */
+		st->up_eof = true;
+		/* a refused stream whose body was taken cannot be sent again */
+		st->up_retry = retry && !st->resp_head_done && !st->up_body_sent;
+	}
+	(void)code;
 }
 
-/* up2_body_cb() : the request body from uout to the upstream session */
-static ssize_t up2_body_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
-			   uint32_t *flags, nghttp2_data_source *src, void *user)
+/* up2_body() : the request body from uout to the upstream stream */
+static ssize_t up2_body(void *owner, uint8_t *buf, size_t length, uint32_t *flags)
 {
-	struct h2_stream *st = user;
+	struct h2_stream *st = owner;
 	size_t n = GW_MIN(length, st->uout_len - st->uout_off);
 
 	if (n) {
 		/* uout may be NULL when empty: memcpy must not see it */
 		memcpy(buf, st->uout + st->uout_off, n);
 		st->uout_off += n;
+		st->up_body_sent = true;
 		/* the bytes left our buffer: the client may send more */
 		nghttp2_session_consume(st->hc->s, st->id, n);
 		st->unacked -= GW_MIN(st->unacked, n);
@@ -1020,58 +1015,72 @@ static ssize_t up2_body_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t 
 			return (ssize_t)n;
 		}
 	}
-	if (!n) {
-		st->us_deferred = true;
-		return NGHTTP2_ERR_DEFERRED;
-	}
-	return (ssize_t)n;
+	return n ? (ssize_t)n : NGHTTP2_ERR_DEFERRED;
 }
+
+/* up2_kick() : after upstream events: a failed stream is answered or
+ * retried, and the client connection sends what came */
+static void up2_kick(void *owner)
+{
+	struct h2_stream *st = owner;
+	struct h2_conn *hc = st->hc;
+
+	if (st->up_eof && !st->resp_done) {
+		bool retry = st->up_retry;
+
+		st->up_eof = false;
+		st->up_retry = false;
+		up_failed(st, retry);
+	} else if (st->resp_done && !st->hs.c) {
+		gw_loop_del_timer(hc->w->loop, &st->timer);
+	}
+	h2_update(hc);
+}
+
+static const struct h2up_ops up2_ops = {
+	.header = up2_header,
+	.frame = up2_frame,
+	.data = up2_data,
+	.body = up2_body,
+	.closed = up2_closed,
+	.kick = up2_kick,
+};
 
 /* up2_more_body() : uout got bytes or the request ended */
 static void up2_more_body(struct h2_stream *st)
 {
-	if (st->us && st->us_deferred) {
-		st->us_deferred = false;
-		nghttp2_session_resume_data(st->us, st->us_id);
-	}
+	if (st->up_h2)
+		h2up_resume(&st->hs);
 }
 
-/* up2_session_new() : a client session whose first request is st's upstream
- * head (st->head, the filters' HTTP/1.1 head read back into HTTP/2 fields) */
-static int up2_session_new(struct h2_stream *st)
+/* up2_request() : the HTTP/2 fields of st's upstream request, from st->head
+ * (the filters' HTTP/1.1 head read back), kept in the arena for retries */
+static int up2_request(struct h2_stream *st)
 {
-	nghttp2_session_callbacks *cb = NULL;
-	nghttp2_option *opt = NULL;
 	struct gw_http_header hdrs[GW_H2_MAX_HEADERS];
-	nghttp2_nv nv[GW_H2_MAX_HEADERS + 4];
 	struct gw_http_req req;
 	struct gw_http_limits lim;
-	nghttp2_data_provider prd = {.source.ptr = st, .read_callback = up2_body_cb};
-	nghttp2_settings_entry iv[] = {
-	    {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-	    {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, GW_PROXY_BUF_SIZE},
-	};
+	nghttp2_nv *nv;
 	size_t i, n = 0;
-	int err = -ENOMEM;
 
-	nghttp2_session_del(st->us);
-	st->us = NULL;
-	st->us_wlen = 0;
-	st->us_deferred = false;
 	gw_http_limits_default(&lim);
 	lim.max_headers = GW_H2_MAX_HEADERS;
 	memset(&req, 0, sizeof(req));
 	req.headers = hdrs;
-	if (gw_http1_parse_request(st->head, st->head_len, &req, &lim) <= 0) {
-		err = -EINVAL;
-		goto out;
-	}
+	if (gw_http1_parse_request(st->head, st->head_len, &req, &lim) <= 0)
+		return -EINVAL;
+	nv = gw_arena_alloc(st->a, sizeof(*nv) * (GW_H2_MAX_HEADERS + 4));
+	if (!st->rfields)
+		st->rfields = gw_arena_alloc(st->a, sizeof(*st->rfields) * GW_H2_MAX_HEADERS);
+	if (!nv || !st->rfields)
+		return -ENOMEM;
+	/* the slices point into st->head, which lives as long as the stream */
 #define NV(n_, v_, nl_, vl_) (nghttp2_nv){(uint8_t *)(n_), (uint8_t *)(v_), nl_, vl_, 0}
 	nv[n++] = NV(":method", req.method.p, 7, req.method.len);
 	nv[n++] = NV(":scheme", "http", 7, 4);
 	nv[n++] = NV(":authority", req.host.p, 10, req.host.len);
 	nv[n++] = NV(":path", req.target.p, 5, req.target.len);
-	for (i = 0; i < req.n_headers && n < ARRAY_SIZE(nv); i++) {
+	for (i = 0; i < req.n_headers && n < GW_H2_MAX_HEADERS + 4; i++) {
 		const struct gw_http_header *h = &req.headers[i];
 		char *name;
 		size_t k;
@@ -1081,103 +1090,16 @@ static int up2_session_new(struct h2_stream *st)
 			continue;
 		name = gw_arena_strndup(st->a, h->name.p, h->name.len);
 		if (!name)
-			goto out;
+			return -ENOMEM;
 		for (k = 0; k < h->name.len; k++)
 			if (name[k] >= 'A' && name[k] <= 'Z')
 				name[k] = (char)(name[k] - 'A' + 'a');
 		nv[n++] = NV(name, h->value.p, h->name.len, h->value.len);
 	}
 #undef NV
-	if (!st->rfields)
-		st->rfields = gw_arena_alloc(st->a, sizeof(*st->rfields) * GW_H2_MAX_HEADERS);
-	if (!st->rfields)
-		goto out;
-	if (nghttp2_session_callbacks_new(&cb) || nghttp2_option_new(&opt))
-		goto out;
-	nghttp2_session_callbacks_set_on_header_callback(cb, up2_on_header);
-	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, up2_on_frame_recv);
-	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, up2_on_data_chunk);
-	nghttp2_session_callbacks_set_on_stream_close_callback(cb, up2_on_stream_close);
-	/* response DATA is acknowledged once the client took it */
-	nghttp2_option_set_no_auto_window_update(opt, 1);
-	if (nghttp2_session_client_new2(&st->us, cb, st, opt))
-		goto out;
-	if (nghttp2_submit_settings(st->us, NGHTTP2_FLAG_NONE, iv, ARRAY_SIZE(iv)))
-		goto out;
-	st->us_id = nghttp2_submit_request(st->us, NULL, nv, n, st->req_body ? &prd : NULL, st);
-	if (st->us_id < 0)
-		goto out;
-	err = 0;
-out:
-	nghttp2_session_callbacks_del(cb);
-	nghttp2_option_del(opt);
-	return err;
-}
-
-/* up2_flush() : writes what the upstream session has to send; false when
- * the socket broke */
-static bool up2_flush(struct h2_stream *st)
-{
-	for (int rounds = 0; st->us && st->uc && st->uc->connected && rounds < 64; rounds++) {
-		ssize_t n;
-
-		if (!st->us_wlen) {
-			n = nghttp2_session_mem_send(st->us, &st->us_wp);
-			if (n <= 0)
-				return n == 0;
-			st->us_wlen = (size_t)n;
-		}
-		n = send(st->uc->fd, st->us_wp, st->us_wlen, MSG_NOSIGNAL);
-		if (n == -1)
-			return errno == EAGAIN || errno == EINTR;
-		st->us_wp += n;
-		st->us_wlen -= (size_t)n;
-	}
-	return true;
-}
-
-static void up2_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
-{
-	struct h2_stream *st = io->data;
-	struct h2_conn *hc = st->hc;
-	struct gw_upconn *uc = st->uc;
-
-	if (!uc->connected && (events & (GW_IO_WRITE | GW_IO_ERR))) {
-		int err = 0;
-		socklen_t l = sizeof(err);
-
-		if (getsockopt(uc->fd, SOL_SOCKET, SO_ERROR, &err, &l) == -1 || err) {
-			up_failed(st, true);
-			goto out;
-		}
-		uc->connected = true;
-	}
-	if ((events & (GW_IO_READ | GW_IO_ERR)) && st->uin_len < GW_PROXY_BUF_SIZE) {
-		uint8_t buf[H2_READ_CHUNK];
-		ssize_t n = recv(uc->fd, buf, sizeof(buf), 0);
-
-		if (n > 0) {
-			if (!st->deadline)
-				stream_arm(st);
-			if (nghttp2_session_mem_recv(st->us, buf, (size_t)n) < 0)
-				st->up_eof = true;
-		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-			st->up_eof = true;
-		}
-	}
-	if (st->uc && !st->up_eof && !up2_flush(st))
-		st->up_eof = true;
-	if (st->up_eof && !st->resp_done) {
-		up_failed(st, false);
-		goto out;
-	}
-	if (st->resp_done && st->uc && st->req_end && !st->us_wlen) {
-		gw_loop_del_timer(loop, &st->timer);
-		stream_up_detach(st, false); /* h2c connections are not pooled */
-	}
-out:
-	up_want(st);
-	h2_update(hc);
+	st->unv = nv;
+	st->n_unv = n;
+	return 0;
 }
 
 /* ---- starting a request ---- */
@@ -1306,7 +1228,7 @@ static void stream_start(struct h2_stream *st, bool end_stream)
 	}
 	st->head = out;
 	st->head_len = (size_t)n;
-	if (st->up_h2 ? up2_session_new(st) : uout_append(st, out, (size_t)n)) {
+	if (st->up_h2 ? up2_request(st) : uout_append(st, out, (size_t)n)) {
 		local_response(st, 503, "nomem");
 		return;
 	}
@@ -1517,7 +1439,7 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
 
 	if (st)
 		st->bytes_in += len;
-	if (!st || !st->uc || st->resp_done) {
+	if (!st || (!st->uc && !st->hs.c) || st->resp_done) {
 		/* nobody will read it: give the window back at once. An upstream
 		 * that answered before the body ended cannot carry another request */
 		if (st)
@@ -1596,8 +1518,8 @@ static ssize_t data_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t
 		st->body_ready -= n;
 		/* room again: the upstream may be read (and framed), or an h2c
 		 * upstream may send more */
-		if (st->up_h2 && st->us)
-			nghttp2_session_consume(st->us, st->us_id, n);
+		if (st->up_h2)
+			h2up_consume(&st->hs, n);
 		else
 			resp_body(st);
 		up_want(st);
@@ -1767,7 +1689,9 @@ static void h2_update(struct h2_conn *hc)
 	}
 	if (nghttp2_session_want_read(hc->s))
 		want |= GW_IO_READ;
-	if (hc->wlen)
+	/* h2_flush stops after a bounded number of rounds: what nghttp2 still
+	 * has queued is sent when the socket is writable again */
+	if (hc->wlen || nghttp2_session_want_write(hc->s))
 		want |= GW_IO_WRITE;
 	if (hc->tls) {
 		if ((want & GW_IO_READ) && gw_tls_pending(hc->tls))
@@ -1895,6 +1819,7 @@ void gw_h2_close_all(struct gw_worker *w)
 		if (hc->w == w)
 			h2_free(hc);
 	}
+	h2up_close_all(w);
 }
 
 uint64_t gw_h2_abuse_total(enum gw_h2_abuse r)
