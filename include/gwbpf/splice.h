@@ -71,7 +71,8 @@ struct gw_splice *gw_splice_default(void);
 /* gw_splice_pair() : inserts the connected, non-blocking TCP sockets fd_a
  * and fd_b (borrowed; the caller keeps owning and closing them) and fills
  * *p. 0, or -EAGAIN (a socket has unread bytes: read them and try again
- * later; not counted), -ENODEV (sp NULL or disabled), -ENOSPC (map full), -ENOTCONN
+ * later; not counted), -ENODEV (sp NULL or disabled), -ENOSPC (map full),
+ * -EOPNOTSUPP (a socket is in the sk_msg bypass, which already carries it), -ENOTCONN
  * (a socket is not ESTABLISHED any more), -errno: every failure is counted
  * as a fallback and leaves nothing behind. */
 int gw_splice_pair(struct gw_splice *sp, int fd_a, int fd_b, struct gw_splice_pair *p);

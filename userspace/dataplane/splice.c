@@ -30,6 +30,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "gwbpf/abi/maps.h"
 #include "gwbpf/dataplane-t.h"
 #include "gwbpf/log.h"
 #include "gwbpf/splice.h"
@@ -41,10 +42,15 @@
 
 #define GW_SPLICE_NOT_YET UINT64_MAX /* peer.fwd that never equals passed */
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
 struct gw_splice {
 	char dir[PATH_MAX];
 	struct sk_skb *skel;
 	int hash_fd, peer_fd, ctr_fd, stat_fd; /* borrowed from the skeleton */
+	int bypass_fd; /* the sk_msg bypass sockhash pinned in the same dir, or -1 */
 	struct gw_splice_stats_val *stats;     /* mmap of gw_splice_stat[0] */
 	size_t stats_len;
 	bool created_maps;
@@ -66,6 +72,7 @@ static const char *const gw_splice_stat_names[GW_SPLICE_STAT_END] = {
 	[GW_SPLICE_REDIR_MISS] = "redirect_miss",
 	[GW_SPLICE_ACCOUNTING] = "accounting_fallback",
 	[GW_SPLICE_DRAIN_TIMEOUT] = "drain_timeout",
+	[GW_SPLICE_FB_BYPASS] = "fallback_bypassed",
 };
 
 static struct gw_splice *gw_splice_global;
@@ -169,6 +176,8 @@ static void gw_splice_unpin(struct gw_splice *sp)
 
 static void gw_splice_free(struct gw_splice *sp)
 {
+	if (sp->bypass_fd >= 0)
+		close(sp->bypass_fd);
 	if (sp->stats)
 		munmap(sp->stats, sp->stats_len);
 	sk_skb__destroy(sp->skel);
@@ -191,6 +200,7 @@ struct gw_splice *gw_splice_open(const struct gw_splice_opts *opts)
 		errno = ENOMEM;
 		return NULL;
 	}
+	sp->bypass_fd = -1;
 	snprintf(sp->dir, sizeof(sp->dir), "%s", opts->bpffs ? opts->bpffs : GW_DP_BPFFS_DEFAULT);
 	err = gw_splice_probe();
 	if (err) {
@@ -253,6 +263,8 @@ struct gw_splice *gw_splice_open(const struct gw_splice_opts *opts)
 	 * whatever bookkeeping it left is stale */
 	gw_splice_flush(sp->peer_fd);
 	gw_splice_flush(sp->ctr_fd);
+	/* the bypass may be loaded after us: looked up again at pairing */
+	sp->bypass_fd = bpf_obj_get(gw_splice_pin_path(sp->dir, GW_PIN_SOCK_HASH, path));
 	if (!opts->no_selfcheck) {
 		err = gw_splice_selfcheck(sp);
 		if (err)
@@ -310,6 +322,58 @@ static int gw_splice_established(int fd)
 	return ti.tcpi_state == 1 /* TCP_ESTABLISHED */ ? 0 : -ENOTCONN;
 }
 
+/* gw_splice_addr() : a socket address into a bypass key half (network
+ * order address, host order port; v4-mapped v6 folded as sockops does) */
+static uint16_t gw_splice_addr(const struct sockaddr_storage *ss, __u32 *ip, __u16 *port)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		ip[0] = in->sin_addr.s_addr;
+		*port = ntohs(in->sin_port);
+		return GW_AF_INET;
+	}
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+	*port = ntohs(in6->sin6_port);
+	if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		memcpy(ip, &in6->sin6_addr.s6_addr[12], 4);
+		return GW_AF_INET;
+	}
+	memcpy(ip, &in6->sin6_addr, 16);
+	return GW_AF_INET6;
+}
+
+/* gw_splice_bypassed() : fd's peer (the other end of its TCP connection,
+ * a local process) is in the sk_msg bypass sockhash. Its writes are then
+ * delivered by sk_msg straight into fd's receive queue and never reach the
+ * verdict, so the byte handover could not work. (Our own socket being in
+ * the bypass is harmless: the kernel's egress sends skip sk_msg.) */
+static bool gw_splice_bypassed(struct gw_splice *sp, int fd)
+{
+	struct sockaddr_storage l, r;
+	socklen_t ll = sizeof(l), rl = sizeof(r), cl = sizeof(uint64_t);
+	struct gw_sock_key k;
+	uint64_t cookie;
+
+	if (sp->bypass_fd < 0) {
+		char path[PATH_MAX];
+
+		sp->bypass_fd = bpf_obj_get(gw_splice_pin_path(sp->dir, GW_PIN_SOCK_HASH, path));
+		if (sp->bypass_fd < 0)
+			return false;
+	}
+	memset(&k, 0, sizeof(k));
+	if (getsockname(fd, (struct sockaddr *)&l, &ll) == -1 ||
+	    getpeername(fd, (struct sockaddr *)&r, &rl) == -1 ||
+	    getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &k.netns, &cl) == -1)
+		return false;
+	/* the peer's key: our tuple mirrored */
+	k.family = gw_splice_addr(&r, k.local_ip, &k.local_port);
+	gw_splice_addr(&l, k.remote_ip, &k.remote_port);
+	return bpf_map_lookup_elem(sp->bypass_fd, &k, &cookie) == 0;
+}
+
 int gw_splice_pair(struct gw_splice *sp, int fd_a, int fd_b, struct gw_splice_pair *p)
 {
 	struct gw_splice_ctr zero = {};
@@ -342,6 +406,11 @@ int gw_splice_pair(struct gw_splice *sp, int fd_a, int fd_b, struct gw_splice_pa
 		err = gw_splice_established(fds[i]);
 		if (err) {
 			why = GW_SPLICE_FB_STATE;
+			goto out;
+		}
+		if (gw_splice_bypassed(sp, fds[i])) {
+			err = -EOPNOTSUPP;
+			why = GW_SPLICE_FB_BYPASS;
 			goto out;
 		}
 		if (getsockopt(fds[i], SOL_SOCKET, SO_COOKIE, &p->cookie[i], &len) == -1 ||

@@ -61,6 +61,8 @@ enum gw_splice_stat {
 	GW_SPLICE_ACCOUNTING,      /* userspace read bytes the program never saw:
 				      the pair stays in the userspace relay */
 	GW_SPLICE_DRAIN_TIMEOUT,   /* FIN sent after the drain wait cap */
+	GW_SPLICE_FB_BYPASS,       /* not spliced: a socket is in the sk_msg bypass, whose
+				      bytes never reach the verdict (docs/bpf.md) */
 	GW_SPLICE_STAT_END,
 };
 #define GW_SPLICE_STAT_MAX 16
