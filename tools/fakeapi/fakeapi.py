@@ -30,10 +30,13 @@ Control endpoints for tests (no auth, 127.0.0.1 only), all POST unless noted:
                   chunk (a client must reassemble lines, not chunks)
   /_ctl/drop_mid_event  body: {"count": N}: the next N events written to a watch
                   stream are cut after half their bytes and the connection closed
+  /_ctl/conflict  body: {"count": N}: the next N PATCHes answer 409 Conflict (as
+                  when another writer got there first)
   /_ctl/token     body: {"token": T}: the bearer token accepted from now on
                   (a rotated service account token; the old one gets 401)
   /_ctl/stats     GET: {"patches": {user-agent: n}, "status_patches": {"plural/ns/name": n},
-                  "lists": n, "watches": n, ...}
+                  "lists": n, "watches": n, "requests": {"verb group plural[/sub]": n},
+                  ...}: "requests" holds every API call by its RBAC verb and resource
 
 Everything is bounded: bodies (8 MiB), watch duration (timeoutSeconds <= 60),
 event history (10000), open watches (64).
@@ -79,6 +82,8 @@ RESOURCES = [
     (GW, "v1", "httproutes", "HTTPRoute", True, True),
     (GW, "v1", "grpcroutes", "GRPCRoute", True, True),
     (GW, "v1", "referencegrants", "ReferenceGrant", True, True),
+    (GW, "v1", "listenersets", "ListenerSet", True, True),
+    (GW, "v1", "backendtlspolicies", "BackendTLSPolicy", True, True),
     (GW, "v1beta1", "gatewayclasses", "GatewayClass", False, True),
     (GW, "v1beta1", "gateways", "Gateway", True, True),
     (GW, "v1beta1", "httproutes", "HTTPRoute", True, True),
@@ -121,8 +126,9 @@ class State:
         self.outage_until = 0.0
         self.split_chunks = False
         self.drop_mid_event = 0
+        self.conflicts_next = 0
         self.stats = {"patches": {}, "status_patches": {}, "lists": 0, "watches": 0, "conflicts": 0,
-                      "watch_rvs": [], "unauthorized": 0, "cut_events": 0,
+                      "watch_rvs": [], "unauthorized": 0, "cut_events": 0, "requests": {},
                       "lease_writes": {}, "open_watches": 0}
 
     def res(self, group, version, plural):
@@ -295,6 +301,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         sub = rest[2] if len(rest) > 2 else None
         return r, ns, name, sub
 
+    def record(self, verb, r, sub=None):
+        """the call as RBAC sees it: verb, API group, resource[/subresource]"""
+        k = "%s %s %s%s" % (verb, r[0] or '""', r[2], "/" + sub if sub else "")
+        st = self.server.state
+        with st.lock:
+            st.stats["requests"][k] = st.stats["requests"].get(k, 0) + 1
+
     def with_version(self, r, obj):
         o = copy.deepcopy(obj)
         o["apiVersion"] = (r[0] + "/" + r[1]) if r[0] else r[1]
@@ -375,6 +388,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.fail(404, "NotFound", "the server could not find the requested resource")
             return
         r, ns, name, sub = rt
+        self.record("get" if name is not None else
+                    "watch" if params.get("watch") in ("1", "true") else "list", r, sub)
         if r[2] in self.server.forbid:
             self.fail(403, "Forbidden", '%s is forbidden: RBAC' % r[2])
             return
@@ -543,6 +558,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.fail(404, "NotFound", "not found")
             return
         r, ns, name, sub = rt
+        self.record("patch", r, sub)
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         if ctype != "application/merge-patch+json":
             self.fail(415, "UnsupportedMediaType", "only merge-patch is served: " + ctype)
@@ -560,7 +576,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.fail(404, "NotFound", '%s "%s" not found' % (r[2], name))
                 return
             want = (patch.get("metadata") or {}).get("resourceVersion")
-            if want is not None and want != obj["metadata"]["resourceVersion"]:
+            forced = st.conflicts_next > 0
+            if forced:
+                st.conflicts_next -= 1
+            if forced or (want is not None and want != obj["metadata"]["resourceVersion"]):
                 st.stats["conflicts"] += 1
                 self.fail(409, "Conflict", "the object has been modified; please apply your "
                           "changes to the latest version and try again")
@@ -598,6 +617,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.fail(404, "NotFound", "not found")
             return
         r, ns, name, sub = rt
+        self.record("update", r, sub)
         try:
             obj = json.loads(self.body())
         except ValueError:
@@ -646,6 +666,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.fail(405, "MethodNotAllowed", "create only on collections")
             return
         r, ns, _, _ = rt
+        self.record("create", r)
         try:
             obj = json.loads(self.body())
         except ValueError:
@@ -729,6 +750,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 with st.lock:
                     st.drop_mid_event = max(0, min(int(d.get("count", 1)), 100))
                 self.send_json(200, {"drop_mid_event": st.drop_mid_event})
+            elif what == "conflict":
+                d = json.loads(raw or b"{}")
+                with st.lock:
+                    st.conflicts_next = max(0, min(int(d.get("count", 1)), 100))
+                self.send_json(200, {"conflict": st.conflicts_next})
             elif what == "token":
                 d = json.loads(raw or b"{}")
                 self.server.token = str(d.get("token", ""))

@@ -1027,7 +1027,7 @@ static bool has_status(const char *kind)
 {
 	static const char *const k[] = { "GatewayClass", "Gateway", "ListenerSet", "HTTPRoute",
 					 "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute",
-					 "Ingress" };
+					 "BackendTLSPolicy", "Ingress" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(k); i++) {
 		if (!strcmp(k[i], kind))
@@ -1271,14 +1271,16 @@ static void write_status(struct gw_kube_source *s)
 		struct status_item *it = &s->wr_items[i];
 		json_t *want = it->status;
 		bool route = strstr(it->obj->kind, "Route") != NULL;
+		bool policy = !strcmp(it->obj->kind, "BackendTLSPolicy");
 
 		if (!writes_status(it->obj))
 			continue;
-		/* a route that no longer has a parent of ours loses our entries */
-		if (!want && !route)
+		/* a route that no longer has a parent of ours (a policy no
+		 * ancestor) loses our entries */
+		if (!want && !route && !policy)
 			continue;
 		if (!want)
-			want = json_pack("{s:[]}", "parents");
+			want = json_pack("{s:[]}", route ? "parents" : "ancestors");
 		else if (!strcmp(it->obj->kind, "Gateway"))
 			want = gateway_want(s, want);
 		else if (!strcmp(it->obj->kind, "Ingress"))

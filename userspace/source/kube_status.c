@@ -2,8 +2,9 @@
  *
  * The writer sends JSON merge patches (RFC 7386) of the /status
  * subresource. A merge patch replaces arrays whole, so for routes the patch
- * carries the full status.parents: the entries of other controllers exactly
- * as the server holds them, then gwbpf's own. For GatewayClass, Gateway and
+ * carries the full status.parents (for policies such as BackendTLSPolicy,
+ * status.ancestors): the entries of other controllers exactly as the server
+ * holds them, then gwbpf's own. For GatewayClass, Gateway and
  * ListenerSet gwbpf owns the whole status, and keys it no longer reports
  * are removed with null.
  *
@@ -116,9 +117,11 @@ static bool same_parent(const json_t *a, const json_t *b, const char *route_ns)
 	       json_integer_value(pa) == json_integer_value(pb);
 }
 
-/* new status.parents for a route: others' entries as they are, then ours */
+/* new status.parents for a route (or status.ancestors for a policy, whose
+ * entries are keyed by ancestorRef: ref_key): others' entries as they are,
+ * then ours */
 static json_t *route_parents(const json_t *cur_parents, const json_t *want_parents,
-			     const char *controller, const char *route_ns)
+			     const char *controller, const char *route_ns, const char *ref_key)
 {
 	json_t *out = json_array(), *p, *q;
 	size_t i, j;
@@ -138,8 +141,8 @@ static json_t *route_parents(const json_t *cur_parents, const json_t *want_paren
 		}
 		json_array_foreach(cur_parents, j, q) {
 			if (!strcmp(str_or(q, "controllerName", ""), controller) &&
-			    same_parent(json_object_get(p, "parentRef"),
-					json_object_get(q, "parentRef"), route_ns)) {
+			    same_parent(json_object_get(p, ref_key),
+					json_object_get(q, ref_key), route_ns)) {
 				keep_ltt(json_object_get(c, "conditions"),
 					 json_object_get(q, "conditions"));
 				break;
@@ -180,18 +183,22 @@ json_t *gw_kube_status_patch(const json_t *cur, const json_t *want, const char *
 		return NULL;
 	if (!controller)
 		controller = GW_CONTROLLER_NAME;
-	if (json_object_get(want, "parents")) {
-		json_t *parents = route_parents(json_object_get(cur_st, "parents"),
-						json_object_get(want, "parents"), controller, ns);
+	if (json_object_get(want, "parents") || json_object_get(want, "ancestors")) {
+		/* routes share status.parents, policies status.ancestors, with
+		 * other controllers: only our entries are ours to write */
+		const char *list = json_object_get(want, "parents") ? "parents" : "ancestors";
+		json_t *parents = route_parents(json_object_get(cur_st, list),
+						json_object_get(want, list), controller, ns,
+						*list == 'p' ? "parentRef" : "ancestorRef");
 
 		if (!parents)
 			goto nomem;
-		if (eq_nt(parents, json_object_get(cur_st, "parents")) ||
-		    (!json_array_size(parents) && !json_object_get(cur_st, "parents"))) {
+		if (eq_nt(parents, json_object_get(cur_st, list)) ||
+		    (!json_array_size(parents) && !json_object_get(cur_st, list))) {
 			json_decref(parents);
 			return NULL;
 		}
-		st = json_pack("{s:o}", "parents", parents);
+		st = json_pack("{s:o}", list, parents);
 		if (!st)
 			goto nomem;
 	} else {
