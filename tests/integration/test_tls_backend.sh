@@ -16,6 +16,7 @@
 #   mtls       backend requiring a client cert; the Gateway's
 #              spec.tls.backend.clientCertificateRef    -> 200, cert seen
 #   plain      no policy, plaintext echo                -> 200
+# The same over h2c (HTTP/2 clients go through h2.c's upstream path).
 # All TLS Services share one endpoint address: pooled connections must
 # never carry a request to a Service with other TLS settings.
 . "$(dirname "$0")/lib.sh"
@@ -192,14 +193,24 @@ c=$(get /mtls) || true
 [ "$c" = 200 ] || gw_fail "backend requiring a client certificate: got $c, want 200"
 [ "$(field client_cn)" = gateway-client ] || gw_fail "backend saw client CN '$(field client_cn)'"
 
-gw_log "HTTP/2 clients: TLS backends refused (502), never sent in clear"
+gw_log "HTTP/2 clients (h2c) reach TLS backends too"
 if curl --help all 2> /dev/null | grep -q http2-prior-knowledge; then
-	c=$(curl -s -o /dev/null -m 10 -w '%{http_code}' --http2-prior-knowledge \
-		"http://127.0.0.1:$GWP/good") || true
-	[ "$c" = 502 ] || gw_fail "h2c client to a TLS backend: got $c, want 502"
-	c=$(curl -s -o /dev/null -m 10 -w '%{http_code}' --http2-prior-knowledge \
-		"http://127.0.0.1:$GWP/plain") || true
-	[ "$c" = 200 ] || gw_fail "h2c client to the plain backend: got $c, want 200"
+	for i in 1 2; do
+		c=$(curl -s -o "$GW_TMP/body" -m 10 -w '%{http_code}' --http2-prior-knowledge \
+			"http://127.0.0.1:$GWP/good/h2-$i") || true
+		[ "$c" = 200 ] || gw_fail "h2c client to a TLS backend: got $c, want 200"
+		[ "$(field sni)" = backend.test ] || gw_fail "h2 path: backend saw SNI '$(field sni)'"
+		[ "$(field path)" = /good/h2-$i ] || gw_fail "h2 path: backend saw $(field path)"
+	done
+	for s in wrongca sanmiss noca; do
+		c=$(curl -s -o /dev/null -m 10 -w '%{http_code}' --http2-prior-knowledge \
+			"http://127.0.0.1:$GWP/$s") || true
+		[ "$c" = 502 ] || gw_fail "h2c client, policy $s: got $c, want 502"
+	done
+	c=$(curl -s -o "$GW_TMP/body" -m 10 -w '%{http_code}' --http2-prior-knowledge \
+		"http://127.0.0.1:$GWP/mtls") || true
+	[ "$c" = 200 ] && [ "$(field client_cn)" = gateway-client ] ||
+		gw_fail "h2c client to the mTLS backend: got $c, CN '$(field client_cn)'"
 fi
 
 gw_log "no policy: plaintext as before"

@@ -36,6 +36,7 @@
 #include "gwbpf/arena.h"
 #include "gwbpf/filter.h"
 #include "gwbpf/h2.h"
+#include "gwbpf/tls_upstream.h"
 #include "gwbpf/http1.h"
 #include "gwbpf/ir.h"
 #include "gwbpf/log.h"
@@ -546,10 +547,9 @@ static void up_connect(struct h2_stream *st)
 	struct gw_worker *w = st->hc->w;
 	const struct gw_ir_cluster *cl = &st->ir->clusters[st->cluster];
 
-	if (cl->tls) {
-		/* TLS to backends (BackendTLSPolicy) is served for HTTP/1.1 clients
-		 * only (conn.c, tls_upstream.c): never send this request in clear */
-		local_response(st, 502, "upstream_tls_h2_client");
+	if (cl->tls && st->up_h2) {
+		/* h2 over TLS to backends is not implemented: never h2c in clear */
+		local_response(st, 502, "upstream_tls_h2");
 		return;
 	}
 	while (st->attempts < H2_MAX_ATTEMPTS) {
@@ -580,7 +580,12 @@ static void up_connect(struct h2_stream *st)
 			stream_arm(st);
 			return;
 		}
-		uc = gw_upstream_get(w->up, &ss, len);
+		uc = gw_tls_up_get(w->up, &ss, len, st->ir, st->cluster);
+		if (!uc && errno == EPROTO) {
+			/* BackendTLSPolicy without a usable CA: nothing may be sent */
+			local_response(st, 502, "upstream_tls_policy");
+			return;
+		}
 		if (!uc) {
 			gw_stat_add(w, upstream_connect_errors, 1);
 			continue;
@@ -785,6 +790,43 @@ eof:
 	}
 }
 
+/* up_tls_pending_cb() : reads what OpenSSL holds decrypted for the upstream */
+static void up_tls_pending_cb(struct gw_loop *loop, struct gw_task *t)
+{
+	struct h2_stream *st = t->data;
+
+	if (st->uc)
+		up_io(loop, &st->uc->io, GW_IO_READ);
+}
+
+/* up_send(), up_recv() : send()/recv() on an upstream connection, through
+ * TLS when it has a session (tls_upstream.c); same returns and errno */
+static ssize_t up_send(struct gw_upconn *uc, const void *p, size_t len)
+{
+	ssize_t n;
+
+	if (!uc->tls)
+		return send(uc->fd, p, len, MSG_NOSIGNAL);
+	n = gw_tls_up_write(uc, p, len);
+	if (n >= 0)
+		return n;
+	errno = n == -EAGAIN ? EAGAIN : EPIPE;
+	return -1;
+}
+
+static ssize_t up_recv(struct gw_upconn *uc, void *p, size_t len)
+{
+	ssize_t n;
+
+	if (!uc->tls)
+		return recv(uc->fd, p, len, 0);
+	n = gw_tls_up_read(uc, p, len);
+	if (n != -EAGAIN)
+		return n;
+	errno = EAGAIN;
+	return -1;
+}
+
 /* up_want() : what the upstream socket waits for now */
 static void up_want(struct h2_stream *st)
 {
@@ -792,11 +834,16 @@ static void up_want(struct h2_stream *st)
 
 	if (!st->uc)
 		return; /* h2c streams: their pooled connection watches itself */
-	if (!st->uc->connected || st->uout_off < st->uout_len)
+	if (!st->uc->connected)
+		want |= gw_tls_up_want(st->uc); /* connect, then the TLS handshake */
+	else if (st->uout_off < st->uout_len)
 		want |= GW_IO_WRITE;
 	if (st->uc->connected && !st->up_eof && !st->resp_done && st->uin_len < GW_PROXY_BUF_SIZE)
 		want |= GW_IO_READ;
 	gw_loop_mod_fd(st->hc->w->loop, &st->uc->io, want);
+	/* decrypted bytes inside OpenSSL raise no epoll event */
+	if ((want & GW_IO_READ) && gw_tls_up_pending(st->uc))
+		gw_loop_defer(st->hc->w->loop, &st->uc->task, up_tls_pending_cb, st);
 }
 
 static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
@@ -805,7 +852,7 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 	struct h2_conn *hc = st->hc;
 	struct gw_upconn *uc = st->uc;
 
-	if (!uc->connected && (events & (GW_IO_WRITE | GW_IO_ERR))) {
+	if (!uc->connected && (events & (GW_IO_WRITE | GW_IO_ERR | (uc->tls ? GW_IO_READ : 0)))) {
 		int err = 0;
 		socklen_t l = sizeof(err);
 
@@ -813,11 +860,21 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 			up_failed(st, true);
 			goto out;
 		}
+		if (uc->tls) {
+			int hs = gw_tls_up_handshake(uc);
+
+			if (hs == -EAGAIN)
+				goto out;
+			if (hs) {
+				/* chain, name or SAN refused: as a failed connect */
+				up_failed(st, true);
+				goto out;
+			}
+		}
 		uc->connected = true;
 	}
 	if (st->uout_off < st->uout_len && (events & (GW_IO_WRITE | GW_IO_ERR))) {
-		ssize_t n = send(uc->fd, st->uout + st->uout_off, st->uout_len - st->uout_off,
-				 MSG_NOSIGNAL);
+		ssize_t n = up_send(uc, st->uout + st->uout_off, st->uout_len - st->uout_off);
 
 		if (n == -1 && errno != EAGAIN && errno != EINTR) {
 			up_failed(st, false);
@@ -839,7 +896,7 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 			local_response(st, 502, "nomem");
 			goto out;
 		}
-		n = recv(uc->fd, st->uin + st->uin_len, GW_PROXY_BUF_SIZE - st->uin_len, 0);
+		n = up_recv(uc, st->uin + st->uin_len, GW_PROXY_BUF_SIZE - st->uin_len);
 		if (n > 0) {
 			st->uin_len += (size_t)n;
 			if (!st->deadline)
