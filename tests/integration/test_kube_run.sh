@@ -6,6 +6,8 @@
 #  - the daemon patches the HTTPRoute's and Gateway's status into the API;
 #  - status-only updates (our own patches coming back as watch events, and
 #    another controller's) do not re-translate; spec changes do;
+#  - a TLS Secret's key never shows in the log, /status, /metrics or
+#    `gwbpf status` (docs/security.md);
 #  - a route deleted in the API stops routing (404).
 . "$(dirname "$0")/lib.sh"
 gw_init
@@ -190,6 +192,48 @@ while [ $i -lt 50 ]; do
 done
 [ "${Q:-0}" -ge 3 ] || gw_fail "the source did not report the status-only updates it ignored (${Q:-none})"
 gw_log "status-only updates not republished: $Q"
+
+# secrets stay secret: a TLS Secret used by an HTTPS listener; pieces of its
+# key (PEM text, and the base64 the API carries) must appear nowhere the
+# daemon prints
+SPORT=$(gw_free_port)
+$GW_PY - "$API" "$SPORT" "$GW_TMP" << 'PYEOF' || gw_fail "cannot create the TLS Secret"
+import base64, json, subprocess, sys, urllib.request
+api, port, tmp = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                "-subj", "/CN=secret.example", "-keyout", tmp + "/k.pem", "-out", tmp + "/c.pem"],
+               check=True, capture_output=True, timeout=60)
+key = open(tmp + "/k.pem").read()
+b64 = lambda s: base64.b64encode(s.encode()).decode()
+objs = [{"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+         "metadata": {"name": "tls", "namespace": "default"},
+         "data": {"tls.crt": b64(open(tmp + "/c.pem").read()), "tls.key": b64(key)}},
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+         "metadata": {"name": "gws", "namespace": "default"},
+         "spec": {"gatewayClassName": "gwbpf", "listeners": [{"name": "https", "port": port,
+                  "protocol": "HTTPS", "tls": {"certificateRefs": [{"name": "tls"}]}}]}}]
+body = json.dumps({"apiVersion": "v1", "kind": "List", "items": objs}).encode()
+urllib.request.urlopen(urllib.request.Request(api + "/_ctl/apply", data=body, method="POST"), timeout=5)
+lines = [l for l in key.splitlines() if not l.startswith("-----")]
+# needles: a line from the middle of the key, and a piece of the Secret's data
+open(tmp + "/needles", "w").write(lines[len(lines) // 2][8:40] + "\n" + b64(key)[60:92] + "\n")
+PYEOF
+i=0
+while [ $i -lt 100 ] && ! curl -s "http://$GW_ADMIN/status" | grep -q 'gws'; do sleep 0.1; i=$((i + 1)); done
+code=$(curl -sk -o /dev/null -m 5 -w '%{http_code}' "https://127.0.0.1:$SPORT/web/x")
+{
+	cat "$GW_TMP/gwbpf.log"
+	curl -s "http://$GW_ADMIN/status"
+	curl -s "http://$GW_ADMIN/metrics"
+	"$GW_BIN" status --admin "$GW_ADMIN" 2>&1
+	"$GW_BIN" status --json --admin "$GW_ADMIN" 2>&1
+} > "$GW_TMP/everything.txt"
+grep -q 'gws' "$GW_TMP/everything.txt" || gw_fail "the HTTPS Gateway never reached /status (test setup)"
+if grep -F -f "$GW_TMP/needles" "$GW_TMP/everything.txt" > /dev/null || grep -q 'PRIVATE KEY' "$GW_TMP/everything.txt"; then
+	grep -n -F -f "$GW_TMP/needles" "$GW_TMP/everything.txt" | head -n 3
+	gw_fail "secret key material printed by the daemon"
+fi
+gw_log "HTTPS listener with the Secret answered $code; key material in the log, /status, /metrics, gwbpf status: none ($(wc -c < "$GW_TMP/everything.txt") bytes checked)"
 
 # deleting the route in the API stops routing
 curl -sf -XPOST "$API/_ctl/delete" -d '{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "name": "web", "namespace": "default"}' > /dev/null ||
