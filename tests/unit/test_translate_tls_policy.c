@@ -232,6 +232,8 @@ static void test_client_cert_validation(void **state)
 		assert_non_null(strstr(l->client_ca_pem, "BEGIN CERTIFICATE"));
 	}
 	assert_true(fx_obj(&f, "Gateway", INFRA, "client-validation-default")->ok);
+	assert_null(find_cond(gw_conds(&f, INFRA, "client-validation-default"),
+			      "InsecureFrontendValidationMode"));
 	fx_free(&f);
 }
 
@@ -241,6 +243,8 @@ static void test_client_cert_insecure_fallback(void **state)
 	const struct gw_ir_listener *l;
 
 	run_tls(&f, "gateway-with-clientcertificate-validation-insecure-fallback");
+	assert_cond(gw_conds(&f, INFRA, "client-validation-insecure-fallback"),
+		    "InsecureFrontendValidationMode", "True", "ConfigurationChanged");
 	l = ir_listener(&f, "client-validation-insecure-fallback", "https");
 	assert_non_null(l);
 	assert_int_equal(l->client_verify, GW_CLIENT_VERIFY_OPTIONAL);

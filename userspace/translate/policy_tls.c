@@ -227,6 +227,8 @@ void tx_listener_frontend(struct tx_ctx *c, struct tx_listener *tl)
 	if (!val)
 		return;
 	mode = gw_node_str(val, "mode");
+	if (mode && !strcmp(mode, "AllowInsecureFallback"))
+		tl->gw->insecure_frontend = true; /* the Gateway says so in its status */
 	refs = gw_node_get(val, "caCertificateRefs");
 	n_refs = gw_node_is_seq(refs) ? refs->n_items : 0;
 	for (size_t i = 0; i < n_refs; i++) {

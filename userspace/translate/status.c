@@ -124,6 +124,10 @@ static json_t *gateway_status(const struct tx_ctx *c, const struct tx_gateway *g
 			 prog ? "Gateway is programmed" :
 			 gw->prog_msg[0] ? gw->prog_msg :
 					   "Gateway has no address"));
+	if (gw->insecure_frontend) /* spec.tls.frontend AllowInsecureFallback (policy_tls.c) */
+		push(conds, cond(c, o, "InsecureFrontendValidationMode", true, "ConfigurationChanged",
+				 "an HTTPS listener accepts clients without a valid certificate "
+				 "(AllowInsecureFallback)"));
 	if (gw->has_backend_cert) /* spec.tls.backend.clientCertificateRef (policy_tls.c) */
 		push(conds, cond(c, o, "ResolvedRefs", gw->backend_refs_ok, gw->backend_refs_reason,
 				 gw->backend_refs_ok ? "all references are resolved" :

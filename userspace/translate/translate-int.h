@@ -82,6 +82,7 @@ struct tx_gateway {
 	char backend_refs_msg[TX_MSG];
 	const char *backend_cert_pem; /* borrowed from the model; NULL when invalid */
 	const char *backend_key_pem;
+	bool insecure_frontend; /* an HTTPS listener uses AllowInsecureFallback */
 };
 
 struct tx_parent {
