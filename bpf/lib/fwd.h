@@ -46,7 +46,7 @@ struct {
 	__uint(max_entries, GW_LOAN_CLUSTERS);
 	__type(key, __u32);
 	__type(value, struct gw_loan_dir);
-} gw_loan_dir SEC(".maps");
+} gw_loan_dir_v2 SEC(".maps");
 
 /* client socket key -> state; the proxy deletes it when the connection ends
  * (LRU: a crashed proxy cannot fill it) */
@@ -123,7 +123,7 @@ static __always_inline int gw_fwd_take(__s32 cluster, __u64 epoch, __u64 *busy)
 
 	if (cluster < 0 || ci >= GW_LOAN_CLUSTERS)
 		return -1;
-	d = bpf_map_lookup_elem(&gw_loan_dir, &ci);
+	d = bpf_map_lookup_elem(&gw_loan_dir_v2, &ci);
 	if (!d || d->epoch != epoch || !d->n || d->n > GW_LOAN_PER_DIR)
 		return -1;
 	start = d->rr;
@@ -295,7 +295,7 @@ static __always_inline int gw_fwd_backend(struct sk_msg_md *msg)
 		conn = bpf_map_lookup_elem(&gw_steer_conn, &s->client);
 		if (conn && !(conn->flags & GW_SC_F_UNFRAMED)) {
 			__u32 ci = (__u32)s->cluster;
-			struct gw_loan_dir *d = bpf_map_lookup_elem(&gw_loan_dir, &ci);
+			struct gw_loan_dir *d = bpf_map_lookup_elem(&gw_loan_dir_v2, &ci);
 
 			conn->flags |= GW_SC_F_UNFRAMED;
 			gw_count(GW_VERDICT_STEER_RESP_UNFRAMED, 0);

@@ -5,7 +5,7 @@
  * opens a few connections to each of its loopback endpoints, finds the
  * backend's accepted end of each in the bypass sockhash (the backend runs in
  * the cgroup, so sockops put it there), and publishes it as a slot of gw_loan
- * plus an entry in gw_loan_dir[cluster]. sk_msg takes a FREE slot by
+ * plus an entry in gw_loan_dir_v2[cluster]. sk_msg takes a FREE slot by
  * compare-and-swap, delivers a request into that socket, frames the response
  * and sets the slot FREE again. The daemon never reads or writes these
  * connections: it only holds them open, closes the ones that died (DEAD, or
@@ -34,7 +34,10 @@
 #include "dataplane-int.h"
 #include "sk_msg.skel.h"
 
-#define GW_LOAN_PER_EP 4 /* connections per endpoint (at most GW_LOAN_PER_DIR per cluster) */
+/* connections per endpoint: GW_LOAN_PER_DIR shared by a cluster's endpoints.
+ * A request finds no idle loan when more of a cluster's requests are in
+ * flight at once than it has loans; it then goes to the proxy (counted). */
+#define GW_LOAN_PER_EP GW_LOAN_PER_DIR
 
 struct gw_loan_conn {
 	int fd;                      /* -1 = slot unused by this daemon */
@@ -81,7 +84,7 @@ int gw_dp_loan_open(struct gw_dataplane *dp)
 		lp->conn[i].fd = -1;
 	lp->loan_fd = bpf_map__fd(dp->skmsg->maps.gw_loan);
 	lp->key_fd = bpf_map__fd(dp->skmsg->maps.gw_loan_key);
-	lp->dir_fd = bpf_map__fd(dp->skmsg->maps.gw_loan_dir);
+	lp->dir_fd = bpf_map__fd(dp->skmsg->maps.gw_loan_dir_v2);
 	mem = mmap(NULL, sizeof(struct gw_loan_slot) * GW_LOAN_SLOTS, PROT_READ | PROT_WRITE,
 		   MAP_SHARED, lp->loan_fd, 0);
 	if (mem == MAP_FAILED) {

@@ -200,14 +200,14 @@ _Static_assert(sizeof(struct gw_steer_rec) == 40, "gw_steer_rec ABI");
 
 #define GW_PIN_LOAN      "gw_loan"
 #define GW_PIN_LOAN_KEY  "gw_loan_key"
-#define GW_PIN_LOAN_DIR  "gw_loan_dir"
+#define GW_PIN_LOAN_DIR  "gw_loan_dir_v2" /* v2: 64 slots per cluster */
 #define GW_PIN_STEER_CON "gw_steer_conn"
 #define GW_PIN_STEER_ACK "gw_steer_ack"
 #define GW_PIN_ROUTE_CNT "gw_route_cnt"
 
 #define GW_LOAN_SLOTS    1024 /* loaned connections in all */
 #define GW_LOAN_CLUSTERS 1024 /* cluster indices the directory covers */
-#define GW_LOAN_PER_DIR  16   /* slots listed per cluster; a power of two */
+#define GW_LOAN_PER_DIR  64   /* slots listed per cluster; a power of two */
 #define GW_STEER_CONNS   65536
 #define GW_ROUTE_CNT_MAX 4096
 
@@ -235,7 +235,7 @@ struct gw_loan_slot {
 };
 _Static_assert(sizeof(struct gw_loan_slot) == 128, "gw_loan_slot ABI");
 
-/* gw_loan_dir[cluster]: the slots lent for a cluster in table epoch `epoch` */
+/* gw_loan_dir_v2[cluster]: the slots lent for a cluster in table epoch `epoch` */
 struct gw_loan_dir {
 	__u64 epoch; /* 0 = none */
 	__u32 n;     /* used entries of slot[] */
