@@ -12,7 +12,9 @@
 
 #include "gwbpf/api.h"
 
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/signalfd.h>
@@ -96,7 +98,8 @@ static void usage(FILE *f)
 		"address are refused (docs/security.md); --allow-local-endpoints permits\n"
 		"them (tests, single-node development clusters). --max-conns N caps client\n"
 		"connections per worker (idle ones are shed first); --body-idle-timeout and\n"
-		"--body-timeout (MS, default 30000 and 60000) cut a trickled request body (408).\n");
+		"--body-timeout (MS, default 30000 and 60000) cut a trickled request body (408).\n"
+		"--admin must be a loopback address unless --admin-public is given.\n");
 }
 
 static void log_diags(const struct gw_diag_list *dl)
@@ -450,6 +453,23 @@ static void loan_tick(struct gw_loop *loop, struct gw_timer *t)
 	gw_loop_add_timer(loop, &r->loan_timer, 100, loan_tick, r);
 }
 
+/* admin_local() : the admin address is on loopback (127.0.0.0/8, ::1): the
+ * admin endpoint tells a lot (config, status, counters) and is
+ * unauthenticated, so by default only the node itself may reach it */
+static bool admin_local(const char *addr)
+{
+	struct sockaddr_storage ss;
+	unsigned int len;
+
+	if (gw_admin_parse_addr(addr, &ss, &len))
+		return false;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss.ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+	return false;
+}
+
 static int parse_ms(const char *s, uint32_t *out)
 {
 	char *end;
@@ -466,7 +486,7 @@ int gw_cmd_run(int argc, char **argv)
 	enum {
 		OPT_CONFIG = 256, OPT_KUBE, OPT_KUBECONFIG, OPT_ADMIN, OPT_POOL, OPT_LISTEN,
 		OPT_BPF, OPT_SPLICE_MAX, OPT_NOBPF, OPT_WORKERS, OPT_BPFFS, OPT_CGROUP, OPT_XDP, OPT_ALOG, OPT_HDR_TO,
-		OPT_IDLE_TO, OPT_DRAIN_TO, OPT_ALLOW_LOCAL, OPT_BODY_IDLE_TO,
+		OPT_IDLE_TO, OPT_DRAIN_TO, OPT_ALLOW_LOCAL, OPT_ADMIN_PUBLIC, OPT_BODY_IDLE_TO,
 		OPT_BODY_TO, OPT_MAX_CONNS, OPT_L4_IDLE_TO, OPT_UDP_IDLE_TO, OPT_HELP,
 	};
 	static const struct option opts[] = {
@@ -492,6 +512,7 @@ int gw_cmd_run(int argc, char **argv)
 		{ "body-timeout", required_argument, NULL, OPT_BODY_TO },
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 		{ "allow-local-endpoints", no_argument, NULL, OPT_ALLOW_LOCAL },
+		{ "admin-public", no_argument, NULL, OPT_ADMIN_PUBLIC },
 		{ "l4-idle-timeout", required_argument, NULL, OPT_L4_IDLE_TO },
 		{ "udp-idle-timeout", required_argument, NULL, OPT_UDP_IDLE_TO },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -502,7 +523,7 @@ int gw_cmd_run(int argc, char **argv)
 	const char *admin_addr = "127.0.0.1:9901", *bpffs = NULL, *cgroup = NULL;
 	const char *kubeconfig = NULL;
 	uint32_t bpf_mech = GW_RUN_BPF_DEFAULT, splice_max = 0;
-	bool kube = false, no_bpf = false, allow_local = false;
+	bool kube = false, no_bpf = false, allow_local = false, admin_public = false;
 	uint32_t drain_ms = GW_RUN_DRAIN_MS;
 	struct gw_proxy_opts popts;
 	struct gw_diag_list diags = { 0 };
@@ -558,6 +579,9 @@ int gw_cmd_run(int argc, char **argv)
 			break;
 		case OPT_ALLOW_LOCAL:
 			allow_local = true;
+			break;
+		case OPT_ADMIN_PUBLIC:
+			admin_public = true;
 			break;
 		case OPT_WORKERS:
 			popts.workers = (unsigned int)strtoul(optarg, &end, 10);
@@ -625,6 +649,11 @@ int gw_cmd_run(int argc, char **argv)
 			usage(stderr);
 			return GW_EXIT_USAGE;
 		}
+	}
+	if (!admin_public && !admin_local(admin_addr)) {
+		gw_cli_err("run: --admin %s is not a loopback address; the admin endpoint is "
+			   "unauthenticated (add --admin-public to serve it there anyway)", admin_addr);
+		return GW_EXIT_USAGE;
 	}
 	if (optind < argc) {
 		gw_cli_err("run: unexpected argument '%s'", argv[optind]);
