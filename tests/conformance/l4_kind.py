@@ -10,7 +10,7 @@ Case format additions (tests/conformance/README.md):
 
   requests:
   - l4:
-      protocol: tcp                # tcp | tls | udp
+      protocol: tcp                # tcp | tls | udp | dns (an A query)
       serverName: abc.example.com  # tls: the SNI sent
       secret: ns/name              # tls: the Secret whose certificate is the
                                    # only trusted root (default: the
@@ -48,7 +48,8 @@ def l4_deployments(docs):
     """(namespace, name) -> (mode, secret name or None) for Deployments that
     run echo-basic as an L4 server: "tcp" (TCP_ECHO_SERVER: plain on 3000,
     TLS on 8443 with its secret volume), "udp" (UDP_ECHO_SERVER), "https"
-    (TLS_SERVER_CERT without TCP_ECHO_SERVER: the HTTP echo over TLS on 8443)"""
+    (TLS_SERVER_CERT without TCP_ECHO_SERVER: the HTTP echo over TLS on 8443),
+    "dns" (the CoreDNS image: gwbpf-echo --dns stands in)"""
     out = {}
     for d in docs:
         if d.get("kind") != "Deployment":
@@ -68,6 +69,8 @@ def l4_deployments(docs):
                 mode = "udp"
             elif "TLS_SERVER_CERT" in env:
                 mode = "https"
+            elif "coredns" in (c.get("image") or ""):
+                mode = "dns"
             if mode:
                 out[(md.get("namespace", "default"), md.get("name"))] = (mode, secret)
     return out
@@ -87,6 +90,10 @@ def spawn(runner, echo, info, ns, pod, dep, ip, ports, log_path):
     elif mode == "udp":
         for p in sorted((set(ports) - {3000}) or {UDP_PORT}):
             args += ["--udp", "%s:%d" % (ip, p)]
+        rest = set()
+    elif mode == "dns":
+        for p in sorted((set(ports) - {3000}) or {53}):
+            args += ["--dns", "%s:%d" % (ip, p)]
         rest = set()
     if mode in ("tcp", "https"):
         crt = runner.secret_files.get((ns, secret)) if secret else None
@@ -121,10 +128,40 @@ def _tls_ctx(runner, spec):
     return ctx
 
 
+def dns_probe(spec, addr, port, timeout):
+    """upstream UDPRoute test: an A query (dns.Exchange) that gets a
+    well-formed answer with the same ID"""
+    import random
+    import struct
+    qid = random.randrange(1 << 16)
+    name = spec.get("query", "foo.bar.com.")
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack(">HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(timeout)
+        s.sendto(q, (addr, port))
+        d, _ = s.recvfrom(65536)
+    except OSError as e:
+        return None, "%s: %s" % (type(e).__name__, e)
+    finally:
+        s.close()
+    if len(d) < 12:
+        return None, "short DNS answer %r" % d
+    rid, flags, qd, an = struct.unpack(">HHHH", d[:8])
+    if rid != qid or not flags & 0x8000 or flags & 0xf:
+        return None, "DNS answer id %d flags %#x, want id %d, QR, NOERROR" % (rid, flags, qid)
+    return {"answers": an}, None
+
+
 def probe(runner, spec, addr, port, timeout):
     """one connection (or datagram): returns (answer JSON, None) or
     (None, why)"""
     proto = spec.get("protocol", "tcp")
+    if proto == "dns":
+        return dns_probe(spec, addr, port, timeout)
     if proto == "udp":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:

@@ -14,6 +14,10 @@
  *                      echoed (half-close tests).
  *   --udp ADDR:PORT    each datagram answered with
  *                      {"request":"<payload>","namespace",...,"pod"}.
+ *   --dns ADDR:PORT    a stand-in for the CoreDNS backend of the UDPRoute test:
+ *                      every well-formed query is answered (same ID, QR,
+ *                      NOERROR) with one A record 127.0.0.1 for its question
+ *                      (CoreDNS's whoami answers with the client address).
  *   --https ADDR:PORT  echo-basic's HTTP echo over TLS (--cert/--key): one
  *                      request per connection answered 200 with the JSON of
  *                      the HTTP mode (path, host, method, proto, headers,
@@ -42,7 +46,7 @@
 
 #define L4_MAX 16
 
-enum l4_mode { L4_TCP, L4_TLS, L4_RAW, L4_UDP, L4_HTTPS };
+enum l4_mode { L4_TCP, L4_TLS, L4_RAW, L4_UDP, L4_HTTPS, L4_DNS };
 
 static struct {
 	const char *ns, *pod, *service, *ingress;
@@ -59,7 +63,7 @@ int gw_echo_l4_wants(int argc, char **argv)
 {
 	return argc > 1 && (!strcmp(argv[1], "--tcp") || !strcmp(argv[1], "--tls") ||
 			    !strcmp(argv[1], "--raw") || !strcmp(argv[1], "--udp") ||
-			    !strcmp(argv[1], "--https"));
+			    !strcmp(argv[1], "--https") || !strcmp(argv[1], "--dns"));
 }
 
 static int l4_listen(const char *spec, int type, char *port_out)
@@ -332,6 +336,58 @@ static void *udp_main(void *arg)
 	return NULL;
 }
 
+/* dns_answer() : the answer to the DNS query q[0..n) into out (>= n + 16
+ * bytes); its length, or 0 when q is not a one-question query */
+static size_t dns_answer(const unsigned char *q, size_t n, unsigned char *out)
+{
+	static const unsigned char rr[] = {
+		0xc0, 0x0c,             /* name: the question's */
+		0x00, 0x01, 0x00, 0x01, /* A, IN */
+		0x00, 0x00, 0x00, 0x00, /* TTL 0 */
+		0x00, 0x04, 127, 0, 0, 1,
+	};
+	size_t i = 12;
+
+	if (n < 12 + 5 || (q[2] & 0x80) || q[4] || q[5] != 1)
+		return 0;
+	while (i < n && q[i]) { /* question name: labels up to the root */
+		if (q[i] & 0xc0)
+			return 0;
+		i += 1 + q[i];
+	}
+	if (i + 5 > n)
+		return 0;
+	i += 5; /* root label, type, class */
+	memcpy(out, q, i);
+	out[2] = 0x80 | (q[2] & 0x01); /* QR, RD copied */
+	out[3] = 0x80;                 /* RA, NOERROR */
+	out[6] = 0;
+	out[7] = 1; /* ANCOUNT */
+	memset(out + 8, 0, 4);
+	memcpy(out + i, rr, sizeof(rr));
+	return i + sizeof(rr);
+}
+
+static void *dns_main(void *arg)
+{
+	struct l4_listener *l = arg;
+	unsigned char q[512], out[512 + sizeof(q)];
+
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		ssize_t n = recvfrom(l->fd, q, sizeof(q), 0, (struct sockaddr *)&peer, &plen);
+		size_t m;
+
+		if (n <= 0)
+			continue;
+		m = dns_answer(q, (size_t)n, out);
+		if (m)
+			sendto(l->fd, out, m, 0, (struct sockaddr *)&peer, plen);
+	}
+	return NULL;
+}
+
 static void *accept_main(void *arg)
 {
 	struct l4_listener *l = arg;
@@ -366,7 +422,8 @@ static void *accept_main(void *arg)
 
 static void l4_usage(FILE *f)
 {
-	fprintf(f, "usage: gwbpf-echo {--tcp|--tls|--raw|--udp|--https} ADDR:PORT... [--cert FILE --key FILE]\n"
+	fprintf(f, "usage: gwbpf-echo {--tcp|--tls|--raw|--udp|--https|--dns} ADDR:PORT...\n"
+		   "                  [--cert FILE --key FILE]\n"
 		   "                  [--pod NAME] [--namespace NS] [--service NAME] [--ingress NAME]\n");
 }
 
@@ -376,6 +433,7 @@ int gw_echo_l4_main(int argc, char **argv)
 		{ "tcp", required_argument, NULL, 'T' },  { "tls", required_argument, NULL, 'S' },
 		{ "raw", required_argument, NULL, 'R' },  { "udp", required_argument, NULL, 'U' },
 		{ "https", required_argument, NULL, 'H' },
+		{ "dns", required_argument, NULL, 'D' },
 		{ "cert", required_argument, NULL, 'c' }, { "key", required_argument, NULL, 'k' },
 		{ "pod", required_argument, NULL, 'p' },  { "namespace", required_argument, NULL, 'n' },
 		{ "service", required_argument, NULL, 's' },
@@ -398,6 +456,7 @@ int gw_echo_l4_main(int argc, char **argv)
 		case 'R':
 		case 'U':
 		case 'H':
+		case 'D':
 			if (n == L4_MAX) {
 				l4_usage(stderr);
 				return 2;
@@ -407,6 +466,7 @@ int gw_echo_l4_main(int argc, char **argv)
 				     opt == 'S' ? L4_TLS :
 				     opt == 'R' ? L4_RAW :
 				     opt == 'H' ? L4_HTTPS :
+				     opt == 'D' ? L4_DNS :
 						  L4_UDP;
 			need_tls |= opt == 'S' || opt == 'H';
 			break;
@@ -437,7 +497,8 @@ int gw_echo_l4_main(int argc, char **argv)
 	}
 	for (int i = 0; i < n; i++) {
 		ls[i].mode = modes[i];
-		ls[i].fd = l4_listen(specs[i], modes[i] == L4_UDP ? SOCK_DGRAM : SOCK_STREAM,
+		ls[i].fd = l4_listen(specs[i],
+				     modes[i] == L4_UDP || modes[i] == L4_DNS ? SOCK_DGRAM : SOCK_STREAM,
 				     ls[i].port);
 		if (ls[i].fd < 0) {
 			fprintf(stderr, "gwbpf-echo: listen %s: %s\n", specs[i], strerror(-ls[i].fd));
@@ -447,7 +508,11 @@ int gw_echo_l4_main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		pthread_t t;
 
-		if (pthread_create(&t, NULL, ls[i].mode == L4_UDP ? udp_main : accept_main, &ls[i])) {
+		if (pthread_create(&t, NULL,
+				   ls[i].mode == L4_UDP ? udp_main :
+				   ls[i].mode == L4_DNS ? dns_main :
+							  accept_main,
+				   &ls[i])) {
 			fprintf(stderr, "gwbpf-echo: pthread_create failed\n");
 			return 1;
 		}
