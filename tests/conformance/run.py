@@ -131,6 +131,19 @@ SETUP_SECRETS = [
 ]
 
 
+# the client certificates and their CA ConfigMaps the frontend-validation
+# cases use (upstream creates them in the test setup): (namespace, ConfigMap
+# with ca.crt, Secret with the client certificate). Each client certificate
+# is self-signed with CA:TRUE and is its own ConfigMap's ca.crt, so it
+# verifies against exactly one of the two bundles.
+SETUP_CLIENT_CAS = [
+    ("gateway-conformance-infra", "tls-validity-checks-ca-certificate",
+     "tls-validity-checks-client-certificate"),
+    ("gateway-conformance-infra", "tls-validity-checks-per-port-ca-certificate",
+     "tls-validity-checks-per-port-client-certificate"),
+]
+
+
 def labels_match(selector, labels):
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
@@ -893,7 +906,15 @@ class Runner:
         crt = self.secret_files.get((ns, name))
         if crt is None:
             raise RuntimeError("tls: no runner-generated Secret %s/%s" % (ns, name))
-        return tls_context(crt), t.get("serverName", "")
+        ctx = tls_context(crt)
+        if t.get("clientSecret"):
+            # present this client certificate when the server asks for one
+            cns, cname = t["clientSecret"].split("/", 1)
+            ccrt = self.secret_files.get((cns, cname))
+            if ccrt is None:
+                raise RuntimeError("tls: no runner-generated Secret %s/%s" % (cns, cname))
+            ctx.load_cert_chain(ccrt, ccrt[:-len(".crt")] + ".key")
+        return ctx, t.get("serverName", "")
 
     def run_requests(self, items, reqs, first_budget):
         budget = first_budget
@@ -1206,6 +1227,13 @@ class Runner:
             for ns, name, hosts in SETUP_SECRETS:
                 docs.append(self_signed_secret(self.tmp, ns, name, hosts))
                 self.secret_files[(ns, name)] = os.path.join(self.tmp, name + ".crt")
+            for ns, cm, name in SETUP_CLIENT_CAS:
+                docs.append(self_signed_secret(self.tmp, ns, name, ["client." + name]))
+                self.secret_files[(ns, name)] = os.path.join(self.tmp, name + ".crt")
+                with open(self.secret_files[(ns, name)]) as f:
+                    docs.append({"apiVersion": "v1", "kind": "ConfigMap",
+                                 "metadata": {"name": cm, "namespace": ns},
+                                 "data": {"ca.crt": f.read()}})
             self.docs = docs
             self.slices = self.start_backends(docs)
             self.fill_endpoint_slices(docs)
@@ -1260,11 +1288,8 @@ NOT_RUN = [
      "case belongs to the BackendTLSPolicy work (not written yet)"),
     ("gateway-tls-backend-client-certificate", "Gateway spec.tls.backend client certificate: "
      "case belongs to the BackendTLSPolicy work (not written yet)"),
-    ("gateway-with-clientcertificate", "frontend client-certificate validation: needs client "
-     "certificates on the runner's HTTPS requests (not written yet)"),
-    ("gateway-with-invalid-clientcertificate", "frontend client-certificate validation: needs "
-     "client certificates on the runner's HTTPS requests (not written yet)"),
-    ("gateway-invalid-default-frontend", "frontend client-certificate validation (not written yet)"),
+    ("gateway-with-invalid-clientcertificate", "frontend client-certificate validation with "
+     "invalid CA refs: statuses asserted in tests/unit/test_translate_tls_policy.c, no case yet"),
 ]
 
 
