@@ -25,33 +25,33 @@ struct gw_listener;
 /* limits and timeouts (see docs/l4.md) */
 #define GW_L4_HELLO_TIMEOUT_MS 10000  /* accept to complete ClientHello (passthrough) */
 #define GW_L4_IDLE_TIMEOUT_MS 3600000 /* TCP/TLS stream with no byte either way */
-#define GW_L4_UDP_IDLE_MS 30000       /* UDP flow with no datagram either way */
+#define GW_L4_UDP_IDLE_MS 30000	      /* UDP flow with no datagram either way */
 #define GW_L4_UDP_MAX_FLOWS 4096      /* UDP flows per worker and listener socket */
-#define GW_L4_CONNECT_TRIES 3         /* endpoints tried before giving up */
+#define GW_L4_CONNECT_TRIES 3	      /* endpoints tried before giving up */
 
 /* process-wide counters (relaxed atomics), for /metrics and tests */
 struct gw_l4_stats {
-	uint64_t accepted;         /* TCP/TLS connections accepted by L4 listeners */
-	uint64_t active;           /* L4 TCP/TLS connections open now */
-	uint64_t relayed;          /* connections that reached the relay stage */
-	uint64_t hello_bad;        /* passthrough: not a TLS ClientHello (closed) */
+	uint64_t accepted;	   /* TCP/TLS connections accepted by L4 listeners */
+	uint64_t active;	   /* L4 TCP/TLS connections open now */
+	uint64_t relayed;	   /* connections that reached the relay stage */
+	uint64_t hello_bad;	   /* passthrough: not a TLS ClientHello (closed) */
 	uint64_t hello_truncated;  /* passthrough: EOF before a complete ClientHello */
-	uint64_t hello_timeout;    /* passthrough: no complete ClientHello in time */
-	uint64_t no_route;         /* no route for the SNI (or none attached) */
-	uint64_t no_backend;       /* route without a usable backend / endpoint */
+	uint64_t hello_timeout;	   /* passthrough: no complete ClientHello in time */
+	uint64_t no_route;	   /* no route for the SNI (or none attached) */
+	uint64_t no_backend;	   /* route without a usable backend / endpoint */
 	uint64_t connect_errors;   /* upstream connects that failed */
-	uint64_t idle_timeouts;    /* streams closed for inactivity */
-	uint64_t resets;           /* RST seen on one side, propagated to the other */
-	uint64_t bytes_c2u;        /* client -> upstream, TCP/TLS */
-	uint64_t bytes_u2c;        /* upstream -> client, TCP/TLS */
+	uint64_t idle_timeouts;	   /* streams closed for inactivity */
+	uint64_t resets;	   /* RST seen on one side, propagated to the other */
+	uint64_t bytes_c2u;	   /* client -> upstream, TCP/TLS */
+	uint64_t bytes_u2c;	   /* upstream -> client, TCP/TLS */
 	uint64_t splice_started;   /* relays handed to the kernel splice */
 	uint64_t splice_fallbacks; /* splice refused: userspace relay used */
-	uint64_t udp_flows;        /* UDP flows created */
-	uint64_t udp_active;       /* UDP flows open now */
-	uint64_t udp_expired;      /* UDP flows closed for inactivity */
-	uint64_t udp_dropped;      /* datagrams dropped: no route, flow cap, errors */
-	uint64_t udp_c2u;          /* datagrams client -> upstream */
-	uint64_t udp_u2c;          /* datagrams upstream -> client */
+	uint64_t udp_flows;	   /* UDP flows created */
+	uint64_t udp_active;	   /* UDP flows open now */
+	uint64_t udp_expired;	   /* UDP flows closed for inactivity */
+	uint64_t udp_dropped;	   /* datagrams dropped: no route, flow cap, errors */
+	uint64_t udp_c2u;	   /* datagrams client -> upstream */
+	uint64_t udp_u2c;	   /* datagrams upstream -> client */
 };
 
 /* gw_l4_accept() : takes ownership of the accepted, non-blocking socket fd

@@ -59,16 +59,18 @@ static void fixture_init(struct fixture *f)
 	f->b.proto = GW_PROTO_TLS;
 	f->b.listeners = f->l;
 	f->b.n_listeners = 3;
-	f->l[0] = (struct gw_ir_listener){ .hostname = "abc.example.com", .proto = GW_PROTO_TLS,
-					   .vhosts = &f->vh[0], .n_vhosts = 1 };
+	f->l[0] = (struct gw_ir_listener){.hostname = "abc.example.com",
+					  .proto = GW_PROTO_TLS,
+					  .vhosts = &f->vh[0],
+					  .n_vhosts = 1};
 	vhost(&f->vh[0], &f->m[0], &f->a[0], "abc.example.com", "exact");
 	/* the wildcard listener: an exact route name, then a wildcard one */
-	f->l[1] = (struct gw_ir_listener){ .hostname = "*.example.com", .proto = GW_PROTO_TLS,
-					   .vhosts = &f->vh[1], .n_vhosts = 2 };
+	f->l[1] = (struct gw_ir_listener){
+	    .hostname = "*.example.com", .proto = GW_PROTO_TLS, .vhosts = &f->vh[1], .n_vhosts = 2};
 	vhost(&f->vh[1], &f->m[1], &f->a[1], "foo.example.com", "foo");
 	vhost(&f->vh[2], &f->m[2], &f->a[2], "*.example.com", "wild");
-	f->l[2] = (struct gw_ir_listener){ .hostname = NULL, .proto = GW_PROTO_TLS,
-					   .vhosts = &f->vh[3], .n_vhosts = 1 };
+	f->l[2] = (struct gw_ir_listener){
+	    .hostname = NULL, .proto = GW_PROTO_TLS, .vhosts = &f->vh[3], .n_vhosts = 1};
 	vhost(&f->vh[3], &f->m[3], &f->a[3], "*.org", "org");
 }
 
@@ -130,12 +132,12 @@ static void test_route_tcp(void **state)
 static void test_pick_cluster(void **state)
 {
 	struct gw_ir_backend be[3] = {
-		{ .cluster = 7, .weight = 70 },
-		{ .cluster = 8, .weight = 30 },
-		{ .cluster = 9, .weight = 0 },
+	    {.cluster = 7, .weight = 70},
+	    {.cluster = 8, .weight = 30},
+	    {.cluster = 9, .weight = 0},
 	};
-	struct gw_ir_action a = { .backends = be, .n_backends = 3, .total_weight = 100 };
-	unsigned int n[3] = { 0 };
+	struct gw_ir_action a = {.backends = be, .n_backends = 3, .total_weight = 100};
+	unsigned int n[3] = {0};
 
 	(void)state;
 	for (uint64_t r = 0; r < 1000; r++) {
@@ -161,11 +163,11 @@ static void test_pick_cluster(void **state)
 static void test_find_bind(void **state)
 {
 	struct gw_ir_bind b[3] = {
-		{ .address = "127.0.0.1", .port = 53, .proto = GW_PROTO_TCP },
-		{ .address = "127.0.0.1", .port = 53, .proto = GW_PROTO_UDP },
-		{ .address = "127.0.0.2", .port = 53, .proto = GW_PROTO_TLS },
+	    {.address = "127.0.0.1", .port = 53, .proto = GW_PROTO_TCP},
+	    {.address = "127.0.0.1", .port = 53, .proto = GW_PROTO_UDP},
+	    {.address = "127.0.0.2", .port = 53, .proto = GW_PROTO_TLS},
 	};
-	struct gw_ir ir = { .binds = b, .n_binds = 3 };
+	struct gw_ir ir = {.binds = b, .n_binds = 3};
 
 	(void)state;
 	assert_ptr_equal(gw_l4_find_bind(&ir, "127.0.0.1", 53, false), &b[0]);
@@ -179,11 +181,9 @@ static void test_find_bind(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_host_match),
-		cmocka_unit_test(test_route_by_sni),
-		cmocka_unit_test(test_route_tcp),
-		cmocka_unit_test(test_pick_cluster),
-		cmocka_unit_test(test_find_bind),
+	    cmocka_unit_test(test_host_match), cmocka_unit_test(test_route_by_sni),
+	    cmocka_unit_test(test_route_tcp),  cmocka_unit_test(test_pick_cluster),
+	    cmocka_unit_test(test_find_bind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

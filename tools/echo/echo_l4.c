@@ -70,7 +70,7 @@ static int l4_listen(const char *spec, int type, char *port_out)
 {
 	char host[128];
 	const char *colon = strrchr(spec, ':');
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	int fd, one = 1;
 
 	if (!colon || (size_t)(colon - spec) >= sizeof(host))
@@ -140,7 +140,7 @@ static void serve_raw(struct l4_conn *c)
 	}
 	shutdown(c->fd, SHUT_WR);
 	/* wait for the client to close, so our FIN is not followed by a RST */
-	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 
 	while (poll(&pfd, 1, 5000) == 1 && read(c->fd, buf, sizeof(buf)) > 0)
 		;
@@ -156,9 +156,10 @@ static void serve_lines(struct l4_conn *c, SSL *ssl)
 		char esc[600];
 
 		json_esc(esc, sizeof(esc), sni ? sni : "", sni ? strlen(sni) : 0);
-		snprintf(tlsj, sizeof(tlsj),
-			 ",\"tls\":{\"version\":\"%s\",\"serverName\":\"%s\",\"cipherSuite\":\"%s\"}",
-			 SSL_get_version(ssl), esc, SSL_get_cipher_name(ssl));
+		snprintf(
+		    tlsj, sizeof(tlsj),
+		    ",\"tls\":{\"version\":\"%s\",\"serverName\":\"%s\",\"cipherSuite\":\"%s\"}",
+		    SSL_get_version(ssl), esc, SSL_get_cipher_name(ssl));
 	}
 	snprintf(payload, sizeof(payload),
 		 "{\"namespace\":\"%s\",\"ingress\":\"%s\",\"service\":\"%s\",\"pod\":\"%s\","
@@ -167,8 +168,8 @@ static void serve_lines(struct l4_conn *c, SSL *ssl)
 	if (c_write(c, ssl, "Gateway API Test TCP Server\n", 28))
 		return;
 	for (;;) {
-		ssize_t n = ssl ? SSL_read(ssl, line + used, (int)(sizeof(line) - 1 - used)) :
-				  read(c->fd, line + used, sizeof(line) - 1 - used);
+		ssize_t n = ssl ? SSL_read(ssl, line + used, (int)(sizeof(line) - 1 - used))
+				: read(c->fd, line + used, sizeof(line) - 1 - used);
 		char *nl;
 
 		if (n <= 0)
@@ -266,8 +267,8 @@ static void serve_https(struct l4_conn *c, SSL *ssl)
 		"%s},\n \"host\": \"%s\",\n \"namespace\": \"%s\",\n \"ingress\": \"%s\",\n"
 		" \"service\": \"%s\",\n \"pod\": \"%s\",\n \"tls\": {\"version\": \"%s\", "
 		"\"serverName\": \"%s\", \"cipherSuite\": \"%s\"}\n}\n",
-		first ? "" : "\n ", esc, g.ns, g.ingress, g.service, g.pod, SSL_get_version(ssl), esc2,
-		SSL_get_cipher_name(ssl));
+		first ? "" : "\n ", esc, g.ns, g.ingress, g.service, g.pod, SSL_get_version(ssl),
+		esc2, SSL_get_cipher_name(ssl));
 	fclose(f);
 	{
 		char hdr[256];
@@ -341,10 +342,10 @@ static void *udp_main(void *arg)
 static size_t dns_answer(const unsigned char *q, size_t n, unsigned char *out)
 {
 	static const unsigned char rr[] = {
-		0xc0, 0x0c,             /* name: the question's */
-		0x00, 0x01, 0x00, 0x01, /* A, IN */
-		0x00, 0x00, 0x00, 0x00, /* TTL 0 */
-		0x00, 0x04, 127, 0, 0, 1,
+	    0xc0, 0x0c,		    /* name: the question's */
+	    0x00, 0x01, 0x00, 0x01, /* A, IN */
+	    0x00, 0x00, 0x00, 0x00, /* TTL 0 */
+	    0x00, 0x04, 127,  0,    0, 1,
 	};
 	size_t i = 12;
 
@@ -360,7 +361,7 @@ static size_t dns_answer(const unsigned char *q, size_t n, unsigned char *out)
 	i += 5; /* root label, type, class */
 	memcpy(out, q, i);
 	out[2] = 0x80 | (q[2] & 0x01); /* QR, RD copied */
-	out[3] = 0x80;                 /* RA, NOERROR */
+	out[3] = 0x80;		       /* RA, NOERROR */
 	out[6] = 0;
 	out[7] = 1; /* ANCOUNT */
 	memset(out + 8, 0, 4);
@@ -422,23 +423,29 @@ static void *accept_main(void *arg)
 
 static void l4_usage(FILE *f)
 {
-	fprintf(f, "usage: gwbpf-echo {--tcp|--tls|--raw|--udp|--https|--dns} ADDR:PORT...\n"
-		   "                  [--cert FILE --key FILE]\n"
-		   "                  [--pod NAME] [--namespace NS] [--service NAME] [--ingress NAME]\n");
+	fprintf(
+	    f,
+	    "usage: gwbpf-echo {--tcp|--tls|--raw|--udp|--https|--dns} ADDR:PORT...\n"
+	    "                  [--cert FILE --key FILE]\n"
+	    "                  [--pod NAME] [--namespace NS] [--service NAME] [--ingress NAME]\n");
 }
 
 int gw_echo_l4_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "tcp", required_argument, NULL, 'T' },  { "tls", required_argument, NULL, 'S' },
-		{ "raw", required_argument, NULL, 'R' },  { "udp", required_argument, NULL, 'U' },
-		{ "https", required_argument, NULL, 'H' },
-		{ "dns", required_argument, NULL, 'D' },
-		{ "cert", required_argument, NULL, 'c' }, { "key", required_argument, NULL, 'k' },
-		{ "pod", required_argument, NULL, 'p' },  { "namespace", required_argument, NULL, 'n' },
-		{ "service", required_argument, NULL, 's' },
-		{ "ingress", required_argument, NULL, 'i' },
-		{ 0 },
+	    {"tcp", required_argument, NULL, 'T'},
+	    {"tls", required_argument, NULL, 'S'},
+	    {"raw", required_argument, NULL, 'R'},
+	    {"udp", required_argument, NULL, 'U'},
+	    {"https", required_argument, NULL, 'H'},
+	    {"dns", required_argument, NULL, 'D'},
+	    {"cert", required_argument, NULL, 'c'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"pod", required_argument, NULL, 'p'},
+	    {"namespace", required_argument, NULL, 'n'},
+	    {"service", required_argument, NULL, 's'},
+	    {"ingress", required_argument, NULL, 'i'},
+	    {0},
 	};
 	struct l4_listener ls[L4_MAX];
 	const char *specs[L4_MAX], *cert = NULL, *key = NULL;
@@ -462,21 +469,35 @@ int gw_echo_l4_main(int argc, char **argv)
 				return 2;
 			}
 			specs[n] = optarg;
-			modes[n++] = opt == 'T' ? L4_TCP :
-				     opt == 'S' ? L4_TLS :
-				     opt == 'R' ? L4_RAW :
-				     opt == 'H' ? L4_HTTPS :
-				     opt == 'D' ? L4_DNS :
-						  L4_UDP;
+			modes[n++] = opt == 'T'	  ? L4_TCP
+				     : opt == 'S' ? L4_TLS
+				     : opt == 'R' ? L4_RAW
+				     : opt == 'H' ? L4_HTTPS
+				     : opt == 'D' ? L4_DNS
+						  : L4_UDP;
 			need_tls |= opt == 'S' || opt == 'H';
 			break;
-		case 'c': cert = optarg; break;
-		case 'k': key = optarg; break;
-		case 'p': g.pod = optarg; break;
-		case 'n': g.ns = optarg; break;
-		case 's': g.service = optarg; break;
-		case 'i': g.ingress = optarg; break;
-		default: l4_usage(stderr); return 2;
+		case 'c':
+			cert = optarg;
+			break;
+		case 'k':
+			key = optarg;
+			break;
+		case 'p':
+			g.pod = optarg;
+			break;
+		case 'n':
+			g.ns = optarg;
+			break;
+		case 's':
+			g.service = optarg;
+			break;
+		case 'i':
+			g.ingress = optarg;
+			break;
+		default:
+			l4_usage(stderr);
+			return 2;
 		}
 	}
 	if (!n || optind != argc || (need_tls && (!cert || !key))) {
@@ -497,11 +518,12 @@ int gw_echo_l4_main(int argc, char **argv)
 	}
 	for (int i = 0; i < n; i++) {
 		ls[i].mode = modes[i];
-		ls[i].fd = l4_listen(specs[i],
-				     modes[i] == L4_UDP || modes[i] == L4_DNS ? SOCK_DGRAM : SOCK_STREAM,
-				     ls[i].port);
+		ls[i].fd = l4_listen(
+		    specs[i], modes[i] == L4_UDP || modes[i] == L4_DNS ? SOCK_DGRAM : SOCK_STREAM,
+		    ls[i].port);
 		if (ls[i].fd < 0) {
-			fprintf(stderr, "gwbpf-echo: listen %s: %s\n", specs[i], strerror(-ls[i].fd));
+			fprintf(stderr, "gwbpf-echo: listen %s: %s\n", specs[i],
+				strerror(-ls[i].fd));
 			return 1;
 		}
 	}
@@ -509,9 +531,9 @@ int gw_echo_l4_main(int argc, char **argv)
 		pthread_t t;
 
 		if (pthread_create(&t, NULL,
-				   ls[i].mode == L4_UDP ? udp_main :
-				   ls[i].mode == L4_DNS ? dns_main :
-							  accept_main,
+				   ls[i].mode == L4_UDP	  ? udp_main
+				   : ls[i].mode == L4_DNS ? dns_main
+							  : accept_main,
 				   &ls[i])) {
 			fprintf(stderr, "gwbpf-echo: pthread_create failed\n");
 			return 1;

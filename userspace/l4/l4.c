@@ -46,7 +46,7 @@ static uint32_t hello_ms(const struct gw_l4_conn *c)
 void gw_l4_conn_close(struct gw_l4_conn *c, bool rst)
 {
 	struct gw_worker *w;
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
 	if (!c)
 		return;
@@ -212,7 +212,8 @@ static void handshake_step(struct gw_l4_conn *c)
 	start_upstream(c, gw_l4_listener_route(l, c->sni));
 }
 
-static void handshake_io(struct gw_loop *loop GW_UNUSED, struct gw_io *io, uint32_t events GW_UNUSED)
+static void handshake_io(struct gw_loop *loop GW_UNUSED, struct gw_io *io,
+			 uint32_t events GW_UNUSED)
 {
 	handshake_step(io->data);
 }
@@ -252,7 +253,8 @@ static void to_https(struct gw_l4_conn *c)
 	int fd = c->cfd;
 
 	for (l = w->listeners; l; l = l->next)
-		if (l->port == c->lport && l->proto != GW_PROTO_UDP && !strcmp(l->address, c->laddr))
+		if (l->port == c->lport && l->proto != GW_PROTO_UDP &&
+		    !strcmp(l->address, c->laddr))
 			break;
 	if (!l) {
 		gw_l4_conn_close(c, false);
@@ -301,9 +303,10 @@ static void hello_step(struct gw_l4_conn *c)
 		}
 
 		gw_loop_mod_fd(w->loop, &c->cio, 0);
-		gw_loop_add_timer(w->loop, &c->timer,
-				  GW_MIN((uint64_t)GW_L4_REPEEK_MS, c->deadline - GW_MIN(now, c->deadline)),
-				  hello_timer, c);
+		gw_loop_add_timer(
+		    w->loop, &c->timer,
+		    GW_MIN((uint64_t)GW_L4_REPEEK_MS, c->deadline - GW_MIN(now, c->deadline)),
+		    hello_timer, c);
 		return;
 	}
 	if (r) {
@@ -336,7 +339,7 @@ static void hello_step(struct gw_l4_conn *c)
 		 * fresh ones. The snapshot is held: the route is chosen after
 		 * the handshake, by the SNI OpenSSL saw. */
 		gw_worker_buf_put(w, c->c2u.area);
-		c->c2u = (struct gw_buf){ 0 };
+		c->c2u = (struct gw_buf){0};
 		c->ir = gw_ir_get(w->ir);
 		c->state = GW_L4_HANDSHAKE;
 		gw_loop_del_fd(w->loop, &c->cio);
@@ -344,8 +347,8 @@ static void hello_step(struct gw_l4_conn *c)
 			gw_l4_conn_close(c, true);
 			return;
 		}
-		gw_loop_add_timer(w->loop, &c->timer, c->deadline - GW_MIN(gw_loop_now(w->loop),
-									     c->deadline),
+		gw_loop_add_timer(w->loop, &c->timer,
+				  c->deadline - GW_MIN(gw_loop_now(w->loop), c->deadline),
 				  hello_timer, c);
 		handshake_step(c);
 		return;
@@ -401,7 +404,7 @@ void gw_l4_accept(struct gw_worker *w, struct gw_listener *l, int fd,
 	}
 	/* TLS (or HTTPS sharing the port with TLS listeners): ClientHello first */
 	c->state = GW_L4_HELLO;
-	c->c2u = (struct gw_buf){ .area = gw_worker_buf_get(w), .size = GW_PROXY_BUF_SIZE };
+	c->c2u = (struct gw_buf){.area = gw_worker_buf_get(w), .size = GW_PROXY_BUF_SIZE};
 	c->deadline = gw_loop_now(w->loop) + hello_ms(c);
 	if (!c->c2u.area || gw_loop_add_fd(w->loop, &c->cio, fd, GW_IO_READ, hello_io, c)) {
 		gw_l4_conn_close(c, true);

@@ -315,9 +315,9 @@ void gw_l4_relay_start(struct gw_l4_conn *c)
 	c->state = GW_L4_RELAY;
 	gw_l4_inc(relayed, 1);
 	if (!c->c2u.area)
-		c->c2u = (struct gw_buf){ .area = gw_worker_buf_get(w), .size = GW_PROXY_BUF_SIZE };
+		c->c2u = (struct gw_buf){.area = gw_worker_buf_get(w), .size = GW_PROXY_BUF_SIZE};
 	if (!c->u2c.area)
-		c->u2c = (struct gw_buf){ .area = gw_worker_buf_get(w), .size = GW_PROXY_BUF_SIZE };
+		c->u2c = (struct gw_buf){.area = gw_worker_buf_get(w), .size = GW_PROXY_BUF_SIZE};
 	if (!c->c2u.area || !c->u2c.area) {
 		gw_l4_conn_close(c, true);
 		return;

@@ -20,8 +20,8 @@
 
 #include "l4-int.h"
 
-const struct gw_ir_bind *gw_l4_find_bind(const struct gw_ir *ir, const char *address,
-					 uint16_t port, bool udp)
+const struct gw_ir_bind *gw_l4_find_bind(const struct gw_ir *ir, const char *address, uint16_t port,
+					 bool udp)
 {
 	if (!ir)
 		return NULL;

@@ -35,12 +35,12 @@
 struct gw_l4_flow {
 	struct sockaddr_storage peer; /* client address: the key */
 	socklen_t plen;
-	int ufd;                      /* connected upstream socket */
+	int ufd; /* connected upstream socket */
 	struct gw_io io;
-	struct gw_timer timer;        /* idle expiry (lazy) */
+	struct gw_timer timer; /* idle expiry (lazy) */
 	uint64_t last_active;
 	struct gw_l4_udp *u;
-	struct gw_l4_flow *hnext;     /* hash bucket chain */
+	struct gw_l4_flow *hnext;	/* hash bucket chain */
 	struct gw_l4_flow *prev, *next; /* every flow of the listener */
 };
 
@@ -276,8 +276,8 @@ void gw_l4_udp_io(struct gw_loop *loop, struct gw_io *io, uint32_t events GW_UNU
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		struct gw_l4_flow *f;
-		ssize_t n = recvfrom(l->fd, udp_buf, sizeof(udp_buf), 0, (struct sockaddr *)&peer,
-				     &plen);
+		ssize_t n =
+		    recvfrom(l->fd, udp_buf, sizeof(udp_buf), 0, (struct sockaddr *)&peer, &plen);
 
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EINTR)
