@@ -11,7 +11,7 @@ backend PORT          : accepts "GET /<mode>/<n> ... Upgrade", answers 101 and
 client PORT CASE ...  : runs one check against a gateway on PORT, prints a
                         line that must equal the --no-bpf run's line.
 """
-import hashlib, os, select, socket, struct, sys, threading, time
+import base64, hashlib, os, select, socket, struct, sys, threading, time
 
 PERIOD = 1048573  # prime: a reordered segment cannot line up with the pattern
 _block = hashlib.sha256(b"gwbpf").digest() * (PERIOD // 32 + 2)
@@ -51,8 +51,13 @@ def serve(conn):
     path = head.split(b" ")[1].decode()
     parts = path.strip("/").split("/")
     mode, n = parts[0], int(parts[1]) if len(parts) > 1 else 0
+    key = b""
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"sec-websocket-key:"):
+            key = line.split(b":", 1)[1].strip()
+    acc = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
     resp = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-            b"Connection: Upgrade\r\n\r\n")
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + acc + b"\r\n\r\n")
     if mode == "echo":
         conn.sendall(resp + b"hello>")
         if rest:
@@ -88,6 +93,15 @@ def serve(conn):
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             conn.close()
             return
+        conn.shutdown(socket.SHUT_WR)
+    elif mode == "flood":  # benchmarks: n bytes of one repeated block, then FIN
+        conn.sendall(resp)
+        blk = BLOCK[:1 << 20]
+        off = 0
+        while off < n:
+            k = min(len(blk), n - off)
+            conn.sendall(blk[:k] if k < len(blk) else blk)
+            off += k
         conn.shutdown(socket.SHUT_WR)
     elif mode == "hold":
         conn.sendall(resp)
@@ -234,6 +248,23 @@ def case_client_rst(port):
     return "client rst sent"
 
 
+def case_stream(port, n):
+    """benchmarks: read n flood bytes as fast as possible; prints seconds"""
+    s, rest = upgrade(port, "/flood/%d" % n)
+    total = len(rest)
+    buf = bytearray(1 << 20)
+    mv = memoryview(buf)
+    t0 = time.time()
+    while True:
+        k = s.recv_into(mv)
+        if not k:
+            break
+        total += k
+    dt = time.time() - t0
+    assert total == n, "stream: %d of %d bytes" % (total, n)
+    return "%d %.4f" % (total, dt)
+
+
 def case_many(port, n, par):
     """n upgrades, par at a time, each exchanging a few bytes"""
     done = [0]
@@ -274,7 +305,7 @@ def main():
     port, case = int(sys.argv[2]), sys.argv[3]
     args = [int(a) if a.isdigit() else a for a in sys.argv[4:]]
     fn = {"echo": case_echo, "echo_fin": lambda p, n: case_echo(p, n, True), "sink": case_sink_digest, "rst": case_rst,
-          "client_rst": case_client_rst, "many": case_many,
+          "client_rst": case_client_rst, "many": case_many, "stream": case_stream,
           "source": lambda p, n, stall=0: case_source(p, n, float(stall))}[case]
     print(fn(port, *args))
 

@@ -536,6 +536,120 @@ EOF2
 [ "${BENCH_HTTPS:-1}" = 1 ] && bench_https
 # ---- end of the HTTPS scenarios ----
 
+# ---- splice and new-connection scenarios (docs/bpf.md "sk_skb splice") ----
+# newconn: 64 B with "Connection: close", so every request pays a TCP
+#   handshake and an accept through each proxy (wrk reconnects).
+# haproxy+splice: 1 MiB responses through HAProxy with `option splice-auto`
+#   (splice(2) through pipes), next to plain HAProxy.
+# ws: one WebSocket stream (1 GiB after a real 101, then FIN) read as fast as
+#   the client can: direct to the backend, through gwbpf --no-bpf (userspace
+#   relay), gwbpf --bpf splice (sk_skb splice) and HAProxy (tunnel). The
+#   backend is tests/integration/splice_peer.py (flood mode); all processes
+#   in the bench cgroup, so CPU is per MiB for everything together.
+# Own table: results-splice.md. BENCH_SPLICE=0 skips it.
+P_HAPROXY_SP=28085 P_WS=28002
+NEWCONN_MODES=${BENCH_NEWCONN_MODES:-"direct nginx haproxy gwbpf gwbpf+skmsg"}
+WS_MODES=${BENCH_WS_MODES:-"direct gwbpf gwbpf+splice haproxy"}
+WS_BYTES=${BENCH_WS_BYTES:-1073741824}
+bench_splice() {
+	peer=$ROOT/tests/integration/splice_peer.py
+	: > "$OUT/raw-splice.txt"
+	# new connection per request
+	for m in $NEWCONN_MODES; do
+		start_mode "$m" || { note "newconn: skipping $m"; case $m in *skmsg) unload_bpf ;; esac; continue; }
+		sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
+			taskset -c "$WRK_CPU" wrk -t1 -c50 -d1s -H "Connection: close" \
+			"http://127.0.0.1:$PORT/64" > /dev/null 2>&1 < /dev/null
+		c0=$(cg_usec)
+		sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
+			taskset -c "$WRK_CPU" wrk -t1 -c50 -d"$SECS"s --latency -H "Connection: close" \
+			"http://127.0.0.1:$PORT/64" > "$WORK/wrk-nc.out" 2>&1 < /dev/null
+		c1=$(cg_usec)
+		stop_mode "$m"
+		rps=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk-nc.out")
+		reqs=$(awk '/requests in/ { print $1 }' "$WORK/wrk-nc.out")
+		p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk-nc.out")")
+		[ -n "$reqs" ] && [ "$reqs" -gt 0 ] || { note "newconn $m: wrk failed"; continue; }
+		echo "newconn $m 64B $rps $p50 $(awk -v a="$c0" -v b="$c1" -v n="$reqs" 'BEGIN { printf "%.1f", (b - a) / n }')" \
+			>> "$OUT/raw-splice.txt"
+		note "newconn $m: $rps req/s"
+	done
+	# HAProxy with splice for 1 MiB bodies
+	awk -v a="$P_HAPROXY" -v b="$P_HAPROXY_SP" '{ sub("127.0.0.1:" a "$", "127.0.0.1:" b); print }
+		$1 == "defaults" { print "  option splice-auto" }' "$WORK/haproxy.cfg" > "$WORK/haproxy-splice.cfg"
+	for m in haproxy haproxy+splice; do
+		if [ $m = haproxy ]; then
+			start_cg haproxy haproxy -db -f "$WORK/haproxy.cfg"; PORT=$P_HAPROXY
+		else
+			start_cg haproxy-splice haproxy -db -f "$WORK/haproxy-splice.cfg"; PORT=$P_HAPROXY_SP
+		fi
+		wait_http "http://127.0.0.1:$PORT/64" || { note "$m did not answer"; stop_last; continue; }
+		run_wrk 1 8 /1m > /dev/null
+		c0=$(cg_usec)
+		run_wrk "$SECS" 8 /1m > "$WORK/wrk-sp.out"
+		c1=$(cg_usec)
+		stop_last
+		rps=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk-sp.out")
+		reqs=$(awk '/requests in/ { print $1 }' "$WORK/wrk-sp.out")
+		p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk-sp.out")")
+		[ -n "$reqs" ] && [ "$reqs" -gt 0 ] || { note "$m 1MiB: wrk failed"; continue; }
+		echo "bulk $m 1MiB $rps $p50 $(awk -v a="$c0" -v b="$c1" -v n="$reqs" 'BEGIN { printf "%.1f", (b - a) / n }')" \
+			>> "$OUT/raw-splice.txt"
+	done
+	# WebSocket stream
+	start_cg ws-backend /usr/bin/python3 "$peer" backend $P_WS
+	WSB=$LAST
+	sleep 0.5
+	sed "s/targetPort: $P_BACKEND/targetPort: $P_WS/; s/port: $P_BACKEND, protocol/port: $P_WS, protocol/" \
+		"$WORK/gwbpf.yaml" > "$WORK/gwbpf-ws.yaml"
+	sed "s/server s1 127.0.0.1:$P_BACKEND/server s1 127.0.0.1:$P_WS/" "$WORK/haproxy.cfg" > "$WORK/haproxy-ws.cfg"
+	for m in $WS_MODES; do
+		case $m in
+		direct) PORT=$P_WS ;;
+		gwbpf | gwbpf+splice)
+			[ $HAVE_GWBPF = 1 ] || continue
+			if [ $m = gwbpf ]; then bpfopt="--no-bpf"; else bpfopt="--bpf splice --bpffs $PIN"; fi
+			# shellcheck disable=SC2086
+			start_cg gwbpf-ws "$ROOT/$B/gwbpf" run --config "$WORK/gwbpf-ws.yaml" $bpfopt \
+				--workers "$W" --access-log off --admin 127.0.0.1:$P_ADMIN
+			PORT=$P_GWBPF
+			wait_http "http://127.0.0.1:$P_ADMIN/readyz" || { note "ws $m did not start"; stop_last; continue; } ;;
+		haproxy)
+			start_cg haproxy-ws haproxy -db -f "$WORK/haproxy-ws.cfg"
+			PORT=$P_HAPROXY
+			sleep 0.5 ;;
+		esac
+		c0=$(cg_usec)
+		res=$(sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
+			/usr/bin/python3 "$peer" client $PORT stream "$WS_BYTES" 2>&1)
+		c1=$(cg_usec)
+		[ $m = direct ] || stop_last
+		[ $m = gwbpf+splice ] && rm -rf "$PIN"
+		secs=$(echo "$res" | awk 'NF == 2 { print $2 }')
+		[ -n "$secs" ] && awk -v s="$secs" 'BEGIN { exit !(s > 0) }' || { note "ws $m failed: $res"; continue; }
+		echo "ws $m 1GiB $(awk -v b="$WS_BYTES" -v s="$secs" 'BEGIN { printf "%.0f", b / 1048576 / s }') - $(awk -v a="$c0" -v b="$c1" -v n="$WS_BYTES" 'BEGIN { printf "%.1f", (b - a) / (n / 1048576) }')" \
+			>> "$OUT/raw-splice.txt"
+		note "ws $m: $res"
+	done
+	PIDS=$(echo "$PIDS" | sed "s/ $WSB\b//")
+	stop_pid "$WSB"
+	{
+		echo
+		echo "## New connections, HAProxy splice, WebSocket stream"
+		echo
+		echo "newconn: 64 B, c=50, \"Connection: close\" (a TCP connection per request). bulk: 1 MiB, c=8."
+		echo "ws: one 1 GiB WebSocket stream after a real 101 (rate = MiB/s; CPU = cgroup us per MiB)."
+		echo
+		echo "| scenario | mode | body | req/s or MiB/s | p50 ms | CPU us/req or us/MiB | vs first row |"
+		echo "|---|---|---|---|---|---|---|"
+		awk '{ if (!($1 in base)) base[$1] = $4
+			printf "| %s | %s | %s | %s | %s | %s | %.2f |\n", $1, $2, $3, $4, $5, $6, (base[$1] > 0 ? $4 / base[$1] : 0) }' \
+			"$OUT/raw-splice.txt"
+	} > "$OUT/results-splice.md"
+}
+[ "${BENCH_SPLICE:-1}" = 1 ] && bench_splice
+# ---- end of the splice and new-connection scenarios ----
+
 PIDS=$(echo "$PIDS" | sed "s/ $BACKEND_PID\b//")
 stop_pid "$BACKEND_PID"
 
@@ -576,5 +690,6 @@ stop_pid "$BACKEND_PID"
 } > "$OUT/results.md"
 [ -s "$OUT/results-h2.md" ] && cat "$OUT/results-h2.md" >> "$OUT/results.md"
 [ -s "$OUT/results-https.md" ] && cat "$OUT/results-https.md" >> "$OUT/results.md"
+[ -s "$OUT/results-splice.md" ] && cat "$OUT/results-splice.md" >> "$OUT/results.md"
 echo
 cat "$OUT/results.md"
