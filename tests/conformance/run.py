@@ -1288,8 +1288,6 @@ NOT_RUN = [
      "case belongs to the BackendTLSPolicy work (not written yet)"),
     ("gateway-tls-backend-client-certificate", "Gateway spec.tls.backend client certificate: "
      "case belongs to the BackendTLSPolicy work (not written yet)"),
-    ("gateway-with-invalid-clientcertificate", "frontend client-certificate validation with "
-     "invalid CA refs: statuses asserted in tests/unit/test_translate_tls_policy.c, no case yet"),
 ]
 
 
