@@ -12,7 +12,7 @@
 #ifndef GW_LIB_RESP_H
 #define GW_LIB_RESP_H
 
-#include "lib/http.h" /* GW_IDX, GW_HTTP_FN, bpf_loop stand-in, GW_HTTP_HEAD_MAX */
+#include "http.h" /* (same folder) GW_IDX, GW_HTTP_FN, bpf_loop stand-in, GW_HTTP_HEAD_MAX */
 
 #define GW_RESP_CL_MAX (1ull << 40) /* larger Content-Length: unframed */
 
@@ -27,6 +27,8 @@ struct gw_resp_head {
 	__u32 name_te;  /* ... "transfer-encoding" */
 	__u32 in_cl;    /* Content-Length value: 1 before digits, 2 in, 3 after */
 	__u32 have_cl;
+	__u32 in_val;   /* past the header line's ':' */
+	__u32 pad0;
 	__u64 cl;
 	__u8 prev;
 	__u8 pad[7];
@@ -76,6 +78,19 @@ GW_HTTP_FN __u8 gw_resp_name_ch(int which, __u32 k)
 	return gw_resp_word_ch(GW_RESP_PACK('g', ':', 0, 0, 0, 0, 0, 0), k - 16);
 }
 
+/* gw_resp_tchar() : RFC 9110 token character */
+GW_HTTP_FN int gw_resp_tchar(__u8 c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return 1;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+	case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+		return 1;
+	}
+	return 0;
+}
+
 GW_HTTP_FN long gw_resp_bad(struct gw_resp_head *h)
 {
 	h->bad = 1;
@@ -104,6 +119,8 @@ GW_HTTP_CB long gw_resp_step(__u64 idx, void *data)
 		}
 		if (h->line == 0 && h->k < 13)
 			return gw_resp_bad(h);
+		if (h->line && !h->in_val)
+			return gw_resp_bad(h); /* a header line without ':' */
 		if (h->in_cl) {
 			if (h->in_cl == 1 || h->have_cl)
 				return gw_resp_bad(h);
@@ -112,6 +129,7 @@ GW_HTTP_CB long gw_resp_step(__u64 idx, void *data)
 		}
 		h->line++;
 		h->k = 0;
+		h->in_val = 0;
 		h->name_cl = 1;
 		h->name_te = 1;
 		h->prev = ch;
@@ -134,10 +152,38 @@ GW_HTTP_CB long gw_resp_step(__u64 idx, void *data)
 			h->status = h->status * 10 + (ch - '0');
 		} else if (h->k == 12 && ch != ' ') {
 			return gw_resp_bad(h);
+		} else if (ch != '\t' && (ch < 0x20 || ch == 0x7f)) {
+			return gw_resp_bad(h);
 		}
 		h->k++;
 		return 0;
 	}
+	if (!h->in_val) {
+		/* header name: a token, then ':' with nothing between */
+		if (ch == ':') {
+			if (!h->k)
+				return gw_resp_bad(h);
+			if (h->name_te && h->k == 17)
+				return gw_resp_bad(h);
+			if (h->name_cl && h->k == 14)
+				h->in_cl = 1;
+			h->in_val = 1;
+			h->k++;
+			return 0;
+		}
+		if (!gw_resp_tchar(ch))
+			return gw_resp_bad(h);
+		lc = (ch >= 'A' && ch <= 'Z') ? ch + 32 : ch;
+		if (h->name_cl && (h->k >= 14 || lc != gw_resp_name_ch(GW_RESP_CL_NAME, h->k)))
+			h->name_cl = 0;
+		if (h->name_te && (h->k >= 17 || lc != gw_resp_name_ch(GW_RESP_TE_NAME, h->k)))
+			h->name_te = 0;
+		h->k++;
+		return 0;
+	}
+	/* field value: visible characters, blanks, obs-text */
+	if (ch != '\t' && (ch < 0x20 || ch == 0x7f))
+		return gw_resp_bad(h);
 	if (h->in_cl) {
 		if (ch == ' ' || ch == '\t') {
 			if (h->in_cl == 2)
@@ -150,21 +196,6 @@ GW_HTTP_CB long gw_resp_step(__u64 idx, void *data)
 		} else {
 			return gw_resp_bad(h);
 		}
-		h->k++;
-		return 0;
-	}
-	lc = (ch >= 'A' && ch <= 'Z') ? ch + 32 : ch;
-	if (h->name_cl) {
-		if (h->k >= 15 || lc != gw_resp_name_ch(GW_RESP_CL_NAME, h->k))
-			h->name_cl = 0;
-		else if (h->k == 14)
-			h->in_cl = 1;
-	}
-	if (h->name_te) {
-		if (h->k >= 18 || lc != gw_resp_name_ch(GW_RESP_TE_NAME, h->k))
-			h->name_te = 0;
-		else if (h->k == 17)
-			return gw_resp_bad(h);
 	}
 	h->k++;
 	return 0;
