@@ -1,13 +1,21 @@
 #!/bin/sh
 # tests/e2e/kind/run.sh - the upstream Gateway API conformance suite against
 # gwbpf deployed as a DaemonSet in a kind cluster.
-# Needs kind, kubectl, a running Docker engine, an existing kind cluster, and
-# for the suite itself Go plus a checkout of kubernetes-sigs/gateway-api
-# (GATEWAY_API_DIR, default ../gateway-api). Skips (249) with the reason
-# otherwise. Best effort: it cannot run on the build machine (no Docker), so
-# it has only been checked for shape, not run.
+# Needs kind, kubectl, a running Docker engine and, for the suite itself, Go
+# plus a checkout of kubernetes-sigs/gateway-api (GATEWAY_API_DIR, default
+# ../gateway-api). Skips (exit 249, the test runner's "skip", with the reason
+# on the last line) otherwise: it never reports a pass it did not earn. It
+# cannot run on the development machines (no Docker), so it has only been
+# checked for shape (sh -n), not run.
 #
-# Environment: KIND_CLUSTER (default: the first cluster), GATEWAY_API_DIR,
+# Steps: a kind cluster (KIND_CLUSTER, else the first one, else a new
+# "gwbpf-e2e" that is deleted at the end unless KEEP_CLUSTER=1); the Gateway
+# API CRDs from ../shared/gateway-api/config/crd/standard (else
+# deploy/crds/standard); the image built and loaded; RBAC, DaemonSet,
+# GatewayClass; an echo Deployment + Service and a Gateway + HTTPRoute, with
+# routed requests checked from the node; then the upstream conformance suite.
+#
+# Environment: KIND_CLUSTER, KEEP_CLUSTER, GATEWAY_API_DIR,
 # CONFORMANCE_PROFILES (default GATEWAY-HTTP), IMAGE (default gwbpf:dev).
 set -u
 cd "$(dirname "$0")/../../.."
@@ -21,16 +29,24 @@ if ! docker info > /dev/null 2>&1; then
 	echo "skip: kind e2e needs a running Docker engine; none answers here"
 	exit 249
 fi
-if ! kind get clusters 2> /dev/null | grep -q .; then
-	echo "skip: no kind cluster exists (create one with 'kind create cluster')"
-	exit 249
-fi
 GATEWAY_API_DIR=${GATEWAY_API_DIR:-../gateway-api}
 if ! command -v go > /dev/null 2>&1 || [ ! -d "$GATEWAY_API_DIR/conformance" ]; then
 	echo "skip: the upstream suite needs Go and a gateway-api checkout in GATEWAY_API_DIR ($GATEWAY_API_DIR)"
 	exit 249
 fi
-CLUSTER=${KIND_CLUSTER:-$(kind get clusters | head -n 1)}
+CREATED=""
+CLUSTER=${KIND_CLUSTER:-$(kind get clusters 2> /dev/null | head -n 1)}
+if [ -z "$CLUSTER" ]; then
+	CLUSTER=gwbpf-e2e
+	echo "# creating kind cluster $CLUSTER"
+	kind create cluster --name "$CLUSTER" --wait 120s || { echo "FAIL: kind create cluster"; exit 1; }
+	CREATED=1
+fi
+e2e_cleanup()
+{
+	[ -n "$CREATED" ] && [ "${KEEP_CLUSTER:-0}" != 1 ] && kind delete cluster --name "$CLUSTER"
+}
+trap e2e_cleanup EXIT
 IMAGE=${IMAGE:-gwbpf:dev}
 PROFILES=${CONFORMANCE_PROFILES:-GATEWAY-HTTP}
 CTX=kind-$CLUSTER
@@ -49,7 +65,9 @@ docker build -t "$IMAGE" -f deploy/Dockerfile . || fail "image build"
 kind load docker-image "$IMAGE" --name "$CLUSTER" || fail "kind load"
 
 echo "# installing the Gateway API CRDs, RBAC, the DaemonSet and the GatewayClass"
-$K apply --server-side -f deploy/crds/standard/ || fail "CRDs"
+CRDS=../shared/gateway-api/config/crd/standard
+[ -d "$CRDS" ] || CRDS=deploy/crds/standard
+$K apply --server-side -f "$CRDS/" || fail "CRDs"
 $K apply -f deploy/rbac.yaml || fail "RBAC"
 $K apply -f deploy/daemonset.yaml || fail "DaemonSet"
 $K -n gwbpf-system set image daemonset/gwbpf gwbpf="$IMAGE" > /dev/null || fail "set image"
@@ -64,6 +82,57 @@ $K wait --for=condition=Accepted gatewayclass/gwbpf --timeout=60s ||
 	fail "GatewayClass not accepted (is the status writer elected? see the Lease)"
 $K -n gwbpf-system get lease gwbpf-status-writer -o jsonpath='{.spec.holderIdentity}' |
 	grep -q . || fail "no status writer Lease holder"
+
+echo "# an echo backend, a Gateway and a route; requests from the node"
+NODE=$(kind get nodes --name "$CLUSTER" | head -n 1)
+$K apply -f - << EOF || fail "example objects"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: e2e-echo, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: e2e-echo}}
+  template:
+    metadata: {labels: {app: e2e-echo}}
+    spec:
+      containers:
+      - name: echo
+        image: $IMAGE
+        command: ["/usr/local/bin/gwbpf-echo", "--listen", "0.0.0.0:8080"]
+        ports: [{containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: e2e-echo, namespace: default}
+spec:
+  selector: {app: e2e-echo}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: e2e, namespace: default}
+spec:
+  gatewayClassName: gwbpf
+  listeners: [{name: http, port: 18080, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: e2e, namespace: default}
+spec:
+  parentRefs: [{name: e2e}]
+  rules: [{matches: [{path: {type: PathPrefix, value: /e2e}}], backendRefs: [{name: e2e-echo, port: 80}]}]
+EOF
+$K rollout status deployment/e2e-echo --timeout=120s || fail "echo deployment"
+$K wait --for=condition=Programmed gateway/e2e --timeout=60s || fail "Gateway not Programmed"
+i=0
+until docker exec "$NODE" curl -sf -m 2 http://127.0.0.1:18080/e2e/x | grep -q '"path"'; do
+	i=$((i + 1))
+	[ $i -lt 60 ] || fail "routed request through the Gateway on node $NODE"
+	sleep 1
+done
+code=$(docker exec "$NODE" curl -s -o /dev/null -w '%{http_code}' -m 2 http://127.0.0.1:18080/nothing)
+[ "$code" = 404 ] || fail "unrouted path answered $code, want 404"
+echo "# routed requests ok on node $NODE"
 
 echo "# running the upstream conformance suite (profiles: $PROFILES)"
 REPORT=$(pwd)/build/e2e-conformance-report.yaml
