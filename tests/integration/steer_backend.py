@@ -9,8 +9,10 @@ Each response is one sendall() (head and body in one write), except:
   /big...      200,000-byte body in several writes
   /slow...     answered after 300 ms
   /split...    head and body in two writes
+  /rst...      10 of 1000 body bytes, then a reset
 """
 import socket
+import struct
 import sys
 import threading
 import time
@@ -47,6 +49,12 @@ def handle(conn, name):
             buf = buf[clen:]
             if "/slow" in path:
                 time.sleep(0.3)
+            if "/rst" in path:
+                # a response cut by a reset: 10 of 1000 body bytes
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"r" * 10)
+                time.sleep(0.05)
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
             if "/chunked" in path:
                 b = body_for(name, method, path, host)
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"

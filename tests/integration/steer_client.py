@@ -5,6 +5,7 @@
                                     responses (JSON list of latin-1 strings)
   steer_client.py churn PORT N      N connections: request, response, close
   steer_client.py rst PORT          reset the connection mid-response
+  steer_client.py cut PORT          the backend resets mid-response
 
 Responses are read by their framing (Content-Length, chunked, HEAD), so a
 scenario never waits on a timer; every read has a 5 s deadline.
@@ -242,6 +243,22 @@ def cmd_rst(port):
     c.close()
 
 
+def cmd_cut(port):
+    """a response the backend resets mid-body: the bytes sent, then the end
+    of the connection (EOF or reset), within the deadline"""
+    c = Conn(port)
+    c.s.settimeout(10)
+    c.send(req("GET", "/rst", "x.wild.test"))
+    try:
+        while True:
+            c._more()
+    except (EOFError, ConnectionResetError):
+        pass
+    want = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"r" * 10
+    if c.buf != want:
+        raise SystemExit("cut response: %r" % c.buf[:200])
+
+
 if __name__ == "__main__":
     cmd, port = sys.argv[1], int(sys.argv[2])
     if cmd == "script":
@@ -250,5 +267,7 @@ if __name__ == "__main__":
         cmd_churn(port, int(sys.argv[3]))
     elif cmd == "rst":
         cmd_rst(port)
+    elif cmd == "cut":
+        cmd_cut(port)
     else:
         raise SystemExit("unknown command " + cmd)

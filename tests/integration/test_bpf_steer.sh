@@ -109,13 +109,14 @@ entries()
 # --- the reference: userspace only
 gw_start --config "$GW_TMP/gw.yaml" --no-bpf --workers 1
 client script "$GWP" "$GW_TMP/ref.json" || gw_fail "client against --no-bpf"
+client cut "$GWP" || gw_fail "backend reset mid-response, --no-bpf"
 gw_stop_gwbpf
 GW_ADMIN=
 gw_log "reference run (--no-bpf) done"
 
 # --- the kernel path
 gw_start --config "$GW_TMP/gw.yaml" --bpf msg,steer --workers 1 --bpffs "$BPFFS" \
-	--cgroup "$CG" --idle-timeout 3000
+	--cgroup "$CG" --idle-timeout 3000 --header-timeout 3000
 grep -q "backend connections lent to the kernel" "$GW_TMP/gwbpf.log" || gw_fail "no loans"
 fwd0=$(counter steer_fwd)
 client script "$GWP" "$GW_TMP/steer.json" || gw_fail "client against --bpf msg,steer"
@@ -151,6 +152,13 @@ out=$(curl -sS -m 5 -H 'Host: x.wild.test' "http://127.0.0.1:$GWP/after-rst") ||
 [ "$out" = "B GET /after-rst x.wild.test" ] || gw_fail "after RST: $out"
 [ "$(counter steer_fwd)" -gt "$f0" ] || gw_fail "after RST: not forwarded by the kernel"
 gw_log "client RST mid-response: next request served by the kernel"
+
+# --- backend RST mid-response: the client gets what was sent, then the end
+# of its connection (the proxy closes it at its idle or header timeout, 3 s here)
+f0=$(counter steer_fwd)
+client cut "$GWP" || gw_fail "backend reset mid-response"
+[ "$(counter steer_fwd)" -gt "$f0" ] || gw_fail "the cut response was not the kernel's"
+gw_log "backend RST mid-response: partial response, then the connection ends"
 
 # --- backend gone (FIN on its loaned connections) and back
 kill $(pgrep -f "steer_backend.py $PB B")
