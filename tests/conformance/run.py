@@ -102,7 +102,8 @@ def self_signed_secret(tmp, namespace, name, hosts):
     import base64
     key = os.path.join(tmp, name + ".key")
     crt = os.path.join(tmp, name + ".crt")
-    san = ",".join(("IP:" if re.match(r"^[0-9.]+$", h) else "DNS:") + h for h in hosts)
+    san = ",".join(("URI:" if "://" in h else "IP:" if re.match(r"^[0-9.]+$", h) else "DNS:") + h
+                   for h in hosts)
     cn = hosts[0]
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
                     "-subj", "/O=gwbpf conformance/CN=" + cn, "-keyout", key, "-out", crt,
@@ -126,7 +127,8 @@ SETUP_SECRETS = [
     ("gateway-conformance-infra", "tls-passthrough-checks-certificate", ["abc.example.com"]),
     # TLSRoute cases: the tls-backend pods' and the Terminate listeners' certificates
     ("gateway-conformance-infra", "tls-checks-certificate",
-     ["abc.example.com", "other.example.com", "*.example.com"]),
+     ["abc.example.com", "other.example.com", "*.example.com",
+      "spiffe://abc.example.com/test-identity"]),
     ("gateway-conformance-infra", "tls-terminate-checks-certificate", ["tls.example.com"]),
 ]
 
@@ -141,6 +143,15 @@ SETUP_CLIENT_CAS = [
      "tls-validity-checks-client-certificate"),
     ("gateway-conformance-infra", "tls-validity-checks-per-port-ca-certificate",
      "tls-validity-checks-per-port-client-certificate"),
+]
+
+
+# the CA ConfigMaps BackendTLSPolicy cases trust (key ca.crt): the
+# certificate of the named setup Secret (self-signed, CA:TRUE), or None for
+# a fresh unrelated one
+SETUP_CA_CONFIGMAPS = [
+    ("gateway-conformance-infra", "tls-checks-ca-certificate", "tls-checks-certificate"),
+    ("gateway-conformance-infra", "mismatch-ca-certificate", None),
 ]
 
 
@@ -343,6 +354,11 @@ def is_timeout(code):
 def compare(req_spec, sent_path, r, exp):
     """returns None when r meets exp, else why not (mirrors upstream
     CompareRequest; exp is the case's request entry)"""
+    if exp.get("expectHTTPError"):
+        # upstream http.MakeRequestAndExpectFailure, as read here: the request
+        # fails, or the answer is not a success
+        return None if r.error or not 200 <= r.status < 300 else \
+            "expected the request to fail, got HTTP %d" % r.status
     if exp.get("expectFailure"):
         # upstream tls.MakeTLSRequestAndExpectFailureResponse: no HTTP answer
         # at all (the TLS handshake, or the connection, must fail)
@@ -394,6 +410,10 @@ def compare(req_spec, sent_path, r, exp):
         for name in er.get("absentHeaders") or []:
             if name.lower() in seen:
                 return "expected request header %s to be absent, got %s" % (name, seen[name.lower()])
+        if er.get("sni") and er["sni"] != ((doc.get("tls") or {}).get("serverName")):
+            # a TLS backend (echo --https) reports the SNI the gateway sent
+            return "expected backend SNI to be %s, got %s" % (
+                er["sni"], (doc.get("tls") or {}).get("serverName"))
         backend = exp.get("backend", "")
         if not str(doc.get("pod", "")).startswith(backend):
             return "expected pod name to start with %s, got %s" % (backend, doc.get("pod"))
@@ -596,6 +616,19 @@ def check_status(items, want):
         if extra or len(parents) != len(refs):
             return "%s: parents %s, want exactly %s" % (
                 what, json.dumps([p.get("parentRef") for p in parents]), json.dumps(refs))
+    for wa in want.get("ancestors") or []:
+        # policy status.ancestors (BackendTLSPolicyMustHaveCondition): our
+        # entry for that ancestor has every wanted condition
+        ref = wa.get("ancestorRef") or {}
+        got = [a for a in st.get("ancestors") or []
+               if a.get("controllerName") == CONTROLLER and
+               (a.get("ancestorRef") or {}).get("name") == ref.get("name") and
+               (a.get("ancestorRef") or {}).get("namespace", ns) == ref.get("namespace", ns)]
+        if not got:
+            return "%s: no ancestor status for %s" % (what, json.dumps(ref))
+        why = cond_ok(got[0].get("conditions"), wa.get("conditions"), gen)
+        if why:
+            return "%s: ancestor %s: %s" % (what, ref.get("name"), why)
     for ref in want.get("absentParents") or []:
         if [p for p in parents if parent_matches(p.get("parentRef") or {}, ref, ns)]:
             return "%s: expected no status for parent %s" % (what, json.dumps(ref))
@@ -1231,6 +1264,15 @@ class Runner:
                 docs.append(self_signed_secret(self.tmp, ns, name, ["client." + name]))
                 self.secret_files[(ns, name)] = os.path.join(self.tmp, name + ".crt")
                 with open(self.secret_files[(ns, name)]) as f:
+                    docs.append({"apiVersion": "v1", "kind": "ConfigMap",
+                                 "metadata": {"name": cm, "namespace": ns},
+                                 "data": {"ca.crt": f.read()}})
+            for ns, cm, src in SETUP_CA_CONFIGMAPS:
+                crt = self.secret_files.get((ns, src)) if src else None
+                if crt is None:
+                    self_signed_secret(self.tmp, ns, cm + "-ca", ["unrelated.example.com"])
+                    crt = os.path.join(self.tmp, cm + "-ca.crt")
+                with open(crt) as f:
                     docs.append({"apiVersion": "v1", "kind": "ConfigMap",
                                  "metadata": {"name": cm, "namespace": ns},
                                  "data": {"ca.crt": f.read()}})
