@@ -18,6 +18,9 @@
 #
 # plus HTTPS rows (bench_https below: TLS terminated by gwbpf, nginx, HAProxy).
 #
+# plus TLS passthrough rows (bench_passthrough below: direct TLS, gwbpf
+# userspace relay and kernel splice, HAProxy mode tcp).
+#
 # All processes (backend, proxy, wrk) run in one cgroup v2 child, so "CPU
 # us/req" is the cgroup's own cpu.stat usage (user+system of our processes,
 # softirq included as the kernel charges it) divided by completed requests;
@@ -650,6 +653,184 @@ bench_splice() {
 [ "${BENCH_SPLICE:-1}" = 1 ] && bench_splice
 # ---- end of the splice and new-connection scenarios ----
 
+# ---- TLS passthrough scenarios (docs/l4.md) ----
+# The backend terminates TLS itself (nginx, 1 worker, the same static bodies,
+# an ECDSA P-256 certificate); the proxy in between only routes the stream by
+# its ClientHello and relays bytes it cannot read:
+#   direct          wrk -> TLS backend (the limit)
+#   gwbpf           TLS Passthrough listener + TLSRoute, --no-bpf (userspace relay)
+#   gwbpf+splice    the same with --bpf splice (the kernel relays after the
+#                   ClientHello; see docs/bpf.md "sk_skb splice")
+#   haproxy         mode tcp, the ClientHello inspected (req_ssl_hello_type)
+# wrk -t1 (OpenSSL) with keep-alive 64 B (c=50) and 1 MiB (c=8), and a TLS
+# handshake per request ("Connection: close", c=16). Own table:
+# results-passthrough.md. BENCH_PASSTHROUGH=0 skips it.
+P_TLSBE=28446 P_GWBPF_PT=28447 P_HAPROXY_PT=28448
+PT_MODES=${BENCH_PT_MODES:-"direct haproxy gwbpf gwbpf+splice"}
+bench_passthrough() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj "/CN=bench.example.com" -addext "subjectAltName=DNS:bench.example.com" \
+		-keyout "$WORK/pt.key" -out "$WORK/pt.crt" > /dev/null 2>&1 ||
+		{ note "passthrough: openssl req failed: no passthrough rows"; return 0; }
+	# shellcheck disable=SC2059
+	{ printf "$nginx_common\n" tlsbe tlsbe; cat <<EOF2
+worker_processes 1;
+http {
+  access_log off; keepalive_requests 100000000; keepalive_timeout 120s;
+  default_type application/octet-stream; $ngx_temps
+  server {
+    listen 127.0.0.1:$P_TLSBE ssl backlog=4096; root $WORK/www;
+    ssl_certificate $WORK/pt.crt; ssl_certificate_key $WORK/pt.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+  }
+}
+EOF2
+	} > "$WORK/tlsbe.conf"
+	cat > "$WORK/haproxy-pt.cfg" <<EOF2
+global
+  nbthread $W
+  maxconn 4096
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend fe
+  bind 127.0.0.1:$P_HAPROXY_PT
+  tcp-request inspect-delay 5s
+  tcp-request content accept if { req_ssl_hello_type 1 }
+  default_backend be
+backend be
+  server s1 127.0.0.1:$P_TLSBE
+EOF2
+	cat > "$WORK/gwbpf-pt.yaml" <<EOF2
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: gwbpf}
+spec: {controllerName: gwbpf.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: bench, namespace: default}
+spec:
+  gatewayClassName: gwbpf
+  listeners:
+  - {name: tls, protocol: TLS, port: $P_GWBPF_PT, tls: {mode: Passthrough}}
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TLSRoute
+metadata: {name: bench, namespace: default}
+spec:
+  parentRefs: [{name: bench}]
+  rules:
+  - backendRefs: [{name: tlsbe, port: 443}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: tlsbe, namespace: default}
+spec:
+  ports: [{name: https, port: 443, targetPort: $P_TLSBE}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: tlsbe-1
+  namespace: default
+  labels: {kubernetes.io/service-name: tlsbe}
+addressType: IPv4
+ports: [{name: https, port: $P_TLSBE, protocol: TCP}]
+endpoints:
+- addresses: ["127.0.0.1"]
+  conditions: {ready: true}
+EOF2
+	start_cg tlsbe nginx -p "$WORK" -c "$WORK/tlsbe.conf"
+	TLSBE_PID=$LAST
+	: > "$OUT/raw-passthrough.txt"
+	for m in $PT_MODES; do
+		lg=$(echo "$m" | tr '+' '-')-pt
+		case $m in
+		direct) PORT=$P_TLSBE ;;
+		haproxy) start_cg "$lg" haproxy -db -f "$WORK/haproxy-pt.cfg"; PORT=$P_HAPROXY_PT ;;
+		gwbpf)
+			[ $HAVE_GWBPF = 1 ] || continue
+			start_cg "$lg" "$ROOT/$B/gwbpf" run --config "$WORK/gwbpf-pt.yaml" --no-bpf \
+				--workers "$W" --access-log off --admin 127.0.0.1:$P_ADMIN
+			PORT=$P_GWBPF_PT ;;
+		gwbpf+splice)
+			[ $HAVE_GWBPF = 1 ] || continue
+			start_cg "$lg" "$ROOT/$B/gwbpf" run --config "$WORK/gwbpf-pt.yaml" \
+				--bpf splice --bpffs "$PIN-pt" --workers "$W" --access-log off \
+				--admin 127.0.0.1:$P_ADMIN
+			PORT=$P_GWBPF_PT ;;
+		*) continue ;;
+		esac
+		n=0
+		until [ "$(curl -sk -o /dev/null -m 1 -w '%{http_code}' \
+			"https://127.0.0.1:$PORT/64")" = 200 ] || [ $n -ge 100 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		if [ $n -ge 100 ]; then
+			note "passthrough: $m did not answer: $(tail -n 3 "$WORK/$lg.log" 2> /dev/null)"
+			[ $m = direct ] || stop_last
+			continue
+		fi
+		if [ $m = gwbpf+splice ] &&
+			! grep -q "sk_skb splice on" "$WORK/$lg.log"; then
+			note "passthrough: the splice did not load: no gwbpf+splice rows"
+			stop_last
+			rm -rf "$PIN-pt"
+			continue
+		fi
+		for sc in "50 /64 keepalive" "8 /1m keepalive" "16 /64 close"; do
+			set -- $sc
+			hdr=""
+			[ "$3" = close ] && hdr="Connection: close"
+			c0=$(cg_usec)
+			sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
+				taskset -c "$WRK_CPU" wrk -t1 -c"$1" -d"$SECS"s --latency \
+				${hdr:+-H "$hdr"} "https://127.0.0.1:$PORT$2" > "$WORK/wrk-pt.out" 2>&1 < /dev/null
+			c1=$(cg_usec)
+			rps=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk-pt.out")
+			reqs=$(awk '/requests in/ { print $1 }' "$WORK/wrk-pt.out")
+			p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk-pt.out")")
+			p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$WORK/wrk-pt.out")")
+			errs=$(awk '/Non-2xx/ { print $4 }' "$WORK/wrk-pt.out")
+			[ -n "$rps" ] && [ -n "$reqs" ] && [ "$reqs" -gt 0 ] || {
+				note "passthrough $m $sc: wrk failed: $(tail -n 3 "$WORK/wrk-pt.out")"
+				continue
+			}
+			cpu=$(awk -v a="$c0" -v b="$c1" -v n="$reqs" 'BEGIN { printf "%.1f", (b - a) / n }')
+			echo "$m $1 $2 $3 $rps $p50 $p99 $cpu ${errs:-0}" >> "$OUT/raw-passthrough.txt"
+			printf '  passthrough %-12s c=%-3s %-4s %-9s %10s req/s  p50 %7s ms  p99 %7s ms  %7s us/req (cgroup)\n' \
+				"$m" "$1" "$2" "$3" "$rps" "$p50" "$p99" "$cpu"
+		done
+		[ $m = direct ] || stop_last
+		rm -rf "$PIN-pt"
+	done
+	PIDS=$(echo "$PIDS" | sed "s/ $TLSBE_PID\b//")
+	stop_pid "$TLSBE_PID"
+	{
+		echo
+		echo "## TLS passthrough: the backend terminates TLS, the proxy routes by ClientHello"
+		echo
+		echo "wrk -t1 (pinned to CPU $WRK_CPU, OpenSSL client), ${SECS}s; nginx backend with TLS (ECDSA P-256)."
+		echo "keepalive: one TLS session per connection for the whole run; close: a full handshake per"
+		echo "request. CPU us/req: the bench cgroup (wrk + proxy + backend) per request."
+		echo
+		echo "| proxy | conns | path | connections | req/s | p50 ms | p99 ms | CPU us/req | req/s vs direct | req/s vs haproxy | non-2xx |"
+		echo "|---|---|---|---|---|---|---|---|---|---|---|"
+		awk '{ k = $2 " " $3 " " $4; R[$1 " " k] = $5; row[++n] = $0 }
+		END { for (i = 1; i <= n; i++) { split(row[i], f, " "); k = f[2] " " f[3] " " f[4]
+			d = R["direct " k]; hp = R["haproxy " k]
+			printf "| %s | %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s |\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8],
+				(d > 0 ? sprintf("%.2f", f[5] / d) : "-"), (hp > 0 ? sprintf("%.2f", f[5] / hp) : "-"), f[9] } }' \
+			"$OUT/raw-passthrough.txt" | sort -t'|' -k4,4 -k5,5 -s
+	} > "$OUT/results-passthrough.md"
+}
+[ "${BENCH_PASSTHROUGH:-1}" = 1 ] && bench_passthrough
+# ---- end of the TLS passthrough scenarios ----
+
 PIDS=$(echo "$PIDS" | sed "s/ $BACKEND_PID\b//")
 stop_pid "$BACKEND_PID"
 
@@ -691,5 +872,6 @@ stop_pid "$BACKEND_PID"
 [ -s "$OUT/results-h2.md" ] && cat "$OUT/results-h2.md" >> "$OUT/results.md"
 [ -s "$OUT/results-https.md" ] && cat "$OUT/results-https.md" >> "$OUT/results.md"
 [ -s "$OUT/results-splice.md" ] && cat "$OUT/results-splice.md" >> "$OUT/results.md"
+[ -s "$OUT/results-passthrough.md" ] && cat "$OUT/results-passthrough.md" >> "$OUT/results.md"
 echo
 cat "$OUT/results.md"

@@ -297,6 +297,42 @@ static void splice_metrics(const char *bpffs, FILE *f)
 	}
 }
 
+/* route_metric() : one route match's requests kept in the kernel (L7
+ * forwarding), labelled from the snapshot being served */
+struct route_metrics {
+	const struct gw_ir *ir;
+	FILE *f;
+};
+
+static int route_metric(const struct gw_dp_route_count *rc, void *arg)
+{
+	struct route_metrics *x = arg;
+	const struct gw_ir_listener *l;
+	const struct gw_ir_vhost *vh;
+	const struct gw_ir_action *a;
+	const struct gw_ir_match *m;
+
+	if (rc->bind >= x->ir->n_binds || rc->listener >= x->ir->binds[rc->bind].n_listeners)
+		return 0;
+	l = &x->ir->binds[rc->bind].listeners[rc->listener];
+	if (rc->vhost >= l->n_vhosts || rc->match >= l->vhosts[rc->vhost].n_matches)
+		return 0;
+	vh = &l->vhosts[rc->vhost];
+	m = &vh->matches[rc->match];
+	if (m->action >= vh->n_actions)
+		return 0;
+	a = &vh->actions[m->action];
+	/* counters of an older snapshot's indices may be labelled wrongly for
+	 * a moment after a reload: documented (docs/bpf.md) */
+	fprintf(x->f,
+		"gwbpf_bpf_route_requests_total{route=\"%s\",rule=\"%u\",listener=\"%s/%s\","
+		"host=\"%s\",match=\"%u\"} %llu\n",
+		a->route ? a->route : "", a->rule_index, l->gateway ? l->gateway : "",
+		l->name ? l->name : "", vh->hostname ? vh->hostname : "*", rc->match,
+		(unsigned long long)rc->requests);
+	return 0;
+}
+
 static void dataplane_metrics(const char *bpffs, FILE *f)
 {
 	struct gw_dataplane_stats st;
@@ -410,6 +446,14 @@ static char *admin_metrics(void *arg)
 		gw_xdp_metrics(r->xdp, f);
 	if (r->dp)
 		dataplane_metrics(r->bpffs, f);
+	if (r->dp && r->t && gw_dataplane_steer_maps(r->dp)) {
+		struct route_metrics x = { .ir = r->t->ir, .f = f };
+
+		fprintf(f, "# HELP gwbpf_bpf_route_requests_total Requests forwarded by the kernel "
+			   "(L7 forwarding), per route match.\n"
+			   "# TYPE gwbpf_bpf_route_requests_total counter\n");
+		gw_dataplane_route_counts(r->bpffs, route_metric, &x);
+	}
 	if (r->splice)
 		splice_metrics(r->bpffs, f);
 	fclose(f);
