@@ -102,8 +102,15 @@ static __always_inline void gw_msg_own_key(struct sk_msg_md *msg, struct gw_sock
 static __always_inline void gw_fwd_route_count(const struct gw_steer_rec *r, __u64 bytes)
 {
 	struct gw_route_key k = {.listener = r->listener, .vhost = r->vhost, .match = r->match};
-	struct gw_counter *c = bpf_map_lookup_elem(&gw_route_cnt, &k);
 	struct gw_counter init = {.count = 1, .bytes = bytes};
+	struct gw_steer_scratch *s;
+	struct gw_counter *c;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&gw_steer_scratch, &zero);
+	if (s)
+		k.bind = (__u16)s->bind_index;
+	c = bpf_map_lookup_elem(&gw_route_cnt, &k);
 
 	if (c) {
 		c->count++;

@@ -65,6 +65,7 @@ struct gw_steer_scratch {
 	__u32 path_off;
 	__u32 path_len;
 	__s32 hit; /* index into the vhost's matches of the first that applies, -1 none */
+	__u32 bind_index; /* IR bind of the last decision (per-route counters) */
 };
 
 struct {
@@ -293,6 +294,7 @@ static __always_inline __u32 gw_steer_decide(struct sk_msg_md *msg, struct gw_st
 		verdict = GW_VERDICT_STEER_USER_TABLE;
 		goto out;
 	}
+	s->bind_index = b->index;
 	if (r.size > GW_HTTP_HEAD_MAX) {
 		r.refuse = GW_HTTP_R_TOO_LONG;
 		verdict = GW_VERDICT_STEER_USER_PARSE;

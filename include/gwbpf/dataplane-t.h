@@ -52,6 +52,15 @@ struct gw_dataplane_stats {
 	struct gw_dp_counter reasons[GW_REASON_MAX]; /* index = enum gw_reason */
 };
 
+/* L7 forwarding: requests kept in the kernel for one route match (summed over
+ * CPUs); indices into the IR the daemon serves: binds[bind].listeners[listener]
+ * .vhosts[vhost].matches[match] */
+struct gw_dp_route_count {
+	uint16_t bind, listener, vhost, match;
+	uint64_t requests;
+	uint64_t bytes; /* request bytes */
+};
+
 /* one socket of the bypass sockhash */
 struct gw_dp_conn {
 	struct gw_sock_key key; /* as the socket sees itself */

@@ -60,6 +60,12 @@ int gw_dataplane_stats(const char *bpffs, struct gw_dataplane_stats *st);
 typedef int (*gw_dp_conn_fn)(const struct gw_dp_conn *c, void *arg);
 int gw_dataplane_conns(const char *bpffs, gw_dp_conn_fn fn, void *arg);
 
+/* gw_dataplane_route_counts() : calls fn for each route match the kernel has
+ * forwarded requests for (pinned gw_route_cnt, read without the daemon). fn
+ * returns 0 to go on. Returns 0, -ENOENT when nothing is pinned, or -errno. */
+typedef int (*gw_dp_route_fn)(const struct gw_dp_route_count *rc, void *arg);
+int gw_dataplane_route_counts(const char *bpffs, gw_dp_route_fn fn, void *arg);
+
 /* gw_dataplane_reason_name() : "sock_insert", "msg_redirect", ...; NULL for a
  * code that is not in use. Stable: used as metric label values. */
 const char *gw_dataplane_reason_name(unsigned int reason);

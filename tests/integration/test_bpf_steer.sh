@@ -143,6 +143,15 @@ gw_log "$n responses byte-identical to --no-bpf; $fwd requests forwarded by the 
 	"(busy $(counter steer_user_busy), route $(counter steer_user_route)," \
 	"parse $(counter steer_user_parse), unframed $(counter steer_resp_unframed))"
 
+# --- per-route counters on /metrics: every forwarded request is on a route
+curl -sS -m 5 "http://$GW_ADMIN/metrics" > "$GW_TMP/metrics.txt" || gw_fail "/metrics"
+per_route=$(awk '/^gwbpf_bpf_route_requests_total/ { s += $NF } END { print s + 0 }' "$GW_TMP/metrics.txt")
+[ "$per_route" = "$(counter steer_fwd)" ] ||
+	gw_fail "per-route kernel requests $per_route, steer_fwd $(counter steer_fwd)"
+grep -q '^gwbpf_bpf_route_requests_total{route="default/wild",rule="0",listener="default/gw/http-'"$GWP"'",host="\*.wild.test",match="0"} [1-9]' \
+	"$GW_TMP/metrics.txt" || gw_fail "no kernel requests counted for default/wild: $(grep route_requests "$GW_TMP/metrics.txt")"
+gw_log "per-route kernel counters on /metrics add up to steer_fwd ($per_route)"
+
 # (the chunked answer above took cluster svc-a away from the kernel until the
 # next snapshot; what follows uses svc-b, through the wildcard host)
 # --- client RST mid-response, then the gateway still serves, in the kernel

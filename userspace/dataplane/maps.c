@@ -556,6 +556,49 @@ int gw_dataplane_conns(const char *bpffs, gw_dp_conn_fn fn, void *arg)
 	return err;
 }
 
+int gw_dataplane_route_counts(const char *bpffs, gw_dp_route_fn fn, void *arg)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct gw_route_key key, next;
+	struct gw_counter *vals = NULL;
+	struct gw_dp_route_count rc;
+	uint32_t n = 0;
+	int fd, err = 0;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	fd = gw_dp_obj_get(bpffs, GW_PIN_ROUTE_CNT);
+	if (fd < 0)
+		return fd;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (int r = bpf_map_get_next_key(fd, NULL, &next); !r && n < GW_ROUTE_CNT_MAX;
+	     r = bpf_map_get_next_key(fd, &key, &next), n++) {
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		memset(&rc, 0, sizeof(rc));
+		rc.bind = key.bind;
+		rc.listener = key.listener;
+		rc.vhost = key.vhost;
+		rc.match = key.match;
+		for (int c = 0; c < ncpu; c++) {
+			rc.requests += vals[c].count;
+			rc.bytes += vals[c].bytes;
+		}
+		err = fn(&rc, arg);
+		if (err)
+			break;
+	}
+out:
+	free(vals);
+	close(fd);
+	return err;
+}
+
 const char *gw_dataplane_reason_name(unsigned int reason)
 {
 	static const char *const names[GW_REASON_END - GW_REASON_BASE] = {

@@ -263,10 +263,10 @@ _Static_assert(sizeof(struct gw_steer_conn) == 40, "gw_steer_conn ABI");
 /* gw_route_cnt: per-CPU, key = route, value = struct gw_counter (requests and
  * request bytes forwarded by the kernel) */
 struct gw_route_key {
-	__u16 listener; /* IR indices, as in gw_steer_rec */
-	__u16 vhost;
+	__u16 listener; /* IR indices, as in gw_steer_rec: listener in its bind, */
+	__u16 vhost;    /* vhost in its listener, match in its vhost */
 	__u16 match;
-	__u16 pad;
+	__u16 bind;     /* bind index in the IR */
 };
 _Static_assert(sizeof(struct gw_route_key) == 8, "gw_route_key ABI");
 
