@@ -115,7 +115,7 @@ GW_ADMIN=
 gw_log "reference run (--no-bpf) done"
 
 # --- the kernel path
-gw_start --config "$GW_TMP/gw.yaml" --bpf msg,steer --workers 1 --bpffs "$BPFFS" \
+gw_start --config "$GW_TMP/gw.yaml" --bpf msg,steer --workers 2 --bpffs "$BPFFS" \
 	--cgroup "$CG" --idle-timeout 3000 --header-timeout 3000
 grep -q "backend connections lent to the kernel" "$GW_TMP/gwbpf.log" || gw_fail "no loans"
 fwd0=$(counter steer_fwd)
