@@ -226,8 +226,9 @@ if seen[0] != "reset":
 # dead: nothing listens behind the route: refused at once, counted
 base = metric("gwbpf_l4_connect_errors_total")
 t0 = time.time()
-s = socket.create_connection(("127.0.0.1", p_dead), timeout=10)
 try:
+    # the reset may even beat connect() back to the client
+    s = socket.create_connection(("127.0.0.1", p_dead), timeout=10)
     d = s.recv(10)
     if d:
         fail("dead: got %r" % d)
