@@ -173,12 +173,11 @@ done
 kill -9 "$GW_PID"
 wait "$GW_PID" 2> /dev/null
 gw_untrack "$GW_PID"
-t0=$(date +%s)
 wait $cpid
 rc=$?
 [ $rc -ne 124 ] || gw_fail "client still waiting 30 s after kill -9"
 grep -q "want 1073741824" "$GW_TMP/k9.txt" || gw_fail "client: $(tail -2 "$GW_TMP/k9.txt")"
-gw_log "kill -9: the client saw the stream end after $(($(date +%s) - t0)) s ($(grep -o 'got [0-9]* bytes' "$GW_TMP/k9.txt"))"
+gw_log "kill -9: the client saw the stream end ($(grep -o 'got [0-9]* bytes' "$GW_TMP/k9.txt") of 1 GiB)"
 deadline=$(($(date +%s) + 10))
 while :; do
 	ss=$(stat 'd["splice"]["sockets"], d["bypass"]["sockets"] <= '"$socks0")
