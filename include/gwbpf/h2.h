@@ -39,7 +39,9 @@ struct gw_tls_conn;
 #define GW_H2_MAX_TOO_BIG 20	    /* requests answered 431 (header limits) */
 #define GW_H2_CTL_WINDOW_MS 10000   /* SETTINGS and PING are counted per 10 s window */
 #define GW_H2_MAX_SETTINGS 100	    /* SETTINGS frames (not ACKs) per window */
-#define GW_H2_MAX_PINGS 1000	    /* PING frames (not ACKs) per window */
+#define GW_H2_MAX_PINGS 500	    /* PING frames (not ACKs) per window; below the 1000
+				       queued ACKs at which nghttp2 gives up by itself,
+				       so ours trips first and the GOAWAY says why */
 #define GW_H2_MAX_CONTINUATIONS 8   /* CONTINUATION frames after one HEADERS */
 
 /* why a connection was closed for abuse: gwbpf_h2_abuse_total{reason} */
@@ -88,6 +90,22 @@ void gw_h2_drain(struct gw_worker *w, const char *address, uint16_t port);
 
 /* gw_h2_close_all() : closes every HTTP/2 connection of w at once */
 void gw_h2_close_all(struct gw_worker *w);
+
+/* HTTP/1.1 requests to h2c backends (h2_bridge.c): conn.c gets an upstream
+ * "connection" that is one end of a socketpair; the other end turns its
+ * HTTP/1.1 requests into streams on the worker's pooled h2c connections.
+ * Idle bridge sockets are pooled like TCP ones, under this settings key. */
+#define GW_H2_BRIDGE_KEY 0x6832632d62726467ULL /* "h2c-brdg" */
+
+struct gw_upconn;
+struct sockaddr_storage;
+
+/* gw_h2_bridge_get() : an upstream connection (connected) that carries
+ * HTTP/1.1 to the h2c endpoint ss: an idle pooled one, else a new bridge.
+ * The caller owns it as any gw_upconn (gw_upstream_release/close). NULL +
+ * errno. Worker thread only. */
+struct gw_upconn *gw_h2_bridge_get(struct gw_worker *w, const struct sockaddr_storage *ss,
+				   socklen_t len);
 
 /* gw_h2_abuse_total() : connections closed for reason r so far (all workers) */
 uint64_t gw_h2_abuse_total(enum gw_h2_abuse r);

@@ -38,6 +38,11 @@ int gw_upstream_addr(const struct gw_ir_endpoint *ep, struct sockaddr_storage *s
  * fail at once. */
 struct gw_upconn *gw_upstream_get(struct gw_upstream_pool *pool, const struct sockaddr_storage *ss,
 				  socklen_t len);
+/* gw_upstream_take_idle() : the newest idle pooled connection to addr made
+ * with settings key (marked reused), or NULL: never connects */
+struct gw_upconn *gw_upstream_take_idle(struct gw_upstream_pool *pool,
+					const struct sockaddr_storage *ss, socklen_t len,
+					uint64_t key);
 /* gw_upstream_get_key() : as gw_upstream_get(), but only an idle connection
  * made with the same TLS settings key is reused (0 = plaintext, which is
  * what gw_upstream_get() asks for). tls_upstream.c sets up new ones. */

@@ -4,7 +4,7 @@
 # knowledge) sees an HTTP/2 request with the path, query and authority the
 # filters produced; the response, its headers and its trailers come back; a
 # request body crosses intact (nginx passes it on to an HTTP/1.1 echo); a
-# closed h2c port is a 502.
+# closed h2c port is a 502. The same for HTTP/1.1 clients (h2_bridge.c).
 . "$(dirname "$0")/lib.sh"
 gw_init
 GW_PY_ECHO=1 # bodies are checked
@@ -233,3 +233,41 @@ gw_log "8 concurrent h2c requests"
 code=$($H2 -o /dev/null -w '%{http_code}' "$U/dead") || gw_fail "GET /dead"
 [ "$code" = 502 ] || gw_fail "closed h2c backend: $code, want 502"
 gw_log "closed h2c backend -> 502"
+
+# --- HTTP/1.1 clients reach the same h2c backends (h2_bridge.c): the
+# backend still gets HTTP/2, the client gets HTTP/1.1 with Content-Length or
+# chunked framing, and the backend's trailers in the chunked trailer section
+H1="curl -sS -m 20 --http1.1"
+out=$($H1 -D "$GW_TMP/h1h" "$U/v1/a?b=c") || gw_fail "HTTP/1.1 GET through h2c"
+case "$out" in
+"method=GET uri=/rewritten/a?b=c host=127.0.0.1 xff=127.0.0.1") ;;
+*) gw_fail "HTTP/1.1 client: backend saw: '$out'" ;;
+esac
+grep -qi '^HTTP/1.1 200' "$GW_TMP/h1h" || gw_fail "HTTP/1.1 client: $(cat "$GW_TMP/h1h")"
+grep -qi '^x-backend-proto: HTTP/2.0' "$GW_TMP/h1h" || gw_fail "HTTP/1.1 client: backend not reached over HTTP/2: $(cat "$GW_TMP/h1h")"
+grep -qi '^x-gw: yes' "$GW_TMP/h1h" || gw_fail "HTTP/1.1 client: response filter not applied"
+# (curl -D lists the trailers after the head and its blank line)
+$H1 -D "$GW_TMP/h1v" -o "$GW_TMP/h1t" "$U/t" || gw_fail "HTTP/1.1 GET with trailers"
+[ "$(cat "$GW_TMP/h1t")" = hi ] || gw_fail "HTTP/1.1 body before trailers: $(cat "$GW_TMP/h1t")"
+grep -qi '^transfer-encoding: chunked' "$GW_TMP/h1v" || gw_fail "no chunked framing: $(cat "$GW_TMP/h1v")"
+sed -n '/^\r*$/,$p' "$GW_TMP/h1v" | grep -qi '^grpc-status: 0' ||
+	gw_fail "HTTP/1.1 trailers lost: $(cat "$GW_TMP/h1v")"
+for mode in known unknown; do
+	if [ $mode = known ]; then
+		out=$($H1 --data-binary @"$GW_TMP/body" "$U/echo/up") || gw_fail "HTTP/1.1 POST ($mode)"
+	else
+		out=$($H1 -H 'Transfer-Encoding: chunked' --data-binary @"$GW_TMP/body" "$U/echo/up") ||
+			gw_fail "HTTP/1.1 POST ($mode)"
+	fi
+	got=$(echo "$out" | $GW_PY -c 'import json,sys; d=json.load(sys.stdin); print(d["body_len"], d["body_sha256"])') ||
+		gw_fail "HTTP/1.1 POST ($mode): $out"
+	[ "$got" = "500000 $want" ] || gw_fail "HTTP/1.1 body ($mode length) arrived as '$got'"
+done
+# keep-alive: two requests on one client connection, HEAD without a body
+out=$($H1 -o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\n' "$U/v1/k1" "$U/v1/k2")
+[ "$(echo "$out" | tr '\n' ' ')" = "200 1 200 0 " ] || gw_fail "HTTP/1.1 keep-alive through h2c: $out"
+code=$($H1 -I -o /dev/null -w '%{http_code}' "$U/v1/h") || gw_fail "HTTP/1.1 HEAD"
+[ "$code" = 200 ] || gw_fail "HTTP/1.1 HEAD through h2c: $code"
+code=$($H1 -o /dev/null -w '%{http_code}' "$U/dead") || gw_fail "HTTP/1.1 GET /dead"
+[ "$code" = 502 ] || gw_fail "HTTP/1.1 client, closed h2c backend: $code, want 502"
+gw_log "HTTP/1.1 clients: h2c backend reached, trailers, 500 KB bodies both ways of framing, keep-alive, HEAD, 502"

@@ -669,7 +669,11 @@ static void up_connect(struct gw_conn *c)
 		snprintf(r->upstream, sizeof(r->upstream), "%s%s%s:%u",
 			 ss.ss_family == AF_INET6 ? "[" : "", cl->endpoints[idx].address,
 			 ss.ss_family == AF_INET6 ? "]" : "", cl->endpoints[idx].port);
-		uc = gw_tls_up_get(w->up, &ss, len, r->ir, r->cluster);
+		/* h2c backends: HTTP/1.1 over a bridge to the pooled h2c streams */
+		if (cl->app_proto == GW_APP_H2C)
+			uc = gw_h2_bridge_get(w, &ss, len);
+		else
+			uc = gw_tls_up_get(w->up, &ss, len, r->ir, r->cluster);
 		if (!uc && errno == EPROTO) {
 			/* BackendTLSPolicy without a usable CA: nothing may be sent */
 			r->reason = "upstream_tls_policy";

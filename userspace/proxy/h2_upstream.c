@@ -184,6 +184,8 @@ static ssize_t body_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
 	n = hs->ops->body(hs->owner, buf, len, flags);
 	if (n == NGHTTP2_ERR_DEFERRED)
 		hs->deferred = true;
+	else if (n > 0)
+		hs->touched = true; /* the owner freed room (its client's window) */
 	return n;
 }
 

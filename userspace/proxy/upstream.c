@@ -239,13 +239,12 @@ struct gw_upconn *gw_upstream_get(struct gw_upstream_pool *pool, const struct so
 	return gw_upstream_get_key(pool, ss, len, 0);
 }
 
-struct gw_upconn *gw_upstream_get_key(struct gw_upstream_pool *pool,
-				      const struct sockaddr_storage *ss, socklen_t len,
-				      uint64_t key)
+struct gw_upconn *gw_upstream_take_idle(struct gw_upstream_pool *pool,
+					const struct sockaddr_storage *ss, socklen_t len,
+					uint64_t key)
 {
 	struct gw_up_bucket *b = gw_up_bucket(pool, ss, len, false);
 	struct gw_upconn *uc = NULL;
-	int one = 1, err;
 
 	/* newest first; a connection made with other TLS settings (or none)
 	 * never carries this request */
@@ -258,8 +257,19 @@ struct gw_upconn *gw_upstream_get_key(struct gw_upstream_pool *pool,
 		gw_loop_del_fd(pool->loop, &uc->io);
 		gw_loop_del_timer(pool->loop, &uc->idle_timer);
 		uc->reused = true;
-		return uc;
 	}
+	return uc;
+}
+
+struct gw_upconn *gw_upstream_get_key(struct gw_upstream_pool *pool,
+				      const struct sockaddr_storage *ss, socklen_t len,
+				      uint64_t key)
+{
+	struct gw_upconn *uc = gw_upstream_take_idle(pool, ss, len, key);
+	int one = 1, err;
+
+	if (uc)
+		return uc;
 	uc = calloc(1, sizeof(*uc));
 	if (!uc)
 		return NULL;
