@@ -1554,7 +1554,11 @@ def run_cases(a, gwapi):
 
     results = {}
 
+    stopping = threading.Event()
+
     def one(c):
+        if stopping.is_set():
+            return      # SIGTERM/SIGINT: queued cases never start
         if c.spec.get("skip"):
             results[c.name] = ("SKIP", c.spec["skip"])
             out("SKIP %s: %s" % (c.name, c.spec["skip"]))
@@ -1578,7 +1582,13 @@ def run_cases(a, gwapi):
         finally:
             lease.close()
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    def stop(*_):
+        # running cases finish their cleanup (every process they started is
+        # killed); the executor then drains the queue without starting more
+        stopping.set()
+        sys.exit(1)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     with concurrent.futures.ThreadPoolExecutor(max_workers=a.j) as ex:
         list(ex.map(one, cases))
 
