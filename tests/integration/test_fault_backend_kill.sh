@@ -2,7 +2,8 @@
 # tests/integration/test_fault_backend_kill.sh - a backend SIGKILLed in the
 # middle of traffic: requests in flight to it may fail (502/504, or a
 # truncated response), requests started after the kill all go to the
-# healthy endpoint (200 from be2), and the gateway stays up.
+# healthy endpoint (200 from be2), and the gateway stays up. "After" starts
+# when be1's port refuses connections (SIGKILL is asynchronous).
 # Two echo backends behind one Service (one EndpointSlice each); 4 client
 # threads with keep-alive for 4 s; be1 is killed at 1.5 s. Prints the
 # failed requests it observed before/after the kill.
@@ -19,9 +20,9 @@ gw_config_http "$GW_TMP/gw.yaml" "$LPORT" "$E1" "$E2"
 gw_start --config "$GW_TMP/gw.yaml" --no-bpf --workers 2 --access-log off
 gw_wait_http "http://127.0.0.1:$LPORT/" 200 10 || gw_fail "gateway not serving"
 
-$GW_PY - "$LPORT" "$BE1" << 'PYEOF' > "$GW_TMP/kill.out" || { cat "$GW_TMP/kill.out"; gw_fail "backend kill under traffic"; }
-import http.client, json, os, signal, sys, threading, time
-port, victim = int(sys.argv[1]), int(sys.argv[2])
+$GW_PY - "$LPORT" "$BE1" "$E1" << 'PYEOF' > "$GW_TMP/kill.out" || { cat "$GW_TMP/kill.out"; gw_fail "backend kill under traffic"; }
+import http.client, json, os, signal, socket, sys, threading, time
+port, victim, vport = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 lock = threading.Lock()
 rows = []  # (start, end, status, pod)
 t0 = time.time()
@@ -55,13 +56,25 @@ ts = [threading.Thread(target=client) for _ in range(4)]
 for t in ts:
     t.start()
 time.sleep(1.5)
+kill_sent = time.time()
 os.kill(victim, signal.SIGKILL)
+# the signal is asynchronous: "after" starts once be1's port refuses
+# connections (until then its kernel may still accept and then reset them)
+for _ in range(500):
+    try:
+        socket.create_connection(("127.0.0.1", vport), timeout=0.5).close()
+    except ConnectionRefusedError:
+        break
+    except OSError:
+        pass
+    time.sleep(0.002)
 killed_at[0] = time.time()
 for t in ts:
     t.join(timeout=20)
-k = killed_at[0]
-before = [r for r in rows if r[1] < k]
-inflight = [r for r in rows if r[0] < k <= r[1]]
+k0, k = kill_sent, killed_at[0]
+# in flight: not finished when the signal went, started before be1 was gone
+before = [r for r in rows if r[1] < k0]
+inflight = [r for r in rows if r[1] >= k0 and r[0] < k]
 after = [r for r in rows if r[0] >= k]
 bad = lambda rs: [r for r in rs if r[2] != 200]
 pods_before = sorted(set(r[3] for r in before if r[2] == 200))
