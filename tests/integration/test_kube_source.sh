@@ -355,10 +355,17 @@ import json, sys
 p = json.load(sys.stdin)["patches"]
 sys.exit(0 if p.get("gwbpf/node-a", 0) > 0 and p.get("gwbpf/node-b", 0) == 0 else 1)' ||
 	fail "status written by the non-leader: $(curl -sf "$API/_ctl/stats")"
+T0=$($PY -c 'import time; print(time.time())')
 kill -9 "$KA"
 wait "$KA" 2> /dev/null
 KA=""
 wait_py "$OUT_B" 'd["leader"]' "second instance did not take over the expired Lease"
+# within the lease time: 3 s lease + 1 s renew period, plus the poll's and
+# the dump's own delays and a loaded machine: 6 s at most
+TAKE=$($PY -c 'import sys, time; print("%.1f" % (time.time() - float(sys.argv[1])))' "$T0")
+echo "# takeover $TAKE s after the leader was killed (lease 3 s, renew 1 s)"
+$PY -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= 6.0 else 1)' "$TAKE" ||
+	fail "takeover took $TAKE s, more than the lease time + one renew period"
 wait_api /apis/coordination.k8s.io/v1/namespaces/gwbpf-system/leases/gwbpf-status-writer \
 	'd["spec"]["holderIdentity"] == "node-b" and d["spec"]["leaseTransitions"] >= 1' \
 	"Lease not transferred to node-b"
