@@ -17,10 +17,12 @@ Exit 0 only if no case failed; 249 (skip) when the upstream data or the
 binaries are missing.
 """
 import argparse
+import base64
 import concurrent.futures
 import copy
 import datetime
 import glob
+import hashlib
 import http.client
 import json
 import os
@@ -34,6 +36,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import uuid
 
 import yaml
 
@@ -249,7 +252,6 @@ def ws_probe(addr, port, host, path, spec, timeout=REQUEST_TIMEOUT):
     the given Origin on a fresh connection, send each frame of
     spec.exchange (text or binary, masked as a client must) and expect the
     same frame back. Returns (Resp, None) on success, (Resp, why) else"""
-    import base64
     r = Resp()
     key = base64.b64encode(os.urandom(16)).decode()
     lines = ["GET %s HTTP/1.1" % path, "Host: " + host, "Upgrade: websocket",
@@ -281,7 +283,6 @@ def ws_probe(addr, port, host, path, spec, timeout=REQUEST_TIMEOUT):
         if r.status != 101:
             r.body = rest
             return r, "expected 101 Switching Protocols, got %d" % r.status
-        import hashlib
         want = base64.b64encode(hashlib.sha1(
             (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
         got = r.header_map().get("sec-websocket-accept", [""])[0]
@@ -985,7 +986,6 @@ class Runner:
                     if uq:
                         # a fresh value per probe, so the backend counts the
                         # attempts of each probe apart (upstream uuid.New())
-                        import uuid
                         sent = "%s%s%s=%s" % (path, "&" if "?" in path else "?", uq, uuid.uuid4())
                     r = http_request(addr, port, method, host, sent, headers, tls=tls)
                     e = exp
