@@ -1876,6 +1876,7 @@ void gw_h2_close_all(struct gw_worker *w)
 		if (hc->w == w)
 			h2_free(hc);
 	}
+	h2b_close_all(w);
 	h2up_close_all(w);
 }
 

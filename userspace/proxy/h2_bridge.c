@@ -37,7 +37,8 @@
 #include "proxy-int.h"
 
 #define H2B_IN GW_PROXY_BUF_SIZE	    /* request head (+ body bytes) */
-#define H2B_OUT_MAX (4 * GW_PROXY_BUF_SIZE) /* answer bytes not yet written */
+#define H2B_OUT_MAX (3 * GW_PROXY_BUF_SIZE) /* answer bytes not yet written: a head
+						     and one stream window with framing */
 #define H2B_MAX_FIELDS 100
 
 enum h2b_state {
@@ -76,7 +77,11 @@ struct h2b {
 	bool resp_head_done, resp_chunked, resp_nobody, resp_end;
 	bool in_trailers;
 	bool eof; /* conn.c closed its end */
+	struct h2b *next, *prev;
 };
+
+/* the worker's bridges (freed at worker exit): no lock, one per thread */
+static __thread struct h2b *h2b_list;
 
 static void h2b_update(struct h2b *b);
 
@@ -86,6 +91,12 @@ static void h2b_free(struct h2b *b)
 	gw_loop_cancel(b->w->loop, &b->task);
 	gw_loop_del_fd(b->w->loop, &b->io);
 	close(b->fd);
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		h2b_list = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
 	free(b->out);
 	free(b);
 }
@@ -421,6 +432,11 @@ static bool h2b_write(struct h2b *b)
 		h2up_consume(&b->hs, (size_t)n);
 	}
 	b->out_off = b->out_len = 0;
+	if (b->st == H2B_HEAD) {
+		/* an idle bridge (pooled by conn.c) holds no answer buffer */
+		free(b->out);
+		b->out = NULL;
+	}
 	return true;
 }
 
@@ -521,6 +537,10 @@ struct gw_upconn *gw_h2_bridge_get(struct gw_worker *w, const struct sockaddr_st
 	err = gw_loop_add_fd(w->loop, &b->io, b->fd, GW_IO_READ, h2b_io, b);
 	if (err)
 		goto out;
+	b->next = h2b_list;
+	if (h2b_list)
+		h2b_list->prev = b;
+	h2b_list = b;
 	uc->fd = sv[0];
 	memcpy(&uc->addr, ss, len);
 	uc->addrlen = len;
@@ -540,4 +560,15 @@ out:
 		return NULL;
 	}
 	return uc;
+}
+
+void h2b_close_all(struct gw_worker *w)
+{
+	struct h2b *b, *next;
+
+	for (b = h2b_list; b; b = next) {
+		next = b->next;
+		if (b->w == w)
+			h2b_free(b);
+	}
 }

@@ -78,6 +78,9 @@ void h2up_cancel(struct h2up_stream *hs);
 /* h2up_close_all() : closes every pooled connection of w (worker exit);
  * their streams get closed(INTERNAL_ERROR) first */
 void h2up_close_all(struct gw_worker *w);
+/* h2b_close_all() : frees every HTTP/1.1-to-h2c bridge of w (h2_bridge.c;
+ * worker exit, after its client connections are closed) */
+void h2b_close_all(struct gw_worker *w);
 /* h2up_conn_count() : pooled connections of the calling worker */
 size_t h2up_conn_count(void);
 
