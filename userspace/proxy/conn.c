@@ -669,8 +669,9 @@ static void up_connect(struct gw_conn *c)
 		snprintf(r->upstream, sizeof(r->upstream), "%s%s%s:%u",
 			 ss.ss_family == AF_INET6 ? "[" : "", cl->endpoints[idx].address,
 			 ss.ss_family == AF_INET6 ? "]" : "", cl->endpoints[idx].port);
-		/* h2c backends: HTTP/1.1 over a bridge to the pooled h2c streams */
-		if (cl->app_proto == GW_APP_H2C)
+		/* h2c backends: HTTP/1.1 over a bridge to the pooled h2c streams
+		 * (under a BackendTLSPolicy: HTTP/1.1 over TLS, never h2c in clear) */
+		if (cl->app_proto == GW_APP_H2C && !cl->tls)
 			uc = gw_h2_bridge_get(w, &ss, len);
 		else
 			uc = gw_tls_up_get(w->up, &ss, len, r->ir, r->cluster);
@@ -1194,8 +1195,9 @@ static bool body_waiting(const struct gw_conn *c)
 {
 	const struct gw_req *r = c->req;
 
+	/* a client that sent Expect: 100-continue waits for our 100 first */
 	return r && !r->qbody.done && r->qbody.type != GW_BODY_TUNNEL && !r->upgrade &&
-	       !r->resp_done && c->state == GW_CS_REQ;
+	       !r->resp_done && c->state == GW_CS_REQ && !(r->expect_100 && !r->sent_100);
 }
 
 static uint64_t body_idle_deadline(const struct gw_conn *c)
@@ -1370,6 +1372,7 @@ static bool resp_head(struct gw_conn *c)
 			    b_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25))
 				return false; /* retried when `out` drains */
 			r->sent_100 = true;
+			r->last_body_ms = gw_loop_now(c->w->loop); /* the body may start now */
 		}
 		b_consume(&r->uin, (size_t)n);
 		return true;
@@ -1510,6 +1513,7 @@ static bool req_step(struct gw_conn *c)
 		if (!b_alloc(c->w, &c->out) &&
 		    !b_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25)) {
 			r->sent_100 = true;
+			r->last_body_ms = gw_loop_now(c->w->loop);
 			progress = true;
 		}
 	}
