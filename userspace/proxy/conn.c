@@ -1195,8 +1195,9 @@ static bool body_waiting(const struct gw_conn *c)
 {
 	const struct gw_req *r = c->req;
 
+	/* a client that sent Expect: 100-continue waits for our 100 first */
 	return r && !r->qbody.done && r->qbody.type != GW_BODY_TUNNEL && !r->upgrade &&
-	       !r->resp_done && c->state == GW_CS_REQ;
+	       !r->resp_done && c->state == GW_CS_REQ && !(r->expect_100 && !r->sent_100);
 }
 
 static uint64_t body_idle_deadline(const struct gw_conn *c)
@@ -1371,6 +1372,7 @@ static bool resp_head(struct gw_conn *c)
 			    b_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25))
 				return false; /* retried when `out` drains */
 			r->sent_100 = true;
+			r->last_body_ms = gw_loop_now(c->w->loop); /* the body may start now */
 		}
 		b_consume(&r->uin, (size_t)n);
 		return true;
@@ -1511,6 +1513,7 @@ static bool req_step(struct gw_conn *c)
 		if (!b_alloc(c->w, &c->out) &&
 		    !b_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25)) {
 			r->sent_100 = true;
+			r->last_body_ms = gw_loop_now(c->w->loop);
 			progress = true;
 		}
 	}
