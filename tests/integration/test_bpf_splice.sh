@@ -12,6 +12,9 @@
 . "$(dirname "$0")/lib.sh"
 gw_init
 gw_require_root
+# a private copy: a rebuild while the test runs must not swap the binary
+cp "$GW_BIN" "$GW_TMP/gwbpf" 2> /dev/null || gw_skip "missing $GW_BIN (run make)"
+GW_BIN=$GW_TMP/gwbpf
 gw_require_file "$B/gwbpf"
 PEER="$GW_ROOT/tests/integration/splice_peer.py"
 
