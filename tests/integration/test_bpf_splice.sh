@@ -109,4 +109,14 @@ PYEOF
 full=$(metric 'gwbpf_splice_events_total{event="fallback_full"}')
 [ "$full" -ge 1 ] || gw_fail "no fallback_full counted with a 2-entry map ($full)"
 gw_log "tiny map: fallback_full=$full, bytes exact"
+
+# a splice that cannot load (here: pins of another map size left under the
+# directory) is switched off with a clear line; streams still work
+gw_stop_gwbpf
+GW_ADMIN=""
+gw_start --config "$GW_TMP/tiny.yaml" --bpf splice --bpffs "$BPFFS2" --workers 1 --access-log off
+grep -q "sk_skb splice unavailable" "$GW_TMP/gwbpf.log" || gw_fail "no 'splice unavailable' line"
+out=$(timeout 60 $GW_PY "$PEER" client "$TP" echo 1000000 2>&1) || gw_fail "without splice: $out"
+curl -s "http://$GW_ADMIN/metrics" | grep -q gwbpf_splice_ && gw_fail "splice metrics while it is off"
+gw_log "splice unavailable: logged, $out in userspace"
 exit 0
