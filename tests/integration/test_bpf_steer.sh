@@ -46,7 +46,8 @@ PB=$(gw_free_port)
 $GW_PY "$GW_ROOT/tests/integration/steer_backend.py" "$PA" A &
 gw_track $!
 $GW_PY "$GW_ROOT/tests/integration/steer_backend.py" "$PB" B &
-gw_track $!
+PB_PID=$!
+gw_track $PB_PID
 gw_wait_port 127.0.0.1 "$PA" 5 || gw_fail "backend A"
 gw_wait_port 127.0.0.1 "$PB" 5 || gw_fail "backend B"
 
@@ -170,7 +171,8 @@ client cut "$GWP" || gw_fail "backend reset mid-response"
 gw_log "backend RST mid-response: partial response, then the connection ends"
 
 # --- backend gone (FIN on its loaned connections) and back
-kill $(pgrep -f "steer_backend.py $PB B")
+kill "$PB_PID"
+gw_untrack "$PB_PID"
 sleep 0.5 # the daemon's 100 ms housekeeping notices (not a timing assertion)
 code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -H 'Host: x.wild.test' "http://127.0.0.1:$GWP/x")
 [ "$code" -ge 500 ] || gw_fail "backend down: got $code"
