@@ -227,8 +227,7 @@ pass:
 /* gw_fwd_frame() : response framing of one backend write of size bytes on
  * slot s. Returns the slot flags after it (GW_LOAN_F_UNFRAMED when the kernel
  * lost track); s->body_left is updated. */
-static __always_inline __u32 gw_fwd_frame(struct sk_msg_md *msg, struct gw_loan_slot *s,
-					  __u64 size)
+static __always_inline __u32 gw_fwd_frame(struct sk_msg_md *msg, struct gw_loan_slot *s, __u64 size)
 {
 	__u32 flags = s->flags, zero = 0, n;
 	struct gw_fwd_scratch *x;

@@ -17,17 +17,17 @@
 #define GW_RESP_CL_MAX (1ull << 40) /* larger Content-Length: unframed */
 
 struct gw_resp_head {
-	__u32 len;      /* input bytes */
+	__u32 len;	/* input bytes */
 	__u32 head_len; /* set at CRLF CRLF, 0 = incomplete */
 	__u32 status;
-	__u32 k;        /* bytes of the current line so far */
+	__u32 k; /* bytes of the current line so far */
 	__u32 line;
-	__u32 bad;      /* cannot be framed */
-	__u32 name_cl;  /* the current line still matches "content-length" */
-	__u32 name_te;  /* ... "transfer-encoding" */
-	__u32 in_cl;    /* Content-Length value: 1 before digits, 2 in, 3 after */
+	__u32 bad;     /* cannot be framed */
+	__u32 name_cl; /* the current line still matches "content-length" */
+	__u32 name_te; /* ... "transfer-encoding" */
+	__u32 in_cl;   /* Content-Length value: 1 before digits, 2 in, 3 after */
 	__u32 have_cl;
-	__u32 in_val;   /* past the header line's ':' */
+	__u32 in_val; /* past the header line's ':' */
 	__u32 pad0;
 	__u64 cl;
 	__u8 prev;
@@ -45,7 +45,7 @@ struct gw_resp_loop {
 #define GW_RESP_TE_NAME 1 /* "transfer-encoding:" */
 
 /* gw_resp_str_ch() : byte k of s (k < 8), s packed little-endian */
-#define GW_RESP_PACK(a, b, c, d, e, f, g, h)                                                        \
+#define GW_RESP_PACK(a, b, c, d, e, f, g, h)                                                       \
 	((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 | (__u64)(e) << 32 |   \
 	 (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
 
@@ -68,7 +68,8 @@ GW_HTTP_FN __u8 gw_resp_name_ch(int which, __u32 k)
 {
 	if (which == GW_RESP_CL_NAME) {
 		if (k < 8)
-			return gw_resp_word_ch(GW_RESP_PACK('c', 'o', 'n', 't', 'e', 'n', 't', '-'), k);
+			return gw_resp_word_ch(GW_RESP_PACK('c', 'o', 'n', 't', 'e', 'n', 't', '-'),
+					       k);
 		return gw_resp_word_ch(GW_RESP_PACK('l', 'e', 'n', 'g', 't', 'h', ':', 0), k - 8);
 	}
 	if (k < 8)
@@ -84,8 +85,21 @@ GW_HTTP_FN int gw_resp_tchar(__u8 c)
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
 		return 1;
 	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-	case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+	case '!':
+	case '#':
+	case '$':
+	case '%':
+	case '&':
+	case '\'':
+	case '*':
+	case '+':
+	case '-':
+	case '.':
+	case '^':
+	case '_':
+	case '`':
+	case '|':
+	case '~':
 		return 1;
 	}
 	return 0;

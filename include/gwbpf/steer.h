@@ -22,18 +22,18 @@
 
 /* what the proxy needs of the data plane (gw_dataplane_steer_maps()) */
 struct gw_steer_maps {
-	int conn_fd;               /* gw_steer_conn */
-	int ack_fd;                /* gw_steer_ack */
+	int conn_fd;		   /* gw_steer_conn */
+	int ack_fd;		   /* gw_steer_ack */
 	struct gw_loan_slot *loan; /* gw_loan, mmapped: GW_LOAN_SLOTS slots */
 };
 
 /* per client connection */
 struct gw_steer_cs {
-	bool on;                /* forwarding may touch this connection */
+	bool on;		/* forwarding may touch this connection */
 	struct gw_sock_key key; /* the client socket's key (mirror of ours) */
-	uint64_t rd;            /* bytes read from the client */
-	uint64_t acked;         /* last ack written */
-	uint64_t kreq_seen;     /* kernel-forwarded requests seen by gw_steer_cs_active() */
+	uint64_t rd;		/* bytes read from the client */
+	uint64_t acked;		/* last ack written */
+	uint64_t kreq_seen;	/* kernel-forwarded requests seen by gw_steer_cs_active() */
 	uint64_t wait_start_ms; /* gw_steer_cs_busy() started waiting; 0 = not */
 };
 

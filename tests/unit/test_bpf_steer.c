@@ -744,12 +744,13 @@ static bool cgroup2_root(char *out, size_t len)
 /* child: joins the cgroup, connects to port, hands the socket over */
 static void connect_in_cgroup(const char *cg, uint16_t port, int chan)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	char path[PATH_MAX + 128], cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, one = 1;
-	struct iovec iov = { .iov_base = &one, .iov_len = 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	char path[PATH_MAX + 128], cbuf[CMSG_SPACE(sizeof(int))] = {0}, one = 1;
+	struct iovec iov = {.iov_base = &one, .iov_len = 1};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	FILE *f;
 	int fd;
@@ -771,11 +772,11 @@ static void connect_in_cgroup(const char *cg, uint16_t port, int chan)
 static void test_sockops_path(void **state)
 {
 	struct st *t = *state;
-	struct gw_dataplane_opts o = { .bpffs = t->dir, .flags = GW_DP_F_SKMSG | GW_DP_F_STEER };
+	struct gw_dataplane_opts o = {.bpffs = t->dir, .flags = GW_DP_F_SKMSG | GW_DP_F_STEER};
 	char root[PATH_MAX], cg[PATH_MAX + 64], cbuf[CMSG_SPACE(sizeof(int))], one;
-	struct iovec iov = { .iov_base = &one, .iov_len = 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
+	struct iovec iov = {.iov_base = &one, .iov_len = 1};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct gw_dataplane *dp2;
 	int sv[2], status, cfd = -1, sfd, saved_c = t->cfd, saved_s = t->sfd;
 	pid_t pid;
@@ -844,7 +845,7 @@ static unsigned int resp_rand(unsigned int n)
 static int resp_check(const char *buf, size_t len, int head_req)
 {
 	struct gw_http_header hdrs[64];
-	struct gw_http_resp resp = { .headers = hdrs };
+	struct gw_http_resp resp = {.headers = hdrs};
 	struct gw_http_limits lim;
 	struct gw_resp_head h;
 	long long bl;
@@ -872,22 +873,48 @@ static int resp_check(const char *buf, size_t len, int head_req)
 static void test_resp_framing(void **state)
 {
 	static const char *const lines[] = {
-		"HTTP/1.1 200 OK\r\n", "HTTP/1.1 204 No Content\r\n", "HTTP/1.1 304 \r\n",
-		"HTTP/1.1 404\r\n", "HTTP/1.1 100 Continue\r\n", "HTTP/1.1 101 Switching\r\n",
-		"HTTP/1.0 200 OK\r\n", "http/1.1 200 OK\r\n", "HTTP/1.1 20 OK\r\n",
-		"HTTP/1.1 2000 OK\r\n", "HTTP/1.1 200 OK\n", "HTTP/1.1 099 x\r\n",
-		"HTTP/1.1 500 Internal \x01Error\r\n", "HTTP/1.1 200 \xc3\xa9\r\n",
+	    "HTTP/1.1 200 OK\r\n",
+	    "HTTP/1.1 204 No Content\r\n",
+	    "HTTP/1.1 304 \r\n",
+	    "HTTP/1.1 404\r\n",
+	    "HTTP/1.1 100 Continue\r\n",
+	    "HTTP/1.1 101 Switching\r\n",
+	    "HTTP/1.0 200 OK\r\n",
+	    "http/1.1 200 OK\r\n",
+	    "HTTP/1.1 20 OK\r\n",
+	    "HTTP/1.1 2000 OK\r\n",
+	    "HTTP/1.1 200 OK\n",
+	    "HTTP/1.1 099 x\r\n",
+	    "HTTP/1.1 500 Internal \x01Error\r\n",
+	    "HTTP/1.1 200 \xc3\xa9\r\n",
 	};
 	static const char *const hdrs[] = {
-		"Content-Length: 5\r\n", "content-length:12\r\n", "Content-Length:   7   \r\n",
-		"Content-Length: 0\r\n", "Content-Length: 1, 1\r\n", "Content-Length: +5\r\n",
-		"Content-Length: 5x\r\n", "Content-Length:\r\n", "Content-Length : 5\r\n",
-		"Content-Length: 99999999999999999999\r\n", "Content-Length: 3\r\n",
-		"Transfer-Encoding: chunked\r\n", "Transfer-Encoding: gzip\r\n",
-		"transfer-encoding:chunked\r\n", "X-A: b\r\n", "Server: t\r\n",
-		"X-Fold: a\r\n continued\r\n", "X-LF: a\n", "X Bad: a\r\n", ": empty\r\n",
-		"Content-Lengthx: 5\r\n", "X-Content-Length: 5\r\n", "Connection: close\r\n",
-		"X-Ctl: a\x01b\r\n", "X-Bare: a\rb\r\n", "Content-Length: 5\t\r\n",
+	    "Content-Length: 5\r\n",
+	    "content-length:12\r\n",
+	    "Content-Length:   7   \r\n",
+	    "Content-Length: 0\r\n",
+	    "Content-Length: 1, 1\r\n",
+	    "Content-Length: +5\r\n",
+	    "Content-Length: 5x\r\n",
+	    "Content-Length:\r\n",
+	    "Content-Length : 5\r\n",
+	    "Content-Length: 99999999999999999999\r\n",
+	    "Content-Length: 3\r\n",
+	    "Transfer-Encoding: chunked\r\n",
+	    "Transfer-Encoding: gzip\r\n",
+	    "transfer-encoding:chunked\r\n",
+	    "X-A: b\r\n",
+	    "Server: t\r\n",
+	    "X-Fold: a\r\n continued\r\n",
+	    "X-LF: a\n",
+	    "X Bad: a\r\n",
+	    ": empty\r\n",
+	    "Content-Lengthx: 5\r\n",
+	    "X-Content-Length: 5\r\n",
+	    "Connection: close\r\n",
+	    "X-Ctl: a\x01b\r\n",
+	    "X-Bare: a\rb\r\n",
+	    "Content-Length: 5\t\r\n",
 	};
 	char buf[1024];
 	unsigned int framed = 0, i;
@@ -897,8 +924,8 @@ static void test_resp_framing(void **state)
 	assert_int_equal(resp_check("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", 38, 0), 1);
 	assert_int_equal(resp_check("HTTP/1.1 204 No Content\r\n\r\n", 27, 0), 1);
 	assert_int_equal(resp_check("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", 38, 1), 1);
-	assert_int_equal(
-		resp_check("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 47, 0), 0);
+	assert_int_equal(resp_check("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 47, 0),
+			 0);
 	assert_int_equal(resp_check("HTTP/1.1 200 OK\r\n\r\n", 19, 0), 0);
 	assert_int_equal(resp_check("HTTP/1.1 100 Continue\r\n\r\n", 25, 0), 0);
 	assert_int_equal(resp_check("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n", 36, 0), 0);
@@ -929,17 +956,14 @@ int main(void)
 {
 	/* test_sockops_path last: it removes the pins */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_expected),
-		cmocka_unit_test(test_differential),
-		cmocka_unit_test(test_mutants),
-		cmocka_unit_test(test_resync),
-		cmocka_unit_test(test_order_guard),
-		cmocka_unit_test(test_random_snapshots),
-		cmocka_unit_test(test_sockops_path),
+	    cmocka_unit_test(test_expected),	 cmocka_unit_test(test_differential),
+	    cmocka_unit_test(test_mutants),	 cmocka_unit_test(test_resync),
+	    cmocka_unit_test(test_order_guard),	 cmocka_unit_test(test_random_snapshots),
+	    cmocka_unit_test(test_sockops_path),
 	};
 
 	const struct CMUnitTest plain[] = {
-		cmocka_unit_test(test_resp_framing),
+	    cmocka_unit_test(test_resp_framing),
 	};
 	int rc = cmocka_run_group_tests(plain, NULL, NULL);
 

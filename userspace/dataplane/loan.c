@@ -40,21 +40,21 @@
 #define GW_LOAN_PER_EP GW_LOAN_PER_DIR
 
 struct gw_loan_conn {
-	int fd;                      /* -1 = slot unused by this daemon */
-	bool retire;                 /* close once the kernel gives it back */
+	int fd;	     /* -1 = slot unused by this daemon */
+	bool retire; /* close once the kernel gives it back */
 	int32_t cluster;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	struct gw_sock_key key;      /* backend's accepted socket */
+	struct gw_sock_key key; /* backend's accepted socket */
 };
 
 struct gw_loan_pool {
 	int loan_fd, key_fd, dir_fd;
 	struct gw_loan_slot *slots; /* mmapped gw_loan */
 	struct gw_loan_conn conn[GW_LOAN_SLOTS];
-	uint64_t epoch;             /* route table epoch of the live directory */
-	uint32_t n_dir;             /* directory entries written (clusters) */
-	struct gw_steer_maps maps;  /* for the proxy */
+	uint64_t epoch;		   /* route table epoch of the live directory */
+	uint32_t n_dir;		   /* directory entries written (clusters) */
+	struct gw_steer_maps maps; /* for the proxy */
 };
 
 static _Atomic uint64_t *gw_loan_state(struct gw_loan_pool *lp, uint32_t i)
@@ -204,7 +204,7 @@ fail:
  * backend closed it or sent bytes nobody asked for: both make it unusable */
 static bool gw_loan_healthy(int fd, short events)
 {
-	struct pollfd p = { .fd = fd, .events = events };
+	struct pollfd p = {.fd = fd, .events = events};
 
 	return poll(&p, 1, 0) == 0;
 }
@@ -347,7 +347,7 @@ int gw_dp_loan_sync(struct gw_dataplane *dp, const struct gw_ir *ir, uint64_t ep
 	gw_loan_reap(lp);
 	for (uint32_t ci = 0; ci < GW_LOAN_CLUSTERS && ci < ir->n_clusters; ci++) {
 		const struct gw_ir_cluster *cl = &ir->clusters[ci];
-		struct gw_loan_dir d = { .epoch = epoch };
+		struct gw_loan_dir d = {.epoch = epoch};
 		size_t n_local = 0;
 
 		if (!want[ci] || !gw_loan_cluster_ok(cl))
@@ -378,7 +378,7 @@ int gw_dp_loan_sync(struct gw_dataplane *dp, const struct gw_ir *ir, uint64_t ep
 				while (next_free < GW_LOAN_SLOTS &&
 				       (lp->conn[next_free].fd >= 0 ||
 					GW_LOAN_ST(atomic_load(gw_loan_state(lp, next_free))) !=
-						GW_LOAN_EMPTY))
+					    GW_LOAN_EMPTY))
 					next_free++;
 				if (next_free == GW_LOAN_SLOTS)
 					break;

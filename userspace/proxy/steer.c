@@ -63,7 +63,7 @@ static uint16_t gw_steer_addr(const struct sockaddr_storage *ss, uint32_t *ip, u
 static int gw_steer_key_of(int fd, const struct sockaddr_storage *peer, bool mirror,
 			   struct gw_sock_key *k)
 {
-	struct sockaddr_storage l, r;
+	struct sockaddr_storage l = {0}, r = {0};
 	socklen_t ll = sizeof(l), rl = sizeof(r), cl = sizeof(k->netns);
 	uint16_t lp = 0, rp = 0, fl, fr;
 
@@ -94,7 +94,8 @@ int gw_steer_sock_key(int fd, bool mirror, struct gw_sock_key *k)
 static bool gw_steer_key_loopback(const struct gw_sock_key *k)
 {
 	if (k->family == GW_AF_INET)
-		return (ntohl(k->local_ip[0]) >> 24) == 127 && (ntohl(k->remote_ip[0]) >> 24) == 127;
+		return (ntohl(k->local_ip[0]) >> 24) == 127 &&
+		       (ntohl(k->remote_ip[0]) >> 24) == 127;
 	return k->local_ip[0] == 0 && k->local_ip[1] == 0 && k->local_ip[2] == 0 &&
 	       k->local_ip[3] == htonl(1) && k->remote_ip[3] == htonl(1) && k->remote_ip[0] == 0;
 }
