@@ -35,14 +35,15 @@ struct gw_tls_conn;
  * ENHANCE_YOUR_CALM and is closed */
 #define GW_H2_MAX_RESETS 100
 /* more abuse that closes a connection with GOAWAY ENHANCE_YOUR_CALM: */
-#define GW_H2_MAX_REFUSED 100	    /* streams refused over MAX_CONCURRENT_STREAMS */
-#define GW_H2_MAX_TOO_BIG 20	    /* requests answered 431 (header limits) */
-#define GW_H2_CTL_WINDOW_MS 10000   /* SETTINGS and PING are counted per 10 s window */
-#define GW_H2_MAX_SETTINGS 100	    /* SETTINGS frames (not ACKs) per window */
-#define GW_H2_MAX_PINGS 500	    /* PING frames (not ACKs) per window; below the 1000
-				       queued ACKs at which nghttp2 gives up by itself,
-				       so ours trips first and the GOAWAY says why */
-#define GW_H2_MAX_CONTINUATIONS 8   /* CONTINUATION frames after one HEADERS */
+#define GW_H2_MAX_REFUSED 100	  /* streams refused over MAX_CONCURRENT_STREAMS */
+#define GW_H2_MAX_TOO_BIG 20	  /* requests answered 431 (header limits) */
+#define GW_H2_CTL_WINDOW_MS 10000 /* SETTINGS and PING are counted per 10 s window */
+#define GW_H2_MAX_SETTINGS 100	  /* SETTINGS frames (not ACKs) per window */
+#define GW_H2_MAX_PINGS                                                                            \
+	500			  /* PING frames (not ACKs) per window; below the 1000             \
+				     queued ACKs at which nghttp2 gives up by itself,              \
+				     so ours trips first and the GOAWAY says why */
+#define GW_H2_MAX_CONTINUATIONS 8 /* CONTINUATION frames after one HEADERS */
 
 /* why a connection was closed for abuse: gwbpf_h2_abuse_total{reason} */
 enum gw_h2_abuse {

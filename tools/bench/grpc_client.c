@@ -142,7 +142,8 @@ static bool pb_next(const uint8_t **p, const uint8_t *end, unsigned int *num, un
 	*num = (unsigned int)(key >> 3);
 	*wt = (unsigned int)(key & 7);
 	switch (*wt) {
-	case 0: return pb_varint(p, end, &v);
+	case 0:
+		return pb_varint(p, end, &v);
 	case 1:
 		if (end - *p < 8)
 			return false;
@@ -160,7 +161,8 @@ static bool pb_next(const uint8_t **p, const uint8_t *end, unsigned int *num, un
 		*vlen = (size_t)v;
 		*p += v;
 		return true;
-	default: return false;
+	default:
+		return false;
 	}
 }
 
@@ -171,7 +173,7 @@ static int decode_response(const uint8_t *p, size_t n, struct gc_str *out)
 	size_t vl, aslen = 0;
 	unsigned int num, wt;
 	struct gc_str hdrs = {0};
-	const char *ctxnames[] = { NULL, "namespace", "ingress", "service_name", "pod" };
+	const char *ctxnames[] = {NULL, "namespace", "ingress", "service_name", "pod"};
 	int err = 0;
 	bool first_h = true;
 
@@ -294,7 +296,7 @@ static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 			 nghttp2_data_source *src, void *user)
 {
 	/* one gRPC message: not compressed, length 0 (an empty EchoRequest) */
-	static const uint8_t msg[5] = { 0, 0, 0, 0, 0 };
+	static const uint8_t msg[5] = {0, 0, 0, 0, 0};
 
 	(void)s;
 	(void)id;
@@ -319,7 +321,7 @@ static int io_flush(nghttp2_session *s)
 			if (w == -1 && errno == EINTR)
 				continue;
 			if (w == -1 && errno == EAGAIN) {
-				struct pollfd pf = { .fd = g_fd, .events = POLLOUT };
+				struct pollfd pf = {.fd = g_fd, .events = POLLOUT};
 
 				poll(&pf, 1, 1000);
 				continue;
@@ -393,30 +395,39 @@ static uint64_t now_ms(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "authority", required_argument, NULL, 'a' }, { "header", required_argument, NULL, 'H' },
-		{ "timeout", required_argument, NULL, 't' },   { "count", required_argument, NULL, 'n' },
-		{ 0 },
+	    {"authority", required_argument, NULL, 'a'},
+	    {"header", required_argument, NULL, 'H'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"count", required_argument, NULL, 'n'},
+	    {0},
 	};
 	const char *authority = NULL, *hdrs[GC_MAX_HDRS], *error = NULL;
 	int nh = 0, opt, count = 1, err = 1, i;
 	double timeout = 10;
 	nghttp2_session_callbacks *cb = NULL;
 	nghttp2_session *s = NULL;
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	char host[64], *colon;
 	uint64_t deadline;
 
 	while ((opt = getopt_long(argc, argv, "a:H:t:n:", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'a': authority = optarg; break;
+		case 'a':
+			authority = optarg;
+			break;
 		case 'H':
 			if (nh == GC_MAX_HDRS || !strchr(optarg, ':'))
 				goto usage;
 			hdrs[nh++] = optarg;
 			break;
-		case 't': timeout = atof(optarg); break;
-		case 'n': count = atoi(optarg); break;
-		default: goto usage;
+		case 't':
+			timeout = atof(optarg);
+			break;
+		case 'n':
+			count = atoi(optarg);
+			break;
+		default:
+			goto usage;
 		}
 	}
 	if (argc - optind != 2 || count < 1 || count > GC_MAX_CALLS || timeout <= 0 ||
@@ -457,11 +468,11 @@ int main(int argc, char **argv)
 		nghttp2_nv nv[8 + GC_MAX_HDRS];
 		char hbuf[GC_MAX_HDRS][512];
 		size_t n = 0;
-		nghttp2_data_provider dp = { .read_callback = body_read };
+		nghttp2_data_provider dp = {.read_callback = body_read};
 
 #define ADD(nm, vl)                                                                                \
-	nv[n++] = (nghttp2_nv){ (uint8_t *)(nm), (uint8_t *)(vl), strlen(nm), strlen(vl),          \
-				NGHTTP2_NV_FLAG_NONE }
+	nv[n++] = (nghttp2_nv){(uint8_t *)(nm), (uint8_t *)(vl), strlen(nm), strlen(vl),           \
+			       NGHTTP2_NV_FLAG_NONE}
 		ADD(":method", "POST");
 		ADD(":scheme", "http");
 		ADD(":authority", authority);
@@ -494,7 +505,7 @@ int main(int argc, char **argv)
 	}
 	for (;;) {
 		uint8_t buf[16384];
-		struct pollfd pf = { .fd = g_fd, .events = POLLIN };
+		struct pollfd pf = {.fd = g_fd, .events = POLLIN};
 		uint64_t now = now_ms();
 		bool all = true;
 		ssize_t r;

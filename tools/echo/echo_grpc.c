@@ -209,7 +209,8 @@ static int echo_json(struct eg_stream *st)
 	bool first = true;
 	int err;
 
-	err = str_adds(b, "{\n \"path\": ") ?: json_str(b, fval(st, ":path"), strlen(fval(st, ":path")));
+	err = str_adds(b, "{\n \"path\": ")
+		  ?: json_str(b, fval(st, ":path"), strlen(fval(st, ":path")));
 	err = err ?: str_adds(b, ",\n \"host\": ");
 	err = err ?: json_str(b, fval(st, ":authority"), strlen(fval(st, ":authority")));
 	err = err ?: str_adds(b, ",\n \"method\": ");
@@ -234,8 +235,8 @@ static int echo_json(struct eg_stream *st)
 		for (size_t j = i; !err && j < st->nf; j++) {
 			if (strcmp(st->f[j].name, st->f[i].name))
 				continue;
-			err = str_adds(b, b->p[b->len - 1] == '[' ? "" : ", ") ?:
-			      json_str(b, st->f[j].value, st->f[j].vlen);
+			err = str_adds(b, b->p[b->len - 1] == '[' ? "" : ", ")
+				  ?: json_str(b, st->f[j].value, st->f[j].vlen);
 		}
 		err = err ?: str_adds(b, "]");
 	}
@@ -309,8 +310,8 @@ static void stream_free(struct eg_stream *st)
 		(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE         \
 	}
 
-static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
-			 uint32_t *flags, nghttp2_data_source *src, void *user)
+static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+			 nghttp2_data_source *src, void *user)
 {
 	struct eg_stream *st = src->ptr;
 	size_t n = GW_MIN(len, st->body.len - st->off);
@@ -322,7 +323,7 @@ static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 	if (st->off == st->body.len) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
 		if (st->grpc) {
-			nghttp2_nv tr[] = { NV("grpc-status", "0") };
+			nghttp2_nv tr[] = {NV("grpc-status", "0")};
 
 			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
 			if (nghttp2_submit_trailer(s, id, tr, ARRAY_SIZE(tr)))
@@ -335,7 +336,7 @@ static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 /* respond() : the request is complete (END_STREAM): answer it */
 static int respond(nghttp2_session *s, struct eg_stream *st)
 {
-	nghttp2_data_provider dp = { .source.ptr = st, .read_callback = body_read };
+	nghttp2_data_provider dp = {.source.ptr = st, .read_callback = body_read};
 	const char *path = fval(st, ":path");
 	char logpath[512];
 	int err;
@@ -349,33 +350,36 @@ static int respond(nghttp2_session *s, struct eg_stream *st)
 		bool ours = path[0] == '/' && !strncmp(m, EG_GRPC_SERVICE, sl) && m[sl] == '/';
 
 		if (ours && (!strcmp(m + sl + 1, "Echo") || !strcmp(m + sl + 1, "EchoTwo"))) {
-			nghttp2_nv hd[] = { NV(":status", "200"),
-					    NV("content-type", "application/grpc") };
+			nghttp2_nv hd[] = {NV(":status", "200"),
+					   NV("content-type", "application/grpc")};
 
 			err = grpc_echo_response(st);
 			if (err)
 				return err;
-			return nghttp2_submit_response(s, st->id, hd, ARRAY_SIZE(hd), &dp) ? -EIO : 0;
+			return nghttp2_submit_response(s, st->id, hd, ARRAY_SIZE(hd), &dp) ? -EIO
+											   : 0;
 		} else {
 			/* trailers-only: what grpc-go sends for an unknown method */
 			char msg[300];
-			nghttp2_nv hd[] = { NV(":status", "200"),
-					    NV("content-type", "application/grpc"),
-					    NV("grpc-status", "12"), NV("grpc-message", "") };
+			nghttp2_nv hd[] = {NV(":status", "200"),
+					   NV("content-type", "application/grpc"),
+					   NV("grpc-status", "12"), NV("grpc-message", "")};
 
 			snprintf(msg, sizeof(msg), "method %.250s not implemented", path);
 			for (char *p = msg; *p; p++)
-				if ((unsigned char)*p < 0x20 || *p == '%' || (unsigned char)*p > 0x7e)
+				if ((unsigned char)*p < 0x20 || *p == '%' ||
+				    (unsigned char)*p > 0x7e)
 					*p = '_';
 			hd[3].value = (uint8_t *)msg;
 			hd[3].valuelen = strlen(msg);
-			return nghttp2_submit_response(s, st->id, hd, ARRAY_SIZE(hd), NULL) ? -EIO : 0;
+			return nghttp2_submit_response(s, st->id, hd, ARRAY_SIZE(hd), NULL) ? -EIO
+											    : 0;
 		}
 	}
 	{
 		char clen[24];
-		nghttp2_nv hd[] = { NV(":status", "200"), NV("content-type", "application/json"),
-				    NV("content-length", "") };
+		nghttp2_nv hd[] = {NV(":status", "200"), NV("content-type", "application/json"),
+				   NV("content-length", "")};
 		bool head = !strcmp(fval(st, ":method"), "HEAD");
 
 		err = echo_json(st);
@@ -385,8 +389,8 @@ static int respond(nghttp2_session *s, struct eg_stream *st)
 		hd[2].value = (uint8_t *)clen;
 		hd[2].valuelen = strlen(clen);
 		return nghttp2_submit_response(s, st->id, hd, ARRAY_SIZE(hd), head ? NULL : &dp)
-			       ? -EIO
-			       : 0;
+			   ? -EIO
+			   : 0;
 	}
 }
 
@@ -473,7 +477,7 @@ static ssize_t on_send(nghttp2_session *s, const uint8_t *data, size_t len, int 
 	w = send(c->fd, data, len, MSG_NOSIGNAL);
 	if (w == -1)
 		return errno == EAGAIN || errno == EINTR ? NGHTTP2_ERR_WOULDBLOCK
-							  : NGHTTP2_ERR_CALLBACK_FAILURE;
+							 : NGHTTP2_ERR_CALLBACK_FAILURE;
 	return w;
 }
 
@@ -499,7 +503,7 @@ static void conn_free(struct eg_conn *c)
  * still wants; -EPIPE when the connection is finished */
 static int conn_sync(struct eg_conn *c)
 {
-	struct epoll_event ev = { .data.ptr = c };
+	struct epoll_event ev = {.data.ptr = c};
 	bool want;
 
 	if (nghttp2_session_send(c->s))
@@ -541,7 +545,7 @@ static void conn_io(struct eg_conn *c, uint32_t events)
 static void accept_all(int lfd)
 {
 	nghttp2_session_callbacks *cb;
-	nghttp2_settings_entry iv[] = { { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, g_max_streams } };
+	nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, g_max_streams}};
 
 	if (nghttp2_session_callbacks_new(&cb))
 		return;
@@ -551,7 +555,7 @@ static void accept_all(int lfd)
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
 	for (int n = 0; n < 64; n++) {
-		struct epoll_event ev = { .events = EPOLLIN };
+		struct epoll_event ev = {.events = EPOLLIN};
 		struct eg_conn *c;
 		int one = 1;
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -584,7 +588,7 @@ static void accept_all(int lfd)
 
 static int listen_on(const char *spec)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	char host[64];
 	const char *colon = strrchr(spec, ':');
 	int fd, one = 1;
@@ -625,14 +629,18 @@ int gw_echo_h2_wants(int argc, char **argv)
 int gw_echo_h2_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "h2c", no_argument, NULL, 'H' },	   { "grpc", no_argument, NULL, 'G' },
-		{ "listen", required_argument, NULL, 'l' }, { "namespace", required_argument, NULL, 'n' },
-		{ "pod", required_argument, NULL, 'p' },	   { "service", required_argument, NULL, 's' },
-		{ "ingress", required_argument, NULL, 'i' }, { "max-streams", required_argument, NULL, 'm' },
-		{ 0 },
+	    {"h2c", no_argument, NULL, 'H'},
+	    {"grpc", no_argument, NULL, 'G'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"namespace", required_argument, NULL, 'n'},
+	    {"pod", required_argument, NULL, 'p'},
+	    {"service", required_argument, NULL, 's'},
+	    {"ingress", required_argument, NULL, 'i'},
+	    {"max-streams", required_argument, NULL, 'm'},
+	    {0},
 	};
 	int lfds[EG_MAX_LISTEN], nl = 0, opt, err = 1, i;
-	struct sigaction sa = { 0 };
+	struct sigaction sa = {0};
 
 	g_ctx.namespace = getenv("NAMESPACE") ?: "";
 	g_ctx.ingress = getenv("INGRESS_NAME") ?: "";
@@ -641,7 +649,8 @@ int gw_echo_h2_main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "HGl:n:p:s:i:m:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'H':
-		case 'G': break;
+		case 'G':
+			break;
 		case 'l':
 			if (nl == EG_MAX_LISTEN) {
 				fprintf(stderr, "gwbpf-echo: at most %d --listen\n", EG_MAX_LISTEN);
@@ -655,15 +664,26 @@ int gw_echo_h2_main(int argc, char **argv)
 			}
 			nl++;
 			break;
-		case 'n': g_ctx.namespace = optarg; break;
-		case 'p': g_ctx.pod = optarg; break;
-		case 's': g_ctx.service = optarg; break;
-		case 'i': g_ctx.ingress = optarg; break;
-		case 'm': g_max_streams = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'n':
+			g_ctx.namespace = optarg;
+			break;
+		case 'p':
+			g_ctx.pod = optarg;
+			break;
+		case 's':
+			g_ctx.service = optarg;
+			break;
+		case 'i':
+			g_ctx.ingress = optarg;
+			break;
+		case 'm':
+			g_max_streams = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
 		default:
-			fprintf(stderr, "Usage: gwbpf-echo --h2c|--grpc --listen ADDR:PORT... "
-					"[--namespace NS] [--pod NAME] [--service NAME] [--ingress NAME] "
-					"[--max-streams N]\n");
+			fprintf(stderr,
+				"Usage: gwbpf-echo --h2c|--grpc --listen ADDR:PORT... "
+				"[--namespace NS] [--pod NAME] [--service NAME] [--ingress NAME] "
+				"[--max-streams N]\n");
 			err = 2;
 			goto out;
 		}
@@ -682,7 +702,7 @@ int gw_echo_h2_main(int argc, char **argv)
 	if (g_epfd == -1)
 		goto out;
 	for (i = 0; i < nl; i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &lfds[i] };
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &lfds[i]};
 
 		if (epoll_ctl(g_epfd, EPOLL_CTL_ADD, lfds[i], &ev) == -1)
 			goto out;

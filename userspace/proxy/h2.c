@@ -104,10 +104,10 @@ struct h2_stream {
 	/* upstream h2c (cluster appProtocol kubernetes.io/h2c, GRPCRoute backends):
 	 * one stream on a pooled multiplexed connection (h2_upstream.c) */
 	bool up_h2;
-	bool up_retry;	     /* the h2c stream ended unprocessed: try elsewhere */
-	bool up_body_sent;   /* request body bytes went to the h2c stream */
+	bool up_retry;	   /* the h2c stream ended unprocessed: try elsewhere */
+	bool up_body_sent; /* request body bytes went to the h2c stream */
 	struct h2up_stream hs;
-	nghttp2_nv *unv;     /* the upstream request fields (arena) */
+	nghttp2_nv *unv; /* the upstream request fields (arena) */
 	size_t n_unv;
 	struct gw_http_header *rfields; /* upstream response fields, then trailers */
 	size_t n_rfields, n_trailers;
@@ -136,14 +136,14 @@ struct h2_conn {
 	char laddr[GW_ADDR_MAX];
 	uint16_t lport;
 	char peer[GW_ADDR_MAX];
-	uint32_t n_resets;  /* RST_STREAM frames received */
-	uint32_t n_streams; /* streams opened */
-	uint32_t n_refused; /* streams refused (over MAX_CONCURRENT_STREAMS) */
-	uint32_t n_too_big; /* requests over the header limits (431) */
+	uint32_t n_resets;	      /* RST_STREAM frames received */
+	uint32_t n_streams;	      /* streams opened */
+	uint32_t n_refused;	      /* streams refused (over MAX_CONCURRENT_STREAMS) */
+	uint32_t n_too_big;	      /* requests over the header limits (431) */
 	uint32_t n_settings, n_pings; /* in the current control window */
 	uint64_t ctl_window_ms;	      /* start of that window (monotonic ms) */
-	bool dead;	    /* close at the end of the current update */
-	bool abused;	    /* GOAWAY sent for abuse (counted once) */
+	bool dead;		      /* close at the end of the current update */
+	bool abused;		      /* GOAWAY sent for abuse (counted once) */
 	bool in_update;
 	struct h2_stream *streams;
 	struct h2_conn *next, *prev;
@@ -156,14 +156,10 @@ static __thread struct h2_conn *h2_conns;
  * atomics; an abusive connection is rare, so the shared line costs nothing
  * on the request path) */
 static const char *const h2_abuse_names[GW_H2_ABUSE_MAX] = {
-    [GW_H2_ABUSE_RAPID_RESET] = "rapid_reset",
-    [GW_H2_ABUSE_REFUSED_STREAMS] = "refused_streams",
-    [GW_H2_ABUSE_HEADER_LIST] = "header_list",
-    [GW_H2_ABUSE_CONTINUATION] = "continuation",
-    [GW_H2_ABUSE_SETTINGS] = "settings_flood",
-    [GW_H2_ABUSE_PING] = "ping_flood",
-    [GW_H2_ABUSE_OUTBOUND] = "outbound_flood",
-    [GW_H2_ABUSE_PROTOCOL] = "protocol_error",
+    [GW_H2_ABUSE_RAPID_RESET] = "rapid_reset", [GW_H2_ABUSE_REFUSED_STREAMS] = "refused_streams",
+    [GW_H2_ABUSE_HEADER_LIST] = "header_list", [GW_H2_ABUSE_CONTINUATION] = "continuation",
+    [GW_H2_ABUSE_SETTINGS] = "settings_flood", [GW_H2_ABUSE_PING] = "ping_flood",
+    [GW_H2_ABUSE_OUTBOUND] = "outbound_flood", [GW_H2_ABUSE_PROTOCOL] = "protocol_error",
 };
 static uint64_t h2_abuse_count[GW_H2_ABUSE_MAX];
 
@@ -453,8 +449,8 @@ static void local_response(struct h2_stream *st, int status, const char *reason)
 			/* grpc-message: printable ASCII without '%' needs no
 			 * percent-encoding; reason is one of our own identifiers */
 			snprintf(code, 8, "%d", grpc_status(status));
-			snprintf(msg, 96, "gwbpf: %d %s (%s)", status, gw_http_status_reason(status),
-				 reason ? reason : "-");
+			snprintf(msg, 96, "gwbpf: %d %s (%s)", status,
+				 gw_http_status_reason(status), reason ? reason : "-");
 			h[0] =
 			    (struct gw_http_header){{"content-type", 12}, {"application/grpc", 16}};
 			h[1] = (struct gw_http_header){{"grpc-status", 11}, {code, strlen(code)}};
@@ -1095,12 +1091,12 @@ static void up2_kick(void *owner)
 }
 
 static const struct h2up_ops up2_ops = {
-	.header = up2_header,
-	.frame = up2_frame,
-	.data = up2_data,
-	.body = up2_body,
-	.closed = up2_closed,
-	.kick = up2_kick,
+    .header = up2_header,
+    .frame = up2_frame,
+    .data = up2_data,
+    .body = up2_body,
+    .closed = up2_closed,
+    .kick = up2_kick,
 };
 
 /* up2_more_body() : uout got bytes or the request ended */
@@ -1131,7 +1127,7 @@ static int up2_request(struct h2_stream *st)
 		st->rfields = gw_arena_alloc(st->a, sizeof(*st->rfields) * GW_H2_MAX_HEADERS);
 	if (!nv || !st->rfields)
 		return -ENOMEM;
-	/* the slices point into st->head, which lives as long as the stream */
+		/* the slices point into st->head, which lives as long as the stream */
 #define NV(n_, v_, nl_, vl_) (nghttp2_nv){(uint8_t *)(n_), (uint8_t *)(v_), nl_, vl_, 0}
 	nv[n++] = NV(":method", req.method.p, 7, req.method.len);
 	nv[n++] = NV(":scheme", "http", 7, 4);
@@ -1891,9 +1887,10 @@ int gw_h2_metrics_render(void *arg, char *buf, size_t cap)
 	int n;
 
 	(void)arg;
-	n = snprintf(buf, cap,
-		     "# HELP gwbpf_h2_abuse_total HTTP/2 connections closed with GOAWAY for abuse.\n"
-		     "# TYPE gwbpf_h2_abuse_total counter\n");
+	n = snprintf(
+	    buf, cap,
+	    "# HELP gwbpf_h2_abuse_total HTTP/2 connections closed with GOAWAY for abuse.\n"
+	    "# TYPE gwbpf_h2_abuse_total counter\n");
 	if (n < 0 || (size_t)n >= cap)
 		return -ENOSPC;
 	off = (size_t)n;

@@ -36,9 +36,10 @@
 #include "h2up-int.h"
 #include "proxy-int.h"
 
-#define H2B_IN GW_PROXY_BUF_SIZE	    /* request head (+ body bytes) */
-#define H2B_OUT_MAX (3 * GW_PROXY_BUF_SIZE) /* answer bytes not yet written: a head
-						     and one stream window with framing */
+#define H2B_IN GW_PROXY_BUF_SIZE /* request head (+ body bytes) */
+#define H2B_OUT_MAX                                                                                \
+	(3 * GW_PROXY_BUF_SIZE) /* answer bytes not yet written: a head                            \
+					 and one stream window with framing */
 #define H2B_MAX_FIELDS 100
 
 enum h2b_state {
@@ -299,12 +300,12 @@ static void op_kick(void *owner)
 }
 
 static const struct h2up_ops h2b_ops = {
-	.header = op_header,
-	.frame = op_frame,
-	.data = op_data,
-	.body = op_body,
-	.closed = op_closed,
-	.kick = op_kick,
+    .header = op_header,
+    .frame = op_frame,
+    .data = op_data,
+    .body = op_body,
+    .closed = op_closed,
+    .kick = op_kick,
 };
 
 /* ---- requests ---- */
@@ -312,9 +313,9 @@ static const struct h2up_ops h2b_ops = {
 static bool hop_by_hop(struct gw_slice n)
 {
 	return gw_slice_casecmp(n, "connection") || gw_slice_casecmp(n, "keep-alive") ||
-	       gw_slice_casecmp(n, "proxy-connection") || gw_slice_casecmp(n, "transfer-encoding") ||
-	       gw_slice_casecmp(n, "upgrade") || gw_slice_casecmp(n, "host") ||
-	       gw_slice_casecmp(n, "expect");
+	       gw_slice_casecmp(n, "proxy-connection") ||
+	       gw_slice_casecmp(n, "transfer-encoding") || gw_slice_casecmp(n, "upgrade") ||
+	       gw_slice_casecmp(n, "host") || gw_slice_casecmp(n, "expect");
 }
 
 /* start() : a complete head at in[in_off..): submit the stream. Returns

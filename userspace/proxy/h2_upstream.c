@@ -49,11 +49,11 @@ struct h2up_conn {
 	struct h2up_stream *streams; /* attached */
 	struct h2up_stream *pending; /* closed, closed() not called yet */
 	uint32_t n_active;
-	bool goaway; /* the peer said GOAWAY, or we are closing: no new streams */
+	bool goaway;   /* the peer said GOAWAY, or we are closing: no new streams */
 	bool settings; /* the peer's SETTINGS arrived: its stream limit is known */
 	uint32_t hint; /* until then: the limit another connection to it learned */
-	bool dead;   /* the socket broke: fail every stream, then free */
-	bool in_io;  /* inside h2up_io: do not free from elsewhere */
+	bool dead;     /* the socket broke: fail every stream, then free */
+	bool in_io;    /* inside h2up_io: do not free from elsewhere */
 	struct h2up_conn *next, *prev;
 };
 
@@ -305,7 +305,8 @@ static void conn_update(struct h2up_conn *c)
 	gw_loop_mod_fd(w->loop, &c->uc->io, want);
 	if (!c->n_active && !c->goaway) {
 		if (!gw_timer_armed(&c->idle))
-			gw_loop_add_timer(w->loop, &c->idle, w->p->opts.upstream_idle_ms, idle_cb, c);
+			gw_loop_add_timer(w->loop, &c->idle, w->p->opts.upstream_idle_ms, idle_cb,
+					  c);
 	} else if (c->n_active) {
 		gw_loop_del_timer(w->loop, &c->idle);
 	}
@@ -415,10 +416,11 @@ static bool same_addr(const struct gw_upconn *uc, const struct sockaddr_storage 
  * rather than opening a connection per request of a first burst. */
 static uint32_t slots(const struct h2up_conn *c)
 {
-	uint32_t max = c->settings ? nghttp2_session_get_remote_settings(
-					 c->s, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
-			   : c->hint ? c->hint
-				     : H2UP_MAX_STREAMS;
+	uint32_t max =
+	    c->settings
+		? nghttp2_session_get_remote_settings(c->s, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
+	    : c->hint ? c->hint
+		      : H2UP_MAX_STREAMS;
 
 	max = GW_MIN(max, (uint32_t)H2UP_MAX_STREAMS);
 	return c->n_active < max ? max - c->n_active : 0;
