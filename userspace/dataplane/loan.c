@@ -165,14 +165,27 @@ static int gw_loan_connect(struct gw_dataplane *dp, struct gw_loan_pool *lp, uin
 	uint64_t cookie, w;
 	int one = 1, err, fd;
 
-	fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	/* loopback: the handshake completes (or is refused) within connect() */
+	/* loopback: the handshake completes (or is refused) at once, unless the
+	 * backend's accept queue is full; this thread waits 100 ms at most */
 	if (connect(fd, (struct sockaddr *)&c->addr, c->addrlen)) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		int so = 0;
+		socklen_t sl = sizeof(so);
+
 		err = -errno;
-		goto fail;
+		if (err != -EINPROGRESS)
+			goto fail;
+		err = -ETIMEDOUT;
+		if (poll(&p, 1, 100) != 1)
+			goto fail;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl) || so) {
+			err = so ? -so : -errno;
+			goto fail;
+		}
 	}
 	err = gw_steer_sock_key(fd, true, &c->key);
 	if (err)
