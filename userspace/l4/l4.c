@@ -415,8 +415,13 @@ void gw_l4_accept(struct gw_worker *w, struct gw_listener *l, int fd,
 
 void gw_l4_close_all(struct gw_worker *w)
 {
-	while (w->l4_conns)
-		gw_l4_conn_close(w->l4_conns, false);
+	struct gw_l4_conn *c, *next;
+
+	/* closing c unlinks only c: its successor stays valid */
+	for (c = w->l4_conns; c; c = next) {
+		next = c->next;
+		gw_l4_conn_close(c, false);
+	}
 	for (struct gw_listener *l = w->listeners; l; l = l->next)
 		if (l->proto == GW_PROTO_UDP)
 			gw_l4_udp_close(w, l);

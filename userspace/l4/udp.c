@@ -114,18 +114,12 @@ static uint32_t flow_hash(const struct sockaddr_storage *ss)
 	return h & (GW_L4_UDP_BUCKETS - 1);
 }
 
-static bool same_peer(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+/* same_peer() : the flow's client is peer (plen bytes from recvfrom, which
+ * zeroes sin_zero and the IPv6 flow info, so the bytes compare whole) */
+static bool same_peer(const struct gw_l4_flow *f, const struct sockaddr_storage *peer,
+		      socklen_t plen)
 {
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-	return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
+	return f->plen == plen && !memcmp(&f->peer, peer, plen);
 }
 
 static void flow_free(struct gw_worker *w, struct gw_l4_flow *f)
@@ -273,7 +267,7 @@ void gw_l4_udp_io(struct gw_loop *loop, struct gw_io *io, uint32_t events GW_UNU
 		l->udp = u;
 	}
 	for (int i = 0; i < GW_L4_UDP_BATCH; i++) {
-		struct sockaddr_storage peer;
+		struct sockaddr_storage peer = {0};
 		socklen_t plen = sizeof(peer);
 		struct gw_l4_flow *f;
 		ssize_t n =
@@ -285,7 +279,7 @@ void gw_l4_udp_io(struct gw_loop *loop, struct gw_io *io, uint32_t events GW_UNU
 			continue;
 		}
 		for (f = u->buckets[flow_hash(&peer)]; f; f = f->hnext)
-			if (same_peer(&f->peer, &peer))
+			if (same_peer(f, &peer, plen))
 				break;
 		if (!f)
 			f = flow_new(w, u, &peer, plen);
@@ -304,8 +298,12 @@ void gw_l4_udp_close(struct gw_worker *w, struct gw_listener *l)
 
 	if (!u)
 		return;
-	while (u->flows)
-		flow_free(w, u->flows);
+	struct gw_l4_flow *f, *next;
+
+	for (f = u->flows; f; f = next) {
+		next = f->next;
+		flow_free(w, f);
+	}
 	free(u);
 	l->udp = NULL;
 }
