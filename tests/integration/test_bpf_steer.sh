@@ -192,7 +192,9 @@ done
 gw_log "backend restart: served by the proxy meanwhile, by the kernel again after"
 
 # --- churn: 10,000 connections leave the per-connection maps as they were
+socks() { "$B/gwbpf-dpctl" stats --bpffs "$BPFFS" 2> /dev/null | awk '$1 == "socks" { print $2 }'; }
 c0=$(entries gw_steer_conn)
+s0=$(socks)
 f2=$(counter steer_fwd)
 client churn "$GWP" 10000 || gw_fail "churn"
 [ $(($(counter steer_fwd) - f2)) -ge 10000 ] || gw_fail "churn: $(($(counter steer_fwd) - f2)) of 10000 in the kernel"
@@ -203,7 +205,13 @@ while [ $i -lt 50 ] && [ "$(entries gw_steer_conn)" != 0 ]; do
 done
 [ "$(entries gw_steer_conn)" = 0 ] || gw_fail "gw_steer_conn: $(entries gw_steer_conn) entries left (was $c0)"
 [ "$(entries gw_steer_ack)" = 0 ] || gw_fail "gw_steer_ack: $(entries gw_steer_ack) entries left"
-gw_log "10,000 connections: gw_steer_conn and gw_steer_ack empty again"
+i=0
+while [ $i -lt 50 ] && [ "$(socks)" != "$s0" ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+[ "$(socks)" = "$s0" ] || gw_fail "sockhash: $(socks) sockets, $s0 before the churn"
+gw_log "10,000 connections: gw_steer_conn and gw_steer_ack empty again, sockhash back to $s0"
 
 gw_stop_gwbpf
 [ "$GW_RC" = 0 ] || gw_fail "gwbpf exit status $GW_RC"
