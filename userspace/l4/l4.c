@@ -411,6 +411,9 @@ void gw_l4_accept(struct gw_worker *w, struct gw_listener *l, int fd,
 		return;
 	}
 	gw_loop_add_timer(w->loop, &c->timer, hello_ms(c), hello_timer, c);
+	/* clients send the ClientHello right after connecting: it is often
+	 * queued already, which saves a loop round per connection */
+	hello_step(c);
 }
 
 void gw_l4_close_all(struct gw_worker *w)
