@@ -7,7 +7,8 @@
 # each flow stays on one backend for all its datagrams; 40 flows use both
 # backends; a 1200-byte datagram comes back whole; flows expire after the
 # --udp-idle-timeout (gwbpf_l4_udp_active back to 0, udp_expired counted) and
-# a client that talks again gets a new flow.
+# a client that talks again gets a new flow; with one worker, 4096 flows are
+# served and a 4097th client is dropped (counted) until flows expire.
 . "$(dirname "$0")/lib.sh"
 gw_init
 
@@ -160,4 +161,77 @@ if metric("gwbpf_l4_udp_flows_total") != before + 1:
     fail("a client talking after expiry did not get a new flow")
 PYEOF
 kill -0 "$GW_PID" 2> /dev/null || gw_fail "gwbpf died"
+
+# the flow cap (GW_L4_UDP_MAX_FLOWS, 4096 per worker and listener socket):
+# one worker, 4096 clients get answers, the 4097th is dropped (counted) until
+# flows expire, then it is served
+gw_log "flow cap: 4096 flows per worker, the next client dropped until flows expire"
+gw_stop_gwbpf
+GW_ADMIN=
+gw_start --config "$GW_TMP/gw.yaml" --no-bpf --workers 1 --access-log off \
+	--udp-idle-timeout 8000
+$GW_PY - "$P" "$GW_ADMIN" << 'PYEOF' || gw_fail "UDP flow cap"
+import resource, socket, sys, time, urllib.request
+P, ADMIN = int(sys.argv[1]), sys.argv[2]
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if hard != resource.RLIM_INFINITY and hard < 4200:
+    print("skip-cap: fd limit %d" % hard)
+    sys.exit(0)
+resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4200), hard))
+
+def fail(msg):
+    print(msg)
+    sys.exit(1)
+
+def metric(name):
+    body = urllib.request.urlopen("http://%s/metrics" % ADMIN, timeout=5).read().decode()
+    for line in body.splitlines():
+        if line.startswith(name + " "):
+            return int(line.split()[1])
+    fail("metric %s missing" % name)
+
+def answered(s, tries, wait):
+    for _ in range(tries):
+        s.sendto(b"cap", ("127.0.0.1", P))
+        try:
+            s.settimeout(wait)
+            s.recvfrom(65536)
+            return True
+        except socket.timeout:
+            continue
+    return False
+
+socks = []
+t0 = time.time()
+deadline = time.time() + 60
+for i in range(4096):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+    if not answered(s, 5, 1.0):
+        fail("client %d of 4096 got no answer" % i)
+    if time.time() > deadline:
+        fail("4096 flows took more than 60 s")
+if time.time() - t0 > 7:
+    # the first flows may have expired already: the cap cannot be checked
+    print("skip-cap: creating 4096 flows took %.1f s (idle timeout 8 s)" % (time.time() - t0))
+    sys.exit(0)
+if metric("gwbpf_l4_udp_active") != 4096:
+    fail("udp_active %d, want 4096" % metric("gwbpf_l4_udp_active"))
+dropped = metric("gwbpf_l4_udp_dropped_total")
+extra = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+extra.bind(("127.0.0.1", 0))
+if answered(extra, 2, 0.3):
+    fail("a 4097th flow was served")
+if metric("gwbpf_l4_udp_dropped_total") < dropped + 2:
+    fail("the 4097th client's datagrams were not counted as dropped")
+for s in socks:
+    s.close()
+# the 4096 flows expire after 8 s of silence; then the extra client is served
+deadline = time.time() + 30
+while not answered(extra, 1, 0.5):
+    if time.time() > deadline:
+        fail("the extra client was still refused 30 s later")
+PYEOF
+kill -0 "$GW_PID" 2> /dev/null || gw_fail "gwbpf died (flow cap)"
 exit 0
