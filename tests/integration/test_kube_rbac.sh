@@ -217,7 +217,13 @@ granted = {norm(g) for g in granted}
 # status kinds the writer patches (from the source: has_status())
 m = re.search(r"has_status\(const char \*kind\)\s*\{[^}]*\{([^}]*)\}", open(src).read(), re.S)
 status_kinds = re.findall(r'"(\w+)"', m.group(1))
-plural = lambda k: k.lower() + ("es" if k.endswith("s") else "s")
+def plural(k):  # as gw_kube_resource_path() forms them
+    k = k.lower()
+    if k.endswith("s"):
+        return k + "es"
+    if k.endswith("y") and k[-2] not in "aeiou":
+        return k[:-1] + "ies"
+    return k + "s"
 status_res = {("networking.k8s.io" if k == "Ingress" else "gateway.networking.k8s.io") + " " + plural(k) + "/status" for k in status_kinds}
 missing = sorted(u for u in used if u not in granted)
 unused = sorted(g for g in granted if g not in used and

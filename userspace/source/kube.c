@@ -56,6 +56,7 @@
 #define CONNECT_TIMEOUT_S 5
 #define WATCH_TIMEOUT_S   290 /* server side; jittered below */
 #define STATUS_RETRIES    3
+#define STATUS_PARALLEL   8   /* status PATCHes in flight at once */
 #define POLL_MS           500
 
 /* versions, newest first, in Kubernetes' version priority */
@@ -1021,6 +1022,17 @@ out:
 	json_decref(cur);
 }
 
+/* lease_tick() : renews (or tries to take) the Lease when its time has
+ * come; called from the thread loop and between status writes, which at
+ * thousands of objects last longer than the Lease itself */
+static void lease_tick(struct gw_kube_source *s)
+{
+	if (now_ms() < s->next_lease)
+		return;
+	lease_try(s, false);
+	s->next_lease = now_ms() + (uint64_t)s->renew_s * 1000;
+}
+
 /* ---- status writer ---- */
 
 static bool has_status(const char *kind)
@@ -1070,8 +1082,9 @@ static json_t *node_to_json(const struct gw_node *n)
 	return NULL;
 }
 
-/* write_one() : brings one object's status to want. 0 (written or nothing
- * to do), -EAGAIN (retry later). */
+/* write_one() : brings one object's status to want, reading the object
+ * from the API first (after a 409 the copy the watch gave may be stale).
+ * 0 (written or nothing to do), -EAGAIN (retry later). */
 static int write_one(struct gw_kube_source *s, const struct gw_object *so, json_t *want)
 {
 	struct gw_object *o = gw_store_get(s->work, so->group, so->kind, so->ns, so->name);
@@ -1085,6 +1098,12 @@ static int write_one(struct gw_kube_source *s, const struct gw_object *so, json_
 	path = gw_kube_resource_path(o->group, o->version, o->kind, o->ns, o->name);
 	if (!path) {
 		err = -EAGAIN;
+		goto out;
+	}
+	json_decref(cur);
+	cur = NULL;
+	if (request(s, "GET", path, NULL, NULL, &code, &cur) || code != 200) {
+		err = code == 404 ? 0 : -EAGAIN;
 		goto out;
 	}
 	for (int attempt = 0; attempt < STATUS_RETRIES; attempt++) {
@@ -1263,11 +1282,112 @@ static bool writes_status(const struct gw_object *o)
 	return !strcmp(o->group, GW_GROUP);
 }
 
+/* one status PATCH of a write pass */
+struct wjob {
+	const struct gw_object *obj; /* borrowed from wr_items */
+	json_t *want;                /* reference */
+	char *path;                  /* ".../status" */
+	char *body;                  /* the merge patch */
+	CURL *easy;
+	struct curl_slist *hdrs;
+	struct buf resp;             /* read and dropped */
+	long code;                   /* 0: not answered */
+};
+
+static size_t drop_cb(char *p, size_t sz, size_t n, void *arg)
+{
+	struct buf *b = arg;
+
+	/* status answers are small; a huge one is cut, not buffered */
+	return buf_add(b, p, sz * n, 1u << 20) ? 0 : sz * n;
+}
+
+/* wjob_prepare() : the patch that brings o's status to want, or false when
+ * there is nothing to write. *again is set when it could not be computed. */
+static bool wjob_prepare(struct gw_kube_source *s, struct wjob *j, bool *again)
+{
+	struct gw_object *o = gw_store_get(s->work, j->obj->group, j->obj->kind, j->obj->ns,
+					   j->obj->name);
+	json_t *cur = o ? node_to_json(o->root) : NULL, *patch = NULL;
+	char *p = NULL;
+	bool ok = false;
+
+	if (!o)
+		goto out; /* deleted meanwhile */
+	patch = gw_kube_status_patch(cur, j->want, s->controller);
+	if (!patch) {
+		*again |= errno == ENOMEM;
+		goto out;
+	}
+	p = gw_kube_resource_path(o->group, o->version, o->kind, o->ns, o->name);
+	j->body = json_dumps(patch, JSON_COMPACT);
+	if (!p || !j->body || asprintf(&j->path, "%s/status", p) < 0) {
+		j->path = NULL;
+		*again = true;
+		goto out;
+	}
+	ok = true;
+out:
+	free(p);
+	json_decref(patch);
+	json_decref(cur);
+	return ok;
+}
+
+static int wjob_start(struct gw_kube_source *s, CURLM *m, struct wjob *j)
+{
+	char *url = NULL;
+
+	if (asprintf(&url, "%s%s", s->cfg.server, j->path) < 0)
+		return -ENOMEM;
+	j->easy = curl_easy_init();
+	j->hdrs = headers(s, "application/merge-patch+json");
+	if (!j->easy || !j->hdrs) {
+		free(url);
+		return -ENOMEM;
+	}
+	set_common(s, j->easy, url, j->hdrs);
+	free(url);
+	curl_easy_setopt(j->easy, CURLOPT_TIMEOUT, (long)REQ_TIMEOUT_S);
+	curl_easy_setopt(j->easy, CURLOPT_CUSTOMREQUEST, "PATCH");
+	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->body);
+	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
+	curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, drop_cb);
+	curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, &j->resp);
+	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
+	return curl_multi_add_handle(m, j->easy) ? -EIO : 0;
+}
+
+static void wjob_end(CURLM *m, struct wjob *j)
+{
+	if (j->easy) {
+		curl_multi_remove_handle(m, j->easy);
+		curl_easy_cleanup(j->easy);
+		j->easy = NULL;
+	}
+	curl_slist_free_all(j->hdrs);
+	j->hdrs = NULL;
+	buf_free(&j->resp);
+}
+
+/* write_status() : one pass over the statuses the writer holds. Patches are
+ * computed against the objects as last seen and sent STATUS_PARALLEL at a
+ * time on their own multi handle (5,000 routes one after the other took
+ * longer than a Lease); a 409 goes through write_one(), which re-reads the
+ * object. The Lease is renewed between answers, and the pass stops when it
+ * is lost. */
 static void write_status(struct gw_kube_source *s)
 {
+	struct wjob *jobs = calloc(s->n_wr_items ? s->n_wr_items : 1, sizeof(*jobs));
+	size_t n = 0, next = 0, running = 0;
+	CURLM *m = curl_multi_init();
 	bool again = false;
 
-	for (size_t i = 0; i < s->n_wr_items && !atomic_load(&s->stop); i++) {
+	if (!jobs || !m) {
+		again = true;
+		goto out;
+	}
+	for (size_t i = 0; i < s->n_wr_items; i++) {
 		struct status_item *it = &s->wr_items[i];
 		json_t *want = it->status;
 		bool route = strstr(it->obj->kind, "Route") != NULL;
@@ -1287,10 +1407,77 @@ static void write_status(struct gw_kube_source *s)
 			want = ingress_want(s, want);
 		else
 			json_incref(want);
-		if (write_one(s, it->obj, want))
-			again = true;
-		json_decref(want);
+		jobs[n].obj = it->obj;
+		jobs[n].want = want;
+		if (want && wjob_prepare(s, &jobs[n], &again))
+			n++;
+		else {
+			json_decref(want);
+			free(jobs[n].path);
+			free(jobs[n].body);
+			memset(&jobs[n], 0, sizeof(jobs[n]));
+		}
 	}
+	while ((next < n || running) && !atomic_load(&s->stop)) {
+		int still, msgs;
+		CURLMsg *msg;
+
+		lease_tick(s);
+		if (!atomic_load(&s->leader))
+			break;
+		while (next < n && running < STATUS_PARALLEL) {
+			if (wjob_start(s, m, &jobs[next])) {
+				wjob_end(m, &jobs[next]);
+				again = true;
+			} else {
+				running++;
+			}
+			next++;
+		}
+		curl_multi_perform(m, &still);
+		while ((msg = curl_multi_info_read(m, &msgs))) {
+			struct wjob *j = NULL;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+			if (msg->data.result == CURLE_OK)
+				curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->code);
+			wjob_end(m, j);
+			running--;
+		}
+		if (running)
+			curl_multi_poll(m, NULL, 0, 100, NULL);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct wjob *j = &jobs[i];
+		char ref[256];
+
+		wjob_end(m, j);
+		if (j->code == 200 || j->code == 404) /* written, or deleted meanwhile */
+			continue;
+		if (j->code == 409 && atomic_load(&s->leader) && !atomic_load(&s->stop)) {
+			/* someone changed the object: diff against what it is now */
+			lease_tick(s);
+			if (write_one(s, j->obj, j->want))
+				again = true;
+			continue;
+		}
+		if (j->code == 401)
+			reload_token(s);
+		if (j->code)
+			pr_warn("kube: status of %s: HTTP %ld\n",
+				gw_object_ref(j->obj, ref, sizeof(ref)), j->code);
+		again = true;
+	}
+out:
+	for (size_t i = 0; jobs && i < n; i++) {
+		json_decref(jobs[i].want);
+		free(jobs[i].path);
+		free(jobs[i].body);
+	}
+	free(jobs);
+	curl_multi_cleanup(m);
 	s->wr_dirty = again;
 	if (again)
 		s->wr_next = now_ms() + 1000 + (uint64_t)(random() % 1000);
@@ -1455,10 +1642,7 @@ static void *thread_main(void *arg)
 				s->wr_next = 0;
 			}
 			pthread_mutex_unlock(&s->lock);
-			if (now >= s->next_lease) {
-				lease_try(s, false);
-				s->next_lease = now_ms() + (uint64_t)s->renew_s * 1000;
-			}
+			lease_tick(s);
 			if (atomic_load(&s->leader) && s->wr_dirty && now >= s->wr_next &&
 			    atomic_load(&s->synced))
 				write_status(s);
