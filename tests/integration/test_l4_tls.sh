@@ -239,6 +239,21 @@ j = tls_test(Q, "term.example.com", T + "/term.crt")
 if j["pod"] != "tcp-t" or j["isTLS"]:
     fail("terminate: %r" % j)
 
+# ALPN: a TLSRoute (Terminate) negotiates nothing for its backend; HTTPS on
+# the passthrough port still offers h2
+def alpn(port, sni, cafile):
+    ctx = ssl.create_default_context(cafile=cafile)
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=sni) as s:
+            return s.selected_alpn_protocol()
+got = alpn(Q, "term.example.com", T + "/term.crt")
+if got is not None:
+    fail("TLSRoute terminate negotiated ALPN %r" % got)
+got = alpn(P, "https.example.com", T + "/https.crt")
+if got != "h2":
+    fail("HTTPS on the shared port: ALPN %r, want h2" % got)
+
 base = {k: metric("gwbpf_l4_%s_total" % k) for k in
         ("no_route", "hello_bad", "hello_truncated", "hello_timeout")}
 closed_without_data(hello("other.example.org"), "unknown SNI")

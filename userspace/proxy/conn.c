@@ -2081,8 +2081,6 @@ void gw_conn_accept(struct gw_worker *w, struct gw_listener *l, int fd,
 	c->fd = fd;
 	snprintf(c->laddr, sizeof(c->laddr), "%s", l->address);
 	c->lport = l->port;
-	if (!l->tls)
-		gw_steer_cs_init(&c->st, fd, peer);
 	if (peer->ss_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->peer,
 			  sizeof(c->peer));
@@ -2105,6 +2103,9 @@ void gw_conn_accept(struct gw_worker *w, struct gw_listener *l, int fd,
 		free(c);
 		return;
 	}
+	/* once nothing can fail: conn_free() is what undoes it */
+	if (!l->tls)
+		gw_steer_cs_init(&c->st, fd, peer);
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;

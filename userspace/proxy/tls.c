@@ -235,14 +235,21 @@ static int servername_cb(SSL *ssl, int *alert, void *arg)
 
 /* ALPN: h2 (served by h2.c, docs/http2.md) when the client offers it, else
  * HTTP/1.1. A client that offers only other protocols continues without
- * ALPN rather than failing outright. */
+ * ALPN rather than failing outright. A TLS listener (TLSRoute, Terminate:
+ * userspace/l4) relays whatever the client speaks to its backend, so it
+ * negotiates nothing on the backend's behalf. */
 static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 		   const unsigned char *in, unsigned int inlen, void *arg)
 {
 	/* server preference order: SSL_select_next_proto() walks this list */
 	static const unsigned char h11[] = "\x02h2\x08http/1.1";
+	const struct gw_tls_conn *t = SSL_get_ex_data(ssl, conn_idx);
+	ssize_t li = t ? select_lst(t->bind, t->sni[0] ? t->sni : NULL) : -1;
 	unsigned char *sel = NULL;
 	unsigned char sl = 0;
+
+	if (li >= 0 && t->bind->b->listeners[li].proto == GW_PROTO_TLS)
+		return SSL_TLSEXT_ERR_NOACK;
 
 	if (SSL_select_next_proto(&sel, &sl, h11, sizeof(h11) - 1, in, inlen) !=
 	    OPENSSL_NPN_NEGOTIATED)
