@@ -35,6 +35,9 @@ struct gw_steer_cs {
 	uint64_t acked;		/* last ack written */
 	uint64_t kreq_seen;	/* kernel-forwarded requests seen by gw_steer_cs_active() */
 	uint64_t wait_start_ms; /* gw_steer_cs_busy() started waiting; 0 = not */
+	int fd;                 /* the proxy's accepted socket (gw_steer_kill_client()) */
+	bool registered;        /* in the process-wide table of connections by key */
+	struct gw_steer_cs *hnext;
 };
 
 /* how long the proxy waits for a kernel response in flight before it gives
@@ -74,6 +77,13 @@ bool gw_steer_cs_active(struct gw_steer_cs *cs);
  * hands a loan still in flight back to the daemon to close. Accepts cs->on
  * false. */
 void gw_steer_cs_end(struct gw_steer_cs *cs);
+
+/* gw_steer_kill_client() : a kernel-forwarded response to client (the client
+ * socket's key) can never complete (its backend went away mid-response):
+ * shuts the proxy's end of that client connection down, as the proxy does
+ * after an upstream reset; the worker then sees the end and frees it. Any
+ * thread; a client that is not (or no longer) connected is ignored. */
+void gw_steer_kill_client(const struct gw_sock_key *client);
 
 /* gw_steer_sock_key() : the key fd's socket has in the bypass sockhash
  * (mirror = false) or the key of the other end of its connection (mirror =

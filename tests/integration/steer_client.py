@@ -247,7 +247,7 @@ def cmd_cut(port):
     """a response the backend resets mid-body: the bytes sent, then the end
     of the connection (EOF or reset), within the deadline"""
     c = Conn(port)
-    c.s.settimeout(10)
+    c.s.settimeout(5)
     c.send(req("GET", "/rst", "x.wild.test"))
     try:
         while True:

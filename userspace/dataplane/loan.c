@@ -234,10 +234,11 @@ static void gw_loan_reap(struct gw_loan_pool *lp)
 		w = atomic_load(gw_loan_state(lp, i));
 		if (GW_LOAN_ST(w) == GW_LOAN_BUSY) {
 			/* the backend closed or reset mid-response: the client's
-			 * connection learns it through the DEAD state (proxy) */
-			if (!gw_loan_healthy(c->fd, POLLRDHUP | POLLHUP | POLLERR))
-				atomic_compare_exchange_strong(gw_loan_state(lp, i), &w,
-							       (w & ~0xffull) | GW_LOAN_DEAD);
+			 * connection ends too, as the proxy would end it */
+			if (!gw_loan_healthy(c->fd, POLLRDHUP | POLLHUP | POLLERR) &&
+			    atomic_compare_exchange_strong(gw_loan_state(lp, i), &w,
+							   (w & ~0xffull) | GW_LOAN_DEAD))
+				gw_steer_kill_client(&lp->slots[i].client);
 			continue;
 		}
 		if (GW_LOAN_ST(w) == GW_LOAN_FREE && !c->retire &&

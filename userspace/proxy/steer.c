@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 
@@ -22,6 +23,67 @@
 #endif
 
 static _Atomic(const struct gw_steer_maps *) gw_steer_g;
+
+/* connections by client key, for gw_steer_kill_client(): touched when a
+ * connection starts and ends and when a loan dies, never per request */
+#define GW_STEER_BUCKETS 4096
+static pthread_mutex_t gw_steer_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct gw_steer_cs *gw_steer_tab[GW_STEER_BUCKETS];
+
+static uint32_t gw_steer_hash(const struct gw_sock_key *k)
+{
+	const unsigned char *p = (const unsigned char *)k;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h % GW_STEER_BUCKETS;
+}
+
+static void gw_steer_register(struct gw_steer_cs *cs)
+{
+	uint32_t b = gw_steer_hash(&cs->key);
+
+	pthread_mutex_lock(&gw_steer_mu);
+	cs->hnext = gw_steer_tab[b];
+	gw_steer_tab[b] = cs;
+	cs->registered = true;
+	pthread_mutex_unlock(&gw_steer_mu);
+}
+
+static void gw_steer_unregister(struct gw_steer_cs *cs)
+{
+	struct gw_steer_cs **pp;
+
+	if (!cs->registered)
+		return;
+	pthread_mutex_lock(&gw_steer_mu);
+	for (pp = &gw_steer_tab[gw_steer_hash(&cs->key)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == cs) {
+			*pp = cs->hnext;
+			break;
+		}
+	}
+	cs->registered = false;
+	pthread_mutex_unlock(&gw_steer_mu);
+}
+
+void gw_steer_kill_client(const struct gw_sock_key *client)
+{
+	struct gw_sock_key mine = *client;
+	struct gw_steer_cs *cs;
+
+	/* cs->key is the client socket's key, as the kernel stores it */
+	pthread_mutex_lock(&gw_steer_mu);
+	for (cs = gw_steer_tab[gw_steer_hash(&mine)]; cs; cs = cs->hnext) {
+		if (!memcmp(&cs->key, &mine, sizeof(mine))) {
+			/* the fd stays open until the worker unregisters it */
+			shutdown(cs->fd, SHUT_RDWR);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&gw_steer_mu);
+}
 
 void gw_steer_set(const struct gw_steer_maps *m)
 {
@@ -109,6 +171,8 @@ void gw_steer_cs_init(struct gw_steer_cs *cs, int fd, const struct sockaddr_stor
 	if (gw_steer_key_of(fd, peer, true, &cs->key) || !gw_steer_key_loopback(&cs->key))
 		return;
 	cs->on = true;
+	cs->fd = fd;
+	gw_steer_register(cs);
 }
 
 void gw_steer_cs_idle(struct gw_steer_cs *cs)
@@ -197,6 +261,7 @@ void gw_steer_cs_end(struct gw_steer_cs *cs)
 	const struct gw_steer_maps *m;
 	struct gw_steer_conn sc;
 
+	gw_steer_unregister(cs);
 	if (!cs->on)
 		return;
 	cs->on = false;
