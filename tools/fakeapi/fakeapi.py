@@ -32,6 +32,8 @@ Control endpoints for tests (no auth, 127.0.0.1 only), all POST unless noted:
                   stream are cut after half their bytes and the connection closed
   /_ctl/conflict  body: {"count": N}: the next N PATCHes answer 409 Conflict (as
                   when another writer got there first)
+  /_ctl/latency   body: {"patch_ms": N}: every PATCH waits N ms before it is
+                  served (a slow or distant API server)
   /_ctl/token     body: {"token": T}: the bearer token accepted from now on
                   (a rotated service account token; the old one gets 401)
   /_ctl/stats     GET: {"patches": {user-agent: n}, "status_patches": {"plural/ns/name": n},
@@ -127,6 +129,7 @@ class State:
         self.split_chunks = False
         self.drop_mid_event = 0
         self.conflicts_next = 0
+        self.patch_ms = 0
         self.stats = {"patches": {}, "status_patches": {}, "lists": 0, "watches": 0, "conflicts": 0,
                       "watch_rvs": [], "unauthorized": 0, "cut_events": 0, "requests": {},
                       "lease_writes": {}, "open_watches": 0}
@@ -559,6 +562,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         r, ns, name, sub = rt
         self.record("patch", r, sub)
+        if st.patch_ms:
+            time.sleep(min(st.patch_ms, 5000) / 1000.0)
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         if ctype != "application/merge-patch+json":
             self.fail(415, "UnsupportedMediaType", "only merge-patch is served: " + ctype)
@@ -755,6 +760,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 with st.lock:
                     st.conflicts_next = max(0, min(int(d.get("count", 1)), 100))
                 self.send_json(200, {"conflict": st.conflicts_next})
+            elif what == "latency":
+                d = json.loads(raw or b"{}")
+                st.patch_ms = max(0, min(int(d.get("patch_ms", 0)), 5000))
+                self.send_json(200, {"patch_ms": st.patch_ms})
             elif what == "token":
                 d = json.loads(raw or b"{}")
                 self.server.token = str(d.get("token", ""))
