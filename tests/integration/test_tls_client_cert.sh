@@ -123,6 +123,26 @@ for cl in alice "" mallory; do
 	[ "$c" = 200 ] || gw_fail "fallback port, client '${cl:-none}': got $c, want 200"
 done
 
+gw_log "sessions: resumed under the same validation, never across validations"
+sc()
+{
+	sp=$1
+	shift
+	timeout 10 openssl s_client -connect 127.0.0.1:$sp -servername www.example.com -tls1_2 \
+		"$@" < /dev/null 2>&1
+}
+sc "$P1" -cert "$GW_TMP/alice.crt" -key "$GW_TMP/alice.key" -sess_out "$GW_TMP/s1.pem" > /dev/null
+[ -s "$GW_TMP/s1.pem" ] || gw_fail "no TLS 1.2 session saved from the strict port"
+sc "$P1" -cert "$GW_TMP/alice.crt" -key "$GW_TMP/alice.key" -sess_in "$GW_TMP/s1.pem" |
+	grep -q "^Reused" || gw_fail "same port, same validation: session not resumed"
+sc "$P2" -sess_out "$GW_TMP/s2.pem" > /dev/null
+[ -s "$GW_TMP/s2.pem" ] || gw_fail "no TLS 1.2 session saved from the fallback port"
+# a session made without a certificate must not open the strict port
+sc "$P1" -sess_in "$GW_TMP/s2.pem" | grep -q "^Reused" &&
+	gw_fail "a fallback-port session resumed on the strict port"
+c=$(req "$P1" "" --tls-max 1.2 --tlsv1.2) || true
+[ "$c" = 000 ] || gw_fail "strict port answered $c without a certificate after resumption attempts"
+
 gw_log "a validation that does not load is not served"
 c=$(req "$P3" alice) || true
 [ "$c" = 000 ] || gw_fail "listener with a missing CA ConfigMap answered $c"
