@@ -531,6 +531,8 @@ static void set_rv(struct watcher *w, const char *rv)
 	}
 }
 
+static void lease_tick(struct gw_kube_source *s);
+
 /* ---- list ---- */
 
 /* list() : paginated list replacing the kind's objects. 0, -ESTALE (410:
@@ -599,6 +601,9 @@ static int list(struct gw_kube_source *s, struct watcher *w)
 								"metadata.resourceVersion")));
 			}
 		}
+		/* a list of 20,000 objects takes longer than a Lease */
+		if (!s->no_status)
+			lease_tick(s);
 	} while (cont && ++pages < MAX_LIST_PAGES);
 	remove_all(s, w, keep);
 	w->listed = true;
