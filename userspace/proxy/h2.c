@@ -1149,6 +1149,11 @@ static int up2_request(struct h2_stream *st)
 				name[k] = (char)(name[k] - 'A' + 'a');
 		nv[n++] = NV(name, h->value.p, h->name.len, h->value.len);
 	}
+	/* the filters drop TE with the other hop-by-hop fields; "trailers" is
+	 * the one value HTTP/2 allows, and gRPC servers expect it */
+	if (gw_slice_eq(field(st, "te"), "trailers") && n < GW_H2_MAX_HEADERS + 4 &&
+	    !gw_http_find_header(req.headers, req.n_headers, "te"))
+		nv[n++] = NV("te", "trailers", 2, 8);
 #undef NV
 	st->unv = nv;
 	st->n_unv = n;
