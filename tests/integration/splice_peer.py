@@ -279,7 +279,7 @@ def case_many(port, n, par):
                 got = rest
                 while len(got) < 16:
                     d = s.recv(100)
-                    assert d
+                    assert d, "EOF after %r" % got
                     got += d
                 assert got == b"hello>xxxxxxxxxx", got
                 s.shutdown(socket.SHUT_WR)

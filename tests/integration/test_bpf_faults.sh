@@ -13,12 +13,21 @@
 #     are empty once the daemon stops;
 #   - kill -9 of the daemon mid-transfer of a spliced stream: the client
 #     sees the stream end (EOF or reset) at once, no socket stays in either
-#     map, and a restarted daemon starts with no stale pair entries.
+#     map, and a restarted daemon starts with no stale pair entries;
+#   - SIGTERM mid-stream: exit 0 within --drain-timeout, the stream is cut
+#     (no fd handoff to a successor yet), no socket left in the maps.
 . "$(dirname "$0")/lib.sh"
 gw_init
 gw_require_root
 # a private copy: a rebuild while the test runs must not swap the binary
-cp "$GW_BIN" "$GW_TMP/gwbpf" 2> /dev/null || gw_skip "missing $GW_BIN (run make)"
+# (and one being linked right now is waited for, bounded)
+i=0
+until cp "$GW_BIN" "$GW_TMP/gwbpf" 2> /dev/null && chmod 755 "$GW_TMP/gwbpf" &&
+	"$GW_TMP/gwbpf" version > /dev/null 2>&1; do
+	[ $i -lt 50 ] || gw_skip "no runnable $GW_BIN (run make)"
+	sleep 0.2
+	i=$((i + 1))
+done
 GW_BIN=$GW_TMP/gwbpf
 gw_require_file "$B/gwbpf" "$B/gwbpf-echo"
 CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
@@ -191,8 +200,30 @@ done
 [ "$(stat 'd["splice"]["directions"]')" -gt 0 ] && gw_log "stale pair entries after kill -9 (expected)"
 GW_ADMIN=""
 gw_start --config "$GW_TMP/gw.yaml" --bpf msg,splice --cgroup "$CG" --bpffs "$BPFFS" \
-	--workers 2 --access-log off
+	--workers 2 --access-log off --drain-timeout 1000
 [ "$(stat 'd["splice"]["directions"]')" = 0 ] || gw_fail "the restarted daemon kept stale pair entries"
+# its self-check ran with the pinned sockops link already on the cgroup
+[ "$(grep -c 'splice: self-check passed' "$GW_TMP/gwbpf.log")" -ge 2 ] ||
+	gw_fail "the restarted daemon's splice self-check failed: $(grep 'self-check' "$GW_TMP/gwbpf.log" | tail -1)"
 out=$(outside timeout 60 $GW_PY "$PEER" client "$GWP" echo 1000000 2>&1) || gw_fail "after restart: $out"
 gw_log "restart: no stale entries, $out"
+
+# graceful stop (SIGTERM) mid-stream: no fd handoff yet, so the stream is
+# cut when --drain-timeout (1 s here) ends; the daemon exits 0 in time and
+# leaves no socket in the maps
+outside timeout 30 $GW_PY "$PEER" client "$GWP" source 1073741824 > "$GW_TMP/term.txt" 2>&1 &
+cpid=$!
+deadline=$(($(date +%s) + 10))
+until [ "$(stat 'd["splice"]["sockets"]')" = 2 ]; do
+	[ "$(date +%s)" -lt $deadline ] || gw_fail "the transfer was never spliced: $(stat 'd["splice"]'); $(cat "$GW_TMP/term.txt")"
+	sleep 0.1
+done
+t0=$(date +%s)
+gw_stop_gwbpf TERM
+[ "$GW_RC" = 0 ] || gw_fail "SIGTERM: exit status $GW_RC"
+[ $(($(date +%s) - t0)) -le 4 ] || gw_fail "SIGTERM: $(($(date +%s) - t0)) s to exit with a 1 s drain"
+wait $cpid
+grep -q "want 1073741824" "$GW_TMP/term.txt" || gw_fail "SIGTERM: client $(tail -1 "$GW_TMP/term.txt")"
+[ "$(stat 'd["splice"]["sockets"]')" = 0 ] || gw_fail "SIGTERM: sockets left in the splice map"
+gw_log "SIGTERM: exit 0 within the drain timeout, stream cut ($(grep -o 'got [0-9]* bytes' "$GW_TMP/term.txt")), maps empty"
 exit 0
