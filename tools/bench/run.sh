@@ -328,10 +328,13 @@ done
 # nginx (listen ... http2) and HAProxy (bind ... proto h2), each terminating
 # HTTP/2 and forwarding HTTP/1.1 with keep-alive to the same backend. h2c, not
 # h2 over TLS, so the rows measure HTTP/2 framing, HPACK and multiplexing and
-# not the TLS record layer (the HTTPS scenarios measure that). Own table:
-# results-h2.md, appended to results.md. BENCH_H2=0 skips it.
-P_NGINX_H2=28083 P_HAPROXY_H2=28084
-H2_MODES=${BENCH_H2_MODES:-"nginx haproxy gwbpf"}
+# not the TLS record layer (the HTTPS scenarios measure that). The ">h2c"
+# rows also speak h2c to the backend (an nginx backend listening with http2),
+# as gRPC routes do: gwbpf's pooled multiplexed upstream against HAProxy's
+# (proto h2); nginx cannot proxy to HTTP/2. Own table: results-h2.md,
+# appended to results.md. BENCH_H2=0 skips it.
+P_NGINX_H2=28083 P_HAPROXY_H2=28084 P_BACKEND_H2=28002
+H2_MODES=${BENCH_H2_MODES:-"nginx haproxy gwbpf haproxy>h2c gwbpf>h2c"}
 bench_h2() {
 	command -v h2load > /dev/null || { note "h2load missing (make deps): no HTTP/2 rows"; return 0; }
 	# shellcheck disable=SC2059
@@ -353,9 +356,28 @@ EOF2
 	} > "$WORK/nginx-h2.conf"
 	sed -e "s/bind 127.0.0.1:$P_HAPROXY/bind 127.0.0.1:$P_HAPROXY_H2 proto h2/" \
 		"$WORK/haproxy.cfg" > "$WORK/haproxy-h2.cfg"
+	sed -e "s/server s1 127.0.0.1:$P_BACKEND/server s1 127.0.0.1:$P_BACKEND_H2 proto h2/" \
+		"$WORK/haproxy-h2.cfg" > "$WORK/haproxy-h2c.cfg"
+	sed -e "s/{name: http, port: 80, targetPort: $P_BACKEND}/{name: http, port: 80, targetPort: $P_BACKEND_H2, appProtocol: kubernetes.io\/h2c}/" \
+		-e "s/{name: http, port: $P_BACKEND, protocol: TCP}/{name: http, port: $P_BACKEND_H2, protocol: TCP, appProtocol: kubernetes.io\/h2c}/" \
+		"$WORK/gwbpf.yaml" > "$WORK/gwbpf-h2c.yaml"
+	sed -e "s/listen 127.0.0.1:$P_BACKEND backlog=4096;/listen 127.0.0.1:$P_BACKEND_H2 http2 backlog=4096; http2_max_concurrent_streams 256;/" \
+		-e "s/backend.err/backend-h2.err/; s/backend.pid/backend-h2.pid/" \
+		"$WORK/backend.conf" > "$WORK/backend-h2.conf"
+	H2_BACKEND_PID=""
+	case " $H2_MODES " in *">h2c "*)
+		start_cg backend-h2 nginx -p "$WORK" -c "$WORK/backend-h2.conf"
+		H2_BACKEND_PID=$LAST ;;
+	esac
 	: > "$OUT/raw-h2.txt"
 	for m in $H2_MODES; do
 		case $m in
+		"haproxy>h2c") start_cg haproxy-h2c haproxy -db -f "$WORK/haproxy-h2c.cfg"; PORT=$P_HAPROXY_H2 ;;
+		"gwbpf>h2c")
+			[ $HAVE_GWBPF = 1 ] || continue
+			start_cg gwbpf-h2c "$ROOT/$B/gwbpf" run --config "$WORK/gwbpf-h2c.yaml" --no-bpf \
+				--workers "$W" --access-log off --admin 127.0.0.1:$P_ADMIN
+			PORT=$P_GWBPF ;;
 		nginx) start_cg nginx-h2 nginx -p "$WORK" -c "$WORK/nginx-h2.conf"; PORT=$P_NGINX_H2 ;;
 		haproxy) start_cg haproxy-h2 haproxy -db -f "$WORK/haproxy-h2.cfg"; PORT=$P_HAPROXY_H2 ;;
 		gwbpf)
@@ -400,18 +422,23 @@ EOF2
 		done
 		stop_last
 	done
+	if [ -n "$H2_BACKEND_PID" ]; then
+		PIDS=$(echo "$PIDS" | sed "s/ $H2_BACKEND_PID\b//")
+		stop_pid "$H2_BACKEND_PID"
+	fi
 	{
 		echo
 		echo "## HTTP/2 (h2c): many streams on few connections"
 		echo
 		echo "h2load -t1 (pinned to CPU $WRK_CPU), ${SECS}s after a 1 s warm-up; each proxy terminates h2c"
-		echo "and forwards HTTP/1.1 with keep-alive to the same backend. CPU us/req as above."
+		echo "and forwards HTTP/1.1 with keep-alive to the same backend; \">h2c\" rows forward h2c to an"
+		echo "h2c backend (ratios against haproxy>h2c). CPU us/req as above."
 		echo
 		echo "| proxy | conns | streams/conn | path | req/s | mean latency | CPU us/req | req/s vs nginx | req/s vs haproxy | non-2xx |"
 		echo "|---|---|---|---|---|---|---|---|---|---|"
 		awk '{ k = $2 " " $3 " " $4; R[$1 " " k] = $5; row[++n] = $0 }
 		END { for (i = 1; i <= n; i++) { split(row[i], f, " "); k = f[2] " " f[3] " " f[4]
-			ng = R["nginx " k]; hp = R["haproxy " k]
+			up2 = f[1] ~ />h2c$/; ng = up2 ? 0 : R["nginx " k]; hp = R[(up2 ? "haproxy>h2c " : "haproxy ") k]
 			printf "| %s | %s | %s | %s | %.0f | %s | %s | %s | %s | %s |\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7],
 				(ng > 0 ? sprintf("%.2f", f[5] / ng) : "-"), (hp > 0 ? sprintf("%.2f", f[5] / hp) : "-"), f[9] } }' \
 			"$OUT/raw-h2.txt" | sort -t'|' -k3,3n -k5,5 -s
