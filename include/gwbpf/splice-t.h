@@ -31,6 +31,15 @@ struct gw_splice_pair {
 	bool user_only[2];    /* accounting broke: side i stays in userspace */
 };
 
+/* one spliced direction (gw_splice_conns()) */
+struct gw_splice_conn {
+	uint64_t cookie;   /* socket the bytes arrive on */
+	uint64_t peer;     /* socket they leave on */
+	uint64_t passed;   /* bytes handed to userspace since pairing */
+	uint64_t redir;    /* bytes the kernel forwarded since pairing */
+	bool handed_over;  /* the kernel forwards this direction now */
+};
+
 /* gw_splice_read_stats() output */
 struct gw_splice_stats {
 	bool loaded;            /* the pinned program and maps exist */

@@ -111,6 +111,12 @@ void gw_splice_stat_add(struct gw_splice *sp, enum gw_splice_stat s, uint64_t n)
  * without the daemon. 0, -ENOENT when nothing is pinned, -errno. */
 int gw_splice_read_stats(const char *bpffs, struct gw_splice_stats *st);
 
+/* gw_splice_conns() : calls fn for each spliced direction pinned under
+ * bpffs (NULL = default), without the daemon; fn returns non-zero to stop
+ * (that value is returned). 0, -ENOENT, -errno. */
+typedef int (*gw_splice_conn_fn)(const struct gw_splice_conn *c, void *arg);
+int gw_splice_conns(const char *bpffs, gw_splice_conn_fn fn, void *arg);
+
 /* gw_splice_stat_name() : "started", "fallback_full", ...; NULL if unused */
 const char *gw_splice_stat_name(unsigned int s);
 

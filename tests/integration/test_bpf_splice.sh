@@ -13,7 +13,14 @@
 gw_init
 gw_require_root
 # a private copy: a rebuild while the test runs must not swap the binary
-cp "$GW_BIN" "$GW_TMP/gwbpf" 2> /dev/null || gw_skip "missing $GW_BIN (run make)"
+# (and one being linked right now is waited for, bounded)
+i=0
+until cp "$GW_BIN" "$GW_TMP/gwbpf" 2> /dev/null && chmod 755 "$GW_TMP/gwbpf" &&
+	"$GW_TMP/gwbpf" version > /dev/null 2>&1; do
+	[ $i -lt 50 ] || gw_skip "no runnable $GW_BIN (run make)"
+	sleep 0.2
+	i=$((i + 1))
+done
 GW_BIN=$GW_TMP/gwbpf
 gw_require_file "$B/gwbpf"
 PEER="$GW_ROOT/tests/integration/splice_peer.py"
@@ -96,7 +103,7 @@ gw_config_http "$GW_TMP/tiny.yaml" "$TP" "$BEP"
 gw_start --config "$GW_TMP/tiny.yaml" --bpf splice --bpffs "$BPFFS2" --splice-max-entries 2 \
 	--workers 1 --access-log off
 ADMIN_BPF=$GW_ADMIN
-timeout 60 $GW_PY - "$TP" "$PEER" << 'PYEOF' || gw_fail "tiny map exchange"
+timeout 60 $GW_PY - "$TP" "$PEER" "$GW_BIN" "$BPFFS2" << 'PYEOF' || gw_fail "tiny map exchange"
 import sys, importlib.util
 spec = importlib.util.spec_from_file_location("peer", sys.argv[2])
 peer = importlib.util.module_from_spec(spec)
@@ -104,6 +111,16 @@ spec.loader.exec_module(peer)
 port = int(sys.argv[1])
 held, _ = peer.upgrade(port, "/hold")          # takes both slots
 print(peer.case_echo(port, 2000000))            # must fall back and still be exact
+import json, subprocess, time
+for i in range(50):                             # the held pair, as status conns shows it
+    d = json.loads(subprocess.run([sys.argv[3], "status", "conns", "--json", "--bpffs", sys.argv[4]],
+                                  capture_output=True, check=True).stdout)
+    conns = d["splice"]["conns"]
+    if len(conns) == 2 and all(c["handedOver"] for c in conns):
+        break
+    time.sleep(0.1)
+assert len(conns) == 2 and {c["cookie"] for c in conns} == {c["peer"] for c in conns}, conns
+assert all(c["handedOver"] for c in conns), conns
 held.close()
 PYEOF
 full=$(metric 'gwbpf_splice_events_total{event="fallback_full"}')

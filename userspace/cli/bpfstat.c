@@ -182,8 +182,19 @@ static json_t *bypass_doc(const char *bpffs, bool conns)
 	return o;
 }
 
+static int add_splice_conn(const struct gw_splice_conn *c, void *arg)
+{
+	if (json_array_size(arg) >= 10000)
+		return 1;
+	json_array_append_new(arg, json_pack("{s:I,s:I,s:I,s:I,s:b}", "cookie", (json_int_t)c->cookie,
+					     "peer", (json_int_t)c->peer, "passedBytes",
+					     (json_int_t)c->passed, "kernelBytes",
+					     (json_int_t)c->redir, "handedOver", c->handed_over));
+	return 0;
+}
+
 /* the sk_skb splice: sockets now and its counters (null when not pinned) */
-static json_t *splice_doc(const char *bpffs)
+static json_t *splice_doc(const char *bpffs, bool conns)
 {
 	struct gw_splice_stats st;
 	json_t *o, *ev;
@@ -200,6 +211,12 @@ static json_t *splice_doc(const char *bpffs)
 			json_object_set_new(ev, gw_splice_stat_name(i),
 					    json_integer((json_int_t)st.v[i]));
 	json_object_set_new(o, "counters", ev);
+	if (conns) {
+		json_t *list = json_array();
+
+		gw_splice_conns(bpffs, add_splice_conn, list);
+		json_object_set_new(o, "conns", list);
+	}
 	return o;
 }
 
@@ -260,7 +277,7 @@ void *gw_bpfstat_read(const char *bpffs, bool conns)
 	walk(bpffs, maps, conns, 0);
 	json_object_set_new(doc, "bpffs", json_string(bpffs));
 	json_object_set_new(doc, "bypass", bypass_doc(bpffs, conns));
-	json_object_set_new(doc, "splice", splice_doc(bpffs));
+	json_object_set_new(doc, "splice", splice_doc(bpffs, conns));
 	json_object_set_new(doc, "xdp", xdp_doc(bpffs));
 	json_object_set_new(doc, "maps", maps);
 	return doc;
@@ -291,6 +308,7 @@ static void print_bypass(const json_t *bp, FILE *f)
 static void print_splice(const json_t *sp, FILE *f)
 {
 	const char *k;
+	size_t i;
 	json_t *v;
 
 	if (!json_is_object(sp)) {
@@ -302,6 +320,15 @@ static void print_splice(const json_t *sp, FILE *f)
 		json_integer_value(json_object_get(sp, "sockets")));
 	json_object_foreach(json_object_get(sp, "counters"), k, v)
 		fprintf(f, "  %-28s %12" JSON_INTEGER_FORMAT "\n", k, json_integer_value(v));
+	json_array_foreach(json_object_get(sp, "conns"), i, v)
+		fprintf(f, "  splice cookie %" JSON_INTEGER_FORMAT " -> %" JSON_INTEGER_FORMAT
+			   " kernel %" JSON_INTEGER_FORMAT " B, userspace %" JSON_INTEGER_FORMAT
+			   " B%s\n",
+			json_integer_value(json_object_get(v, "cookie")),
+			json_integer_value(json_object_get(v, "peer")),
+			json_integer_value(json_object_get(v, "kernelBytes")),
+			json_integer_value(json_object_get(v, "passedBytes")),
+			json_is_true(json_object_get(v, "handedOver")) ? "" : " (not handed over)");
 }
 
 static void print_xdp(const json_t *x, FILE *f)

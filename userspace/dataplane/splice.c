@@ -627,6 +627,43 @@ int gw_splice_read_stats(const char *bpffs, struct gw_splice_stats *st)
 	return 0;
 }
 
+int gw_splice_conns(const char *bpffs, gw_splice_conn_fn fn, void *arg)
+{
+	const char *dir = bpffs ? bpffs : GW_DP_BPFFS_DEFAULT;
+	int pfd, cfd, err = 0, guard = 1 << 20;
+	uint64_t key, next;
+	char path[PATH_MAX];
+	void *prev = NULL;
+
+	pfd = bpf_obj_get(gw_splice_pin_path(dir, GW_PIN_SPLICE_PEER, path));
+	if (pfd < 0)
+		return errno == ENOENT ? -ENOENT : -errno;
+	cfd = bpf_obj_get(gw_splice_pin_path(dir, GW_PIN_SPLICE_CTR, path));
+	while (guard-- > 0 && bpf_map_get_next_key(pfd, prev, &next) == 0) {
+		struct gw_splice_conn c = { .cookie = next };
+		struct gw_splice_peer pe;
+		struct gw_splice_ctr ct;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(pfd, &key, &pe))
+			continue; /* gone while iterating */
+		c.peer = pe.peer;
+		if (cfd >= 0 && !bpf_map_lookup_elem(cfd, &key, &ct)) {
+			c.passed = ct.passed;
+			c.redir = ct.redir;
+			c.handed_over = pe.fwd == ct.passed;
+		}
+		err = fn(&c, arg);
+		if (err)
+			break;
+	}
+	if (cfd >= 0)
+		close(cfd);
+	close(pfd);
+	return err;
+}
+
 /* ---- startup self-check ----
  *
  * c1 -> s1 =splice= c2 -> s2 over loopback: a pattern written on c1 must come
