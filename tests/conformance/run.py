@@ -42,6 +42,7 @@ import yaml
 
 import grpc_kind  # HTTP/2 and gRPC parts of the runner (same folder)
 import l4_kind  # TCP/TLS/UDP backends and the `l4` request kind (same folder)
+import mtls_kind  # TLS backends that require client certificates (same folder)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CASES = os.path.join(ROOT, "tests", "conformance", "cases")
@@ -150,6 +151,14 @@ SETUP_CLIENT_CAS = [
      "tls-validity-checks-per-port-client-certificate"),
 ]
 
+
+# client certificates signed by a setup Secret's certificate: (namespace,
+# Secret, CN, CA Secret); the Gateway presents tls-checks-client-certificate
+# to backends that trust tls-checks-ca-certificate (GatewayBackendClientCertificate)
+SETUP_CA_SIGNED_SECRETS = [
+    ("gateway-conformance-infra", "tls-checks-client-certificate", "gateway-client",
+     "tls-checks-certificate"),
+]
 
 # the CA ConfigMaps BackendTLSPolicy cases trust (key ca.crt): the
 # certificate of the named setup Secret (self-signed, CA:TRUE), or None for
@@ -413,6 +422,12 @@ def compare(req_spec, sent_path, r, exp):
         for name in er.get("absentHeaders") or []:
             if name.lower() in seen:
                 return "expected request header %s to be absent, got %s" % (name, seen[name.lower()])
+        if er.get("clientCert") is not None:
+            # the client certificate the TLS backend saw (mtls_kind.py)
+            seen = ((doc.get("tls") or {}).get("peerCertificates") or [""])[0]
+            if "".join(seen.split()) != "".join(er["clientCert"].split()):
+                return "expected the backend to see client certificate %s, got %s" % (
+                    er.get("clientCertSecret"), "one" if seen else "none")
         if er.get("sni") and er["sni"] != ((doc.get("tls") or {}).get("serverName")):
             # a TLS backend (echo --https) reports the SNI the gateway sent
             return "expected backend SNI to be %s, got %s" % (
@@ -655,6 +670,7 @@ class Runner:
         self.objects = []
         self.gw_proc = None
         self.pod_logs = []      # (namespace, pod, log file)
+        self.configmap_files = {}  # (namespace, name) -> PEM file of a generated CA ConfigMap
         self.secret_files = {}  # (namespace, name) -> PEM certificate of a generated Secret
         self.seen_gen = {}      # (kind, ns, name) -> (generation, {observedGeneration})
         # slot is a machine-wide lease (see lease_slot): runs of both modes,
@@ -773,10 +789,18 @@ class Runner:
             })
         grpc_deps = grpc_kind.grpc_deployments(docs)
         l4_deps = l4_kind.l4_deployments(docs)
+        mtls_deps = mtls_kind.mtls_deployments(docs)
         for ns, labels, ip, name, cports, dep in pods:
             ports = listen.get(ip, set()) | {3000}
-            ports = l4_kind.spawn(self, ECHO, l4_deps.get((ns, dep)), ns, name, dep, ip, ports,
-                                  os.path.join(self.tmp, "echo-%s-l4.log" % name))
+            if (ns, dep) in mtls_deps:
+                # echo-basic requiring client certificates (mtls_kind.py)
+                p = mtls_kind.spawn(self, mtls_deps[(ns, dep)], ns, name, ip,
+                                    os.path.join(self.tmp, "echo-%s-mtls.log" % name))
+                if p:
+                    self.procs.append(p)
+            else:
+                ports = l4_kind.spawn(self, ECHO, l4_deps.get((ns, dep)), ns, name, dep, ip,
+                                      ports, os.path.join(self.tmp, "echo-%s-l4.log" % name))
             # echo-basic answers TLS on 8443 (closed here: gwbpf-echo has no
             # TLS) and h2c on 3001; gRPC pods and 3001 get gwbpf-echo --h2c
             ports -= {8443}
@@ -989,6 +1013,11 @@ class Runner:
                         sent = "%s%s%s=%s" % (path, "&" if "?" in path else "?", uq, uuid.uuid4())
                     r = http_request(addr, port, method, host, sent, headers, tls=tls)
                     e = exp
+                    ccs = (exp.get("expectedRequest") or {}).get("clientCertSecret")
+                    if ccs:
+                        with open(self.secret_files[tuple(ccs.split("/", 1))]) as f:
+                            e = dict(e, expectedRequest=dict(exp["expectedRequest"],
+                                                             clientCert=f.read()))
                     if uq and exp.get("expectedRequest") is None:
                         e = dict(exp, expectedRequest=dict(rq, path=sent))
                     why = compare(rq, sent, r, e)
@@ -1269,11 +1298,17 @@ class Runner:
                     docs.append({"apiVersion": "v1", "kind": "ConfigMap",
                                  "metadata": {"name": cm, "namespace": ns},
                                  "data": {"ca.crt": f.read()}})
+            for ns, name, cn, ca in SETUP_CA_SIGNED_SECRETS:
+                crt, doc = mtls_kind.ca_signed_secret(self.tmp, ns, name, cn,
+                                                      self.secret_files[(ns, ca)])
+                docs.append(doc)
+                self.secret_files[(ns, name)] = crt
             for ns, cm, src in SETUP_CA_CONFIGMAPS:
                 crt = self.secret_files.get((ns, src)) if src else None
                 if crt is None:
                     self_signed_secret(self.tmp, ns, cm + "-ca", ["unrelated.example.com"])
                     crt = os.path.join(self.tmp, cm + "-ca.crt")
+                self.configmap_files[(ns, cm)] = crt
                 with open(crt) as f:
                     docs.append({"apiVersion": "v1", "kind": "ConfigMap",
                                  "metadata": {"name": cm, "namespace": ns},
@@ -1329,9 +1364,6 @@ NOT_RUN = [
     ("backendtlspolicy-observed-generation-bump", "BackendTLSPolicy edited in place: the "
      "ancestor conditions' observedGeneration after an edit (asserted in "
      "tests/unit/test_translate_conformance_table.c; no runner case yet)"),
-    ("gateway-tls-backend-client-certificate", "Gateway spec.tls.backend client certificate: "
-     "needs a TLS echo that requires client certificates (gwbpf-echo --https does not); "
-     "tests/integration/test_tls_backend.sh checks the certificate is presented"),
 ]
 
 
