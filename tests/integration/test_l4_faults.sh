@@ -12,6 +12,9 @@
 #            stream that makes no progress counts as idle and is closed
 #   crst     a client that resets mid-stream: the backend sees a reset too
 #   dead     backend port closed: the client is refused at once, counted
+#   burst    backend sends 4 MiB and its FIN after the client's FIN; the
+#            client reads slowly: all bytes arrive, and the gateway does not
+#            spin on the finished upstream socket meanwhile (CPU bounded)
 . "$(dirname "$0")/lib.sh"
 gw_init
 
@@ -20,16 +23,19 @@ P_RST=$(gw_free_port)
 P_SINK=$(gw_free_port)
 P_CRST=$(gw_free_port)
 P_DEAD=$(gw_free_port)
+P_BURST=$(gw_free_port)
 BE=$(gw_free_port)
 BE_RST=$(gw_free_port)
 BE_SINK=$(gw_free_port)
 BE_CRST=$(gw_free_port)
 BE_DEAD=$(gw_free_port)
+BE_BURST=$(gw_free_port)
 
 # the misbehaving backends, one process
-$GW_PY - "$BE" "$BE_RST" "$BE_SINK" "$BE_CRST" "$GW_TMP/crst.log" << 'PYEOF' &
+$GW_PY - "$BE" "$BE_RST" "$BE_SINK" "$BE_CRST" "$GW_TMP/crst.log" "$BE_BURST" << 'PYEOF' &
 import socket, struct, sys, threading, time
 echo, rst, sink, crst, crst_log = [int(x) for x in sys.argv[1:5]] + [sys.argv[5]]
+burst = int(sys.argv[6])
 def serve(port, fn):
     l = socket.socket()
     l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -60,12 +66,21 @@ def do_crst(c):
         what = "reset"
     with open(crst_log, "a") as f:
         f.write(what + "\n")
-for port, fn in ((echo, do_echo), (rst, do_rst), (sink, do_sink), (crst, do_crst)):
+def do_burst(c):
+    try:
+        while c.recv(65536):
+            pass
+        c.sendall(b"b" * (4 << 20))
+    except OSError:
+        pass  # the harness's port probe goes away at once
+    c.close()
+for port, fn in ((echo, do_echo), (rst, do_rst), (sink, do_sink), (crst, do_crst),
+                 (burst, do_burst)):
     threading.Thread(target=serve, args=(port, fn), daemon=True).start()
 time.sleep(600)
 PYEOF
 gw_track $!
-for p in $BE $BE_RST $BE_SINK $BE_CRST; do
+for p in $BE $BE_RST $BE_SINK $BE_CRST $BE_BURST; do
 	gw_wait_port 127.0.0.1 $p 10 || gw_fail "backend $p not listening"
 done
 
@@ -88,8 +103,9 @@ spec:
   - {name: sink, protocol: TCP, port: $P_SINK}
   - {name: crst, protocol: TCP, port: $P_CRST}
   - {name: dead, protocol: TCP, port: $P_DEAD}
+  - {name: burst, protocol: TCP, port: $P_BURST}
 YEOF
-	for n in idle:$BE rst:$BE_RST sink:$BE_SINK crst:$BE_CRST dead:$BE_DEAD; do
+	for n in idle:$BE rst:$BE_RST sink:$BE_SINK crst:$BE_CRST dead:$BE_DEAD burst:$BE_BURST; do
 		cat << YEOF
 ---
 apiVersion: gateway.networking.k8s.io/v1alpha2
@@ -107,10 +123,10 @@ gw_start --config "$GW_TMP/gw.yaml" --no-bpf --workers 1 --access-log off --l4-i
 gw_wait_port 127.0.0.1 "$P_DEAD" 10 || gw_fail "listeners not up"
 
 $GW_PY - "$GW_ADMIN" "$GW_PID" "$GW_TMP/crst.log" "$P_IDLE" "$P_RST" "$P_SINK" "$P_CRST" \
-	"$P_DEAD" << 'PYEOF' || gw_fail "fault checks"
+	"$P_DEAD" "$P_BURST" << 'PYEOF' || gw_fail "fault checks"
 import errno, os, socket, struct, sys, time, urllib.request
 admin, pid, crst_log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-p_idle, p_rst, p_sink, p_crst, p_dead = [int(x) for x in sys.argv[4:9]]
+p_idle, p_rst, p_sink, p_crst, p_dead, p_burst = [int(x) for x in sys.argv[4:10]]
 
 def fail(m):
     print(m)
@@ -238,6 +254,35 @@ if time.time() - t0 > 5:
     fail("dead: took %.1f s" % (time.time() - t0))
 if metric("gwbpf_l4_connect_errors_total") <= base:
     fail("dead: connect error not counted")
+# burst: both FINs seen upstream while the client still reads slowly
+def cpu_ticks():
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])  # utime + stime
+s = socket.create_connection(("127.0.0.1", p_burst), timeout=10)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+s.shutdown(socket.SHUT_WR)
+got = s.recv(4096)
+time.sleep(0.3)  # the backend's 4 MiB and FIN reach the gateway (not asserted)
+t0, c0 = time.time(), cpu_ticks()
+while time.time() - t0 < 2.0:
+    d = s.recv(4096)
+    if not d:
+        fail("burst: EOF after %d bytes while reading slowly" % len(got))
+    got += d
+    time.sleep(0.01)
+hz = os.sysconf("SC_CLK_TCK")
+busy = (cpu_ticks() - c0) / hz / (time.time() - t0)
+s.settimeout(20)
+while True:
+    d = s.recv(1 << 16)
+    if not d:
+        break
+    got += d
+if len(got) != 4 << 20:
+    fail("burst: %d bytes, want %d" % (len(got), 4 << 20))
+if busy > 0.5:
+    fail("burst: gwbpf used %.0f%% of a CPU while a finished upstream waited for a slow reader" % (busy * 100))
+
 if metric("gwbpf_l4_active") != 0:
     deadline = time.time() + 5
     while metric("gwbpf_l4_active") != 0:

@@ -19,6 +19,8 @@
  */
 #include "gwbpf/api.h"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -220,6 +222,12 @@ static void relay_want(struct gw_l4_conn *c)
 		uw |= GW_IO_WRITE;
 	gw_loop_mod_fd(c->w->loop, &c->cio, cw);
 	gw_loop_mod_fd(c->w->loop, &c->uio, uw);
+	/* a side done both ways reports EPOLLHUP, which no interest set masks:
+	 * unwatch it, or the loop would spin until the other side finishes */
+	if (c->c_eof && c->c_shut)
+		gw_loop_del_fd(c->w->loop, &c->cio);
+	if (c->u_eof && c->u_shut)
+		gw_loop_del_fd(c->w->loop, &c->uio);
 	/* bytes OpenSSL decrypted already are never announced by epoll */
 	if (c->tls && (cw & GW_IO_READ) && gw_tls_pending(c->tls))
 		gw_loop_defer(c->w->loop, &c->task, relay_task, c);
@@ -299,6 +307,18 @@ static void relay_idle(struct gw_loop *loop, struct gw_timer *t)
 	struct gw_l4_conn *c = t->data;
 	uint64_t now = gw_loop_now(loop), idle = relay_idle_ms(c);
 
+	int q[2] = { 0, 0 };
+
+	/* bytes the kernel still delivers from our send queues (a slow
+	 * reader behind a large socket buffer, or the splice's redirects)
+	 * are activity too: idle means the queues did not move either */
+	ioctl(c->cfd, SIOCOUTQ, &q[0]);
+	ioctl(c->ufd, SIOCOUTQ, &q[1]);
+	if (q[0] != c->outq[0] || q[1] != c->outq[1]) {
+		c->outq[0] = q[0];
+		c->outq[1] = q[1];
+		c->last_active = now;
+	}
 	/* the deadline moves lazily: re-armed here, never per byte */
 	if (now - c->last_active < idle) {
 		gw_loop_add_timer(loop, t, c->last_active + idle - now, relay_idle, c);
