@@ -14,6 +14,7 @@
 
 GW_PIDS=""
 GW_TMP=""
+GW_CG=""
 GW_PY=/usr/bin/python3
 
 # gw_skip REASON... : exit 249 with the reason as the last line
@@ -71,6 +72,7 @@ gw_cleanup()
 		kill -9 "$p" 2> /dev/null
 	done
 	GW_PIDS=""
+	[ -n "$GW_CG" ] && gw_cgroup_remove
 	if [ -n "${DEBUG_TESTENV:-}" ]; then
 		[ -f "$GW_TMP/gwbpf.log" ] && cat "$GW_TMP/gwbpf.log" >&2
 		echo "kept $GW_TMP" >&2
@@ -108,6 +110,47 @@ gw_untrack()
 		[ "$p" = "$1" ] || n="$n $p"
 	done
 	GW_PIDS=$n
+}
+
+# gw_cgroup_make NAME : makes a fresh cgroup v2 child GW_CG
+# (<cgroup2 mount>/gwbpf-test-NAME-PID) and names a private pin folder
+# GW_BPFFS (/sys/fs/bpf/gwbpf-test-NAME-PID) for `gwbpf run --cgroup
+# --bpffs`; GW_CG_HOME is the cgroup this shell is in now. The kernel paths
+# only act on sockets of the cgroup gwbpf attaches to, so a test that wants
+# them joins GW_CG (gw_cgroup_join) before starting gateway and peers. The
+# EXIT trap, once the tracked processes are gone, moves the shell home and
+# removes both. Skips without root or a cgroup2 mount.
+gw_cgroup_make()
+{
+	gw_require_root
+	cg2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	[ -n "$cg2" ] || gw_skip "no cgroup2 mount"
+	GW_CG_HOME=$cg2$(awk -F: '$1 == "0" { print $3; exit }' /proc/self/cgroup)
+	GW_BPFFS=/sys/fs/bpf/gwbpf-test-$1-$$
+	mkdir "$cg2/gwbpf-test-$1-$$" || gw_skip "cannot create a cgroup under $cg2"
+	GW_CG=$cg2/gwbpf-test-$1-$$
+}
+
+# gw_cgroup_join : moves this shell, and so all it starts from now on, into GW_CG
+gw_cgroup_join()
+{
+	echo $$ > "$GW_CG/cgroup.procs" || gw_fail "cannot join $GW_CG"
+}
+
+# gw_cgroup_remove : (EXIT trap) back to GW_CG_HOME, removes GW_CG (bounded
+# retries: killed processes leave it asynchronously) and the pins in GW_BPFFS
+gw_cgroup_remove()
+{
+	echo $$ > "$GW_CG_HOME/cgroup.procs" 2> /dev/null
+	i=0
+	while [ -d "$GW_CG" ] && ! rmdir "$GW_CG" 2> /dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -d "$GW_CG" ] && echo "warning: could not remove $GW_CG" >&2
+	[ -x "$B/gwbpf-dpctl" ] && "$B/gwbpf-dpctl" unload --bpffs "$GW_BPFFS" > /dev/null 2>&1
+	rm -rf "$GW_BPFFS"
+	GW_CG=""
 }
 
 # gw_free_port : prints a TCP port that is free on 127.0.0.1 right now

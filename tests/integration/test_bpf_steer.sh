@@ -14,31 +14,12 @@
 gw_init
 gw_require_root
 gw_require_cmd bpftool
-CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-[ -n "$CG2" ] || gw_skip "no cgroup2 mount"
-CG=$CG2/gwbpf-test-steer-$$
-BPFFS=/sys/fs/bpf/gwbpf-test-steer-$$
-ORIG_CG=$(awk -F: '$1 == "0" { print $3; exit }' /proc/self/cgroup)
-mkdir "$CG" || gw_skip "cannot create a cgroup under $CG2"
-
-steer_cleanup()
-{
-	rc=$?
-	for p in $GW_PIDS; do kill "$p" 2> /dev/null; done
-	sleep 0.3
-	for p in $GW_PIDS; do kill -9 "$p" 2> /dev/null; done
-	echo $$ > "$CG2$ORIG_CG/cgroup.procs" 2> /dev/null
-	rmdir "$CG" 2> /dev/null
-	[ -x "$B/gwbpf-dpctl" ] && "$B/gwbpf-dpctl" unload --bpffs "$BPFFS" > /dev/null 2>&1
-	rm -rf "$BPFFS" 2> /dev/null
-	(exit $rc) # gw_cleanup exits with the status it finds
-	gw_cleanup
-}
-trap steer_cleanup EXIT INT TERM
-
+gw_cgroup_make steer
+CG=$GW_CG
+BPFFS=$GW_BPFFS
 # everything from here runs in the test cgroup: the gateway, the backends
 # and the client are local peers the kernel path may connect
-echo $$ > "$CG/cgroup.procs" || gw_skip "cannot join $CG"
+gw_cgroup_join
 
 GWP=$(gw_free_port)
 PA=$(gw_free_port)
