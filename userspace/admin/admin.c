@@ -293,10 +293,15 @@ fail:
 
 void gw_admin_free(struct gw_admin *a)
 {
+	struct gw_admin_conn *c, *next;
+
 	if (!a)
 		return;
-	while (a->conns)
-		admin_conn_free(a->conns);
+	/* by next pointer: the analyzer cannot see that the head's prev is NULL */
+	for (c = a->conns; c; c = next) {
+		next = c->next;
+		admin_conn_free(c);
+	}
 	gw_loop_del_fd(a->loop, &a->io);
 	close(a->fd);
 	free(a);
