@@ -195,9 +195,30 @@ if [ "$(id -u)" = 0 ] && mount | grep -q ' /sys/fs/bpf '; then
 	GW_ADMIN=
 	config 1 > "$GW_TMP/gw.yaml.tmp" && mv "$GW_TMP/gw.yaml.tmp" "$GW_TMP/gw.yaml"
 	gw_start --config "$GW_TMP/gw.yaml" --workers 2 --access-log off --bpf msg,splice \
-		--bpffs /sys/fs/bpf/gwbpf-l4tcp-$$
+		--bpffs /sys/fs/bpf/gwbpf-l4tcp-$$ --l4-idle-timeout 1000
 	gw_wait_port 127.0.0.1 "$GWP" 10 || gw_fail "TCP listener $GWP not listening (bpf)"
 	stream_checks splice
+	# a spliced stream moves no byte through userspace: it must still count
+	# as active (kernel byte counters) and outlive the 1 s idle timeout
+	gw_log "a spliced stream talking for 2.5 s outlives the 1 s idle timeout"
+	$GW_PY - "$GWP" << 'PYEOF' || gw_fail "spliced stream cut as idle"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+t0 = time.time()
+i = 0
+while time.time() - t0 < 2.5:
+    msg = b"ping %d\n" % i
+    s.sendall(msg)
+    got = b""
+    while len(got) < len(msg):
+        d = s.recv(100)
+        if not d:
+            print("closed after %.1f s" % (time.time() - t0)); sys.exit(1)
+        got += d
+    i += 1
+    time.sleep(0.1)
+s.close()
+PYEOF
 	if grep -q "splice: sk_skb splice on" "$GW_TMP/gwbpf.log"; then
 		m=$(curl -s "http://$GW_ADMIN/metrics")
 		n=$(echo "$m" | sed -n 's/^gwbpf_l4_splice_started_total //p')

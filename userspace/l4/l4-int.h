@@ -37,7 +37,7 @@ struct gw_l4_conn {
 	uint64_t deadline;	      /* hello/handshake: loop ms it must be done by */
 	struct sockaddr_storage peer; /* client address (HTTPS hand-off) */
 	uint64_t last_active;	      /* loop ms of the last byte moved (idle check) */
-	int outq[2];		      /* send queues (SIOCOUTQ) at the last idle check */
+	uint64_t tcp_seen;	      /* kernel byte counters at the last idle check */
 	struct gw_tls_conn *tls;      /* terminate: client side TLS session, else NULL */
 	struct gw_buf c2u, u2c;	      /* one pooled buffer per direction */
 	struct gw_ir *ir;	      /* held while routing/connecting (endpoint retries) */

@@ -19,8 +19,8 @@
  */
 #include "gwbpf/api.h"
 
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_* (glibc's lacks them) */
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -302,21 +302,30 @@ void gw_l4_relay_io(struct gw_loop *loop GW_UNUSED, struct gw_io *io, uint32_t e
 	relay_pump(io->data);
 }
 
+/* tcp_progress() : bytes the kernel received on fd plus bytes the peer
+ * acknowledged (monotonic; 0 when unknown). Read once per idle check. */
+static uint64_t tcp_progress(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+		return 0;
+	return ti.tcpi_bytes_received + ti.tcpi_bytes_acked;
+}
+
 static void relay_idle(struct gw_loop *loop, struct gw_timer *t)
 {
 	struct gw_l4_conn *c = t->data;
 	uint64_t now = gw_loop_now(loop), idle = relay_idle_ms(c);
 
-	int q[2] = { 0, 0 };
+	uint64_t seen = tcp_progress(c->cfd) + tcp_progress(c->ufd);
 
-	/* bytes the kernel still delivers from our send queues (a slow
-	 * reader behind a large socket buffer, or the splice's redirects)
-	 * are activity too: idle means the queues did not move either */
-	ioctl(c->cfd, SIOCOUTQ, &q[0]);
-	ioctl(c->ufd, SIOCOUTQ, &q[1]);
-	if (q[0] != c->outq[0] || q[1] != c->outq[1]) {
-		c->outq[0] = q[0];
-		c->outq[1] = q[1];
+	/* bytes the kernel moved without us (delivery to a slow reader behind
+	 * a large socket buffer, the splice's redirects) are activity too */
+	if (seen != c->tcp_seen) {
+		c->tcp_seen = seen;
 		c->last_active = now;
 	}
 	/* the deadline moves lazily: re-armed here, never per byte */
