@@ -12,7 +12,9 @@
  *
  * One process-wide set of map handles (gw_steer_set()); per connection a
  * struct gw_steer_cs embedded in the proxy's connection. All calls are
- * no-ops when forwarding is off. Thread-safe: only map syscalls and atomics.
+ * no-ops when forwarding is off. Thread-safe: per request only map syscalls
+ * and atomics; a connection's start and end (and gw_steer_kill_client()) also
+ * take one process-wide mutex, for the table of connections by client key.
  */
 #ifndef GWBPF_STEER_H
 #define GWBPF_STEER_H

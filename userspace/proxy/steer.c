@@ -3,7 +3,9 @@
  * Every call here is a map syscall at most, made per request only on
  * connections forwarding may touch (loopback clients with the feature on):
  * the busy check before a request the proxy serves, and the ack when it has
- * answered everything. Nothing is allocated.
+ * answered everything. Nothing is allocated. The one lock guards the table of
+ * connections by client key, taken when a connection starts or ends and when
+ * a loan dies, never per request.
  */
 #include "gwbpf/api.h"
 
