@@ -42,7 +42,7 @@ int gw_cmd_version(int argc, char **argv);
  * JSON mode (bpftool p_err) */
 void gw_cli_err(const char *fmt, ...) GW_PRINTF(1, 2);
 
-/* gw_cli_print_json() : prints a json_t (borrowed) as JSON (pretty per globals)
+/* gw_cli_print_doc() : prints a json_t (borrowed) as JSON (pretty per globals)
  * or, with fmt GW_OUT_YAML, as YAML */
 void gw_cli_print_doc(const void *json, enum gw_out_fmt fmt, FILE *f);
 

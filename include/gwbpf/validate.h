@@ -33,7 +33,7 @@ void gw_v_error(struct gw_vctx *v, const struct gw_node *n, const char *fmt, ...
 /* gw_v_match() : does s[0..len) match pattern slot re (unanchored, as Go's
  * regexp.MatchString)? Patterns compile once and are cached. */
 bool gw_v_match(int re, const char *s, size_t len);
-/* gw_v_match_str() : same for a pattern given as text (compiled once per call site's
+/* gw_v_match_pat() : same for a pattern given as text (compiled once per call site's
  * cache slot *cache) */
 bool gw_v_match_pat(void **cache, const char *pat, const char *s);
 
