@@ -64,6 +64,29 @@ static inline void fx_load(struct fx *f, const char *yaml)
 	fx_load_buf(f, "inline.yaml", yaml, strlen(yaml));
 }
 
+/* fx_read_file() : the whole file at path (relative to the repository root,
+ * where the tests run) as a new NUL-terminated string, its length in *len;
+ * fails the test when it cannot be read */
+static inline char *fx_read_file(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (!fp)
+		fail_msg("cannot open %s (run from the repository root)", path);
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	assert_true(n >= 0);
+	buf = calloc(1, (size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	*len = (size_t)n;
+	return buf;
+}
+
 static inline void fx_run_opts(struct fx *f, const struct gw_translate_opts *o)
 {
 	gw_translation_free(f->t);
@@ -265,27 +288,38 @@ static inline const char *fx_route(struct fx *f, uint16_t port, const char *host
 	return fx_route_h(f, port, "GET", host, path, NULL, 0, NULL);
 }
 
-/* a fresh self-signed EC certificate and key as a kubernetes.io/tls Secret */
-static inline char *tls_secret_yaml(const char *ns, const char *name)
+/* fx_selfsigned() : a fresh self-signed P-256 certificate for CN cn, valid
+ * one day; its key in *key. Both new (X509_free, EVP_PKEY_free). */
+static inline X509 *fx_selfsigned(const char *cn, long serial, EVP_PKEY **key)
 {
 	EVP_PKEY *k = EVP_EC_gen("P-256");
 	X509 *x = X509_new();
+
+	assert_non_null(k);
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, k);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	*key = k;
+	return x;
+}
+
+/* a fresh self-signed EC certificate and key as a kubernetes.io/tls Secret */
+static inline char *tls_secret_yaml(const char *ns, const char *name)
+{
+	EVP_PKEY *k;
+	X509 *x = fx_selfsigned("example.com", 1, &k);
 	BIO *bc = BIO_new(BIO_s_mem()), *bk = BIO_new(BIO_s_mem());
 	char *pc, *pk, *out;
 	long lc, lk;
 	unsigned char *ec, *ek;
 
-	assert_non_null(k);
-	assert_non_null(x);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, k);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-				   (const unsigned char *)"example.com", -1, -1, 0);
-	X509_set_issuer_name(x, X509_get_subject_name(x));
-	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
 	PEM_write_bio_X509(bc, x);
 	PEM_write_bio_PrivateKey(bk, k, NULL, NULL, 0, NULL, NULL);
 	lc = BIO_get_mem_data(bc, &pc);
@@ -312,23 +346,12 @@ static inline char *tls_secret_yaml(const char *ns, const char *name)
  * BackendTLSPolicy. Returns new memory. */
 static inline char *conf_ca_configmap_yaml(const char *ns, const char *name)
 {
-	EVP_PKEY *k = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
+	EVP_PKEY *k;
+	X509 *x = fx_selfsigned("conformance CA", 2, &k);
 	BIO *b = BIO_new(BIO_s_mem());
 	char *pem, *ind, *o, *out;
 	long n;
 
-	assert_non_null(k);
-	assert_non_null(x);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 2);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, k);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-				   (const unsigned char *)"conformance CA", -1, -1, 0);
-	X509_set_issuer_name(x, X509_get_subject_name(x));
-	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
 	PEM_write_bio_X509(b, x);
 	n = BIO_get_mem_data(b, &pem);
 	ind = calloc(1, (size_t)n * 2 + 8);
@@ -390,22 +413,11 @@ static inline char *conf_subst(const char *src, size_t n, const char *needle, co
 static inline void conf_load_manifest(struct fx *f, const char *name)
 {
 	char path[512], *buf, *b1, *b2;
-	FILE *fp;
-	long len;
-	size_t n;
+	size_t len, n;
 
 	snprintf(path, sizeof(path), CONF_FIXTURES "%s.yaml", name);
-	fp = fopen(path, "r");
-	if (!fp)
-		fail_msg("cannot open %s (run from the repository root)", path);
-	fseek(fp, 0, SEEK_END);
-	len = ftell(fp);
-	fseek(fp, 0, SEEK_SET);
-	buf = calloc(1, (size_t)len + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)len, fp), (size_t)len);
-	fclose(fp);
-	b1 = conf_subst(buf, (size_t)len, "{GATEWAY_CLASS_NAME}", "gwbpf", &n);
+	buf = fx_read_file(path, &len);
+	b1 = conf_subst(buf, len, "{GATEWAY_CLASS_NAME}", "gwbpf", &n);
 	b2 = conf_subst(b1, n, "{GATEWAY_CONTROLLER_NAME}", "gwbpf.dev/gateway-controller", &n);
 	free(b1);
 	/* gateway-static-addresses: the suite substitutes addresses it was
