@@ -28,23 +28,23 @@ struct gw_splice_pair {
 	uint64_t fwd[2];      /* last gw_splice_peer.fwd published for side i */
 	uint64_t eof_ms[2];   /* when the drain wait for side i began (0 = not yet) */
 	bool paired;
-	bool user_only[2];    /* accounting broke: side i stays in userspace */
+	bool user_only[2]; /* accounting broke: side i stays in userspace */
 };
 
 /* one spliced direction (gw_splice_conns()) */
 struct gw_splice_conn {
-	uint64_t cookie;   /* socket the bytes arrive on */
-	uint64_t peer;     /* socket they leave on */
-	uint64_t passed;   /* bytes handed to userspace since pairing */
-	uint64_t redir;    /* bytes the kernel forwarded since pairing */
-	bool handed_over;  /* the kernel forwards this direction now */
+	uint64_t cookie;  /* socket the bytes arrive on */
+	uint64_t peer;	  /* socket they leave on */
+	uint64_t passed;  /* bytes handed to userspace since pairing */
+	uint64_t redir;	  /* bytes the kernel forwarded since pairing */
+	bool handed_over; /* the kernel forwards this direction now */
 };
 
 /* gw_splice_read_stats() output */
 struct gw_splice_stats {
-	bool loaded;            /* the pinned program and maps exist */
-	uint32_t n_socks;       /* sockets in gw_splice_hash now */
-	uint32_t n_pairs;       /* directions in gw_splice_peer now */
+	bool loaded;			/* the pinned program and maps exist */
+	uint32_t n_socks;		/* sockets in gw_splice_hash now */
+	uint32_t n_pairs;		/* directions in gw_splice_peer now */
 	uint64_t v[GW_SPLICE_STAT_MAX]; /* enum gw_splice_stat */
 };
 

@@ -79,8 +79,7 @@ int gw_splice_pair(struct gw_splice *sp, int fd_a, int fd_b, struct gw_splice_pa
 
 /* gw_splice_note() : the caller read nread bytes from p->fd[side] and wrote
  * nwritten into it. Pure bookkeeping; unpaired p is ignored. */
-static inline void gw_splice_note(struct gw_splice_pair *p, int side, size_t nread,
-				  size_t nwritten)
+static inline void gw_splice_note(struct gw_splice_pair *p, int side, size_t nread, size_t nwritten)
 {
 	if (!p->paired)
 		return;

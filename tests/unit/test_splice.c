@@ -57,7 +57,7 @@ static void test_null_is_off(void **state)
 /* a connected loopback pair: *a = client side, *b = accepted side */
 static void tcp_pair(int *a, int *b)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t l = sizeof(sa);
 	int lfd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -84,7 +84,7 @@ static uint64_t stat_of(enum gw_splice_stat s)
 
 static void test_pair_real(void **state)
 {
-	struct gw_splice_opts o = { .bpffs = PINS };
+	struct gw_splice_opts o = {.bpffs = PINS};
 	struct gw_splice_stats st;
 	struct gw_splice_pair p;
 	struct gw_splice *sp;
@@ -111,7 +111,7 @@ static void test_pair_real(void **state)
 	tcp_pair(&c2, &s2);
 	assert_int_equal(write(c1, "abc", 3), 3);
 	for (int i = 0; i < 100; i++) {
-		struct pollfd pf = { .fd = s1, .events = POLLIN };
+		struct pollfd pf = {.fd = s1, .events = POLLIN};
 
 		if (poll(&pf, 1, 10) == 1)
 			break;
@@ -142,7 +142,7 @@ static void test_pair_real(void **state)
 		if (k > 0)
 			n += k;
 		else
-			poll(&(struct pollfd){ .fd = s2, .events = POLLIN }, 1, 10);
+			poll(&(struct pollfd){.fd = s2, .events = POLLIN}, 1, 10);
 	}
 	assert_int_equal(n, 8);
 	assert_memory_equal(buf, "abcdefgh", 8);
@@ -155,7 +155,7 @@ static void test_pair_real(void **state)
 		n = read(s1, buf, sizeof(buf));
 		if (n == 0)
 			break;
-		poll(&(struct pollfd){ .fd = s1, .events = POLLIN }, 1, 10);
+		poll(&(struct pollfd){.fd = s1, .events = POLLIN}, 1, 10);
 	}
 	assert_int_equal(n, 0);
 	for (int i = 0; i < 200 && gw_splice_drained(sp, &p, 0) == 0; i++)
@@ -222,9 +222,9 @@ static void test_pair_real(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stat_names),
-		cmocka_unit_test(test_null_is_off),
-		cmocka_unit_test(test_pair_real),
+	    cmocka_unit_test(test_stat_names),
+	    cmocka_unit_test(test_null_is_off),
+	    cmocka_unit_test(test_pair_real),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

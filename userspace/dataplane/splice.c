@@ -51,28 +51,31 @@ struct gw_splice {
 	struct sk_skb *skel;
 	int hash_fd, peer_fd, ctr_fd, stat_fd; /* borrowed from the skeleton */
 	int bypass_fd; /* the sk_msg bypass sockhash pinned in the same dir, or -1 */
-	struct gw_splice_stats_val *stats;     /* mmap of gw_splice_stat[0] */
+	struct gw_splice_stats_val *stats; /* mmap of gw_splice_stat[0] */
 	size_t stats_len;
 	bool created_maps;
 };
 
 static const char *const gw_splice_pins[] = {
-	GW_PIN_SPLICE_HASH, GW_PIN_SPLICE_PEER, GW_PIN_SPLICE_CTR, GW_PIN_SPLICE_STATS,
+    GW_PIN_SPLICE_HASH,
+    GW_PIN_SPLICE_PEER,
+    GW_PIN_SPLICE_CTR,
+    GW_PIN_SPLICE_STATS,
 };
 
 static const char *const gw_splice_stat_names[GW_SPLICE_STAT_END] = {
-	[GW_SPLICE_STARTED] = "started",
-	[GW_SPLICE_ENDED] = "ended",
-	[GW_SPLICE_FB_FULL] = "fallback_full",
-	[GW_SPLICE_FB_STATE] = "fallback_closing",
-	[GW_SPLICE_FB_OTHER] = "fallback_error",
-	[GW_SPLICE_FB_OFF] = "fallback_off",
-	[GW_SPLICE_BYTES] = "bytes",
-	[GW_SPLICE_HANDOVER] = "handover",
-	[GW_SPLICE_REDIR_MISS] = "redirect_miss",
-	[GW_SPLICE_ACCOUNTING] = "accounting_fallback",
-	[GW_SPLICE_DRAIN_TIMEOUT] = "drain_timeout",
-	[GW_SPLICE_FB_BYPASS] = "fallback_bypassed",
+    [GW_SPLICE_STARTED] = "started",
+    [GW_SPLICE_ENDED] = "ended",
+    [GW_SPLICE_FB_FULL] = "fallback_full",
+    [GW_SPLICE_FB_STATE] = "fallback_closing",
+    [GW_SPLICE_FB_OTHER] = "fallback_error",
+    [GW_SPLICE_FB_OFF] = "fallback_off",
+    [GW_SPLICE_BYTES] = "bytes",
+    [GW_SPLICE_HANDOVER] = "handover",
+    [GW_SPLICE_REDIR_MISS] = "redirect_miss",
+    [GW_SPLICE_ACCOUNTING] = "accounting_fallback",
+    [GW_SPLICE_DRAIN_TIMEOUT] = "drain_timeout",
+    [GW_SPLICE_FB_BYPASS] = "fallback_bypassed",
 };
 
 static struct gw_splice *gw_splice_global;
@@ -218,7 +221,8 @@ struct gw_splice *gw_splice_open(const struct gw_splice_opts *opts)
 		goto out;
 	}
 	sp->created_maps = access(gw_splice_pin_path(sp->dir, GW_PIN_SPLICE_HASH, path), F_OK) != 0;
-	bpf_object__for_each_map(m, sp->skel->obj) {
+	bpf_object__for_each_map(m, sp->skel->obj)
+	{
 		if (bpf_map__is_internal(m))
 			continue;
 		if (opts->max_entries && bpf_map__type(m) != BPF_MAP_TYPE_ARRAY)
@@ -317,6 +321,7 @@ static int gw_splice_established(int fd)
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
 
+	memset(&ti, 0, sizeof(ti));
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
 		return -errno;
 	return ti.tcpi_state == 1 /* TCP_ESTABLISHED */ ? 0 : -ENOTCONN;
@@ -364,6 +369,8 @@ static bool gw_splice_bypassed(struct gw_splice *sp, int fd)
 			return false;
 	}
 	memset(&k, 0, sizeof(k));
+	memset(&l, 0, sizeof(l));
+	memset(&r, 0, sizeof(r));
 	if (getsockname(fd, (struct sockaddr *)&l, &ll) == -1 ||
 	    getpeername(fd, (struct sockaddr *)&r, &rl) == -1 ||
 	    getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &k.netns, &cl) == -1)
@@ -390,7 +397,7 @@ static int gw_splice_pair_opt(struct gw_splice *sp, int fd_a, int fd_b, struct g
 	struct gw_splice_ctr zero = {};
 	struct gw_splice_peer pe;
 	socklen_t len = sizeof(uint64_t);
-	int fds[2] = { fd_a, fd_b };
+	int fds[2] = {fd_a, fd_b};
 	int inserted = 0, err, i;
 	enum gw_splice_stat why = GW_SPLICE_FB_OTHER;
 
@@ -450,9 +457,9 @@ static int gw_splice_pair_opt(struct gw_splice *sp, int fd_a, int fd_b, struct g
 
 		if (bpf_map_update_elem(sp->hash_fd, &p->cookie[i], &v, BPF_NOEXIST)) {
 			err = -errno;
-			why = err == -E2BIG || err == -ENOSPC || err == -ENOMEM ? GW_SPLICE_FB_FULL :
-			      err == -EOPNOTSUPP			    ? GW_SPLICE_FB_STATE :
-										      GW_SPLICE_FB_OTHER;
+			why = err == -E2BIG || err == -ENOSPC || err == -ENOMEM ? GW_SPLICE_FB_FULL
+			      : err == -EOPNOTSUPP				? GW_SPLICE_FB_STATE
+						   : GW_SPLICE_FB_OTHER;
 			goto out;
 		}
 		inserted++;
@@ -528,7 +535,7 @@ int gw_splice_sync(struct gw_splice *sp, struct gw_splice_pair *p, int side)
 int gw_splice_drained(struct gw_splice *sp, struct gw_splice_pair *p, int side)
 {
 	struct gw_splice_ctr c;
-	uint64_t w, now;
+	uint64_t w = 0, now;
 	int other = 1 - side, err;
 
 	if (!sp || !p->paired)
@@ -640,7 +647,7 @@ int gw_splice_conns(const char *bpffs, gw_splice_conn_fn fn, void *arg)
 		return errno == ENOENT ? -ENOENT : -errno;
 	cfd = bpf_obj_get(gw_splice_pin_path(dir, GW_PIN_SPLICE_CTR, path));
 	while (guard-- > 0 && bpf_map_get_next_key(pfd, prev, &next) == 0) {
-		struct gw_splice_conn c = { .cookie = next };
+		struct gw_splice_conn c = {.cookie = next};
 		struct gw_splice_peer pe;
 		struct gw_splice_ctr ct;
 
@@ -675,7 +682,7 @@ int gw_splice_conns(const char *bpffs, gw_splice_conn_fn fn, void *arg)
 static int gw_splice_selfcheck_run(struct gw_splice *sp);
 
 #define GW_SC_BYTES (4u << 20)
-#define GW_SC_MS    3000
+#define GW_SC_MS 3000
 
 static uint8_t gw_sc_byte(uint64_t i, int dir)
 {
@@ -815,7 +822,7 @@ int gw_splice_selfcheck(struct gw_splice *sp)
 
 static int gw_splice_selfcheck_run(struct gw_splice *sp)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t slen = sizeof(sa);
 	int lfd = -1, c1 = -1, s1 = -1, c2 = -1, s2 = -1, err;
 	uint64_t sent[2] = {}, got[2] = {}, deadline, redir = 0;
@@ -858,7 +865,7 @@ static int gw_splice_selfcheck_run(struct gw_splice *sp)
 		if (n == 1)
 			r->len[d] = 1, d++;
 		else
-			poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, 1);
+			poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1, 1);
 	}
 	err = gw_splice_pair_opt(sp, s1, c2, &p, false);
 	if (err) {
@@ -868,8 +875,10 @@ static int gw_splice_selfcheck_run(struct gw_splice *sp)
 	deadline = gw_splice_now_ms() + GW_SC_MS;
 	while (!(eof[0] && eof[1]) && !bad && gw_splice_now_ms() < deadline) {
 		struct pollfd pf[4] = {
-			{ .fd = s1, .events = POLLIN }, { .fd = c2, .events = POLLIN },
-			{ .fd = c1, .events = POLLIN | POLLOUT }, { .fd = s2, .events = POLLIN | POLLOUT },
+		    {.fd = s1, .events = POLLIN},
+		    {.fd = c2, .events = POLLIN},
+		    {.fd = c1, .events = POLLIN | POLLOUT},
+		    {.fd = s2, .events = POLLIN | POLLOUT},
 		};
 
 		poll(pf, 4, 1);
@@ -906,7 +915,7 @@ out:
 		pr_info("splice: self-check passed (%u bytes each way, %llu by the kernel)",
 			GW_SC_BYTES, (unsigned long long)redir);
 	{
-		int fds[] = { lfd, c1, s1, c2, s2 };
+		int fds[] = {lfd, c1, s1, c2, s2};
 
 		for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 			if (fds[i] >= 0)

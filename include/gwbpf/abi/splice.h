@@ -22,11 +22,11 @@
 #endif
 
 /* pinned object names (at most 15 characters) */
-#define GW_PIN_SPLICE_HASH  "gw_splice_hash"
-#define GW_PIN_SPLICE_PEER  "gw_splice_peer"
-#define GW_PIN_SPLICE_CTR   "gw_splice_ctr"
+#define GW_PIN_SPLICE_HASH "gw_splice_hash"
+#define GW_PIN_SPLICE_PEER "gw_splice_peer"
+#define GW_PIN_SPLICE_CTR "gw_splice_ctr"
 #define GW_PIN_SPLICE_STATS "gw_splice_stat"
-#define GW_PIN_SPLICE_PROG  "gw_sksk_prog"
+#define GW_PIN_SPLICE_PROG "gw_sksk_prog"
 
 #define GW_SPLICE_MAX 16384 /* sockets (two per pair); full = userspace relay */
 
@@ -49,20 +49,20 @@ _Static_assert(sizeof(struct gw_splice_ctr) == 16, "gw_splice_ctr ABI");
  * userspace adds with atomics on the mapping (any worker, no lock), the
  * program with __sync_fetch_and_add, `gwbpf status` reads it from the pin. */
 enum gw_splice_stat {
-	GW_SPLICE_STARTED = 0,     /* pairs inserted */
-	GW_SPLICE_ENDED,           /* pairs removed (connection over) */
-	GW_SPLICE_FB_FULL,         /* fallback: sockhash full */
-	GW_SPLICE_FB_STATE,        /* fallback: a socket not ESTABLISHED (closing) */
-	GW_SPLICE_FB_OTHER,        /* fallback: any other insert error */
-	GW_SPLICE_FB_OFF,          /* fallback: splice disabled (switch or self-check) */
-	GW_SPLICE_BYTES,           /* bytes redirected by ended pairs */
-	GW_SPLICE_HANDOVER,        /* pairs whose bytes reached the kernel path */
-	GW_SPLICE_REDIR_MISS,      /* program: peer gone at redirect time, passed up */
-	GW_SPLICE_ACCOUNTING,      /* userspace read bytes the program never saw:
-				      the pair stays in the userspace relay */
-	GW_SPLICE_DRAIN_TIMEOUT,   /* FIN sent after the drain wait cap */
-	GW_SPLICE_FB_BYPASS,       /* not spliced: a socket is in the sk_msg bypass, whose
-				      bytes never reach the verdict (docs/bpf.md) */
+	GW_SPLICE_STARTED = 0,	 /* pairs inserted */
+	GW_SPLICE_ENDED,	 /* pairs removed (connection over) */
+	GW_SPLICE_FB_FULL,	 /* fallback: sockhash full */
+	GW_SPLICE_FB_STATE,	 /* fallback: a socket not ESTABLISHED (closing) */
+	GW_SPLICE_FB_OTHER,	 /* fallback: any other insert error */
+	GW_SPLICE_FB_OFF,	 /* fallback: splice disabled (switch or self-check) */
+	GW_SPLICE_BYTES,	 /* bytes redirected by ended pairs */
+	GW_SPLICE_HANDOVER,	 /* pairs whose bytes reached the kernel path */
+	GW_SPLICE_REDIR_MISS,	 /* program: peer gone at redirect time, passed up */
+	GW_SPLICE_ACCOUNTING,	 /* userspace read bytes the program never saw:
+				    the pair stays in the userspace relay */
+	GW_SPLICE_DRAIN_TIMEOUT, /* FIN sent after the drain wait cap */
+	GW_SPLICE_FB_BYPASS,	 /* not spliced: a socket is in the sk_msg bypass, whose
+				    bytes never reach the verdict (docs/bpf.md) */
 	GW_SPLICE_STAT_END,
 };
 #define GW_SPLICE_STAT_MAX 16
