@@ -21,6 +21,10 @@ enum gw_view {
 /* gw_status_view_print() : table of the List document (json_t *, borrowed);
  * returns the number of objects that are not accepted/resolved */
 int gw_status_view_print(const void *list, enum gw_view view, FILE *f);
+/* gw_status_view_filter() : a copy of the List document (json_t *, borrowed)
+ * holding only the items view shows (every item for GW_VIEW_ALL); returns a
+ * new reference, or NULL with errno ENOMEM */
+void *gw_status_view_filter(const void *list, enum gw_view view);
 /* gw_status_item_problem() : first bad condition of one List item as
  * "Type=Status (Reason): message" into buf; false when the item is fine */
 bool gw_status_item_problem(const void *item, char *buf, size_t size);

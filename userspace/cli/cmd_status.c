@@ -166,9 +166,17 @@ int gw_cmd_status(int argc, char **argv)
 	doc = fetch_status(admin);
 	if (!doc)
 		goto out;
-	if (gw_cli.fmt == GW_OUT_JSON)
-		gw_cli_print_doc(doc, GW_OUT_JSON, stdout);
-	else
+	if (gw_cli.fmt == GW_OUT_JSON) {
+		/* the same objects the table would show */
+		json_t *sel = gw_status_view_filter(doc, view);
+
+		if (!sel) {
+			gw_cli_err("status: out of memory");
+			goto out;
+		}
+		gw_cli_print_doc(sel, GW_OUT_JSON, stdout);
+		json_decref(sel);
+	} else
 		gw_status_view_print(doc, view, stdout);
 	ret = GW_EXIT_OK;
 out:

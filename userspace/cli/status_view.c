@@ -1,6 +1,7 @@
 /* cli/status_view.c - tables of Gateway API status (see status_view.h). */
 #include "gwbpf/api.h"
 
+#include <errno.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -174,6 +175,32 @@ int gw_status_view_print(const void *list, enum gw_view view, FILE *f)
 			print_backends(item, f);
 	}
 	return bad;
+}
+
+void *gw_status_view_filter(const void *list, enum gw_view view)
+{
+	json_t *out = json_deep_copy(list), *items = json_array();
+	json_t *item;
+	size_t i;
+
+	if (!out || !items)
+		goto fail;
+	json_array_foreach(json_object_get(list, "items"), i, item) {
+		const char *kind = json_string_value(json_object_get(item, "kind")) ?: "";
+
+		if (in_view(kind, view) && json_array_append(items, item))
+			goto fail;
+	}
+	if (json_object_set_new(out, "items", items)) {
+		items = NULL; /* taken even on failure */
+		goto fail;
+	}
+	return out;
+fail:
+	json_decref(items);
+	json_decref(out);
+	errno = ENOMEM;
+	return NULL;
 }
 
 int gw_status_view_print_table(const struct gw_translation *t, FILE *f)
