@@ -153,6 +153,18 @@ gw_cgroup_remove()
 	GW_CG=""
 }
 
+# gw_cert NAME CN [SAN] : a self-signed P-256 certificate for CN, valid two
+# days, with subjectAltName DNS:SAN (default CN), in $GW_TMP/NAME.crt and its
+# key in $GW_TMP/NAME.key (tls_certs.sh makes CAs and signed leaves)
+gw_cert()
+{
+	gw_require_cmd openssl
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj "/CN=$2" -addext "subjectAltName=DNS:${3:-$2}" \
+		-keyout "$GW_TMP/$1.key" -out "$GW_TMP/$1.crt" > /dev/null 2>&1 ||
+		gw_fail "openssl req for $1"
+}
+
 # gw_free_port : prints a TCP port that is free on 127.0.0.1 right now
 gw_free_port()
 {

@@ -17,12 +17,8 @@ BE_B=$(gw_free_port)
 gw_start_echo 127.0.0.1:$BE_A echo-a
 gw_start_echo 127.0.0.1:$BE_B echo-b
 
-for n in a b; do
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-subj "/CN=$n.example.com" -addext "subjectAltName=DNS:$n.example.com" \
-		-keyout "$GW_TMP/$n.key" -out "$GW_TMP/$n.crt" > /dev/null 2>&1 ||
-		gw_fail "openssl req for $n"
-done
+gw_cert a a.example.com
+gw_cert b b.example.com
 
 {
 	cat << YEOF

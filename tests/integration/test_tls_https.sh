@@ -22,19 +22,11 @@ for n in a b w d; do
 	gw_start_echo 127.0.0.1:$p "echo-$n"
 done
 
-# cert NAME CN [SAN] : self-signed EC certificate + key in $GW_TMP/NAME.{crt,key}
-cert()
-{
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-subj "/CN=$2" -addext "subjectAltName=DNS:${3:-$2}" \
-		-keyout "$GW_TMP/$1.key" -out "$GW_TMP/$1.crt" > /dev/null 2>&1 ||
-		gw_fail "openssl req for $1"
-}
-cert a a.example.com
-cert a2 a.example.com
-cert b b.example.com
-cert w wild.example.com "*.wild.example.com"
-cert d default.example.net
+gw_cert a a.example.com
+gw_cert a2 a.example.com
+gw_cert b b.example.com
+gw_cert w wild.example.com "*.wild.example.com"
+gw_cert d default.example.net
 
 fp() { openssl x509 -noout -fingerprint -sha256 -in "$1" | sed 's/.*=//'; }
 

@@ -64,9 +64,7 @@ for l in h:
 EOF
 
 # add the Secret the suite would create: now everything is accepted
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-	-subj /CN=example.com -keyout "$GW_TMP/k.pem" -out "$GW_TMP/c.pem" 2> /dev/null ||
-	gw_fail "openssl"
+gw_cert c example.com
 cat > "$M/secret.yaml" << EOF
 apiVersion: v1
 kind: Secret
@@ -75,8 +73,8 @@ metadata:
   namespace: gateway-conformance-infra
 type: kubernetes.io/tls
 data:
-  tls.crt: $(base64 -w0 < "$GW_TMP/c.pem")
-  tls.key: $(base64 -w0 < "$GW_TMP/k.pem")
+  tls.crt: $(base64 -w0 < "$GW_TMP/c.crt")
+  tls.key: $(base64 -w0 < "$GW_TMP/c.key")
 EOF
 rc=0
 "$GW_BIN" validate --address-pool $POOL "$M" > "$GW_TMP/out" 2> "$GW_TMP/err" || rc=$?
