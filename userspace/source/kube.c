@@ -1678,6 +1678,7 @@ struct gw_kube_source *gw_kube_source_new(const struct gw_kube_source_opts *o)
 {
 	struct gw_kube_source *s = calloc(1, sizeof(*s));
 	const struct gw_kube_config *c = o->cfg;
+	const char *node = getenv("NODE_NAME"); /* the DaemonSet sets it (downward API) */
 	char host[256] = "";
 	bool fail = false;
 	int err = -ENOMEM;
@@ -1699,8 +1700,8 @@ struct gw_kube_source *gw_kube_source_new(const struct gw_kube_source_opts *o)
 	s->cfg.namespace = dup_cfg(c->namespace ? c->namespace : "default", &fail);
 	if (o->identity)
 		s->identity = dup_cfg(o->identity, &fail);
-	else if (getenv("NODE_NAME") && *getenv("NODE_NAME"))
-		s->identity = dup_cfg(getenv("NODE_NAME"), &fail);
+	else if (node && *node)
+		s->identity = dup_cfg(node, &fail);
 	else if (gethostname(host, sizeof(host) - 1) == 0)
 		s->identity = dup_cfg(host, &fail);
 	else
