@@ -19,7 +19,7 @@
 /* mechanisms (gw_dataplane_opts.flags) */
 #define GW_DP_F_SKMSG  0x1u /* sockops + sk_msg local bypass (needs a cgroup) */
 #define GW_DP_F_STEER  0x2u /* L7 steering decision in sk_msg: recorded, not enacted (docs/bpf.md) */
-#define GW_DP_F_SPLICE 0x4u /* sk_skb splice of opaque streams (not implemented: ignored) */
+#define GW_DP_F_SPLICE 0x4u /* unused here: the splice is its own object (gwbpf/splice.h) */
 #define GW_DP_F_STEER_FWD 0x8u /* act on "kernel" decisions: loaned backend connections (docs/bpf.md) */
 #define GW_DP_F_SCOPE_PORTS 0x100u /* bypass only sockets on a listener/backend port */
 #define GW_DP_F_ALLOW_ROOT_CGROUP 0x200u /* permit attaching to a cgroup2 mount root */
