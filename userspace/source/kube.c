@@ -1414,9 +1414,11 @@ static void write_status(struct gw_kube_source *s)
 			json_incref(want);
 		jobs[n].obj = it->obj;
 		jobs[n].want = want;
-		if (want && wjob_prepare(s, &jobs[n], &again))
+		if (!want) {
+			again = true; /* out of memory */
+		} else if (wjob_prepare(s, &jobs[n], &again)) {
 			n++;
-		else {
+		} else {
 			json_decref(want);
 			free(jobs[n].path);
 			free(jobs[n].body);
