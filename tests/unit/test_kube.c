@@ -347,6 +347,41 @@ static void test_status_route_not_ours(void **state)
 	json_decref(want);
 }
 
+static void test_status_policy_ancestors(void **state)
+{
+	/* BackendTLSPolicy: status.ancestors shared like route parents, keyed
+	 * by ancestorRef: another controller's entry kept, ours replaced */
+	json_t *cur = js("{\"kind\":\"BackendTLSPolicy\",\"metadata\":{\"namespace\":\"ns\","
+			 "\"resourceVersion\":\"4\"},\"status\":{\"ancestors\":["
+			 "{\"ancestorRef\":{\"name\":\"o\"},\"controllerName\":\"other.io/c\","
+			 "\"conditions\":[" COND("Accepted", "True", "2019-01-01T00:00:00Z") "]},"
+			 "{\"ancestorRef\":{\"name\":\"gw\"},\"controllerName\":"
+			 "\"gwbpf.dev/gateway-controller\",\"conditions\":["
+			 COND("Accepted", "False", "2020-01-01T00:00:00Z") "]}]}}");
+	json_t *want = js("{\"ancestors\":[{\"ancestorRef\":{\"group\":"
+			  "\"gateway.networking.k8s.io\",\"kind\":\"Gateway\",\"namespace\":\"ns\","
+			  "\"name\":\"gw\"},\"controllerName\":\"gwbpf.dev/gateway-controller\","
+			  "\"conditions\":[" COND("Accepted", "True", "2030-01-01T00:00:00Z") "]}]}");
+	json_t *p = gw_kube_status_patch(cur, want, NULL), *anc;
+
+	assert_non_null(p);
+	assert_null(json_object_get(json_object_get(p, "status"), "parents"));
+	anc = json_object_get(json_object_get(p, "status"), "ancestors");
+	assert_int_equal(json_array_size(anc), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(anc, 0),
+							      "controllerName")), "other.io/c");
+	/* Accepted went False -> True: the new time, not the old one */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(
+				    json_array_get(anc, 1), "conditions"), 0),
+							      "lastTransitionTime")),
+			    "2030-01-01T00:00:00Z");
+	json_object_set(json_object_get(cur, "status"), "ancestors", anc);
+	assert_null(gw_kube_status_patch(cur, want, NULL));
+	json_decref(p);
+	json_decref(cur);
+	json_decref(want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_status_keeps_ltt_and_resource_version),
 		cmocka_unit_test(test_status_route_parents),
 		cmocka_unit_test(test_status_route_not_ours),
+		cmocka_unit_test(test_status_policy_ancestors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
