@@ -2,6 +2,9 @@
  * headers, query parameters, precedence, weighted backend choice. */
 #include "gwbpf/api.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -433,6 +436,40 @@ static void test_regex_reuse(void **st)
 	assert_true(gw_router_regex_match(all[0].headers[0].re, "42", 2));
 }
 
+/* a route's regex is bounded: "(a|aa)*c|a*d" tries the first branch
+ * (about fib(n) backtracking steps for n a's) before the second one matches.
+ * With 26 a's PCRE2's own default budget (10 million) lets it match; ours
+ * (GW_REGEX_MATCH_LIMIT) stops it, so the rule does not match instead of
+ * burning the worker. Short subjects still match. */
+static void test_regex_bounded(void **st)
+{
+	char subject[27];
+	int errcode;
+	PCRE2_SIZE erroff;
+
+	(void)st;
+	memset(subject, 'a', sizeof(subject) - 1);
+	subject[sizeof(subject) - 1] = 'd';
+	for (int jit = 0; jit < 2; jit++) {
+		pcre2_code *re = pcre2_compile((PCRE2_SPTR) "(a|aa)*c|a*d", PCRE2_ZERO_TERMINATED,
+					       PCRE2_ANCHORED | PCRE2_UTF, &errcode, &erroff, NULL);
+		pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+
+		assert_non_null(re);
+		assert_non_null(md);
+		if (jit)
+			pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+		assert_true(pcre2_match(re, (PCRE2_SPTR)subject, sizeof(subject), 0,
+					PCRE2_ANCHORED | PCRE2_ENDANCHORED, md, NULL) >= 0);
+		assert_false(gw_router_regex_match(re, subject, sizeof(subject)));
+		assert_false(gw_ir_regex_match(re, subject, sizeof(subject)));
+		assert_true(gw_router_regex_match(re, "aaaad", 5));
+		assert_true(gw_ir_regex_match(re, "aaac", 4));
+		pcre2_match_data_free(md);
+		pcre2_code_free(re);
+	}
+}
+
 /* ---- backend choice ---- */
 
 /* fixed PRNG (splitmix64) so the distribution test is deterministic */
@@ -501,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_header_query_rules),
 		cmocka_unit_test(test_header_exact_joined),
 		cmocka_unit_test(test_regex_reuse),
+		cmocka_unit_test(test_regex_bounded),
 		cmocka_unit_test(test_pick_weights),
 		cmocka_unit_test(test_pick_zero),
 	};

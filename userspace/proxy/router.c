@@ -18,6 +18,7 @@
 #include <pcre2.h>
 
 #include "gwbpf/ir-t.h"
+#include "gwbpf/ir.h"
 #include "gwbpf/router.h"
 
 /* Repeated request headers are joined with "," before a regex match; the
@@ -30,6 +31,7 @@ static pthread_key_t md_key;
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
 static bool md_key_ok;
 static __thread pcre2_match_data *tls_md;
+static __thread pcre2_match_context *tls_mctx;
 static __thread char tls_scratch[GW_ROUTER_SCRATCH];
 
 /* ---- small ASCII helpers (locale-independent, unlike tolower(3)) ---- */
@@ -69,6 +71,8 @@ static inline bool unreserved(unsigned char c)
 static void md_destroy(void *p)
 {
 	pcre2_match_data_free(p);
+	pcre2_match_context_free(tls_mctx);
+	tls_mctx = NULL;
 }
 
 static void md_key_init(void)
@@ -82,6 +86,14 @@ static pcre2_match_data *md_get(void)
 		return tls_md;
 	pthread_once(&md_once, md_key_init);
 	tls_md = pcre2_match_data_create(1, NULL);
+	/* a route's pattern is tenant input: bound the work one match may do,
+	 * so a catastrophic pattern costs its own requests a no-match, not the
+	 * worker its CPU (see GW_REGEX_MATCH_LIMIT) */
+	tls_mctx = pcre2_match_context_create(NULL);
+	if (tls_mctx) {
+		pcre2_set_match_limit(tls_mctx, GW_REGEX_MATCH_LIMIT);
+		pcre2_set_depth_limit(tls_mctx, GW_REGEX_DEPTH_LIMIT);
+	}
 	/* registering the block with the key makes thread exit free it */
 	if (tls_md && md_key_ok)
 		pthread_setspecific(md_key, tls_md);
@@ -96,6 +108,8 @@ void gw_router_thread_cleanup(void)
 		pthread_setspecific(md_key, NULL);
 	pcre2_match_data_free(tls_md);
 	tls_md = NULL;
+	pcre2_match_context_free(tls_mctx);
+	tls_mctx = NULL;
 }
 
 bool gw_router_regex_match(const void *re, const char *subject, size_t len)
@@ -112,7 +126,8 @@ bool gw_router_regex_match(const void *re, const char *subject, size_t len)
 	if (!subject)
 		subject = "";
 	rc = pcre2_match(re, (PCRE2_SPTR)subject, len, 0, PCRE2_ANCHORED | PCRE2_ENDANCHORED, md,
-			 NULL);
+			 tls_mctx);
+	/* PCRE2_ERROR_MATCHLIMIT / DEPTHLIMIT / JIT_STACKLIMIT: no match */
 	return rc >= 0;
 }
 

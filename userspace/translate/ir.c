@@ -129,16 +129,22 @@ int gw_ir_compile(struct gw_ir *ir, struct gw_diag_list *diags)
 
 bool gw_ir_regex_match(const void *re, const char *subject, size_t len)
 {
-	pcre2_match_data *md;
-	int rc;
+	pcre2_match_context *mctx = NULL;
+	pcre2_match_data *md = NULL;
+	int rc = -1;
 
 	if (!re)
 		return false;
 	md = pcre2_match_data_create(1, NULL);
-	if (!md)
-		return false;
+	mctx = pcre2_match_context_create(NULL);
+	if (!md || !mctx)
+		goto out;
+	pcre2_set_match_limit(mctx, GW_REGEX_MATCH_LIMIT);
+	pcre2_set_depth_limit(mctx, GW_REGEX_DEPTH_LIMIT);
 	rc = pcre2_match(re, (PCRE2_SPTR)subject, len, 0, PCRE2_ANCHORED | PCRE2_ENDANCHORED, md,
-			 NULL);
+			 mctx);
+out:
+	pcre2_match_context_free(mctx);
 	pcre2_match_data_free(md);
 	return rc >= 0;
 }
