@@ -386,7 +386,7 @@ load_failed:
 out:
 	if (err) {
 		/* undo only what this call attached; adopted programs stay */
-		for (i = 0; x && i < x->n_ifaces; i++)
+		for (i = 0; x && x->ifaces && i < x->n_ifaces; i++)
 			if (x->ifaces[i].attached)
 				gw_xdp_detach_iface(&x->ifaces[i]);
 		/* a pin dir this call created and never filled goes too */
