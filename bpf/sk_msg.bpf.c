@@ -3,13 +3,15 @@
  * the same TCP connection (BPF_F_INGRESS), skipping the TCP/IP stack and
  * loopback twice. When the peer is not in the map (not in the cgroup, not yet
  * ESTABLISHED, already closed) or the bypass is switched off, the message
- * takes the normal TCP path: this program never drops data.
+ * takes the normal TCP path: the bypass never drops data.
  *
  * With GW_CFG_F_STEER it first takes the L7 steering decision for a message a
  * local client writes to a Gateway listener (lib/steer.h) and records it.
  * With GW_CFG_F_STEER_FWD it acts on it (lib/fwd.h): a request the kernel
  * routes alone goes straight to a loaned backend socket, and that backend's
- * response straight back to the client (docs/bpf.md, "L7 forwarding"). */
+ * response straight back to the client (docs/bpf.md, "L7 forwarding"); the
+ * one message ever dropped is a loaned backend's response once its client has
+ * gone (counted as GW_DROP_STEER_RESP_LOST). */
 #include "gw_bpf.h"
 
 #include "lib/maps.h"
