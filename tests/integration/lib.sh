@@ -363,12 +363,9 @@ YEOF
 	mv "$f.tmp" "$f"
 }
 
-# gw_yaml_gateway NAME PORT... : GatewayClass gwbpf + Gateway NAME (namespace
-# default, address 127.0.0.1) with one HTTP listener "http-PORT" per PORT
-gw_yaml_gateway()
+# gw_yaml_class : the GatewayClass "gwbpf" that gwbpf's controller accepts
+gw_yaml_class()
 {
-	gname=$1
-	shift
 	cat << YEOF
 apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
@@ -376,6 +373,17 @@ metadata:
   name: gwbpf
 spec:
   controllerName: gwbpf.dev/gateway-controller
+YEOF
+}
+
+# gw_yaml_gateway NAME PORT... : GatewayClass gwbpf + Gateway NAME (namespace
+# default, address 127.0.0.1) with one HTTP listener "http-PORT" per PORT
+gw_yaml_gateway()
+{
+	gname=$1
+	shift
+	gw_yaml_class
+	cat << YEOF
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway

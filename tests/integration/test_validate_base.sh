@@ -19,14 +19,7 @@ gw_require_file "$BASE"
 M=$GW_TMP/m
 mkdir -p "$M"
 sed 's/{GATEWAY_CLASS_NAME}/gwbpf/g' "$BASE" > "$M/base.yaml"
-cat > "$M/class.yaml" << 'EOF'
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata:
-  name: gwbpf
-spec:
-  controllerName: gwbpf.dev/gateway-controller
-EOF
+gw_yaml_class > "$M/class.yaml"
 
 POOL=127.10.0.0/16
 rc=0
