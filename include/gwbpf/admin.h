@@ -1,4 +1,5 @@
-/* gwbpf/admin.h - the admin HTTP endpoint (/healthz /readyz /status /metrics).
+/* gwbpf/admin.h - the admin HTTP endpoint (/healthz /readyz /status /status/routes
+ * /metrics).
  *
  * A deliberately small HTTP/1.1 server on the main thread's loop: one request
  * per connection, GET/HEAD only, answered from callbacks, then closed. It
@@ -21,6 +22,9 @@ struct gw_admin_ops {
 	char *(*status)(void *arg);
 	/* metrics() : Prometheus text; malloc'd string or NULL (503) */
 	char *(*metrics)(void *arg);
+	/* routes() : the /status/routes document (JSON, gwbpf/route_stats.h);
+	 * malloc'd string or NULL (503); may be left NULL (404) */
+	char *(*routes)(void *arg);
 };
 
 /* gw_admin_new() : listens on addr ("127.0.0.1:9901", "[::1]:9901", ":9901")

@@ -15,4 +15,16 @@ void *gw_bpfstat_read(const char *bpffs, bool conns);
 /* gw_bpfstat_print() : table of a gw_bpfstat_read() document */
 void gw_bpfstat_print(const void *doc, FILE *f);
 
+/* gw_bpfstat_mechanisms() : per kernel mechanism, what it kept in the kernel,
+ * what it passed to userspace and its fallbacks by reason, read from the pins
+ * under bpffs (NULL = default): a new json_t * {"bypass", "steer", "splice"},
+ * each null when not pinned; NULL on ENOMEM */
+void *gw_bpfstat_mechanisms(const char *bpffs);
+/* gw_bpfstat_route_counts() : the pinned gw_route_cnt as a new json_t * array
+ * of {bind, listener, vhost, match, requests, requestBytes} (json null when
+ * not pinned) */
+void *gw_bpfstat_route_counts(const char *bpffs);
+/* gw_bpfstat_print_mechanisms() : table of a gw_bpfstat_mechanisms() object */
+void gw_bpfstat_print_mechanisms(const void *mech, FILE *f);
+
 #endif

@@ -61,6 +61,14 @@ int gw_metrics_add_hook(struct gw_metrics *m, gw_metrics_hook_fn fn, void *arg);
  * buf[0..cap). Returns the length, or -ENOSPC, or -ENOMEM. Admin thread. */
 int gw_metrics_render(struct gw_metrics *m, char *buf, size_t cap);
 
+/* gw_metrics_foreach_request() : calls fn(listener, route, requests, arg) for
+ * every (listener, route) series of every worker, requests summed over status
+ * classes; a pair several workers saw comes once per worker (the caller sums).
+ * Names are borrowed for the call. Admin thread, like gw_metrics_render(). */
+typedef void (*gw_metrics_request_fn)(const char *listener, const char *route,
+				      uint64_t requests, void *arg);
+void gw_metrics_foreach_request(struct gw_metrics *m, gw_metrics_request_fn fn, void *arg);
+
 /* gw_metrics_escape_label() : a label value escaped as the format requires
  * (\\, \", \n) into out; returns the length or -ENOSPC */
 int gw_metrics_escape_label(const char *s, char *out, size_t cap);

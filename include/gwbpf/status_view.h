@@ -25,6 +25,13 @@ int gw_status_view_print(const void *list, enum gw_view view, FILE *f);
  * holding only the items view shows (every item for GW_VIEW_ALL); returns a
  * new reference, or NULL with errno ENOMEM */
 void *gw_status_view_filter(const void *list, enum gw_view view);
+/* gw_status_view_join_routes() : adds to each route item of the List
+ * document (json_t *, modified) whose "ns/name" the /status/routes document
+ * (json_t *, borrowed; gwbpf/route_stats.h) counts, a "dataplane" object
+ * {requests, kernelRequestBytes, listeners, rules}, and to the List a
+ * "dataplane" object {generation, unrouted, unattributed, mechanisms}.
+ * 0 or -ENOMEM. */
+int gw_status_view_join_routes(void *list, const void *stats);
 /* gw_status_item_problem() : first bad condition of one List item as
  * "Type=Status (Reason): message" into buf; false when the item is fine */
 bool gw_status_item_problem(const void *item, char *buf, size_t size);

@@ -168,6 +168,14 @@ static void admin_handle(struct gw_admin_conn *c)
 		else
 			respond(c, 503, "Service Unavailable", "text/plain",
 				xstrdup("no configuration translated yet\n"), head);
+	} else if (!strcmp(path, "/status/routes") && a->ops->routes) {
+		/* per route, requests kept in the kernel vs served by the proxy */
+		body = a->ops->routes(a->arg);
+		if (body)
+			respond(c, 200, "OK", "application/json", body, head);
+		else
+			respond(c, 503, "Service Unavailable", "text/plain",
+				xstrdup("no configuration translated yet\n"), head);
 	} else if (!strcmp(path, "/metrics")) {
 		body = a->ops->metrics ? a->ops->metrics(a->arg) : NULL;
 		if (body)
@@ -177,7 +185,7 @@ static void admin_handle(struct gw_admin_conn *c)
 				head);
 	} else {
 		respond(c, 404, "Not Found", "text/plain",
-			xstrdup("not found: try /healthz /readyz /status /metrics\n"), head);
+			xstrdup("not found: try /healthz /readyz /status /status/routes /metrics\n"), head);
 	}
 }
 

@@ -343,6 +343,30 @@ static void render_requests(struct gw_metrics *m, struct wr *w, struct agg *list
 	}
 }
 
+static void series_visit(const struct series *s, gw_metrics_request_fn fn, void *arg)
+{
+	uint64_t n = 0;
+
+	for (int c = 0; c < N_CLASSES; c++)
+		n += READ(s->codes[c]);
+	if (n)
+		fn(s->listener, s->route, n, arg);
+}
+
+void gw_metrics_foreach_request(struct gw_metrics *m, gw_metrics_request_fn fn, void *arg)
+{
+	if (!m || !fn)
+		return;
+	for (unsigned int i = 0; i < m->n_workers; i++) {
+		struct gw_metrics_worker *wk = &m->workers[i];
+
+		for (size_t k = 0; k < GW_METRICS_MAX_SERIES; k++)
+			if (__atomic_load_n(&wk->series[k].used, __ATOMIC_ACQUIRE))
+				series_visit(&wk->series[k], fn, arg);
+		series_visit(&wk->other, fn, arg);
+	}
+}
+
 int gw_metrics_render(struct gw_metrics *m, char *buf, size_t cap)
 {
 	struct wr w = { buf, cap, 0, false };

@@ -259,6 +259,133 @@ static json_t *xdp_doc(const char *bpffs)
 	return o;
 }
 
+/* counter() : {"count":n,"bytes":b} of one gw_counters reason */
+static json_t *counter(const struct gw_dataplane_stats *st, unsigned int r)
+{
+	return json_pack("{s:I,s:I}", "count", (json_int_t)st->reasons[r].count, "bytes",
+			 (json_int_t)st->reasons[r].bytes);
+}
+
+/* fallbacks() : the reasons of list that counted anything, by name */
+static json_t *fallbacks(const struct gw_dataplane_stats *st, const unsigned int *list, size_t n)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < n; i++)
+		if (st->reasons[list[i]].count)
+			json_object_set_new(o, gw_dataplane_reason_name(list[i]),
+					    counter(st, list[i]));
+	return o;
+}
+
+static void sum_into(const struct gw_dataplane_stats *st, const unsigned int *list, size_t n,
+		     uint64_t *count, uint64_t *bytes)
+{
+	for (size_t i = 0; i < n; i++) {
+		*count += st->reasons[list[i]].count;
+		*bytes += st->reasons[list[i]].bytes;
+	}
+}
+
+static json_t *bypass_mech(const struct gw_dataplane_stats *st)
+{
+	static const unsigned int fb[] = { GW_VERDICT_MSG_PASS_MISS, GW_VERDICT_MSG_PASS_OFF,
+					   GW_DROP_SOCK_INSERT_FAIL };
+	uint64_t c = 0, b = 0;
+
+	sum_into(st, fb, 2, &c, &b); /* insert failures carry no bytes */
+	return json_pack("{s:b,s:i,s:{s:I,s:I},s:{s:I,s:I},s:o}", "attached",
+			 st->sockops_attached && st->skmsg_attached, "sockets", st->n_socks,
+			 "kernel", "messages",
+			 (json_int_t)st->reasons[GW_VERDICT_MSG_REDIRECT].count, "bytes",
+			 (json_int_t)st->reasons[GW_VERDICT_MSG_REDIRECT].bytes, "userspace",
+			 "messages", (json_int_t)c, "bytes", (json_int_t)b, "fallbacks",
+			 fallbacks(st, fb, ARRAY_SIZE(fb)));
+}
+
+static json_t *steer_mech(const struct gw_dataplane_stats *st)
+{
+	/* why a message a local client wrote to a listener went to the proxy */
+	static const unsigned int fb[] = {
+		GW_VERDICT_STEER_USER_PARSE, GW_VERDICT_STEER_USER_ROUTE,
+		GW_VERDICT_STEER_USER_TABLE, GW_VERDICT_STEER_USER_BUSY,
+		GW_VERDICT_STEER_USER_LOAN,  GW_DROP_STEER_FWD_FAIL,
+	};
+	/* responses the kernel could not finish as it should */
+	static const unsigned int resp[] = { GW_VERDICT_STEER_RESP_UNFRAMED,
+					     GW_DROP_STEER_RESP_LOST };
+	uint64_t c = 0, b = 0;
+
+	sum_into(st, fb, ARRAY_SIZE(fb), &c, &b);
+	return json_pack("{s:{s:I,s:I,s:I,s:I},s:{s:I,s:I},s:o,s:o}", "kernel", "requests",
+			 (json_int_t)st->reasons[GW_VERDICT_STEER_FWD].count, "requestBytes",
+			 (json_int_t)st->reasons[GW_VERDICT_STEER_FWD].bytes, "responses",
+			 (json_int_t)st->reasons[GW_VERDICT_STEER_RESP_DONE].count,
+			 "responseBytes", (json_int_t)st->reasons[GW_VERDICT_STEER_RESP].bytes,
+			 "userspace", "messages", (json_int_t)c, "bytes", (json_int_t)b,
+			 "fallbacks", fallbacks(st, fb, ARRAY_SIZE(fb)), "responseFallbacks",
+			 fallbacks(st, resp, ARRAY_SIZE(resp)));
+}
+
+static json_t *splice_mech(const struct gw_splice_stats *sp)
+{
+	static const unsigned int fb[] = {
+		GW_SPLICE_FB_FULL,    GW_SPLICE_FB_STATE,   GW_SPLICE_FB_OTHER,
+		GW_SPLICE_FB_OFF,     GW_SPLICE_FB_BYPASS,  GW_SPLICE_ACCOUNTING,
+		GW_SPLICE_REDIR_MISS, GW_SPLICE_DRAIN_TIMEOUT,
+	};
+	json_t *f = json_object();
+
+	for (size_t i = 0; i < ARRAY_SIZE(fb); i++)
+		if (sp->v[fb[i]] && gw_splice_stat_name(fb[i]))
+			json_object_set_new(f, gw_splice_stat_name(fb[i]),
+					    json_integer((json_int_t)sp->v[fb[i]]));
+	return json_pack("{s:b,s:i,s:I,s:I,s:I,s:o}", "attached", sp->loaded, "sockets",
+			 sp->n_socks, "started", (json_int_t)sp->v[GW_SPLICE_STARTED], "ended",
+			 (json_int_t)sp->v[GW_SPLICE_ENDED], "kernelBytes",
+			 (json_int_t)sp->v[GW_SPLICE_BYTES], "fallbacks", f);
+}
+
+void *gw_bpfstat_mechanisms(const char *bpffs)
+{
+	struct gw_dataplane_stats st;
+	struct gw_splice_stats sp;
+	json_t *o = json_object();
+	bool dp;
+
+	if (!o)
+		return NULL;
+	dp = !gw_dataplane_stats(bpffs, &st);
+	json_object_set_new(o, "bypass", dp ? bypass_mech(&st) : json_null());
+	json_object_set_new(o, "steer", dp ? steer_mech(&st) : json_null());
+	json_object_set_new(o, "splice",
+			    gw_splice_read_stats(bpffs, &sp) ? json_null() : splice_mech(&sp));
+	return o;
+}
+
+static int add_route(const struct gw_dp_route_count *rc, void *arg)
+{
+	if (json_array_size(arg) >= 65536)
+		return 1;
+	json_array_append_new(arg, json_pack("{s:i,s:i,s:i,s:i,s:I,s:I}", "bind", rc->bind,
+					     "listener", rc->listener, "vhost", rc->vhost,
+					     "match", rc->match, "requests",
+					     (json_int_t)rc->requests, "requestBytes",
+					     (json_int_t)rc->bytes));
+	return 0;
+}
+
+void *gw_bpfstat_route_counts(const char *bpffs)
+{
+	json_t *a = json_array();
+
+	if (a && gw_dataplane_route_counts(bpffs, add_route, a)) {
+		json_decref(a);
+		return json_null();
+	}
+	return a;
+}
+
 void *gw_bpfstat_read(const char *bpffs, bool conns)
 {
 	json_t *doc, *maps;
@@ -279,6 +406,8 @@ void *gw_bpfstat_read(const char *bpffs, bool conns)
 	json_object_set_new(doc, "bypass", bypass_doc(bpffs, conns));
 	json_object_set_new(doc, "splice", splice_doc(bpffs, conns));
 	json_object_set_new(doc, "xdp", xdp_doc(bpffs));
+	json_object_set_new(doc, "mechanisms", gw_bpfstat_mechanisms(bpffs));
+	json_object_set_new(doc, "routes", gw_bpfstat_route_counts(bpffs));
 	json_object_set_new(doc, "maps", maps);
 	return doc;
 }
@@ -357,6 +486,99 @@ static void print_xdp(const json_t *x, FILE *f)
 		fprintf(f, "  %-28s %12" JSON_INTEGER_FORMAT "\n", k, json_integer_value(v));
 }
 
+/* print_fallbacks() : "name n (b B), ..." of a fallbacks object, or "none" */
+static void print_fallbacks(const json_t *fb, FILE *f)
+{
+	const char *k;
+	bool first = true;
+	json_t *v;
+
+	json_object_foreach((json_t *)fb, k, v) {
+		fprintf(f, "%s%s %" JSON_INTEGER_FORMAT, first ? "" : ", ", k,
+			json_is_integer(v) ? json_integer_value(v) :
+					     json_integer_value(json_object_get(v, "count")));
+		if (json_integer_value(json_object_get(v, "bytes")))
+			fprintf(f, " (%" JSON_INTEGER_FORMAT " B)",
+				json_integer_value(json_object_get(v, "bytes")));
+		first = false;
+	}
+	fprintf(f, "%s\n", first ? "none" : "");
+}
+
+#define IV(o, a, b) json_integer_value(json_object_get(json_object_get(o, a), b))
+
+void gw_bpfstat_print_mechanisms(const void *mech, FILE *f)
+{
+	const json_t *bp = json_object_get(mech, "bypass");
+	const json_t *st = json_object_get(mech, "steer");
+	const json_t *sp = json_object_get(mech, "splice");
+
+	fprintf(f, "kernel path by mechanism (kernel vs passed to userspace):\n");
+	if (json_is_object(bp)) {
+		fprintf(f, "  %-14s kernel %" JSON_INTEGER_FORMAT " msgs %" JSON_INTEGER_FORMAT
+			   " B; userspace %" JSON_INTEGER_FORMAT " msgs %" JSON_INTEGER_FORMAT
+			   " B; fallbacks: ",
+			"sk_msg bypass", IV(bp, "kernel", "messages"), IV(bp, "kernel", "bytes"),
+			IV(bp, "userspace", "messages"), IV(bp, "userspace", "bytes"));
+		print_fallbacks(json_object_get(bp, "fallbacks"), f);
+	} else {
+		fprintf(f, "  %-14s not loaded\n", "sk_msg bypass");
+	}
+	if (json_is_object(st)) {
+		fprintf(f, "  %-14s kernel %" JSON_INTEGER_FORMAT " requests %" JSON_INTEGER_FORMAT
+			   " B, %" JSON_INTEGER_FORMAT " responses %" JSON_INTEGER_FORMAT
+			   " B; userspace %" JSON_INTEGER_FORMAT " msgs %" JSON_INTEGER_FORMAT
+			   " B; fallbacks: ",
+			"L7 forwarding", IV(st, "kernel", "requests"),
+			IV(st, "kernel", "requestBytes"), IV(st, "kernel", "responses"),
+			IV(st, "kernel", "responseBytes"), IV(st, "userspace", "messages"),
+			IV(st, "userspace", "bytes"));
+		print_fallbacks(json_object_get(st, "fallbacks"), f);
+		if (json_object_size(json_object_get(st, "responseFallbacks"))) {
+			fprintf(f, "  %-14s responses: ", "");
+			print_fallbacks(json_object_get(st, "responseFallbacks"), f);
+		}
+	}
+	if (json_is_object(sp)) {
+		fprintf(f, "  %-14s %" JSON_INTEGER_FORMAT " sockets, started %" JSON_INTEGER_FORMAT
+			   ", ended %" JSON_INTEGER_FORMAT ", kernel %" JSON_INTEGER_FORMAT
+			   " B (ended pairs); fallbacks: ",
+			"sk_skb splice", json_integer_value(json_object_get(sp, "sockets")),
+			json_integer_value(json_object_get(sp, "started")),
+			json_integer_value(json_object_get(sp, "ended")),
+			json_integer_value(json_object_get(sp, "kernelBytes")));
+		print_fallbacks(json_object_get(sp, "fallbacks"), f);
+	} else {
+		fprintf(f, "  %-14s not loaded\n", "sk_skb splice");
+	}
+}
+
+static void print_route_counts(const json_t *routes, FILE *f)
+{
+	size_t i;
+	json_t *r;
+
+	if (!json_array_size(routes))
+		return;
+	fprintf(f, "requests forwarded by the kernel, per route match (indices into the "
+		   "daemon's snapshot;\n`gwbpf status routes` names them while it runs):\n");
+	json_array_foreach((json_t *)routes, i, r) {
+		const json_t *lb = json_object_get(r, "label");
+
+		fprintf(f, "  bind %" JSON_INTEGER_FORMAT " listener %" JSON_INTEGER_FORMAT
+			   " vhost %" JSON_INTEGER_FORMAT " match %" JSON_INTEGER_FORMAT
+			   "  requests %" JSON_INTEGER_FORMAT "  request bytes %" JSON_INTEGER_FORMAT
+			   "%s%s\n",
+			json_integer_value(json_object_get(r, "bind")),
+			json_integer_value(json_object_get(r, "listener")),
+			json_integer_value(json_object_get(r, "vhost")),
+			json_integer_value(json_object_get(r, "match")),
+			json_integer_value(json_object_get(r, "requests")),
+			json_integer_value(json_object_get(r, "requestBytes")), lb ? "  " : "",
+			lb ? json_string_value(lb) : "");
+	}
+}
+
 void gw_bpfstat_print(const void *doc, FILE *f)
 {
 	json_t *maps = json_object_get(doc, "maps");
@@ -366,6 +588,8 @@ void gw_bpfstat_print(const void *doc, FILE *f)
 	print_bypass(json_object_get(doc, "bypass"), f);
 	print_splice(json_object_get(doc, "splice"), f);
 	print_xdp(json_object_get(doc, "xdp"), f);
+	gw_bpfstat_print_mechanisms(json_object_get(doc, "mechanisms"), f);
+	print_route_counts(json_object_get(doc, "routes"), f);
 
 	if (!json_array_size(maps)) {
 		fprintf(f, "no gwbpf maps pinned under %s\n",

@@ -36,6 +36,7 @@
 #include "gwbpf/loop.h"
 #include "gwbpf/metrics.h"
 #include "gwbpf/proxy.h"
+#include "gwbpf/route_stats.h"
 #include "gwbpf/source.h"
 #include "gwbpf/steer.h"
 #include "gwbpf/splice.h"
@@ -274,6 +275,15 @@ static char *admin_status(void *arg)
 	return s;
 }
 
+/* admin_routes() : /status/routes, requests per route kept in the kernel vs
+ * served by the proxy (route_stats.c) */
+static char *admin_routes(void *arg)
+{
+	struct gw_run *r = arg;
+
+	return r->t ? gw_route_stats_json(r->t->ir, r->metrics, r->dp != NULL, r->bpffs) : NULL;
+}
+
 /* splice_metrics() : the sk_skb splice's counters (pinned stats map) */
 static void splice_metrics(const char *bpffs, FILE *f)
 {
@@ -464,6 +474,7 @@ static const struct gw_admin_ops admin_ops = {
 	.ready = admin_ready,
 	.status = admin_status,
 	.metrics = admin_metrics,
+	.routes = admin_routes,
 };
 
 /* parse_bpf() : "msg,splice,steer" | "none" into GW_RUN_BPF_* */

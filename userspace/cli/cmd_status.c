@@ -45,9 +45,9 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* fetch_status() : GET http://admin/status; returns a new json_t * or NULL
- * with a message already printed */
-static json_t *fetch_status(const char *admin)
+/* fetch_json() : GET http://admin/path; returns a new json_t * or NULL with a
+ * message already printed (none for a 404 when optional: an older daemon) */
+static json_t *fetch_json(const char *admin, const char *path, bool optional)
 {
 	struct fetch_buf b = { 0 };
 	json_t *doc = NULL;
@@ -57,7 +57,7 @@ static json_t *fetch_status(const char *admin)
 	CURLcode rc;
 	CURL *c;
 
-	snprintf(url, sizeof(url), "http://%s/status", admin);
+	snprintf(url, sizeof(url), "http://%s%s", admin, path);
 	c = curl_easy_init();
 	if (!c) {
 		gw_cli_err("status: cannot initialise libcurl");
@@ -78,7 +78,8 @@ static json_t *fetch_status(const char *admin)
 		goto out;
 	}
 	if (code != 200) {
-		gw_cli_err("status: %s answered HTTP %ld", url, code);
+		if (!optional || code != 404)
+			gw_cli_err("status: %s answered HTTP %ld", url, code);
 		goto out;
 	}
 	doc = json_loadb(b.p ? b.p : "", b.len, 0, &jerr);
@@ -95,6 +96,8 @@ static void usage(FILE *f)
 		   "                    [--bpffs DIR]\n\n"
 		   "Without an object, shows every object's status. gateways/routes/backends ask\n"
 		   "the running daemon (admin endpoint, default " ADMIN_DEFAULT ");\n"
+		   "routes also shows each route's requests kept in the kernel vs served by the\n"
+		   "proxy, and each kernel mechanism's counters and fallbacks by reason.\n"
 		   "maps/conns read the pinned BPF maps (default /sys/fs/bpf/gwbpf), daemon or not.\n");
 }
 
@@ -163,9 +166,21 @@ int gw_cmd_status(int argc, char **argv)
 		view = !strcmp(what, "gateways") ? GW_VIEW_GATEWAYS :
 		       !strcmp(what, "routes")	 ? GW_VIEW_ROUTES :
 						   GW_VIEW_BACKENDS;
-	doc = fetch_status(admin);
+	doc = fetch_json(admin, "/status", false);
 	if (!doc)
 		goto out;
+	if (view == GW_VIEW_ROUTES) {
+		/* kernel vs proxy requests per route: the daemon joins the pinned
+		 * counters with its snapshot; a daemon without it shows status only */
+		json_t *rs = fetch_json(admin, "/status/routes", true);
+
+		if (rs && gw_status_view_join_routes(doc, rs)) {
+			json_decref(rs);
+			gw_cli_err("status: out of memory");
+			goto out;
+		}
+		json_decref(rs);
+	}
 	if (gw_cli.fmt == GW_OUT_JSON) {
 		/* the same objects the table would show */
 		json_t *sel = gw_status_view_filter(doc, view);

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "gwbpf/bpfstat.h"
 #include "gwbpf/status_view.h"
 #include "gwbpf/translate.h"
 
@@ -148,6 +149,104 @@ static void print_backends(const json_t *item, FILE *f)
 	}
 }
 
+#define IV(o, a, b) json_integer_value(json_object_get(json_object_get(o, a), b))
+
+/* print_dataplane() : a route's requests, kernel vs proxy (item "dataplane") */
+static void print_dataplane(const json_t *dp, FILE *f)
+{
+	size_t i;
+	json_t *x;
+
+	if (!json_is_object(dp))
+		return;
+	fprintf(f, "  %-14s kernel %" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT
+		   " request B), userspace %" JSON_INTEGER_FORMAT ", total %" JSON_INTEGER_FORMAT
+		   "\n",
+		"requests", IV(dp, "requests", "kernel"),
+		json_integer_value(json_object_get(dp, "kernelRequestBytes")),
+		IV(dp, "requests", "userspace"), IV(dp, "requests", "total"));
+	json_array_foreach(json_object_get(dp, "listeners"), i, x)
+		fprintf(f, "  %-14s %-44s kernel %" JSON_INTEGER_FORMAT ", userspace %" JSON_INTEGER_FORMAT
+			   "\n",
+			"listener", json_string_value(json_object_get(x, "listener")) ?: "?",
+			IV(x, "requests", "kernel"), IV(x, "requests", "userspace"));
+	json_array_foreach(json_object_get(dp, "rules"), i, x) {
+		const char *name = json_string_value(json_object_get(x, "name"));
+		char id[64];
+
+		snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT "%s%s",
+			 json_integer_value(json_object_get(x, "rule")), name ? " " : "",
+			 name ? name : "");
+		if (json_is_true(json_object_get(x, "kernelEligible")))
+			fprintf(f, "  %-14s %-44s kernel %" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT
+				   " request B)\n",
+				"rule", id, json_integer_value(json_object_get(x, "kernel")),
+				json_integer_value(json_object_get(x, "kernelRequestBytes")));
+		else
+			fprintf(f, "  %-14s %-44s userspace only\n", "rule", id);
+	}
+}
+
+/* print_dataplane_summary() : what no single route owns (list "dataplane") */
+static void print_dataplane_summary(const json_t *dp, FILE *f)
+{
+	json_int_t n;
+
+	if (!json_is_object(dp))
+		return;
+	n = IV(dp, "unrouted", "userspace");
+	if (n)
+		fprintf(f, "%" JSON_INTEGER_FORMAT " requests answered by the proxy without a "
+			   "route (404, 421, ...)\n", n);
+	n = IV(dp, "unattributed", "kernel");
+	if (n)
+		fprintf(f, "%" JSON_INTEGER_FORMAT " kernel requests counted under an older "
+			   "snapshot's route indices\n", n);
+	if (json_is_object(json_object_get(dp, "mechanisms")))
+		gw_bpfstat_print_mechanisms(json_object_get(dp, "mechanisms"), f);
+}
+
+int gw_status_view_join_routes(void *list, const void *stats)
+{
+	json_t *by_name = json_object(), *item, *r, *sum;
+	size_t i;
+	int err = 0;
+
+	if (!by_name)
+		return -ENOMEM;
+	json_array_foreach(json_object_get(stats, "routes"), i, r) {
+		const char *name = json_string_value(json_object_get(r, "route"));
+
+		if (name)
+			json_object_set(by_name, name, r);
+	}
+	json_array_foreach(json_object_get(list, "items"), i, item) {
+		const char *kind = json_string_value(json_object_get(item, "kind")) ?: "";
+		char name[512];
+
+		if (!in_view(kind, GW_VIEW_ROUTES))
+			continue;
+		item_name(item, name, sizeof(name));
+		r = json_object_get(by_name, name);
+		if (r && json_object_set_new(item, "dataplane",
+					     json_pack("{s:O,s:O,s:O,s:O}", "requests",
+						       json_object_get(r, "requests"),
+						       "kernelRequestBytes",
+						       json_object_get(r, "kernelRequestBytes"),
+						       "listeners", json_object_get(r, "listeners"),
+						       "rules", json_object_get(r, "rules"))))
+			err = -ENOMEM;
+	}
+	sum = json_pack("{s:O?,s:O?,s:O?,s:O?}", "generation", json_object_get(stats, "generation"),
+			"unrouted", json_object_get(stats, "unrouted"), "unattributed",
+			json_object_get(stats, "unattributed"), "mechanisms",
+			json_object_get(stats, "mechanisms"));
+	if (!sum || json_object_set_new(list, "dataplane", sum))
+		err = -ENOMEM;
+	json_decref(by_name);
+	return err;
+}
+
 int gw_status_view_print(const void *list, enum gw_view view, FILE *f)
 {
 	char name[512], problem[1024];
@@ -173,7 +272,11 @@ int gw_status_view_print(const void *list, enum gw_view view, FILE *f)
 			print_listeners(st, f);
 		if (view == GW_VIEW_BACKENDS)
 			print_backends(item, f);
+		if (view == GW_VIEW_ROUTES)
+			print_dataplane(json_object_get(item, "dataplane"), f);
 	}
+	if (view == GW_VIEW_ROUTES)
+		print_dataplane_summary(json_object_get(list, "dataplane"), f);
 	return bad;
 }
 

@@ -1,0 +1,30 @@
+/* gwbpf/route_stats.h - requests per route, kept in the kernel vs served by
+ * the proxy (the admin endpoint's GET /status/routes, `gwbpf status routes`).
+ */
+#ifndef GWBPF_ROUTE_STATS_H
+#define GWBPF_ROUTE_STATS_H
+
+#include "gwbpf/api.h"
+
+struct gw_ir;
+struct gw_metrics;
+
+/* gw_route_stats_json() : the document of GET /status/routes, built from
+ * the snapshot being served (ir, borrowed), the proxy's per-(listener, route)
+ * request counters (m, borrowed, may be NULL) and, when kernel is true, the
+ * pinned gw_route_cnt and mechanism counters under bpffs (NULL = default):
+ *   {"generation": n,
+ *    "routes": [{"route": "ns/name",
+ *                "requests": {"kernel", "userspace", "total"},
+ *                "kernelRequestBytes": n,
+ *                "listeners": [{"listener": "ns/gw/section", same counts}],
+ *                "rules": [{"rule", "name"?, "kernelEligible", "kernel",
+ *                           "kernelRequestBytes"}]}],
+ *    "unrouted": {"userspace": n},      answered without a route (404, 421...)
+ *    "unattributed": {"kernel": n},     kernel counts no rule of ir matches
+ *    "mechanisms": gw_bpfstat_mechanisms() or null}
+ * Returns a malloc'd JSON string, or NULL (ENOMEM). */
+char *gw_route_stats_json(const struct gw_ir *ir, struct gw_metrics *m, bool kernel,
+			  const char *bpffs);
+
+#endif
