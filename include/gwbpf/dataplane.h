@@ -66,6 +66,10 @@ int gw_dataplane_conns(const char *bpffs, gw_dp_conn_fn fn, void *arg);
 typedef int (*gw_dp_route_fn)(const struct gw_dp_route_count *rc, void *arg);
 int gw_dataplane_route_counts(const char *bpffs, gw_dp_route_fn fn, void *arg);
 
+/* gw_dataplane_pin_retired() : name is a pin an older gwbpf made and this
+ * build no longer uses (gw_dataplane_open() removes those it finds) */
+bool gw_dataplane_pin_retired(const char *name);
+
 /* gw_dataplane_reason_name() : "sock_insert", "msg_redirect", ...; NULL for a
  * code that is not in use. Stable: used as metric label values. */
 const char *gw_dataplane_reason_name(unsigned int reason);

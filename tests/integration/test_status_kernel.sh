@@ -9,7 +9,8 @@
 # (kernel-forwarded), POSTs with a body to fast (the kernel passes them to the
 # proxy) and GETs to slow; per route, kernel + userspace must equal what was
 # sent, slow must have no kernel request, and the per-route kernel counts must
-# add up to the L7 mechanism's own steer_fwd counter (another map).
+# add up to the L7 mechanism's own steer_fwd counter (another map). A pin of
+# an older layout is flagged by `status maps` and removed by the daemon.
 . "$(dirname "$0")/lib.sh"
 gw_init
 gw_require_root
@@ -51,11 +52,27 @@ YEOF
 	gw_yaml_service svc-a 8080 "$PA"
 } > "$GW_TMP/gw.yaml"
 
+# pins an older gwbpf left (gw_loan_dir before _v2) are removed at start;
+# another tool's pin in the same folder is not
+st() { "$GW_BIN" status "$@" --admin "$GW_ADMIN" --bpffs "$BPFFS"; }
+gw_require_cmd bpftool
+mkdir -p "$BPFFS"
+bpftool map create "$BPFFS/gw_loan_dir" type array key 4 value 8 entries 4 name gw_loan_dir ||
+	gw_fail "bpftool map create"
+bpftool map create "$BPFFS/not_ours" type array key 4 value 8 entries 4 name not_ours ||
+	gw_fail "bpftool map create"
+st maps --json | $GW_PY -c 'import json, sys
+m = {x["name"]: x for x in json.load(sys.stdin)["maps"]}
+sys.exit(0 if m["gw_loan_dir"].get("retired") and "retired" not in m["not_ours"] else 1)' ||
+	gw_fail "status maps does not flag the retired pin"
+
 gw_start --config "$GW_TMP/gw.yaml" --bpf msg,steer --workers 2 --bpffs "$BPFFS" \
 	--cgroup "$CG" --access-log off
+[ -e "$BPFFS/gw_loan_dir" ] && gw_fail "the retired pin gw_loan_dir is still there"
+[ -e "$BPFFS/not_ours" ] || gw_fail "another tool's pin was removed"
+grep -q "removed $BPFFS/gw_loan_dir" "$GW_TMP/gwbpf.log" || gw_fail "no log line for the removed pin"
+gw_log "retired pin removed at start, foreign pin kept"
 grep -q "backend connections lent to the kernel" "$GW_TMP/gwbpf.log" || gw_fail "no loans"
-
-st() { "$GW_BIN" status "$@" --admin "$GW_ADMIN" --bpffs "$BPFFS"; }
 
 # send N_GET plain GETs and N_POST POSTs to fast, N_SLOW GETs to slow, each on
 # its own connection (a fresh connection has nothing in flight, so the kernel

@@ -49,6 +49,9 @@ static json_t *map_doc(int fd, const struct bpf_map_info *info, const char *path
 	json_object_set_new(m, "keySize", json_integer(info->key_size));
 	json_object_set_new(m, "valueSize", json_integer(info->value_size));
 	json_object_set_new(m, "maxEntries", json_integer(info->max_entries));
+	/* a pin an older gwbpf left: the next `gwbpf run` removes it */
+	if (gw_dataplane_pin_retired(strrchr(path, '/') ? strrchr(path, '/') + 1 : path))
+		json_object_set_new(m, "retired", json_true());
 	if (info->key_size > sizeof(key))
 		return m;
 	if (is_percpu(info->type) && info->value_size == 8 && ncpu > 0) {
@@ -598,12 +601,15 @@ void gw_bpfstat_print(const void *doc, FILE *f)
 	}
 	fprintf(f, "%-20s %-16s %8s %10s  %s\n", "MAP", "TYPE", "ENTRIES", "MAX", "PATH");
 	json_array_foreach(maps, i, m) {
-		fprintf(f, "%-20s %-16s %8" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT "  %s\n",
+		fprintf(f, "%-20s %-16s %8" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT "  %s%s\n",
 			json_string_value(json_object_get(m, "name")),
 			json_string_value(json_object_get(m, "type")),
 			json_integer_value(json_object_get(m, "entries")),
 			json_integer_value(json_object_get(m, "maxEntries")),
-			json_string_value(json_object_get(m, "path")));
+			json_string_value(json_object_get(m, "path")),
+			json_is_true(json_object_get(m, "retired")) ?
+				" (retired layout: the next gwbpf run removes it)" :
+				"");
 		json_array_foreach(json_object_get(m, "counters"), j, c)
 			fprintf(f, "  [%s] %" JSON_INTEGER_FORMAT "\n",
 				json_string_value(json_object_get(c, "key")),

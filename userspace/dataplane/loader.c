@@ -46,6 +46,36 @@ static const char *const gw_dp_map_pins[] = {
 	GW_PIN_ROUTE_CNT,
 };
 
+/* Pins an older gwbpf pinned under these names and this build no longer
+ * uses: a map whose layout changed (renamed _v2) and scratch memory that is
+ * private now. Append-only. */
+static const char *const gw_dp_retired_pins[] = {
+	"gw_loan_dir",    /* gw_loan_dir_v2 since 64 slots per cluster */
+	"gw_fwd_scratch", /* per-CPU scratch, private to each load */
+};
+
+bool gw_dataplane_pin_retired(const char *name)
+{
+	for (size_t i = 0; name && i < ARRAY_SIZE(gw_dp_retired_pins); i++)
+		if (!strcmp(name, gw_dp_retired_pins[i]))
+			return true;
+	return false;
+}
+
+/* gw_dp_prune_retired() : removes the retired pins once this build's
+ * programs are loaded. Only the pin goes: a program of the older build that
+ * still uses the map keeps its own reference, so nothing running breaks; the
+ * map is freed when the last user is gone. Other names are never touched. */
+static void gw_dp_prune_retired(struct gw_dataplane *dp)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(gw_dp_retired_pins); i++)
+		if (!unlink(gw_dp_pin_path(dp->dir, gw_dp_retired_pins[i], path)))
+			pr_info("dataplane: removed %s, pinned by an older gwbpf and unused now",
+				path);
+}
+
 /* gw_dp_pinned_map() : false for maps that must stay private to one load:
  * libbpf's .rodata/.bss (a pinned one would carry another build's constants
  * into this one) and per-CPU scratch memory */
@@ -353,6 +383,7 @@ struct gw_dataplane *gw_dataplane_open(const struct gw_dataplane_opts *opts)
 	err = gw_dp_load(dp);
 	if (err)
 		goto out;
+	gw_dp_prune_retired(dp);
 	err = gw_dp_attach_skmsg(dp);
 	if (err)
 		goto out;
