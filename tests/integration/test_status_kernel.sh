@@ -204,6 +204,11 @@ doc = json.load(open(sys.argv[1]))
 k = int(sys.argv[2])
 if sum(r["requests"] for r in doc["routes"]) != k:
     sys.exit("routes: %r, want %d kernel requests in all" % (doc["routes"], k))
+# named from the pinned gw_route_names the daemon wrote
+fast = [r for r in doc["routes"] if r.get("name", {}).get("route") == "default/fast"]
+if len(fast) != 1 or fast[0]["requests"] != k or fast[0]["name"]["rule"] != 0 \
+        or not fast[0]["name"]["kernelEligible"] or fast[0]["name"]["host"] != "fast.test":
+    sys.exit("default/fast not named: %r" % doc["routes"])
 if doc["mechanisms"]["steer"]["kernel"]["requests"] != k:
     sys.exit("steer: %r" % doc["mechanisms"]["steer"])
 if "steer_user_route" not in doc["mechanisms"]["steer"]["fallbacks"]:
@@ -211,7 +216,7 @@ if "steer_user_route" not in doc["mechanisms"]["steer"]["fallbacks"]:
 PYEOF
 st maps > "$GW_TMP/maps.txt" || gw_fail "status maps with the daemon down"
 grep -Eq "^  L7 forwarding +kernel $k requests" "$GW_TMP/maps.txt" || gw_fail "status maps: $(cat "$GW_TMP/maps.txt")"
-grep -Eq "^  bind [0-9]+ listener [0-9]+ vhost [0-9]+ match [0-9]+ +requests $k " "$GW_TMP/maps.txt" ||
+grep -Eq "^  bind [0-9]+ listener [0-9]+ vhost [0-9]+ match [0-9]+ +requests $k .* default/fast rule 0 \(default/gw/http-$GWP, host fast.test, PathPrefix /\)" "$GW_TMP/maps.txt" ||
 	gw_fail "status maps: no per-route line: $(cat "$GW_TMP/maps.txt")"
 gw_log "status maps (daemon down): $k kernel requests per route and by mechanism"
 echo "PASS"

@@ -366,27 +366,62 @@ void *gw_bpfstat_mechanisms(const char *bpffs)
 	return o;
 }
 
+struct route_ctx {
+	json_t *list;
+	int names_fd; /* pinned gw_route_names, or -1 */
+};
+
 static int add_route(const struct gw_dp_route_count *rc, void *arg)
 {
-	if (json_array_size(arg) >= 65536)
+	struct gw_route_key k = {
+		.bind = rc->bind, .listener = rc->listener, .vhost = rc->vhost, .match = rc->match
+	};
+	struct route_ctx *x = arg;
+	struct gw_route_name n;
+	json_t *r;
+
+	if (json_array_size(x->list) >= GW_ROUTE_CNT_MAX)
 		return 1;
-	json_array_append_new(arg, json_pack("{s:i,s:i,s:i,s:i,s:I,s:I}", "bind", rc->bind,
-					     "listener", rc->listener, "vhost", rc->vhost,
-					     "match", rc->match, "requests",
-					     (json_int_t)rc->requests, "requestBytes",
-					     (json_int_t)rc->bytes));
+	r = json_pack("{s:i,s:i,s:i,s:i,s:I,s:I}", "bind", rc->bind, "listener", rc->listener,
+		      "vhost", rc->vhost, "match", rc->match, "requests", (json_int_t)rc->requests,
+		      "requestBytes", (json_int_t)rc->bytes);
+	/* the names the daemon wrote for these indices (its last snapshot) */
+	if (r && x->names_fd >= 0 && !bpf_map_lookup_elem(x->names_fd, &k, &n)) {
+		char label[600];
+
+		n.route[sizeof(n.route) - 1] = n.listener[sizeof(n.listener) - 1] = 0;
+		n.host[sizeof(n.host) - 1] = n.path[sizeof(n.path) - 1] = 0;
+		snprintf(label, sizeof(label), "%s rule %u (%s, host %s, %s)", n.route, n.rule,
+			 n.listener, n.host, n.path);
+		json_object_set_new(
+			r, "name",
+			json_pack("{s:s,s:i,s:s,s:s,s:s,s:b,s:I,s:s}", "route", n.route, "rule",
+				  (int)n.rule, "listener", n.listener, "host", n.host, "path", n.path,
+				  "kernelEligible", !!(n.flags & GW_ROUTE_NAME_F_KERNEL_OK),
+				  "generation", (json_int_t)n.generation, "label", label));
+	}
+	if (r)
+		json_array_append_new(x->list, r);
 	return 0;
 }
 
 void *gw_bpfstat_route_counts(const char *bpffs)
 {
-	json_t *a = json_array();
+	struct route_ctx x = { .list = json_array(), .names_fd = -1 };
+	char path[4096];
 
-	if (a && gw_dataplane_route_counts(bpffs, add_route, a)) {
-		json_decref(a);
-		return json_null();
+	if (!x.list)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/%s", bpffs ? bpffs : GW_DP_BPFFS_DEFAULT,
+		 GW_PIN_ROUTE_NAMES);
+	x.names_fd = bpf_obj_get(path);
+	if (gw_dataplane_route_counts(bpffs, add_route, &x)) {
+		json_decref(x.list);
+		x.list = json_null();
 	}
-	return a;
+	if (x.names_fd >= 0)
+		close(x.names_fd);
+	return x.list;
 }
 
 void *gw_bpfstat_read(const char *bpffs, bool conns)
@@ -564,9 +599,9 @@ static void print_route_counts(const json_t *routes, FILE *f)
 	if (!json_array_size(routes))
 		return;
 	fprintf(f, "requests forwarded by the kernel, per route match (indices into the "
-		   "daemon's snapshot;\n`gwbpf status routes` names them while it runs):\n");
+		   "daemon's last snapshot, named from gw_route_names):\n");
 	json_array_foreach((json_t *)routes, i, r) {
-		const json_t *lb = json_object_get(r, "label");
+		const json_t *lb = json_object_get(json_object_get(r, "name"), "label");
 
 		fprintf(f, "  bind %" JSON_INTEGER_FORMAT " listener %" JSON_INTEGER_FORMAT
 			   " vhost %" JSON_INTEGER_FORMAT " match %" JSON_INTEGER_FORMAT

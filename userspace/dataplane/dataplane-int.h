@@ -46,6 +46,10 @@ int gw_dp_loan_open(struct gw_dataplane *dp);
 void gw_dp_loan_close(struct gw_dataplane *dp);
 int gw_dp_loan_sync(struct gw_dataplane *dp, const struct gw_ir *ir, uint64_t epoch);
 
+/* gw_dp_names_sync() : (route_names.c) the pinned names of gw_route_cnt's
+ * keys for ir; 0 or -errno (the counters work without them) */
+int gw_dp_names_sync(struct gw_dataplane *dp, const struct gw_ir *ir);
+
 /* gw_dp_pin_path() : dir/name into buf (PATH_MAX); returns buf */
 char *gw_dp_pin_path(const char *dir, const char *name, char *buf);
 

@@ -434,6 +434,9 @@ int gw_dataplane_sync(struct gw_dataplane *dp, const struct gw_ir *ir)
 	err = gw_dp_routes_sync(dp, ir);
 	if (err)
 		goto out;
+	/* names for `gwbpf status maps` without the daemon: best effort */
+	if ((dp->flags & GW_DP_F_STEER_FWD) && gw_dp_names_sync(dp, ir))
+		pr_debug("dataplane: route names for status not written");
 	err = gw_dp_config_update(dp->config_fd, 0, 0, -1, ir->generation);
 out:
 	free(stale);

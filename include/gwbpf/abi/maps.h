@@ -270,4 +270,21 @@ struct gw_route_key {
 };
 _Static_assert(sizeof(struct gw_route_key) == 8, "gw_route_key ABI");
 
+/* gw_route_names[struct gw_route_key]: written by userspace only, read by no
+ * program. The names of gw_route_cnt's keys in the snapshot last synced, so
+ * `gwbpf status maps` can name the kernel's per-route counters while the
+ * daemon is down. Strings are NUL-terminated (cut to fit). */
+#define GW_PIN_ROUTE_NAMES "gw_route_names"
+#define GW_ROUTE_NAME_F_KERNEL_OK 0x1u /* the rule is kernel-routable */
+struct gw_route_name {
+	__u64 generation; /* IR generation that wrote it */
+	__u32 rule;       /* rule index in the route */
+	__u32 flags;      /* GW_ROUTE_NAME_F_* */
+	char route[128];    /* "ns/name" */
+	char listener[128]; /* "ns/gateway/section" */
+	char host[96];      /* vhost hostname, "*" for any */
+	char path[96];      /* "PathPrefix /a", "Exact /x", "RegularExpression ..." */
+};
+_Static_assert(sizeof(struct gw_route_name) == 464, "gw_route_name ABI");
+
 #endif
