@@ -576,6 +576,8 @@ void gw_bpfstat_print_mechanisms(const void *mech, FILE *f)
 			fprintf(f, "  %-14s responses: ", "");
 			print_fallbacks(json_object_get(st, "responseFallbacks"), f);
 		}
+	} else {
+		fprintf(f, "  %-14s not loaded\n", "L7 forwarding");
 	}
 	if (json_is_object(sp)) {
 		fprintf(f, "  %-14s %" JSON_INTEGER_FORMAT " sockets, started %" JSON_INTEGER_FORMAT
