@@ -17,9 +17,13 @@ struct gw_metrics;
  *    "routes": [{"route": "ns/name",
  *                "requests": {"kernel", "userspace", "total"},
  *                "kernelRequestBytes": n,
- *                "listeners": [{"listener": "ns/gw/section", same counts}],
+ *                "listeners": [{"listener": "ns/gw/section", "hosts": [...],
+ *                               same counts}],
  *                "rules": [{"rule", "name"?, "kernelEligible", "kernel",
- *                           "kernelRequestBytes"}]}],
+ *                           "kernelRequestBytes",
+ *                           "backends": [{"cluster": "ns/svc:port" or null,
+ *                                         "weight", "endpoints": [{"address",
+ *                                         "port", "ready"}]}]}]}],
  *    "unrouted": {"userspace": n},      answered without a route (404, 421...)
  *    "unattributed": {"kernel": n},     kernel counts no rule of ir matches
  *    "mechanisms": gw_bpfstat_mechanisms() or null}

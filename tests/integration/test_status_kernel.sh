@@ -165,6 +165,8 @@ if fast["kernelRequestBytes"] < fr["kernel"] * len("GET /g0 HTTP/1.1\r\nHost: fa
 lst = [l for l in fast["listeners"] if l["listener"] == "default/gw/http-%d" % port]
 if len(lst) != 1 or lst[0]["requests"] != fr:
     sys.exit("fast listeners: %r" % fast["listeners"])
+if lst[0]["hosts"] != ["fast.test"]:
+    sys.exit("fast hosts: %r" % lst[0])
 if [(r["rule"], r["kernelEligible"]) for r in fast["rules"]] != [(0, True)]:
     sys.exit("fast rules: %r" % fast["rules"])
 if [(r["rule"], r["kernelEligible"], r["kernel"]) for r in slow["rules"]] != [(0, False, 0)]:
@@ -193,6 +195,12 @@ grep -Eq "^  rule +0 +userspace only" "$GW_TMP/routes.txt" || gw_fail "no usersp
 grep -Eq "^  L7 forwarding +kernel $k requests .*steer_user_route [0-9]+" "$GW_TMP/routes.txt" ||
 	gw_fail "no L7 forwarding line: $(cat "$GW_TMP/routes.txt")"
 gw_log "status routes table: kernel $k of $((N_GET + N_POST)) for fast"
+
+# the backends view: each rule's cluster and endpoints as the daemon resolved them
+st backends > "$GW_TMP/backends.txt" || gw_fail "status backends"
+n=$(grep -Ec "^  rule +0 +default/svc-a:8080 weight=1 endpoints 127.0.0.1:$PA\$" "$GW_TMP/backends.txt")
+[ "$n" = 2 ] || gw_fail "status backends: $(cat "$GW_TMP/backends.txt")"
+gw_log "status backends: cluster and endpoint of both routes"
 
 # --- the daemon down: status maps still reads the pins
 gw_stop_gwbpf

@@ -169,9 +169,10 @@ int gw_cmd_status(int argc, char **argv)
 	doc = fetch_json(admin, "/status", false);
 	if (!doc)
 		goto out;
-	if (view == GW_VIEW_ROUTES) {
-		/* kernel vs proxy requests per route: the daemon joins the pinned
-		 * counters with its snapshot; a daemon without it shows status only */
+	if (view == GW_VIEW_ROUTES || view == GW_VIEW_BACKENDS) {
+		/* kernel vs proxy requests per route, and the clusters and
+		 * endpoints of each rule: the daemon joins the pinned counters with
+		 * its snapshot; a daemon without /status/routes shows status only */
 		json_t *rs = fetch_json(admin, "/status/routes", true);
 
 		if (rs && gw_status_view_join_routes(doc, rs)) {

@@ -83,8 +83,40 @@ static void listener_label(const struct gw_ir_listener *l, char *buf, size_t siz
 	snprintf(buf, size, "%s/%s", l->gateway ? l->gateway : "", l->name ? l->name : "");
 }
 
+/* backends_doc() : the rule's backends as a person reads them: cluster,
+ * weight and the cluster's endpoints */
+static json_t *backends_doc(const struct gw_ir *ir, const struct gw_ir_action *a)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < a->n_backends; i++) {
+		const struct gw_ir_backend *b = &a->backends[i];
+		const struct gw_ir_cluster *c;
+		json_t *eps = json_array(), *o;
+
+		if (b->cluster < 0 || (size_t)b->cluster >= ir->n_clusters) {
+			/* an invalid reference: the proxy answers 500 for its share */
+			json_decref(eps);
+			json_array_append_new(arr, json_pack("{s:n,s:i}", "cluster", "weight",
+							     (int)b->weight));
+			continue;
+		}
+		c = &ir->clusters[b->cluster];
+		for (size_t e = 0; eps && e < c->n_endpoints; e++)
+			json_array_append_new(eps, json_pack("{s:s,s:i,s:b}", "address",
+							     c->endpoints[e].address ?: "", "port",
+							     c->endpoints[e].port, "ready",
+							     c->endpoints[e].ready));
+		o = json_pack("{s:s,s:i,s:o*}", "cluster", c->name ? c->name : "", "weight",
+			      (int)b->weight, "endpoints", eps);
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
 /* rule_entry() : the rule's entry, kernelEligible or-ed over its matches */
-static json_t *rule_entry(json_t *e, const struct gw_ir_action *a, bool kernel_ok)
+static json_t *rule_entry(const struct gw_ir *ir, json_t *e, const struct gw_ir_action *a,
+			  bool kernel_ok)
 {
 	char idx[16];
 	json_t *r;
@@ -100,10 +132,20 @@ static json_t *rule_entry(json_t *e, const struct gw_ir_action *a, bool kernel_o
 		json_object_set_new(r, "kernelEligible", json_false());
 		add(r, "kernel", 0);
 		add(r, "kernelRequestBytes", 0);
+		json_object_set_new(r, "backends", backends_doc(ir, a));
 	}
 	if (kernel_ok)
 		json_object_set_new(r, "kernelEligible", json_true());
 	return r;
+}
+
+/* add_host() : the vhost's hostname into the listener entry's "hosts" set */
+static void add_host(json_t *l, const struct gw_ir_vhost *vh)
+{
+	json_t *hosts = child(l, "hosts");
+
+	if (hosts && !json_object_get(hosts, vh->hostname ? vh->hostname : "*"))
+		json_object_set_new(hosts, vh->hostname ? vh->hostname : "*", json_true());
 }
 
 /* every route of the snapshot gets an entry, with zero counts */
@@ -133,8 +175,8 @@ static void walk_ir(struct rs_ctx *x)
 					a = &vh->actions[vh->matches[m].action];
 					if (!a->route || !(e = entry(x, a->route)))
 						continue;
-					listener_entry(e, label);
-					rule_entry(e, a, plain && a->kernel_ok);
+					add_host(listener_entry(e, label), vh);
+					rule_entry(ir, e, a, plain && a->kernel_ok);
 				}
 			}
 		}
@@ -165,7 +207,7 @@ static int on_kernel(const struct gw_dp_route_count *rc, void *arg)
 	e = entry(x, a->route);
 	listener_label(l, label, sizeof(label));
 	le = listener_entry(e, label);
-	re = rule_entry(e, a, false);
+	re = rule_entry(ir, e, a, false);
 	add(e, "kernel", rc->requests);
 	add(e, "kernelRequestBytes", rc->bytes);
 	add(le, "kernel", rc->requests);
@@ -222,7 +264,13 @@ static json_t *finish(json_t *routes)
 		{
 			json_t *l = json_object();
 
+			json_t *hosts = json_array(), *h;
+			const char *hn;
+
+			json_object_foreach(json_object_get(v, "hosts"), hn, h)
+				json_array_append_new(hosts, json_string(hn));
 			json_object_set_new(l, "listener", json_string(k));
+			json_object_set_new(l, "hosts", hosts);
 			json_object_set_new(l, "requests", counts(v));
 			json_object_set(l, "kernelRequestBytes",
 					json_object_get(v, "kernelRequestBytes"));

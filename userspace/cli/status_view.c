@@ -129,6 +129,36 @@ static void print_listeners(const json_t *st, FILE *f)
 			json_string_value(json_object_get(l, "value")) ?: "?");
 }
 
+/* print_resolved() : the rules' backends as the daemon resolved them
+ * (clusters and endpoints from its snapshot, item "dataplane") */
+static void print_resolved(const json_t *dp, FILE *f)
+{
+	size_t i, j, k;
+	json_t *r, *b, *e;
+
+	json_array_foreach(json_object_get(dp, "rules"), i, r) {
+		json_array_foreach(json_object_get(r, "backends"), j, b) {
+			const char *cl = json_string_value(json_object_get(b, "cluster"));
+
+			fprintf(f, "  rule %-9" JSON_INTEGER_FORMAT " %s weight=%" JSON_INTEGER_FORMAT,
+				json_integer_value(json_object_get(r, "rule")),
+				cl ? cl : "(invalid reference: 500)",
+				json_integer_value(json_object_get(b, "weight")));
+			if (cl && !json_array_size(json_object_get(b, "endpoints")))
+				fprintf(f, " no endpoints");
+			json_array_foreach(json_object_get(b, "endpoints"), k, e) {
+				const char *a = json_string_value(json_object_get(e, "address")) ?: "?";
+
+				fprintf(f, "%s%s%s%s:%" JSON_INTEGER_FORMAT "%s", k ? "," : " endpoints ",
+					strchr(a, ':') ? "[" : "", a, strchr(a, ':') ? "]" : "",
+					json_integer_value(json_object_get(e, "port")),
+					json_is_true(json_object_get(e, "ready")) ? "" : " (not ready)");
+			}
+			fprintf(f, "\n");
+		}
+	}
+}
+
 static void print_backends(const json_t *item, FILE *f)
 {
 	/* backendRefs come from the route's spec when the document carries it */
@@ -165,11 +195,22 @@ static void print_dataplane(const json_t *dp, FILE *f)
 		"requests", IV(dp, "requests", "kernel"),
 		json_integer_value(json_object_get(dp, "kernelRequestBytes")),
 		IV(dp, "requests", "userspace"), IV(dp, "requests", "total"));
-	json_array_foreach(json_object_get(dp, "listeners"), i, x)
+	json_array_foreach(json_object_get(dp, "listeners"), i, x) {
+		char hosts[256] = "";
+		size_t j, n = 0;
+		json_t *h;
+
+		/* the hostnames the route is served under on this listener */
+		json_array_foreach(json_object_get(x, "hosts"), j, h)
+			if (n < sizeof(hosts))
+				n += (size_t)snprintf(hosts + n, sizeof(hosts) - n, "%s%s",
+						      n ? "," : "", json_string_value(h) ?: "");
 		fprintf(f, "  %-14s %-44s kernel %" JSON_INTEGER_FORMAT ", userspace %" JSON_INTEGER_FORMAT
-			   "\n",
+			   "%s%s\n",
 			"listener", json_string_value(json_object_get(x, "listener")) ?: "?",
-			IV(x, "requests", "kernel"), IV(x, "requests", "userspace"));
+			IV(x, "requests", "kernel"), IV(x, "requests", "userspace"),
+			*hosts ? ", hosts " : "", hosts);
+	}
 	json_array_foreach(json_object_get(dp, "rules"), i, x) {
 		const char *name = json_string_value(json_object_get(x, "name"));
 		char id[64];
@@ -270,7 +311,9 @@ int gw_status_view_print(const void *list, enum gw_view view, FILE *f)
 			prob ? problem : "");
 		if (view == GW_VIEW_GATEWAYS && !strcmp(kind, "Gateway"))
 			print_listeners(st, f);
-		if (view == GW_VIEW_BACKENDS)
+		if (view == GW_VIEW_BACKENDS && json_object_get(item, "dataplane"))
+			print_resolved(json_object_get(item, "dataplane"), f);
+		else if (view == GW_VIEW_BACKENDS)
 			print_backends(item, f);
 		if (view == GW_VIEW_ROUTES)
 			print_dataplane(json_object_get(item, "dataplane"), f);
