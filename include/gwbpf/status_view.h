@@ -28,7 +28,9 @@ void *gw_status_view_filter(const void *list, enum gw_view view);
 /* gw_status_view_join_routes() : adds to each route item of the List
  * document (json_t *, modified) whose "ns/name" the /status/routes document
  * (json_t *, borrowed; gwbpf/route_stats.h) counts, a "dataplane" object
- * {requests, kernelRequestBytes, listeners, rules}, and to the List a
+ * {requests, kernelRequestBytes, listeners, rules}, to each Gateway item a
+ * "dataplane" object {listeners: {section: [{route, hosts, requests}]}},
+ * and to the List a
  * "dataplane" object {generation, unrouted, unattributed, mechanisms}.
  * 0 or -ENOMEM. */
 int gw_status_view_join_routes(void *list, const void *stats);

@@ -201,6 +201,11 @@ st backends > "$GW_TMP/backends.txt" || gw_fail "status backends"
 n=$(grep -Ec "^  rule +0 +default/svc-a:8080 weight=1 endpoints 127.0.0.1:$PA\$" "$GW_TMP/backends.txt")
 [ "$n" = 2 ] || gw_fail "status backends: $(cat "$GW_TMP/backends.txt")"
 gw_log "status backends: cluster and endpoint of both routes"
+st gateways > "$GW_TMP/gws.txt" || gw_fail "status gateways"
+grep -Eq "^    route +default/fast +hosts fast.test \(requests: kernel $k, userspace $((N_GET + N_POST - k))\)" "$GW_TMP/gws.txt" &&
+	grep -Eq "^    route +default/slow +hosts slow.test \(requests: kernel 0, userspace $N_SLOW\)" "$GW_TMP/gws.txt" ||
+	gw_fail "status gateways: $(cat "$GW_TMP/gws.txt")"
+gw_log "status gateways: each listener's routes, hosts and requests"
 
 # --- the daemon down: status maps still reads the pins
 gw_stop_gwbpf

@@ -169,9 +169,10 @@ int gw_cmd_status(int argc, char **argv)
 	doc = fetch_json(admin, "/status", false);
 	if (!doc)
 		goto out;
-	if (view == GW_VIEW_ROUTES || view == GW_VIEW_BACKENDS) {
-		/* kernel vs proxy requests per route, and the clusters and
-		 * endpoints of each rule: the daemon joins the pinned counters with
+	if (view != GW_VIEW_ALL) {
+		/* kernel vs proxy requests per route, the clusters and
+		 * endpoints of each rule, the routes and hosts of each
+		 * listener: the daemon joins the pinned counters with
 		 * its snapshot; a daemon without /status/routes shows status only */
 		json_t *rs = fetch_json(admin, "/status/routes", true);
 

@@ -10,6 +10,8 @@
 #include "gwbpf/status_view.h"
 #include "gwbpf/translate.h"
 
+#define IV(o, a, b) json_integer_value(json_object_get(json_object_get(o, a), b))
+
 /* A condition is bad when a positive-polarity type is not True, or a
  * negative-polarity one (Conflicted, the spec's only abnormal-true listener
  * condition) is True. */
@@ -115,15 +117,29 @@ static void item_name(const json_t *item, char *buf, size_t size)
 		snprintf(buf, size, "%s", name ?: "?");
 }
 
-static void print_listeners(const json_t *st, FILE *f)
+static void print_listeners(const json_t *item, FILE *f)
 {
-	size_t i;
-	json_t *l;
+	const json_t *st = json_object_get(item, "status");
+	const json_t *dl = json_object_get(json_object_get(item, "dataplane"), "listeners");
+	size_t i, j, k;
+	json_t *l, *r, *h;
 
-	json_array_foreach(json_object_get(st, "listeners"), i, l)
+	json_array_foreach(json_object_get(st, "listeners"), i, l) {
+		const char *name = json_string_value(json_object_get(l, "name")) ?: "?";
+
 		fprintf(f, "  %-14s %-44s attachedRoutes=%" JSON_INTEGER_FORMAT "\n", "listener",
-			json_string_value(json_object_get(l, "name")) ?: "?",
-			json_integer_value(json_object_get(l, "attachedRoutes")));
+			name, json_integer_value(json_object_get(l, "attachedRoutes")));
+		/* what the daemon serves there: route, hosts, requests */
+		json_array_foreach(json_object_get(dl, name), j, r) {
+			fprintf(f, "    %-12s %-44s", "route",
+				json_string_value(json_object_get(r, "route")) ?: "?");
+			json_array_foreach(json_object_get(r, "hosts"), k, h)
+				fprintf(f, "%s%s", k ? "," : "hosts ", json_string_value(h) ?: "");
+			fprintf(f, " (requests: kernel %" JSON_INTEGER_FORMAT
+				   ", userspace %" JSON_INTEGER_FORMAT ")\n",
+				IV(r, "requests", "kernel"), IV(r, "requests", "userspace"));
+		}
+	}
 	json_array_foreach(json_object_get(st, "addresses"), i, l)
 		fprintf(f, "  %-14s %s\n", "address",
 			json_string_value(json_object_get(l, "value")) ?: "?");
@@ -178,8 +194,6 @@ static void print_backends(const json_t *item, FILE *f)
 		}
 	}
 }
-
-#define IV(o, a, b) json_integer_value(json_object_get(json_object_get(o, a), b))
 
 /* print_dataplane() : a route's requests, kernel vs proxy (item "dataplane") */
 static void print_dataplane(const json_t *dp, FILE *f)
@@ -247,6 +261,45 @@ static void print_dataplane_summary(const json_t *dp, FILE *f)
 		gw_bpfstat_print_mechanisms(json_object_get(dp, "mechanisms"), f);
 }
 
+/* join_gateway() : item "dataplane": {"listeners": {section: [{route,
+ * hosts, requests}]}}, the routes served on each of the Gateway's listeners
+ * (gw is "ns/name"; listener labels are "ns/name/section") */
+static int join_gateway(json_t *item, const char *gw, const json_t *stats)
+{
+	json_t *ls = json_object(), *r, *l;
+	size_t glen = strlen(gw), i, j;
+
+	if (!ls)
+		return -ENOMEM;
+	json_array_foreach(json_object_get(stats, "routes"), i, r) {
+		json_array_foreach(json_object_get(r, "listeners"), j, l) {
+			const char *lab = json_string_value(json_object_get(l, "listener")) ?: "";
+			json_t *arr;
+
+			if (strncmp(lab, gw, glen) || lab[glen] != '/')
+				continue;
+			arr = json_object_get(ls, lab + glen + 1);
+			if (!arr) {
+				arr = json_array();
+				if (json_object_set_new(ls, lab + glen + 1, arr))
+					goto fail;
+			}
+			if (json_array_append_new(arr, json_pack("{s:O?,s:O?,s:O?}", "route",
+								 json_object_get(r, "route"), "hosts",
+								 json_object_get(l, "hosts"),
+								 "requests",
+								 json_object_get(l, "requests"))))
+				goto fail;
+		}
+	}
+	return json_object_set_new(item, "dataplane", json_pack("{s:o}", "listeners", ls)) ?
+		       -ENOMEM :
+		       0;
+fail:
+	json_decref(ls);
+	return -ENOMEM;
+}
+
 int gw_status_view_join_routes(void *list, const void *stats)
 {
 	json_t *by_name = json_object(), *item, *r, *sum;
@@ -265,6 +318,12 @@ int gw_status_view_join_routes(void *list, const void *stats)
 		const char *kind = json_string_value(json_object_get(item, "kind")) ?: "";
 		char name[512];
 
+		if (!strcmp(kind, "Gateway")) {
+			item_name(item, name, sizeof(name));
+			if (join_gateway(item, name, stats))
+				err = -ENOMEM;
+			continue;
+		}
 		if (!in_view(kind, GW_VIEW_ROUTES))
 			continue;
 		item_name(item, name, sizeof(name));
@@ -310,7 +369,7 @@ int gw_status_view_print(const void *list, enum gw_view view, FILE *f)
 		fprintf(f, "%-16s %-44s %-6s %s\n", kind, name, !has ? "-" : prob ? "ERROR" : "OK",
 			prob ? problem : "");
 		if (view == GW_VIEW_GATEWAYS && !strcmp(kind, "Gateway"))
-			print_listeners(st, f);
+			print_listeners(item, f);
 		if (view == GW_VIEW_BACKENDS && json_object_get(item, "dataplane"))
 			print_resolved(json_object_get(item, "dataplane"), f);
 		else if (view == GW_VIEW_BACKENDS)
