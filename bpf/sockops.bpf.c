@@ -16,17 +16,7 @@ char LICENSE[] SEC("license") = "GPL";
  * upper 16 bits of a 32-bit field. */
 static __always_inline void gw_sockops_key(struct bpf_sock_ops *skops, struct gw_sock_key *k)
 {
-	__u32 lip6[4] = { skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2],
-			  skops->local_ip6[3] };
-	__u32 rip6[4] = { skops->remote_ip6[0], skops->remote_ip6[1], skops->remote_ip6[2],
-			  skops->remote_ip6[3] };
-	__u32 family = skops->family;
-
-	k->netns = bpf_get_netns_cookie(skops);
-	k->family = gw_addr_set(k->local_ip, family, skops->local_ip4, lip6);
-	gw_addr_set(k->remote_ip, family, skops->remote_ip4, rip6);
-	k->local_port = (__u16)skops->local_port;
-	k->remote_port = (__u16)bpf_ntohl(skops->remote_port);
+	gw_ctx_sock_key(skops, k, false);
 }
 
 static __always_inline void gw_sockops_established(struct bpf_sock_ops *skops)

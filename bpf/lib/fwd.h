@@ -86,17 +86,7 @@ struct {
 /* gw_msg_own_key() : the key the sending socket was inserted under */
 static __always_inline void gw_msg_own_key(struct sk_msg_md *msg, struct gw_sock_key *k)
 {
-	__u32 lip6[4] = {msg->local_ip6[0], msg->local_ip6[1], msg->local_ip6[2],
-			 msg->local_ip6[3]};
-	__u32 rip6[4] = {msg->remote_ip6[0], msg->remote_ip6[1], msg->remote_ip6[2],
-			 msg->remote_ip6[3]};
-	__u32 family = msg->family;
-
-	k->netns = bpf_get_netns_cookie(msg);
-	k->family = gw_addr_set(k->local_ip, family, msg->local_ip4, lip6);
-	gw_addr_set(k->remote_ip, family, msg->remote_ip4, rip6);
-	k->local_port = (__u16)msg->local_port;
-	k->remote_port = (__u16)bpf_ntohl(msg->remote_port);
+	gw_ctx_sock_key(msg, k, false);
 }
 
 static __always_inline void gw_fwd_route_count(const struct gw_steer_rec *r, __u64 bytes)

@@ -30,6 +30,34 @@ static __always_inline __u16 gw_addr_set(__u32 *dst, __u32 family, __u32 ip4, co
 	return GW_AF_INET6;
 }
 
+/* gw_ctx_sock_key() : into struct gw_sock_key *k, the key of the socket a
+ * bpf_sock_ops or sk_msg_md ctx belongs to (mirror false), or of the other end
+ * of its connection (mirror true, a constant). Both context types carry the
+ * same address fields: local port in host order, remote port in network order
+ * in the upper 16 bits of a 32-bit field. A macro because they share field
+ * names, not a type. */
+#define gw_ctx_sock_key(ctx, k, mirror)                                                            \
+	do {                                                                                       \
+		__u32 lip6_[4] = {(ctx)->local_ip6[0], (ctx)->local_ip6[1], (ctx)->local_ip6[2],   \
+				  (ctx)->local_ip6[3]};                                            \
+		__u32 rip6_[4] = {(ctx)->remote_ip6[0], (ctx)->remote_ip6[1],                      \
+				  (ctx)->remote_ip6[2], (ctx)->remote_ip6[3]};                     \
+		__u32 fam_ = (ctx)->family;                                                        \
+                                                                                                   \
+		(k)->netns = bpf_get_netns_cookie(ctx);                                            \
+		if (mirror) {                                                                      \
+			(k)->family = gw_addr_set((k)->local_ip, fam_, (ctx)->remote_ip4, rip6_);  \
+			gw_addr_set((k)->remote_ip, fam_, (ctx)->local_ip4, lip6_);                \
+			(k)->local_port = (__u16)bpf_ntohl((ctx)->remote_port);                    \
+			(k)->remote_port = (__u16)(ctx)->local_port;                               \
+		} else {                                                                           \
+			(k)->family = gw_addr_set((k)->local_ip, fam_, (ctx)->local_ip4, lip6_);   \
+			gw_addr_set((k)->remote_ip, fam_, (ctx)->remote_ip4, rip6_);               \
+			(k)->local_port = (__u16)(ctx)->local_port;                                \
+			(k)->remote_port = (__u16)bpf_ntohl((ctx)->remote_port);                   \
+		}                                                                                  \
+	} while (0)
+
 /* gw_addr_is_loopback() : 127.0.0.0/8 or ::1 */
 static __always_inline bool gw_addr_is_loopback(__u16 family, const __u32 *a)
 {
