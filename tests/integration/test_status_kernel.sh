@@ -232,4 +232,24 @@ grep -Eq "^  L7 forwarding +kernel $k requests" "$GW_TMP/maps.txt" || gw_fail "s
 grep -Eq "^  bind [0-9]+ listener [0-9]+ vhost [0-9]+ match [0-9]+ +requests $k .* default/fast rule 0 \(default/gw/http-$GWP, host fast.test, PathPrefix /\)" "$GW_TMP/maps.txt" ||
 	gw_fail "status maps: no per-route line: $(cat "$GW_TMP/maps.txt")"
 gw_log "status maps (daemon down): $k kernel requests per route and by mechanism"
+
+# --- a restart with one route fewer: the pinned names are those of the new
+# snapshot only (generations start again at 1 in a new daemon)
+# names : the route names in gw_route_names (struct gw_route_name: route at
+# byte 24, 128 bytes; the map has no BTF, bpftool prints raw bytes)
+names() { bpftool -j map dump pinned "$BPFFS/gw_route_names" | $GW_PY -c 'import json, sys
+v = [bytes(int(b, 16) for b in e["value"])[24:152].split(b"\0")[0].decode() for e in json.load(sys.stdin)]
+print(" ".join(sorted(v)))'; }
+got=$(names) || gw_fail "gw_route_names dump"
+[ "$got" = "default/fast default/slow" ] || gw_fail "gw_route_names before the restart: '$got'"
+$GW_PY -c 'import sys; t = open(sys.argv[1]).read(); print(t[:t.index("kind: HTTPRoute\nmetadata: {name: slow")].rsplit("---", 1)[0] + t[t.index("---\napiVersion: v1"):])' \
+	"$GW_TMP/gw.yaml" > "$GW_TMP/gw2.yaml" || gw_fail "config without slow"
+grep -q "name: slow" "$GW_TMP/gw2.yaml" && gw_fail "config without slow still has it"
+GW_ADMIN=
+gw_start --config "$GW_TMP/gw2.yaml" --bpf msg,steer --workers 1 --bpffs "$BPFFS" \
+	--cgroup "$CG" --access-log off
+got=$(names) || gw_fail "gw_route_names dump"
+[ "$got" = "default/fast" ] || gw_fail "gw_route_names after the restart: '$got'"
+gw_stop_gwbpf
+gw_log "restart with one route fewer: gw_route_names holds only the new snapshot's"
 echo "PASS"

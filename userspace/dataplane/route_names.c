@@ -4,12 +4,14 @@
  * snapshot that produced them. Each sync writes the names of every key the
  * kernel could count into the pinned gw_route_names (a plain hash map no
  * program reads), so `gwbpf status maps` can name the counters while the
- * daemon is down. Entries of an older generation are removed after the new
- * ones are written.
+ * daemon is down. Entries another sync wrote (an older snapshot, or another
+ * daemon before a restart: generations start again at 1, hence the stamp)
+ * are removed after the new ones are written.
  */
 #include "gwbpf/api.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -59,8 +61,8 @@ static const char *gw_dp_match_type(enum gw_match_type t)
 }
 
 /* gw_dp_names_put() : one key's names; 0 or -errno */
-static int gw_dp_names_put(int fd, uint64_t gen, size_t b, size_t li, size_t vi, size_t mi,
-			   const struct gw_ir_listener *l, const struct gw_ir_vhost *vh)
+static int gw_dp_names_put(int fd, uint64_t gen, uint64_t stamp, size_t b, size_t li, size_t vi,
+			   size_t mi, const struct gw_ir_listener *l, const struct gw_ir_vhost *vh)
 {
 	const struct gw_ir_match *m = &vh->matches[mi];
 	const struct gw_ir_action *a = &vh->actions[m->action];
@@ -68,7 +70,7 @@ static int gw_dp_names_put(int fd, uint64_t gen, size_t b, size_t li, size_t vi,
 				  .listener = (uint16_t)li,
 				  .vhost = (uint16_t)vi,
 				  .match = (uint16_t)mi };
-	struct gw_route_name v = { .generation = gen, .rule = a->rule_index };
+	struct gw_route_name v = { .generation = gen, .stamp = stamp, .rule = a->rule_index };
 
 	if (a->kernel_ok)
 		v.flags |= GW_ROUTE_NAME_F_KERNEL_OK;
@@ -86,7 +88,12 @@ int gw_dp_names_sync(struct gw_dataplane *dp, const struct gw_ir *ir)
 	struct gw_route_key key, next, *stale = NULL;
 	struct gw_route_name v;
 	size_t n = 0, n_stale = 0;
+	struct timespec ts;
+	uint64_t stamp;
 	int fd, err = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	stamp = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 
 	fd = gw_dp_names_fd(dp);
 	if (fd < 0)
@@ -111,15 +118,15 @@ int gw_dp_names_sync(struct gw_dataplane *dp, const struct gw_ir *ir)
 						continue;
 					if (n++ >= GW_ROUTE_CNT_MAX)
 						break; /* as many as the counters hold */
-					err = gw_dp_names_put(fd, ir->generation, b, li, vi, mi, l,
-							      vh);
+					err = gw_dp_names_put(fd, ir->generation, stamp, b, li,
+							      vi, mi, l, vh);
 					if (err)
 						break;
 				}
 			}
 		}
 	}
-	/* the previous snapshot's names: collect, then delete */
+	/* names another sync wrote: collect, then delete */
 	stale = calloc(GW_ROUTE_CNT_MAX, sizeof(*stale));
 	if (!stale) {
 		err = err ? err : -ENOMEM;
@@ -128,7 +135,7 @@ int gw_dp_names_sync(struct gw_dataplane *dp, const struct gw_ir *ir)
 	for (int r = bpf_map_get_next_key(fd, NULL, &next); !r && n_stale < GW_ROUTE_CNT_MAX;
 	     r = bpf_map_get_next_key(fd, &key, &next)) {
 		key = next;
-		if (!bpf_map_lookup_elem(fd, &key, &v) && v.generation != ir->generation)
+		if (!bpf_map_lookup_elem(fd, &key, &v) && v.stamp != stamp)
 			stale[n_stale++] = key;
 	}
 	for (size_t i = 0; i < n_stale; i++)

@@ -278,6 +278,8 @@ _Static_assert(sizeof(struct gw_route_key) == 8, "gw_route_key ABI");
 #define GW_ROUTE_NAME_F_KERNEL_OK 0x1u /* the rule is kernel-routable */
 struct gw_route_name {
 	__u64 generation; /* IR generation that wrote it */
+	__u64 stamp;      /* CLOCK_MONOTONIC ns of the sync that wrote it: unlike
+			     the generation, unique across daemon restarts */
 	__u32 rule;       /* rule index in the route */
 	__u32 flags;      /* GW_ROUTE_NAME_F_* */
 	char route[128];    /* "ns/name" */
@@ -285,6 +287,6 @@ struct gw_route_name {
 	char host[96];      /* vhost hostname, "*" for any */
 	char path[96];      /* "PathPrefix /a", "Exact /x", "RegularExpression ..." */
 };
-_Static_assert(sizeof(struct gw_route_name) == 464, "gw_route_name ABI");
+_Static_assert(sizeof(struct gw_route_name) == 472, "gw_route_name ABI");
 
 #endif
