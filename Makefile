@@ -58,6 +58,7 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRCS))
 BPFT_SRCS  := $(wildcard tests/bpf/*_test.bpf.c)
 TOOL_BINS  := $(if $(wildcard tools/echo/echo.c),$(B)/gwbpf-echo) $(patsubst tools/bench/%.c,$(B)/%,$(wildcard tools/bench/*.c))
+TOOL_BINS  += $(if $(wildcard tools/fakeapi/kubewatch.c),$(B)/kubewatch)
 
 LIB := $(B)/libgwbpf.a
 BIN := $(B)/gwbpf
@@ -123,6 +124,11 @@ $(BIN): $(B)/userspace/cli/main.o $(LIB)
 
 ECHO_OBJS  := $(patsubst %.c,$(B)/%.o,$(wildcard tools/echo/*.c))
 $(B)/gwbpf-echo: $(ECHO_OBJS) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# the kube source test tool the tests/integration/test_kube_* scripts run
+$(B)/kubewatch: $(B)/tools/fakeapi/kubewatch.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
