@@ -659,15 +659,6 @@ int tx_backend_tls(struct tx_ctx *c)
 	return c->oom ? -ENOMEM : 0;
 }
 
-static json_t *cond(const struct tx_ctx *c, const struct gw_object *o, const char *type, bool ok,
-		    const char *reason, const char *msg)
-{
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "type", type, "status",
-			 ok ? "True" : "False", "reason", reason, "message", msg ? msg : "",
-			 "observedGeneration", (json_int_t)o->generation, "lastTransitionTime",
-			 c->now);
-}
-
 json_t *tx_btls_status(const struct tx_ctx *c, const struct gw_object *o, bool *ok)
 {
 	const struct tx_btls *p = NULL;
@@ -683,12 +674,12 @@ json_t *tx_btls_status(const struct tx_ctx *c, const struct gw_object *o, bool *
 	if (!anc)
 		return NULL;
 	for (size_t i = 0; i < p->n_anc; i++) {
-		json_t *conds = json_pack(
-			"[o, o]",
-			cond(c, o, "Accepted", p->accepted, p->acc_reason,
-			     p->accepted ? "policy is accepted" : p->acc_msg),
-			cond(c, o, "ResolvedRefs", p->refs_ok, p->refs_reason,
-			     p->refs_ok ? "all references are resolved" : p->refs_msg));
+		json_t *conds =
+		    json_pack("[o, o]",
+			      tx_cond(c, o, "Accepted", p->accepted, p->acc_reason,
+				      p->accepted ? "policy is accepted" : p->acc_msg),
+			      tx_cond(c, o, "ResolvedRefs", p->refs_ok, p->refs_reason,
+				      p->refs_ok ? "all references are resolved" : p->refs_msg));
 
 		json_array_append_new(
 			anc, json_pack("{s:{s:s, s:s, s:s, s:s}, s:s, s:o}", "ancestorRef", "group",

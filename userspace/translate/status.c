@@ -18,8 +18,8 @@
 #include "gwbpf/translate.h"
 #include "translate-int.h"
 
-static json_t *cond(const struct tx_ctx *c, const struct gw_object *o, const char *type, bool ok,
-		    const char *reason, const char *msg)
+json_t *tx_cond(const struct tx_ctx *c, const struct gw_object *o, const char *type, bool ok,
+		const char *reason, const char *msg)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "type", type, "status",
 			 ok ? "True" : "False", "reason", reason, "message", msg ? msg : "",
@@ -40,11 +40,11 @@ static json_t *class_status(const struct tx_ctx *c, size_t i)
 
 	if (!st || !conds || !feat)
 		goto fail;
-	push(conds, cond(c, gc->obj, "Accepted", ok, ok ? "Accepted" : "InvalidParameters",
-			 ok ? "GatewayClass is accepted by " GW_CONTROLLER_NAME :
-			      "parametersRef does not name an existing ConfigMap"));
-	push(conds, cond(c, gc->obj, "SupportedVersion", true, "SupportedVersion",
-			 "Gateway API v1.6.1 CRDs are supported"));
+	push(conds, tx_cond(c, gc->obj, "Accepted", ok, ok ? "Accepted" : "InvalidParameters",
+			    ok ? "GatewayClass is accepted by " GW_CONTROLLER_NAME
+			       : "parametersRef does not name an existing ConfigMap"));
+	push(conds, tx_cond(c, gc->obj, "SupportedVersion", true, "SupportedVersion",
+			    "Gateway API v1.6.1 CRDs are supported"));
 	json_object_set_new(st, "conditions", conds);
 	conds = NULL;
 	{
@@ -90,16 +90,16 @@ static json_t *listener_status(const struct tx_ctx *c, const struct gw_object *o
 		prog_reason = tl->conflict_reason;
 		prog_msg = "listener conflicts with another listener";
 	}
-	push(conds, cond(c, o, "Accepted", tl->accepted, tl->accept_reason,
-			 tl->accepted ? "listener is accepted" : tl->accept_msg));
+	push(conds, tx_cond(c, o, "Accepted", tl->accepted, tl->accept_reason,
+			    tl->accepted ? "listener is accepted" : tl->accept_msg));
 	/* ResolvedRefs before Programmed: readers (and `gwbpf validate`) show
 	 * the first bad condition, and the cause beats its consequence */
-	push(conds, cond(c, o, "ResolvedRefs", tl->refs_ok, tl->refs_reason,
-			 tl->refs_ok ? "all references are resolved" : tl->refs_msg));
-	push(conds, cond(c, o, "Programmed", tl->programmed, prog_reason, prog_msg));
-	push(conds, cond(c, o, "Conflicted", tl->conflicted, tl->conflict_reason,
-			 tl->conflicted ? "listener conflicts with another listener" :
-					  "no conflicts"));
+	push(conds, tx_cond(c, o, "ResolvedRefs", tl->refs_ok, tl->refs_reason,
+			    tl->refs_ok ? "all references are resolved" : tl->refs_msg));
+	push(conds, tx_cond(c, o, "Programmed", tl->programmed, prog_reason, prog_msg));
+	push(conds,
+	     tx_cond(c, o, "Conflicted", tl->conflicted, tl->conflict_reason,
+		     tl->conflicted ? "listener conflicts with another listener" : "no conflicts"));
 	return json_pack("{s:s, s:o, s:I, s:o}", "name", tl->l->name, "supportedKinds", kinds,
 			 "attachedRoutes", (json_int_t)tl->attached, "conditions", conds);
 fail:
@@ -118,20 +118,22 @@ static json_t *gateway_status(const struct tx_ctx *c, const struct tx_gateway *g
 		goto fail;
 	if (gw->address)
 		push(addrs, json_pack("{s:s, s:s}", "type", "IPAddress", "value", gw->address));
-	push(conds, cond(c, o, "Accepted", gw->accepted, gw->accept_reason,
-			 gw->accept_msg[0] ? gw->accept_msg : "Gateway is accepted"));
-	push(conds, cond(c, o, "Programmed", prog, prog ? "Programmed" : gw->prog_reason,
-			 prog ? "Gateway is programmed" :
-			 gw->prog_msg[0] ? gw->prog_msg :
-					   "Gateway has no address"));
+	push(conds, tx_cond(c, o, "Accepted", gw->accepted, gw->accept_reason,
+			    gw->accept_msg[0] ? gw->accept_msg : "Gateway is accepted"));
+	push(conds, tx_cond(c, o, "Programmed", prog, prog ? "Programmed" : gw->prog_reason,
+			    prog	      ? "Gateway is programmed"
+			    : gw->prog_msg[0] ? gw->prog_msg
+					      : "Gateway has no address"));
 	if (gw->insecure_frontend) /* spec.tls.frontend AllowInsecureFallback (policy_tls.c) */
-		push(conds, cond(c, o, "InsecureFrontendValidationMode", true, "ConfigurationChanged",
-				 "an HTTPS listener accepts clients without a valid certificate "
-				 "(AllowInsecureFallback)"));
+		push(conds,
+		     tx_cond(c, o, "InsecureFrontendValidationMode", true, "ConfigurationChanged",
+			     "an HTTPS listener accepts clients without a valid certificate "
+			     "(AllowInsecureFallback)"));
 	if (gw->has_backend_cert) /* spec.tls.backend.clientCertificateRef (policy_tls.c) */
-		push(conds, cond(c, o, "ResolvedRefs", gw->backend_refs_ok, gw->backend_refs_reason,
-				 gw->backend_refs_ok ? "all references are resolved" :
-						       gw->backend_refs_msg));
+		push(conds,
+		     tx_cond(c, o, "ResolvedRefs", gw->backend_refs_ok, gw->backend_refs_reason,
+			     gw->backend_refs_ok ? "all references are resolved"
+						 : gw->backend_refs_msg));
 	for (size_t i = 0; i < gw->n_ls; i++)
 		push(ls, listener_status(c, o, &gw->ls[i]));
 	json_object_set_new(st, "addresses", addrs);
@@ -157,10 +159,10 @@ static json_t *lset_status(const struct tx_ctx *c, const struct tx_lset *s)
 
 	if (!st || !conds || !ls)
 		goto fail;
-	push(conds, cond(c, o, "Accepted", s->accepted, s->reason,
-			 s->msg[0] ? s->msg : "ListenerSet is accepted"));
-	push(conds, cond(c, o, "Programmed", prog, prog ? "Programmed" : s->reason,
-			 prog ? "ListenerSet is programmed" : "ListenerSet is not programmed"));
+	push(conds, tx_cond(c, o, "Accepted", s->accepted, s->reason,
+			    s->msg[0] ? s->msg : "ListenerSet is accepted"));
+	push(conds, tx_cond(c, o, "Programmed", prog, prog ? "Programmed" : s->reason,
+			    prog ? "ListenerSet is programmed" : "ListenerSet is not programmed"));
 	for (size_t i = 0; i < s->n_ls; i++)
 		push(ls, listener_status(c, o, &s->ls[i]));
 	json_object_set_new(st, "conditions", conds);
@@ -206,16 +208,16 @@ static json_t *route_status(const struct tx_ctx *c, const struct tx_route *tr, b
 		if (p->port)
 			json_object_set_new(pr, "port", json_integer(p->port));
 		if (all_invalid)
-			push(conds, cond(c, r->obj, "Accepted", false, "UnsupportedValue",
-					 tr->invalid_msg));
+			push(conds, tx_cond(c, r->obj, "Accepted", false, "UnsupportedValue",
+					    tr->invalid_msg));
 		else
-			push(conds, cond(c, r->obj, "Accepted", acc, tp->reason,
-					 acc ? "route is accepted" : tp->msg));
-		push(conds, cond(c, r->obj, "ResolvedRefs", tr->refs_ok, tr->refs_reason,
-				 tr->refs_ok ? "all references are resolved" : tr->refs_msg));
+			push(conds, tx_cond(c, r->obj, "Accepted", acc, tp->reason,
+					    acc ? "route is accepted" : tp->msg));
+		push(conds, tx_cond(c, r->obj, "ResolvedRefs", tr->refs_ok, tr->refs_reason,
+				    tr->refs_ok ? "all references are resolved" : tr->refs_msg));
 		if (partially)
-			push(conds, cond(c, r->obj, "PartiallyInvalid", true, "UnsupportedValue",
-					 tr->invalid_msg));
+			push(conds, tx_cond(c, r->obj, "PartiallyInvalid", true, "UnsupportedValue",
+					    tr->invalid_msg));
 		ps = json_pack("{s:o, s:s, s:o}", "parentRef", pr, "controllerName", c->controller,
 			       "conditions", conds);
 		push(parents, ps);
@@ -243,17 +245,17 @@ static json_t *ingress_status(const struct tx_ctx *c, const struct tx_route *fir
 		return st;
 	if (c->n_ingress_ls && c->ingress_ls[0].conflicted) {
 		json_object_set_new(st, "conditions",
-				    json_pack("[o]", cond(c, first->r->obj, "Accepted", false,
-							  c->ingress_ls[0].conflict_reason,
-							  c->ingress_ls[0].accept_msg)));
+				    json_pack("[o]", tx_cond(c, first->r->obj, "Accepted", false,
+							     c->ingress_ls[0].conflict_reason,
+							     c->ingress_ls[0].accept_msg)));
 		return st;
 	}
 	for (const struct tx_route *tr = first; tr <= last; tr++)
 		if (!tr->refs_ok) {
-			json_object_set_new(st, "conditions",
-					    json_pack("[o]", cond(c, tr->r->obj, "ResolvedRefs",
-								  false, tr->refs_reason,
-								  tr->refs_msg)));
+			json_object_set_new(
+			    st, "conditions",
+			    json_pack("[o]", tx_cond(c, tr->r->obj, "ResolvedRefs", false,
+						     tr->refs_reason, tr->refs_msg)));
 			break;
 		}
 	return st;

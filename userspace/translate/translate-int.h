@@ -194,6 +194,10 @@ void tx_btls_free(struct tx_ctx *c);
 
 /* status.c */
 int tx_write_status(struct tx_ctx *c, struct gw_object **objs, size_t n);
+/* tx_cond() : one status condition of object o (new reference, NULL on OOM);
+ * msg NULL means "", lastTransitionTime is the translation's c->now */
+json_t *tx_cond(const struct tx_ctx *c, const struct gw_object *o, const char *type, bool ok,
+		const char *reason, const char *msg);
 
 static inline bool tx_is_wild(const char *h)
 {
