@@ -251,5 +251,6 @@ gw_start --config "$GW_TMP/gw2.yaml" --bpf msg,steer --workers 1 --bpffs "$BPFFS
 got=$(names) || gw_fail "gw_route_names dump"
 [ "$got" = "default/fast" ] || gw_fail "gw_route_names after the restart: '$got'"
 gw_stop_gwbpf
+[ "$GW_RC" = 0 ] || gw_fail "gwbpf exit status $GW_RC"
 gw_log "restart with one route fewer: gw_route_names holds only the new snapshot's"
 echo "PASS"
