@@ -165,6 +165,49 @@ gw_cert()
 		gw_fail "openssl req for $1"
 }
 
+# gw_start_fakeapi ARGS... : starts tools/fakeapi/fakeapi.py (the mock API
+# server) with ARGS on a free port (log in $GW_TMP/fakeapi.log), waits (10 s)
+# for its port file; sets API (http://127.0.0.1:PORT) and GW_FAKE_PID.
+# Skips without python3-yaml.
+gw_start_fakeapi()
+{
+	gw_require_file "$GW_ROOT/tools/fakeapi/fakeapi.py"
+	$GW_PY -c 'import yaml' 2> /dev/null || gw_skip "python3-yaml missing"
+	rm -f "$GW_TMP/fakeapi.port"
+	$GW_PY "$GW_ROOT/tools/fakeapi/fakeapi.py" --port-file "$GW_TMP/fakeapi.port" "$@" \
+		>> "$GW_TMP/fakeapi.log" 2>&1 &
+	GW_FAKE_PID=$!
+	gw_track $GW_FAKE_PID
+	i=0
+	while [ ! -s "$GW_TMP/fakeapi.port" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -s "$GW_TMP/fakeapi.port" ] || gw_fail "fakeapi did not start"
+	API=http://127.0.0.1:$(cat "$GW_TMP/fakeapi.port")
+}
+
+# gw_kubeconfig FILE USER : writes a kubeconfig for $API (context namespace
+# gwbpf-system) whose user is USER, e.g. "token: T" or "tokenFile: PATH"
+gw_kubeconfig()
+{
+	cat > "$1" << YEOF
+apiVersion: v1
+kind: Config
+current-context: t
+contexts: [{name: t, context: {cluster: c, user: u, namespace: gwbpf-system}}]
+clusters: [{name: c, cluster: {server: "$API"}}]
+users: [{name: u, user: {$2}}]
+YEOF
+}
+
+# gw_require_kubewatch : skips unless $B/kubewatch (tools/fakeapi/kubewatch.c,
+# the kube source test tool, built by make) exists
+gw_require_kubewatch()
+{
+	gw_require_file "$B/kubewatch"
+}
+
 # gw_free_port : prints a TCP port that is free on 127.0.0.1 right now
 gw_free_port()
 {

@@ -14,25 +14,10 @@
 #    serves (test_kube_run.sh runs that way).
 . "$(dirname "$0")/lib.sh"
 gw_init
-gw_require_file "$GW_ROOT/tools/fakeapi/fakeapi.py"
-$GW_PY -c 'import yaml' 2> /dev/null || gw_skip "python3-yaml missing"
 
 TOKEN=ep-t0k3n
-$GW_PY "$GW_ROOT/tools/fakeapi/fakeapi.py" --port-file "$GW_TMP/port" --token $TOKEN \
-	--max-seconds 120 > "$GW_TMP/fakeapi.log" 2>&1 &
-gw_track $!
-i=0
-while [ ! -s "$GW_TMP/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -s "$GW_TMP/port" ] || gw_fail "fakeapi did not start"
-API=http://127.0.0.1:$(cat "$GW_TMP/port")
-cat > "$GW_TMP/kubeconfig" << EOF
-apiVersion: v1
-kind: Config
-current-context: t
-contexts: [{name: t, context: {cluster: c, user: u, namespace: gwbpf-system}}]
-clusters: [{name: c, cluster: {server: "$API"}}]
-users: [{name: u, user: {token: $TOKEN}}]
-EOF
+gw_start_fakeapi --token $TOKEN --max-seconds 120
+gw_kubeconfig "$GW_TMP/kubeconfig" "token: $TOKEN"
 
 EPORT=$(gw_free_port)
 LPORT=$(gw_free_port)

@@ -26,22 +26,9 @@ now_ns() { date +%s%N; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 TOKEN=bench-t0k3n
-$GW_PY "$GW_ROOT/tools/fakeapi/fakeapi.py" --port-file "$GW_TMP/port" --token $TOKEN \
-	--max-seconds 1200 > "$GW_TMP/fakeapi.log" 2>&1 &
-FAKE_PID=$!
-gw_track $FAKE_PID
-i=0
-while [ ! -s "$GW_TMP/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -s "$GW_TMP/port" ] || gw_fail "fakeapi did not start"
-API=http://127.0.0.1:$(cat "$GW_TMP/port")
-cat > "$GW_TMP/kubeconfig" << EOF
-apiVersion: v1
-kind: Config
-current-context: t
-contexts: [{name: t, context: {cluster: c, user: u, namespace: gwbpf-system}}]
-clusters: [{name: c, cluster: {server: "$API"}}]
-users: [{name: u, user: {token: $TOKEN}}]
-EOF
+gw_start_fakeapi --token $TOKEN --max-seconds 1200
+FAKE_PID=$GW_FAKE_PID
+gw_kubeconfig "$GW_TMP/kubeconfig" "token: $TOKEN"
 
 EPORT=$(gw_free_port)
 gw_start_echo 127.0.0.1:$EPORT kube-echo
