@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "gwbpf/arena.h"
+#include "gwbpf/b64.h"
 #include "gwbpf/model.h"
 #include "gwbpf/node.h"
 
@@ -708,42 +709,15 @@ static struct gw_m_route *dec_ingress(struct dec *d, struct gw_object *o, size_t
 	return v;
 }
 
-/* base64 (RFC 4648, padding optional, whitespace skipped) into a new
- * NUL-terminated arena string; NULL when not base64 */
+/* b64_decode() : base64 into a new NUL-terminated arena string; NULL when it
+ * is not base64 (util/b64.c) */
 static char *b64_decode(struct dec *d, const char *in)
 {
-	size_t len = strlen(in), k = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	char *out = dalloc(d, len + 1);
+	size_t len = strlen(in);
+	char *out = dalloc(d, gw_b64_decoded_max(len));
 
-	if (!out)
+	if (!out || gw_b64_decode(in, len, out, NULL))
 		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		int c = (unsigned char)in[i], v;
-
-		if (c == '=' || c == '\n' || c == '\r' || c == ' ' || c == '\t')
-			continue;
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '+' || c == '-')
-			v = 62;
-		else if (c == '/' || c == '_')
-			v = 63;
-		else
-			return NULL;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[k++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[k] = '\0';
 	return out;
 }
 

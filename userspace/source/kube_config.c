@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "gwbpf/b64.h"
 #include "gwbpf/diag.h"
 #include "gwbpf/kube.h"
 #include "gwbpf/log.h"
@@ -137,50 +138,6 @@ struct gw_node *gw_json_to_node(const json_t *j)
 
 /* ---- helpers ---- */
 
-/* decodes base64 (RFC 4648, padding optional, whitespace skipped) into a new
- * NUL-terminated string; NULL when s is not base64 (errno EINVAL) */
-static char *b64_decode(const char *s)
-{
-	size_t n = strlen(s), o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	char *out = malloc(n / 4 * 3 + 4);
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)s[i], v;
-
-		if (isspace(c))
-			continue;
-		if (c == '=')
-			break;
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '+' || c == '-')
-			v = 62;
-		else if (c == '/' || c == '_')
-			v = 63;
-		else {
-			free(out);
-			errno = EINVAL;
-			return NULL;
-		}
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* reads a small file into a new string without trailing whitespace */
 static char *read_small(const char *path)
 {
@@ -264,7 +221,7 @@ static int set_data(char **dst, const struct gw_node *m, const char *key,
 
 	if (!v)
 		return 0;
-	*dst = b64_decode(v);
+	*dst = gw_b64_decode_str(v, strlen(v));
 	if (!*dst) {
 		gw_diag_add(diags, GW_DIAG_ERROR, NULL, NULL, key, "%s: not base64", path);
 		return errno == ENOMEM ? -ENOMEM : -EINVAL;

@@ -26,12 +26,12 @@
 #include <jansson.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <strings.h>
 
+#include "gwbpf/b64.h"
 #include "gwbpf/ir.h"
 #include "gwbpf/model.h"
 #include "gwbpf/node.h"
@@ -91,37 +91,6 @@ static size_t pem_ca_count(const char *pem, size_t len)
 	return n;
 }
 
-/* b64_decode() : base64 text (whitespace allowed) into a NUL-terminated
- * malloc'd string; NULL when it is not base64 */
-static char *b64_decode(const char *s, size_t len)
-{
-	char *clean = malloc(len + 1), *out = NULL;
-	size_t n = 0, pad = 0;
-	int r;
-
-	if (!clean)
-		return NULL;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] != ' ' && s[i] != '\n' && s[i] != '\r' && s[i] != '\t')
-			clean[n++] = s[i];
-	if (n % 4)
-		goto out;
-	out = malloc(n / 4 * 3 + 1);
-	if (!out)
-		goto out;
-	r = EVP_DecodeBlock((unsigned char *)out, (unsigned char *)clean, (int)n);
-	if (r < 0) {
-		free(out);
-		out = NULL;
-		goto out;
-	}
-	pad = (n && clean[n - 1] == '=') + (n > 1 && clean[n - 2] == '=');
-	out[(size_t)r - pad] = 0;
-out:
-	free(clean);
-	return out;
-}
-
 static struct gw_object *find_obj(const struct tx_ctx *c, const char *kind, const char *ns,
 				  const char *name)
 {
@@ -156,7 +125,7 @@ static int ca_bundle(const struct tx_ctx *c, const char *kind, const char *ns, c
 		if (v && gw_node_is_scalar(v))
 			text = strndup(v->str, v->len);
 	} else if (v && gw_node_is_scalar(v)) {
-		text = !strcmp(kind, "Secret") ? b64_decode(v->str, v->len) : strndup(v->str, v->len);
+		text = !strcmp(kind, "Secret") ? gw_b64_decode_str(v->str, v->len) : strndup(v->str, v->len);
 	}
 	if (!v || !gw_node_is_scalar(v)) {
 		*why = "has no key ca.crt";
