@@ -57,16 +57,17 @@ static json_int_t iv(json_t *o, const char *a, const char *b)
 static json_t *stats_doc(struct fx *f, struct gw_metrics **mp)
 {
 	struct gw_metrics *m = gw_metrics_new(2);
+	const char *lst = "default/gw/web";
 	json_error_t jerr;
 	json_t *doc;
 	char *s;
 
 	assert_non_null(m);
 	for (int i = 0; i < 5; i++)
-		gw_metrics_request(gw_metrics_worker(m, 0), "default/gw/web", "default/fast", 200, 1);
+		gw_metrics_request(gw_metrics_worker(m, 0), lst, "default/fast", 200, 1);
 	for (int i = 0; i < 3; i++)
-		gw_metrics_request(gw_metrics_worker(m, 1), "default/gw/web", "default/fast", 503, 1);
-	gw_metrics_request(gw_metrics_worker(m, 1), "default/gw/web", "default/slow", 200, 1);
+		gw_metrics_request(gw_metrics_worker(m, 1), lst, "default/fast", 503, 1);
+	gw_metrics_request(gw_metrics_worker(m, 1), lst, "default/slow", 200, 1);
 	gw_metrics_request(gw_metrics_worker(m, 0), NULL, NULL, 404, 1);
 	gw_metrics_request(gw_metrics_worker(m, 1), NULL, NULL, 404, 1);
 	s = gw_route_stats_json(f->t->ir, m, false, NULL);

@@ -185,7 +185,9 @@ static void admin_handle(struct gw_admin_conn *c)
 				head);
 	} else {
 		respond(c, 404, "Not Found", "text/plain",
-			xstrdup("not found: try /healthz /readyz /status /status/routes /metrics\n"), head);
+			xstrdup("not found: try /healthz /readyz /status /status/routes "
+				"/metrics\n"),
+			head);
 	}
 }
 

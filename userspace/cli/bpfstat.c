@@ -396,9 +396,10 @@ static int add_route(const struct gw_dp_route_count *rc, void *arg)
 		json_object_set_new(
 			r, "name",
 			json_pack("{s:s,s:i,s:s,s:s,s:s,s:b,s:I,s:s}", "route", n.route, "rule",
-				  (int)n.rule, "listener", n.listener, "host", n.host, "path", n.path,
-				  "kernelEligible", !!(n.flags & GW_ROUTE_NAME_F_KERNEL_OK),
-				  "generation", (json_int_t)n.generation, "label", label));
+				  (int)n.rule, "listener", n.listener, "host", n.host, "path",
+				  n.path, "kernelEligible",
+				  !!(n.flags & GW_ROUTE_NAME_F_KERNEL_OK), "generation",
+				  (json_int_t)n.generation, "label", label));
 	}
 	if (r)
 		json_array_append_new(x->list, r);
@@ -607,8 +608,8 @@ static void print_route_counts(const json_t *routes, FILE *f)
 
 		fprintf(f, "  bind %" JSON_INTEGER_FORMAT " listener %" JSON_INTEGER_FORMAT
 			   " vhost %" JSON_INTEGER_FORMAT " match %" JSON_INTEGER_FORMAT
-			   "  requests %" JSON_INTEGER_FORMAT "  request bytes %" JSON_INTEGER_FORMAT
-			   "%s%s\n",
+			   "  requests %" JSON_INTEGER_FORMAT
+			   "  request bytes %" JSON_INTEGER_FORMAT "%s%s\n",
 			json_integer_value(json_object_get(r, "bind")),
 			json_integer_value(json_object_get(r, "listener")),
 			json_integer_value(json_object_get(r, "vhost")),
@@ -638,7 +639,8 @@ void gw_bpfstat_print(const void *doc, FILE *f)
 	}
 	fprintf(f, "%-20s %-16s %8s %10s  %s\n", "MAP", "TYPE", "ENTRIES", "MAX", "PATH");
 	json_array_foreach(maps, i, m) {
-		fprintf(f, "%-20s %-16s %8" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT "  %s%s\n",
+		fprintf(f,
+			"%-20s %-16s %8" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT "  %s%s\n",
 			json_string_value(json_object_get(m, "name")),
 			json_string_value(json_object_get(m, "type")),
 			json_integer_value(json_object_get(m, "entries")),

@@ -156,19 +156,23 @@ static void print_resolved(const json_t *dp, FILE *f)
 		json_array_foreach(json_object_get(r, "backends"), j, b) {
 			const char *cl = json_string_value(json_object_get(b, "cluster"));
 
-			fprintf(f, "  rule %-9" JSON_INTEGER_FORMAT " %s weight=%" JSON_INTEGER_FORMAT,
+			fprintf(f, "  rule %-9" JSON_INTEGER_FORMAT " %s weight=%"
+				   JSON_INTEGER_FORMAT,
 				json_integer_value(json_object_get(r, "rule")),
 				cl ? cl : "(invalid reference: 500)",
 				json_integer_value(json_object_get(b, "weight")));
 			if (cl && !json_array_size(json_object_get(b, "endpoints")))
 				fprintf(f, " no endpoints");
 			json_array_foreach(json_object_get(b, "endpoints"), k, e) {
-				const char *a = json_string_value(json_object_get(e, "address")) ?: "?";
+				const char *a = json_string_value(json_object_get(e, "address"));
+				bool v6 = a && strchr(a, ':');
 
-				fprintf(f, "%s%s%s%s:%" JSON_INTEGER_FORMAT "%s", k ? "," : " endpoints ",
-					strchr(a, ':') ? "[" : "", a, strchr(a, ':') ? "]" : "",
+				fprintf(f, "%s%s%s%s:%" JSON_INTEGER_FORMAT "%s",
+					k ? "," : " endpoints ", v6 ? "[" : "", a ? a : "?",
+					v6 ? "]" : "",
 					json_integer_value(json_object_get(e, "port")),
-					json_is_true(json_object_get(e, "ready")) ? "" : " (not ready)");
+					json_is_true(json_object_get(e, "ready")) ? "" :
+										    " (not ready)");
 			}
 			fprintf(f, "\n");
 		}
@@ -219,8 +223,8 @@ static void print_dataplane(const json_t *dp, FILE *f)
 			if (n < sizeof(hosts))
 				n += (size_t)snprintf(hosts + n, sizeof(hosts) - n, "%s%s",
 						      n ? "," : "", json_string_value(h) ?: "");
-		fprintf(f, "  %-14s %-44s kernel %" JSON_INTEGER_FORMAT ", userspace %" JSON_INTEGER_FORMAT
-			   "%s%s\n",
+		fprintf(f, "  %-14s %-44s kernel %" JSON_INTEGER_FORMAT
+			   ", userspace %" JSON_INTEGER_FORMAT "%s%s\n",
 			"listener", json_string_value(json_object_get(x, "listener")) ?: "?",
 			IV(x, "requests", "kernel"), IV(x, "requests", "userspace"),
 			*hosts ? ", hosts " : "", hosts);
@@ -233,8 +237,8 @@ static void print_dataplane(const json_t *dp, FILE *f)
 			 json_integer_value(json_object_get(x, "rule")), name ? " " : "",
 			 name ? name : "");
 		if (json_is_true(json_object_get(x, "kernelEligible")))
-			fprintf(f, "  %-14s %-44s kernel %" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT
-				   " request B)\n",
+			fprintf(f, "  %-14s %-44s kernel %" JSON_INTEGER_FORMAT
+				   " (%" JSON_INTEGER_FORMAT " request B)\n",
 				"rule", id, json_integer_value(json_object_get(x, "kernel")),
 				json_integer_value(json_object_get(x, "kernelRequestBytes")));
 		else
@@ -266,7 +270,7 @@ static void print_dataplane_summary(const json_t *dp, FILE *f)
  * (gw is "ns/name"; listener labels are "ns/name/section") */
 static int join_gateway(json_t *item, const char *gw, const json_t *stats)
 {
-	json_t *ls = json_object(), *r, *l;
+	json_t *ls = json_object(), *r, *l, *o;
 	size_t glen = strlen(gw), i, j;
 
 	if (!ls)
@@ -284,11 +288,10 @@ static int join_gateway(json_t *item, const char *gw, const json_t *stats)
 				if (json_object_set_new(ls, lab + glen + 1, arr))
 					goto fail;
 			}
-			if (json_array_append_new(arr, json_pack("{s:O?,s:O?,s:O?}", "route",
-								 json_object_get(r, "route"), "hosts",
-								 json_object_get(l, "hosts"),
-								 "requests",
-								 json_object_get(l, "requests"))))
+			o = json_pack("{s:O?,s:O?,s:O?}", "route", json_object_get(r, "route"),
+				      "hosts", json_object_get(l, "hosts"), "requests",
+				      json_object_get(l, "requests"));
+			if (json_array_append_new(arr, o))
 				goto fail;
 		}
 	}
