@@ -35,6 +35,18 @@ gw_fail()
 	exit 1
 }
 
+# gw_fail_logs MSG... : gw_fail after printing the last 30 lines of every
+# $GW_TMP/*.log (tests that run several programs besides gwbpf)
+gw_fail_logs()
+{
+	for f in "$GW_TMP"/*.log; do
+		[ -f "$f" ] || continue
+		echo "--- $f" >&2
+		tail -n 30 "$f" >&2
+	done
+	gw_fail "$@"
+}
+
 gw_log() { echo "# $*"; }
 
 gw_require_cmd()
@@ -166,8 +178,9 @@ gw_cert()
 }
 
 # gw_start_fakeapi ARGS... : starts tools/fakeapi/fakeapi.py (the mock API
-# server) with ARGS on a free port (log in $GW_TMP/fakeapi.log), waits (10 s)
-# for its port file; sets API (http://127.0.0.1:PORT) and GW_FAKE_PID.
+# server) with ARGS on a free port (log in $GW_TMP/fakeapi.log), waits (20 s:
+# with --tls-dir it makes a certificate first) for its port file; sets
+# GW_FAKE_PORT, API (http://127.0.0.1:PORT) and GW_FAKE_PID.
 # Skips without python3-yaml.
 gw_start_fakeapi()
 {
@@ -179,12 +192,13 @@ gw_start_fakeapi()
 	GW_FAKE_PID=$!
 	gw_track $GW_FAKE_PID
 	i=0
-	while [ ! -s "$GW_TMP/fakeapi.port" ] && [ $i -lt 100 ]; do
+	while [ ! -s "$GW_TMP/fakeapi.port" ] && [ $i -lt 200 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
 	[ -s "$GW_TMP/fakeapi.port" ] || gw_fail "fakeapi did not start"
-	API=http://127.0.0.1:$(cat "$GW_TMP/fakeapi.port")
+	GW_FAKE_PORT=$(cat "$GW_TMP/fakeapi.port")
+	API=http://127.0.0.1:$GW_FAKE_PORT
 }
 
 # gw_kubeconfig FILE USER : writes a kubeconfig for $API (context namespace

@@ -12,90 +12,46 @@
 #     ConfigMap watch resumes from a bookmark newer than its last event;
 #  5. a rotated token: the server starts answering 401 to the old one; the
 #     source re-reads its tokenFile and goes on (no restart).
-# The test tool (tools/fakeapi/kubewatch.c) is built against libgwbpf.a.
-set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
-PY=/usr/bin/python3
-[ -x "$PY" ] || { echo "skip: missing $PY"; exit 249; }
-$PY -c 'import yaml' 2> /dev/null || { echo "skip: python3-yaml missing"; exit 249; }
-[ -f "$B/libgwbpf.a" ] || { echo "skip: $B/libgwbpf.a not built (run make)"; exit 249; }
-command -v curl > /dev/null || { echo "skip: curl missing"; exit 249; }
+# The test tool (tools/fakeapi/kubewatch.c) is built by make as $B/kubewatch.
+. "$(dirname "$0")/lib.sh"
+gw_init
+cd "$GW_ROOT"
+gw_require_kubewatch
 
-TMP=$(mktemp -d)
-FA=""
-KW=""
-cleanup()
-{
-	for p in $KW $FA; do
-		kill "$p" 2> /dev/null && wait "$p" 2> /dev/null
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-fail()
-{
-	echo "FAIL: $*"
-	for f in "$TMP"/*.log; do
-		echo "--- $f"
-		tail -n 20 "$f"
-	done
-	exit 1
-}
-
-SAN=""
-nm "$B/libgwbpf.a" 2> /dev/null | grep -q __asan_ && SAN="-fsanitize=address,undefined"
-# shellcheck disable=SC2046
-${CC:-cc} -std=gnu11 -O1 -g -pthread $SAN -Iinclude -o "$TMP/kubewatch" tools/fakeapi/kubewatch.c \
-	"$B/libgwbpf.a" $(pkg-config --libs libbpf libxdp libmnl openssl yaml-0.1 jansson \
-	libcurl libnghttp2 libpcre2-8) -lelf -lz -lm > "$TMP/cc.log" 2>&1 || fail "cannot build kubewatch"
-
-$PY tools/fakeapi/fakeapi.py --port-file "$TMP/port" --token tok1 --no-crds --max-seconds 120 \
-	> "$TMP/fakeapi.log" 2>&1 &
-FA=$!
-i=0
-while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -s "$TMP/port" ] || fail "fakeapi did not start"
-API=http://127.0.0.1:$(cat "$TMP/port")
-echo tok1 > "$TMP/token"
-cat > "$TMP/kubeconfig" << EOF
-apiVersion: v1
-kind: Config
-current-context: t
-contexts: [{name: t, context: {cluster: c, user: u, namespace: gwbpf-system}}]
-clusters: [{name: c, cluster: {server: "$API"}}]
-users: [{name: u, user: {tokenFile: $TMP/token}}]
-EOF
-ctl() { curl -sf -XPOST "$API/_ctl/$1" -d "${2:-{\}}" || fail "control $1 failed"; }
-stat() { curl -sf "$API/_ctl/stats" | $PY -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+gw_start_fakeapi --token tok1 --no-crds --max-seconds 120
+echo tok1 > "$GW_TMP/token"
+gw_kubeconfig "$GW_TMP/kubeconfig" "tokenFile: $GW_TMP/token"
+ctl() { curl -sf -XPOST "$API/_ctl/$1" -d "${2:-{\}}" || gw_fail_logs "control $1 failed"; }
+stat() { curl -sf "$API/_ctl/stats" | $GW_PY -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # cm N : applies ConfigMap default/cm with data v=N; prints its resourceVersion
-cm() { ctl apply "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"cm\", \"namespace\": \"default\"}, \"data\": {\"v\": \"$1\"}}" | $PY -c 'import json,sys; print(json.load(sys.stdin)["applied"][0]["resourceVersion"])'; }
+cm() { ctl apply "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"cm\", \"namespace\": \"default\"}, \"data\": {\"v\": \"$1\"}}" | $GW_PY -c 'import json,sys; print(json.load(sys.stdin)["applied"][0]["resourceVersion"])'; }
 # store_rv : the ConfigMap's resourceVersion in the source's published store
-store_rv() { $PY -c 'import json,sys; print([o["resourceVersion"] for o in json.load(open(sys.argv[1]))["objects"] if o["ref"] == "ConfigMap default/cm"][0])' "$TMP/out.json" 2> /dev/null; }
+store_rv() { $GW_PY -c 'import json,sys; print([o["resourceVersion"] for o in json.load(open(sys.argv[1]))["objects"] if o["ref"] == "ConfigMap default/cm"][0])' "$GW_TMP/out.json" 2> /dev/null; }
 # wait_rv RV MSG : until the store has the ConfigMap at RV (10 s)
 wait_rv()
 {
 	i=0
 	while [ "$(store_rv)" != "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-	[ "$(store_rv)" = "$1" ] || fail "$2 (store at $(store_rv), server at $1)"
+	[ "$(store_rv)" = "$1" ] || gw_fail_logs "$2 (store at $(store_rv), server at $1)"
 }
 
 ctl apply '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}' > /dev/null
 RV0=$(cm 0)
 ctl chunking '{"split": true}' > /dev/null
-"$TMP/kubewatch" --kubeconfig "$TMP/kubeconfig" --out "$TMP/out.json" --no-status --verbose \
-	--seconds 100 > "$TMP/kubewatch.log" 2>&1 &
+"$B/kubewatch" --kubeconfig "$GW_TMP/kubeconfig" --out "$GW_TMP/out.json" --no-status --verbose \
+	--seconds 100 > "$GW_TMP/kubewatch.log" 2>&1 &
 KW=$!
+gw_track $KW
 wait_rv "$RV0" "initial list not in the store"
 
 # 1. split chunks, rapid updates
-: > "$TMP/server_rvs"
+: > "$GW_TMP/server_rvs"
 n=1
 while [ $n -le 30 ]; do
-	cm $n >> "$TMP/server_rvs"
+	cm $n >> "$GW_TMP/server_rvs"
 	n=$((n + 1))
 done
-wait_rv "$(tail -n 1 "$TMP/server_rvs")" "updates sent in split chunks did not all arrive"
+wait_rv "$(tail -n 1 "$GW_TMP/server_rvs")" "updates sent in split chunks did not all arrive"
 echo "# 30 updates in split chunks: store at $(store_rv)"
 
 # 2. dropped mid-event, three times; no relist
@@ -103,26 +59,26 @@ LISTS=$(stat 'd["lists"]')
 ctl drop_mid_event '{"count": 3}' > /dev/null
 for n in 31 32 33; do
 	rv=$(cm $n)
-	echo "$rv" >> "$TMP/server_rvs"
+	echo "$rv" >> "$GW_TMP/server_rvs"
 	wait_rv "$rv" "update $n not recovered after a stream cut mid-event"
 done
 CUT=$(stat 'd["cut_events"]')
-[ "$CUT" -eq 3 ] || fail "the server cut $CUT events, want 3 (test setup)"
-[ "$(stat 'd["lists"]')" -eq "$LISTS" ] || fail "a cut stream made the source list again ($LISTS -> $(stat 'd["lists"]'))"
+[ "$CUT" -eq 3 ] || gw_fail_logs "the server cut $CUT events, want 3 (test setup)"
+[ "$(stat 'd["lists"]')" -eq "$LISTS" ] || gw_fail_logs "a cut stream made the source list again ($LISTS -> $(stat 'd["lists"]'))"
 echo "# 3 streams cut mid-event: recovered, no relist"
 
 # 3. exactly the server's events, in order, once each
-grep -o 'kube: event [A-Z]* ConfigMap default/cm rv [0-9]*' "$TMP/kubewatch.log" | awk '{ print $NF }' > "$TMP/applied_rvs"
-if ! cmp -s "$TMP/applied_rvs" "$TMP/server_rvs"; then
-	diff "$TMP/server_rvs" "$TMP/applied_rvs" | head -n 20
-	fail "events applied differ from the events produced (duplicates, losses or order)"
+grep -o 'kube: event [A-Z]* ConfigMap default/cm rv [0-9]*' "$GW_TMP/kubewatch.log" | awk '{ print $NF }' > "$GW_TMP/applied_rvs"
+if ! cmp -s "$GW_TMP/applied_rvs" "$GW_TMP/server_rvs"; then
+	diff "$GW_TMP/server_rvs" "$GW_TMP/applied_rvs" | head -n 20
+	gw_fail_logs "events applied differ from the events produced (duplicates, losses or order)"
 fi
-echo "# events applied: $(wc -l < "$TMP/applied_rvs"), each server event exactly once, in order"
+echo "# events applied: $(wc -l < "$GW_TMP/applied_rvs"), each server event exactly once, in order"
 
 # 4. bookmarks: other kinds move the global resourceVersion; the ConfigMap
 # watch's bookmark carries it; after a drop the watch resumes from there
-LAST_CM=$(tail -n 1 "$TMP/server_rvs")
-SVC_RV=$(ctl apply '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "default"}, "spec": {"ports": [{"port": 80}]}}' | $PY -c 'import json,sys; print(json.load(sys.stdin)["applied"][0]["resourceVersion"])')
+LAST_CM=$(tail -n 1 "$GW_TMP/server_rvs")
+SVC_RV=$(ctl apply '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "default"}, "spec": {"ports": [{"port": 80}]}}' | $GW_PY -c 'import json,sys; print(json.load(sys.stdin)["applied"][0]["resourceVersion"])')
 sleep 2.5 # two bookmark periods (the fake server sends one a second per watch)
 ctl drop > /dev/null
 i=0
@@ -133,18 +89,18 @@ while [ $i -lt 100 ]; do
 	i=$((i + 1))
 done
 echo "# ConfigMap watch resumed from $W (its last event: $LAST_CM, newest object: $SVC_RV)"
-[ "$W" -ge "$SVC_RV" ] || fail "bookmarks did not move the watch's resourceVersion ($W < $SVC_RV)"
+[ "$W" -ge "$SVC_RV" ] || gw_fail_logs "bookmarks did not move the watch's resourceVersion ($W < $SVC_RV)"
 
 # 5. token rotation: 401 for the old token, the tokenFile is read again
-echo tok2 > "$TMP/token.new"
-mv "$TMP/token.new" "$TMP/token"
+echo tok2 > "$GW_TMP/token.new"
+mv "$GW_TMP/token.new" "$GW_TMP/token"
 ctl token '{"token": "tok2"}' > /dev/null
 ctl drop > /dev/null
 rv=$(cm 99)
 wait_rv "$rv" "not recovered after the token was rotated"
 U=$(stat 'd["unauthorized"]')
-[ "$U" -gt 0 ] || fail "the old token was never refused (test setup)"
+[ "$U" -gt 0 ] || gw_fail_logs "the old token was never refused (test setup)"
 echo "# token rotated: $U requests got 401, the source re-read its tokenFile and caught up"
-kill -0 "$KW" || fail "kubewatch died"
+kill -0 "$KW" || gw_fail_logs "kubewatch died"
 echo "ok: watch protocol faults (split chunks, cut events, bookmarks, 401), no event lost or applied twice"
 exit 0
