@@ -60,7 +60,7 @@ for s in $suites; do
 	fuzz)
 		[ -f tests/fuzz/replay.sh ] && echo "fuzz:corpus-replay sh tests/fuzz/replay.sh" >> "$list" ;;
 	e2e)
-		[ -f tests/e2e/kind/run.sh ] && echo "e2e:kind sh tests/e2e/kind/run.sh" >> "$list" ;;
+		[ -f tests/e2e/kind/run.sh ] && echo "e2e:kind env GW_SKIP_RC=249 sh tests/e2e/kind/run.sh" >> "$list" ;;
 	*) echo "tests/run.sh: unknown suite '$s'" >&2; exit 2 ;;
 	esac
 done
