@@ -8,72 +8,30 @@
 #  - node-a renewed the Lease during the pass and still holds it; node-b
 #    never wrote the Lease nor a status.
 # Prints how long the pass took (8 PATCHes are in flight at once).
-set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
-PY=/usr/bin/python3
-[ -x "$PY" ] || { echo "skip: missing $PY"; exit 249; }
-$PY -c 'import yaml' 2> /dev/null || { echo "skip: python3-yaml missing"; exit 249; }
-[ -f "$B/libgwbpf.a" ] || { echo "skip: $B/libgwbpf.a not built (run make)"; exit 249; }
-command -v curl > /dev/null || { echo "skip: curl missing"; exit 249; }
-TMP=$(mktemp -d)
-FA=""
-KA=""
-KB=""
-cleanup()
-{
-	for p in $KA $KB $FA; do
-		kill "$p" 2> /dev/null && wait "$p" 2> /dev/null
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-fail()
-{
-	echo "FAIL: $*"
-	for f in "$TMP"/*.log; do
-		echo "--- $f"
-		tail -n 20 "$f"
-	done
-	exit 1
-}
-SAN=""
-nm "$B/libgwbpf.a" 2> /dev/null | grep -q __asan_ && SAN="-fsanitize=address,undefined"
-# shellcheck disable=SC2046
-${CC:-cc} -std=gnu11 -O1 -g -pthread $SAN -Iinclude -o "$TMP/kubewatch" tools/fakeapi/kubewatch.c \
-	"$B/libgwbpf.a" $(pkg-config --libs libbpf libxdp libmnl openssl yaml-0.1 jansson \
-	libcurl libnghttp2 libpcre2-8) -lelf -lz -lm > "$TMP/cc.log" 2>&1 || fail "cannot build kubewatch"
+. "$(dirname "$0")/lib.sh"
+gw_init
+cd "$GW_ROOT"
+gw_require_kubewatch
 
-$PY tools/fakeapi/fakeapi.py --port-file "$TMP/port" --token tok --max-seconds 120 \
-	> "$TMP/fakeapi.log" 2>&1 &
-FA=$!
-i=0
-while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -s "$TMP/port" ] || fail "fakeapi did not start"
-API=http://127.0.0.1:$(cat "$TMP/port")
-cat > "$TMP/kubeconfig" << EOF
-apiVersion: v1
-kind: Config
-current-context: t
-contexts: [{name: t, context: {cluster: c, user: u, namespace: gwbpf-system}}]
-clusters: [{name: c, cluster: {server: "$API"}}]
-users: [{name: u, user: {token: tok}}]
-EOF
-ctl() { curl -sf -XPOST "$API/_ctl/$1" --data-binary "$2" > /dev/null || fail "control $1"; }
-stat() { curl -sf "$API/_ctl/stats" | $PY -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+gw_start_fakeapi --token tok --max-seconds 120
+gw_kubeconfig "$GW_TMP/kubeconfig" "token: tok"
+ctl() { curl -sf -XPOST "$API/_ctl/$1" --data-binary "$2" > /dev/null || gw_fail_logs "control $1"; }
+stat() { curl -sf "$API/_ctl/stats" | $GW_PY -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 ctl apply '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}'
-"$TMP/kubewatch" --kubeconfig "$TMP/kubeconfig" --out "$TMP/a.json" --identity node-a \
-	--lease-duration 3 --renew 1 --seconds 100 > "$TMP/a.log" 2>&1 &
+"$B/kubewatch" --kubeconfig "$GW_TMP/kubeconfig" --out "$GW_TMP/a.json" --identity node-a \
+	--lease-duration 3 --renew 1 --seconds 100 > "$GW_TMP/a.log" 2>&1 &
 KA=$!
+gw_track $KA
 i=0
 while [ $i -lt 100 ] && [ "$(stat 'd["lease_writes"].get("node-a", 0)')" -lt 1 ]; do sleep 0.1; i=$((i + 1)); done
-"$TMP/kubewatch" --kubeconfig "$TMP/kubeconfig" --out "$TMP/b.json" --identity node-b \
-	--lease-duration 3 --renew 1 --seconds 100 > "$TMP/b.log" 2>&1 &
+"$B/kubewatch" --kubeconfig "$GW_TMP/kubeconfig" --out "$GW_TMP/b.json" --identity node-b \
+	--lease-duration 3 --renew 1 --seconds 100 > "$GW_TMP/b.log" 2>&1 &
 KB=$!
+gw_track $KB
 sleep 1 # node-b has seen the Lease held (it renews every second)
 
-$PY -c '
+$GW_PY -c '
 import json
 items = [{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "gwbpf"},
           "spec": {"controllerName": "gwbpf.dev/gateway-controller"}},
@@ -85,11 +43,11 @@ items += [{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
            "metadata": {"name": "r%03d" % i, "namespace": "default"},
            "spec": {"parentRefs": [{"name": "gw"}], "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/r%d" % i}}],
                     "backendRefs": [{"name": "echo", "port": 80}]}]}} for i in range(300)]
-print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))' > "$TMP/objs.json"
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))' > "$GW_TMP/objs.json"
 ctl latency '{"patch_ms": 40}'
 LW0=$(stat 'd["lease_writes"].get("node-a", 0)')
-T0=$($PY -c 'import time; print(time.time())')
-ctl apply @"$TMP/objs.json"
+T0=$($GW_PY -c 'import time; print(time.time())')
+ctl apply @"$GW_TMP/objs.json"
 i=0
 while [ $i -lt 600 ]; do
 	n=$(stat 'sum(1 for k in d["status_patches"] if k.startswith("httproutes/"))')
@@ -97,15 +55,15 @@ while [ $i -lt 600 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-T=$($PY -c 'import sys, time; print("%.1f" % (time.time() - float(sys.argv[1])))' "$T0")
-[ "$n" -ge 300 ] || fail "only $n of 300 routes got a status"
+T=$($GW_PY -c 'import sys, time; print("%.1f" % (time.time() - float(sys.argv[1])))' "$T0")
+[ "$n" -ge 300 ] || gw_fail_logs "only $n of 300 routes got a status"
 LW1=$(stat 'd["lease_writes"].get("node-a", 0)')
 echo "# 300 routes' status written in $T s with 40 ms per PATCH (one at a time: 12 s); node-a renewed the Lease $((LW1 - LW0)) times meanwhile"
-[ "$(stat 'd["patches"].get("gwbpf/node-b", 0)')" -eq 0 ] || fail "node-b wrote status: $(stat 'd["patches"]')"
-[ "$(stat 'd["lease_writes"].get("node-b", 0)')" -eq 0 ] || fail "node-b took the Lease during the pass"
-[ "$LW1" -gt "$LW0" ] || fail "the Lease was not renewed during the pass"
+[ "$(stat 'd["patches"].get("gwbpf/node-b", 0)')" -eq 0 ] || gw_fail_logs "node-b wrote status: $(stat 'd["patches"]')"
+[ "$(stat 'd["lease_writes"].get("node-b", 0)')" -eq 0 ] || gw_fail_logs "node-b took the Lease during the pass"
+[ "$LW1" -gt "$LW0" ] || gw_fail_logs "the Lease was not renewed during the pass"
 H=$(curl -sf -H 'Authorization: Bearer tok' "$API/apis/coordination.k8s.io/v1/namespaces/gwbpf-system/leases/gwbpf-status-writer" |
-	$PY -c 'import json,sys; print(json.load(sys.stdin)["spec"]["holderIdentity"])')
-[ "$H" = node-a ] || fail "Lease holder is '$H' after the pass"
+	$GW_PY -c 'import json,sys; print(json.load(sys.stdin)["spec"]["holderIdentity"])')
+[ "$H" = node-a ] || gw_fail_logs "Lease holder is '$H' after the pass"
 echo "ok: a status pass longer than the Lease keeps one writer"
 exit 0

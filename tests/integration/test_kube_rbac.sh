@@ -7,59 +7,16 @@
 # every API call as RBAC sees it (verb, group, resource[/subresource]).
 #  - every recorded call must be allowed by the ClusterRole;
 #  - every permission the ClusterRole grants must have been used, or be the
-#    status subresource of a kind the writer patches (has_status() in
-#    userspace/source/kube.c) that this run had no status change for.
-set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
-PY=/usr/bin/python3
-[ -x "$PY" ] || { echo "skip: missing $PY"; exit 249; }
-$PY -c 'import yaml' 2> /dev/null || { echo "skip: python3-yaml missing"; exit 249; }
-[ -f "$B/libgwbpf.a" ] || { echo "skip: $B/libgwbpf.a not built (run make)"; exit 249; }
-command -v curl > /dev/null || { echo "skip: curl missing"; exit 249; }
-TMP=$(mktemp -d)
-FA=""
-KW=""
-cleanup()
-{
-	for p in $KW $FA; do
-		kill "$p" 2> /dev/null && wait "$p" 2> /dev/null
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-fail()
-{
-	echo "FAIL: $*"
-	for f in "$TMP"/*.log; do
-		echo "--- $f"
-		tail -n 20 "$f"
-	done
-	exit 1
-}
-SAN=""
-nm "$B/libgwbpf.a" 2> /dev/null | grep -q __asan_ && SAN="-fsanitize=address,undefined"
-# shellcheck disable=SC2046
-${CC:-cc} -std=gnu11 -O1 -g -pthread $SAN -Iinclude -o "$TMP/kubewatch" tools/fakeapi/kubewatch.c \
-	"$B/libgwbpf.a" $(pkg-config --libs libbpf libxdp libmnl openssl yaml-0.1 jansson \
-	libcurl libnghttp2 libpcre2-8) -lelf -lz -lm > "$TMP/cc.log" 2>&1 || fail "cannot build kubewatch"
+#    status subresource of a kind the writer patches (gw_kube_has_status() in
+#    userspace/source/kube_writer.c) that this run had no status change for.
+. "$(dirname "$0")/lib.sh"
+gw_init
+cd "$GW_ROOT"
+gw_require_kubewatch
 
-$PY tools/fakeapi/fakeapi.py --port-file "$TMP/port" --token tok --max-seconds 120 \
-	> "$TMP/fakeapi.log" 2>&1 &
-FA=$!
-i=0
-while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -s "$TMP/port" ] || fail "fakeapi did not start"
-API=http://127.0.0.1:$(cat "$TMP/port")
-cat > "$TMP/kubeconfig" << EOF
-apiVersion: v1
-kind: Config
-current-context: t
-contexts: [{name: t, context: {cluster: c, user: u, namespace: gwbpf-system}}]
-clusters: [{name: c, cluster: {server: "$API"}}]
-users: [{name: u, user: {token: tok}}]
-EOF
-cat > "$TMP/objs.yaml" << 'EOF'
+gw_start_fakeapi --token tok --max-seconds 120
+gw_kubeconfig "$GW_TMP/kubeconfig" "token: tok"
+cat > "$GW_TMP/objs.yaml" << 'EOF'
 apiVersion: v1
 kind: Namespace
 metadata: {name: default}
@@ -173,14 +130,15 @@ spec:
   ingressClassName: gwbpf
   rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: echo, port: {number: 80}}}}]}}]
 EOF
-curl -sf -XPOST "$API/_ctl/apply" --data-binary @"$TMP/objs.yaml" > /dev/null || fail "cannot apply objects"
+curl -sf -XPOST "$API/_ctl/apply" --data-binary @"$GW_TMP/objs.yaml" > /dev/null || gw_fail_logs "cannot apply objects"
 # the first status PATCH is refused: the writer must GET the object again
-curl -sf -XPOST "$API/_ctl/conflict" -d '{"count": 1}' > /dev/null || fail "cannot arm a conflict"
-"$TMP/kubewatch" --kubeconfig "$TMP/kubeconfig" --out "$TMP/out.json" --identity n1 \
-	--lease-duration 3 --renew 1 --seconds 60 > "$TMP/kubewatch.log" 2>&1 &
+curl -sf -XPOST "$API/_ctl/conflict" -d '{"count": 1}' > /dev/null || gw_fail_logs "cannot arm a conflict"
+"$B/kubewatch" --kubeconfig "$GW_TMP/kubeconfig" --out "$GW_TMP/out.json" --identity n1 \
+	--lease-duration 3 --renew 1 --seconds 60 > "$GW_TMP/kubewatch.log" 2>&1 &
 KW=$!
+gw_track $KW
 
-$PY - "$API" deploy/rbac.yaml userspace/source/kube.c << 'PYEOF' || fail "RBAC does not match the calls"
+$GW_PY - "$API" deploy/rbac.yaml userspace/source/kube_writer.c << 'PYEOF' || gw_fail_logs "RBAC does not match the calls"
 import json, re, sys, time, urllib.request, yaml
 api, rbac_file, src = sys.argv[1:4]
 def stats():

@@ -12,63 +12,18 @@
 #    Ingresses of class gwbpf only, written once and not again unchanged;
 #  - two instances: exactly one holds the Lease and writes status; when it is
 #    killed, the other takes over.
-# The test tool (tools/fakeapi/kubewatch.c) is built here against libgwbpf.a.
-set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
-PY=/usr/bin/python3
-[ -x "$PY" ] || { echo "skip: missing $PY"; exit 249; }
-$PY -c 'import yaml' 2> /dev/null || { echo "skip: python3-yaml missing"; exit 249; }
-[ -f "$B/libgwbpf.a" ] || { echo "skip: $B/libgwbpf.a not built (run make)"; exit 249; }
-command -v curl > /dev/null || { echo "skip: curl missing"; exit 249; }
-
-TMP=$(mktemp -d)
-FA=""
-KA=""
-KB=""
-cleanup()
-{
-	for p in $KA $KB $FA; do
-		kill "$p" 2> /dev/null && wait "$p" 2> /dev/null
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-
-fail()
-{
-	echo "FAIL: $*"
-	for f in "$TMP"/*.log; do
-		echo "--- $f"
-		tail -n 30 "$f"
-	done
-	exit 1
-}
-
-# --- build the test tool (link our objects first: the archive may be stale
-# while another module of the tree does not compile) ---
-OBJS=$(ls "$B"/userspace/source/kube*.o 2> /dev/null)
-# a sanitizer build (make SANITIZE=1, B=build-san) links with the same flags
-SAN=""
-nm "$B/libgwbpf.a" 2> /dev/null | grep -q __asan_ && SAN="-fsanitize=address,undefined"
-# shellcheck disable=SC2046
-${CC:-cc} -std=gnu11 -O1 -g -pthread $SAN -Iinclude -o "$TMP/kubewatch" tools/fakeapi/kubewatch.c \
-	$OBJS "$B/libgwbpf.a" $(pkg-config --libs libbpf libxdp libmnl openssl yaml-0.1 jansson \
-	libcurl libnghttp2 libpcre2-8) -lelf -lz -lm > "$TMP/cc.log" 2>&1 ||
-	fail "cannot build kubewatch"
+# The test tool (tools/fakeapi/kubewatch.c) is built by make as $B/kubewatch.
+. "$(dirname "$0")/lib.sh"
+gw_init
+cd "$GW_ROOT"
+gw_require_kubewatch
 
 # --- fake API server, without the Gateway API CRDs at first ---
 TOKEN=t0k3n
 # Secrets forbidden (as with an RBAC gap): every other kind must still sync
-$PY tools/fakeapi/fakeapi.py --port-file "$TMP/port" --token $TOKEN --no-crds --forbid secrets \
-	--max-seconds 240 > "$TMP/fakeapi.log" 2>&1 &
-FA=$!
-i=0
-while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -s "$TMP/port" ] || fail "fakeapi did not start"
-PORT=$(cat "$TMP/port")
-API=http://127.0.0.1:$PORT
-cat > "$TMP/kubeconfig" << EOF
+gw_start_fakeapi --token $TOKEN --no-crds --forbid secrets --max-seconds 240
+# block-style YAML on purpose (the other tests write the flow style)
+cat > "$GW_TMP/kubeconfig" << EOF
 apiVersion: v1
 kind: Config
 current-context: test
@@ -89,7 +44,7 @@ ctl() # ctl VERB [BODY-FILE|JSON]
 		curl -sf -XPOST "$API/_ctl/$1" --data-binary @"$2" > /dev/null
 	else
 		curl -sf -XPOST "$API/_ctl/$1" -d "${2:-{\}}" > /dev/null
-	fi || fail "control $1 failed"
+	fi || gw_fail_logs "control $1 failed"
 }
 get() # get PATH: the API object as JSON
 {
@@ -99,7 +54,7 @@ get() # get PATH: the API object as JSON
 # d (the JSON of FILE, or None) is true
 wait_py()
 {
-	$PY - "$1" "$2" << 'EOF' || fail "$3"
+	$GW_PY - "$1" "$2" << 'EOF' || gw_fail_logs "$3"
 import json, sys, time
 path, expr = sys.argv[1], sys.argv[2]
 end = time.time() + 10
@@ -124,7 +79,7 @@ EOF
 # wait_api PATH EXPR MSG: polls (10 s max) the API object at PATH
 wait_api()
 {
-	$PY - "$API$1" "$TOKEN" "$2" << 'EOF' || fail "$3"
+	$GW_PY - "$API$1" "$TOKEN" "$2" << 'EOF' || gw_fail_logs "$3"
 import json, sys, time, urllib.request
 url, tok, expr = sys.argv[1:4]
 end = time.time() + 10
@@ -147,7 +102,7 @@ while True:
 EOF
 }
 
-cat > "$TMP/core.yaml" << 'EOF'
+cat > "$GW_TMP/core.yaml" << 'EOF'
 apiVersion: v1
 kind: Namespace
 metadata: {name: default}
@@ -163,7 +118,7 @@ metadata: {name: cert, namespace: default}
 type: kubernetes.io/tls
 data: {tls.crt: "", tls.key: ""}
 EOF
-cat > "$TMP/nodes.yaml" << 'EOF'
+cat > "$GW_TMP/nodes.yaml" << 'EOF'
 apiVersion: v1
 kind: Node
 metadata: {name: n2, labels: {kubernetes.io/os: linux}}
@@ -175,20 +130,21 @@ kind: Node
 metadata: {name: n1, labels: {kubernetes.io/os: linux}}
 status: {addresses: [{type: InternalIP, address: 10.0.0.1}]}
 EOF
-ctl apply "$TMP/core.yaml"
-ctl apply "$TMP/nodes.yaml"
+ctl apply "$GW_TMP/core.yaml"
+ctl apply "$GW_TMP/nodes.yaml"
 # more ConfigMaps than one list page (500): the list must follow "continue"
-$PY -c '
+$GW_PY -c '
 import json
 print(json.dumps({"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1",
     "kind": "ConfigMap", "metadata": {"name": "cm-%03d" % i, "namespace": "default"},
-    "data": {"k": "v"}} for i in range(520)]}))' > "$TMP/cms.json"
-ctl apply "$TMP/cms.json"
+    "data": {"k": "v"}} for i in range(520)]}))' > "$GW_TMP/cms.json"
+ctl apply "$GW_TMP/cms.json"
 
-OUT_A=$TMP/a.json
-"$TMP/kubewatch" --kubeconfig "$TMP/kubeconfig" --out "$OUT_A" --identity node-a \
-	--lease-duration 3 --renew 1 --rediscover 1 --seconds 200 ${KW_VERBOSE:+--verbose} > "$TMP/a.log" 2>&1 &
+OUT_A=$GW_TMP/a.json
+"$B/kubewatch" --kubeconfig "$GW_TMP/kubeconfig" --out "$OUT_A" --identity node-a \
+	--lease-duration 3 --renew 1 --rediscover 1 --seconds 200 ${KW_VERBOSE:+--verbose} > "$GW_TMP/a.log" 2>&1 &
 KA=$!
+gw_track $KA
 
 # 1. synced with only the core kinds
 wait_py "$OUT_A" 'd["synced"] and "Service default/echo" in refs() and "Namespace default" in refs()' \
@@ -198,7 +154,7 @@ wait_py "$OUT_A" 'len([r for r in refs() if r.startswith("ConfigMap ")]) == 520'
 
 # 2. CRDs installed later are picked up
 ctl crds '{"install": true}'
-cat > "$TMP/gw.yaml" << 'EOF'
+cat > "$GW_TMP/gw.yaml" << 'EOF'
 apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata: {name: gwbpf}
@@ -230,20 +186,20 @@ spec:
   parentRefs: [{name: gw}, {name: other-gw}]
   rules: [{backendRefs: [{name: echo, port: 80}]}]
 EOF
-ctl apply "$TMP/gw.yaml"
+ctl apply "$GW_TMP/gw.yaml"
 wait_py "$OUT_A" '"HTTPRoute default/web" in refs() and "Gateway default/gw" in refs()' \
 	"Gateway API objects created after a late CRD install were not seen"
 
 # 3. status: another controller's entry first (its Gateway, its class), then
 # ours must be added next to it; the other class and Gateway stay untouched
-cat > "$TMP/other.json" << 'EOF'
+cat > "$GW_TMP/other.json" << 'EOF'
 {"status": {"parents": [{"parentRef": {"name": "other-gw"}, "controllerName": "example.com/other",
  "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted", "message": "",
  "lastTransitionTime": "2020-01-01T00:00:00Z", "observedGeneration": 1}]}]}}
 EOF
 curl -sf -XPATCH -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/merge-patch+json' \
 	"$API/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/web/status" \
-	--data-binary @"$TMP/other.json" > /dev/null || fail "cannot patch the other controller's status"
+	--data-binary @"$GW_TMP/other.json" > /dev/null || gw_fail_logs "cannot patch the other controller's status"
 wait_py "$OUT_A" 'd["leader"]' "the only instance did not take the Lease"
 R=/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/web
 wait_api $R '[p["controllerName"] for p in d["status"]["parents"]] == ["example.com/other", "gwbpf.dev/gateway-controller"] and any(c["type"] == "Accepted" and c["status"] == "True" and c["observedGeneration"] == 1 for c in d["status"]["parents"][1]["conditions"])' \
@@ -258,14 +214,14 @@ wait_api /apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/gw \
 wait_api /apis/gateway.networking.k8s.io/v1/gatewayclasses/gwbpf \
 	'any(c["type"] == "Accepted" and c["status"] == "True" for c in d["status"]["conditions"])' \
 	"GatewayClass status not written"
-[ -z "$(get /apis/gateway.networking.k8s.io/v1/gatewayclasses/other | $PY -c 'import json,sys; print(json.load(sys.stdin).get("status") or "")')" ] ||
-	fail "status written on another controller's GatewayClass"
-LTT=$(get $R | $PY -c 'import json,sys; d=json.load(sys.stdin); print([c["lastTransitionTime"] for c in d["status"]["parents"][1]["conditions"] if c["type"]=="Accepted"][0])')
+[ -z "$(get /apis/gateway.networking.k8s.io/v1/gatewayclasses/other | $GW_PY -c 'import json,sys; print(json.load(sys.stdin).get("status") or "")')" ] ||
+	gw_fail_logs "status written on another controller's GatewayClass"
+LTT=$(get $R | $GW_PY -c 'import json,sys; d=json.load(sys.stdin); print([c["lastTransitionTime"] for c in d["status"]["parents"][1]["conditions"] if c["type"]=="Accepted"][0])')
 
 # 3b. Ingress: ours (class gwbpf) gets status.loadBalancer.ingress with the
 # nodes' addresses (no listen address: served on every node); another
 # class's Ingress is left alone
-cat > "$TMP/ing.yaml" << 'EOF'
+cat > "$GW_TMP/ing.yaml" << 'EOF'
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: ing, namespace: default}
@@ -280,30 +236,30 @@ spec:
   ingressClassName: nginx
   rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: echo, port: {number: 80}}}}]}}]
 EOF
-ctl apply "$TMP/ing.yaml"
+ctl apply "$GW_TMP/ing.yaml"
 ING=/apis/networking.k8s.io/v1/namespaces/default/ingresses
 wait_api $ING/ing 'd["status"] == {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}, {"ip": "10.0.0.2"}]}}' \
 	"Ingress status.loadBalancer not written (or not the nodes' addresses)"
-[ -z "$(get $ING/ing-other | $PY -c 'import json,sys; print(json.load(sys.stdin).get("status") or "")')" ] ||
-	fail "status written on another class's Ingress"
-ing_patches() { curl -sf "$API/_ctl/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["status_patches"].get("ingresses/default/ing", 0))'; }
-[ "$(ing_patches)" -eq 1 ] || fail "Ingress status written $(ing_patches) times, want 1"
+[ -z "$(get $ING/ing-other | $GW_PY -c 'import json,sys; print(json.load(sys.stdin).get("status") or "")')" ] ||
+	gw_fail_logs "status written on another class's Ingress"
+ing_patches() { curl -sf "$API/_ctl/stats" | $GW_PY -c 'import json,sys; print(json.load(sys.stdin)["status_patches"].get("ingresses/default/ing", 0))'; }
+[ "$(ing_patches)" -eq 1 ] || gw_fail_logs "Ingress status written $(ing_patches) times, want 1"
 
 # 4. update: a spec change bumps generation; status follows with the same
 # lastTransitionTime (Accepted stayed True)
-sed 's/port: 80}/port: 80, weight: 2}/' "$TMP/gw.yaml" > "$TMP/gw2.yaml"
-ctl apply "$TMP/gw2.yaml"
+sed 's/port: 80}/port: 80, weight: 2}/' "$GW_TMP/gw.yaml" > "$GW_TMP/gw2.yaml"
+ctl apply "$GW_TMP/gw2.yaml"
 wait_api $R 'd["metadata"]["generation"] == 2 and all(c["observedGeneration"] == 2 for c in d["status"]["parents"][1]["conditions"])' \
 	"status did not follow the new generation"
 wait_api $R "[c['lastTransitionTime'] for c in d['status']['parents'][1]['conditions'] if c['type'] == 'Accepted'] == ['$LTT']" \
 	"lastTransitionTime moved although the condition status did not change"
 # steady state: no status write loop (a few patches at most, not one per event)
-P1=$(curl -sf "$API/_ctl/stats" | $PY -c 'import json,sys; print(sum(json.load(sys.stdin)["patches"].values()))')
-ctl apply "$TMP/core.yaml" # a no-op update of unrelated objects
+P1=$(curl -sf "$API/_ctl/stats" | $GW_PY -c 'import json,sys; print(sum(json.load(sys.stdin)["patches"].values()))')
+ctl apply "$GW_TMP/core.yaml" # a no-op update of unrelated objects
 wait_py "$OUT_A" 'd["synced"]' "lost sync"
-P2=$(curl -sf "$API/_ctl/stats" | $PY -c 'import json,sys; print(sum(json.load(sys.stdin)["patches"].values()))')
-[ $((P2 - P1)) -le 1 ] || fail "status rewritten without a change ($P1 -> $P2 patches)"
-[ "$(ing_patches)" -eq 1 ] || fail "unchanged Ingress status re-sent ($(ing_patches) patches)"
+P2=$(curl -sf "$API/_ctl/stats" | $GW_PY -c 'import json,sys; print(sum(json.load(sys.stdin)["patches"].values()))')
+[ $((P2 - P1)) -le 1 ] || gw_fail_logs "status rewritten without a change ($P1 -> $P2 patches)"
+[ "$(ing_patches)" -eq 1 ] || gw_fail_logs "unchanged Ingress status re-sent ($(ing_patches) patches)"
 
 # 5. delete
 ctl delete '{"apiVersion": "v1", "kind": "Service", "namespace": "default", "name": "echo"}'
@@ -311,71 +267,73 @@ wait_py "$OUT_A" '"Service default/echo" not in refs()' "deleted Service still i
 
 # 6. 410 Gone: the resourceVersion the watches hold is compacted away; an
 # object deleted meanwhile must disappear (only a relist can tell)
-LISTS1=$(curl -sf "$API/_ctl/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["lists"])')
+LISTS1=$(curl -sf "$API/_ctl/stats" | $GW_PY -c 'import json,sys; print(json.load(sys.stdin)["lists"])')
 ctl compact
-ctl apply "$TMP/core.yaml"
+ctl apply "$GW_TMP/core.yaml"
 wait_py "$OUT_A" '"Service default/echo" in refs()' "object created after a 410 not seen"
-LISTS2=$(curl -sf "$API/_ctl/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["lists"])')
-[ "$LISTS2" -gt "$LISTS1" ] || fail "no relist after 410 Gone ($LISTS1 -> $LISTS2)"
+LISTS2=$(curl -sf "$API/_ctl/stats" | $GW_PY -c 'import json,sys; print(json.load(sys.stdin)["lists"])')
+[ "$LISTS2" -gt "$LISTS1" ] || gw_fail_logs "no relist after 410 Gone ($LISTS1 -> $LISTS2)"
 
 # 7. dropped streams: reconnect and keep following
 ctl drop
-cat > "$TMP/svc2.yaml" << 'EOF'
+cat > "$GW_TMP/svc2.yaml" << 'EOF'
 apiVersion: v1
 kind: Service
 metadata: {name: after-drop, namespace: default}
 spec: {ports: [{port: 81}]}
 EOF
-ctl apply "$TMP/svc2.yaml"
+ctl apply "$GW_TMP/svc2.yaml"
 wait_py "$OUT_A" '"Service default/after-drop" in refs()' "not reconnected after dropped streams"
 
 # 8. outage: the last good store stays; afterwards, changes flow again
 ctl outage '{"seconds": 2}'
 wait_py "$OUT_A" '"HTTPRoute default/web" in refs() and "Service default/after-drop" in refs()' \
 	"store lost objects during an outage"
-sed 's/after-drop/after-outage/' "$TMP/svc2.yaml" > "$TMP/svc3.yaml"
-ctl apply "$TMP/svc3.yaml"
+sed 's/after-drop/after-outage/' "$GW_TMP/svc2.yaml" > "$GW_TMP/svc3.yaml"
+ctl apply "$GW_TMP/svc3.yaml"
 wait_py "$OUT_A" '"Service default/after-outage" in refs()' "not recovered after an API outage"
 
 # 9. a second instance: exactly one writer; the other takes over on a kill
-OUT_B=$TMP/b.json
-"$TMP/kubewatch" --kubeconfig "$TMP/kubeconfig" --out "$OUT_B" --identity node-b \
-	--lease-duration 3 --renew 1 --rediscover 1 --seconds 200 ${KW_VERBOSE:+--verbose} > "$TMP/b.log" 2>&1 &
+OUT_B=$GW_TMP/b.json
+"$B/kubewatch" --kubeconfig "$GW_TMP/kubeconfig" --out "$OUT_B" --identity node-b \
+	--lease-duration 3 --renew 1 --rediscover 1 --seconds 200 ${KW_VERBOSE:+--verbose} > "$GW_TMP/b.log" 2>&1 &
 KB=$!
+gw_track $KB
 wait_py "$OUT_B" 'd["synced"] and "HTTPRoute default/web" in refs()' "second instance did not sync"
 wait_py "$OUT_B" 'd["leader"] is False' "second instance claims the Lease held by the first"
 wait_py "$OUT_A" 'd["leader"]' "first instance lost the Lease"
-sed 's/weight: 2/weight: 3/' "$TMP/gw2.yaml" > "$TMP/gw3.yaml"
-ctl apply "$TMP/gw3.yaml"
+sed 's/weight: 2/weight: 3/' "$GW_TMP/gw2.yaml" > "$GW_TMP/gw3.yaml"
+ctl apply "$GW_TMP/gw3.yaml"
 wait_api $R 'all(c["observedGeneration"] == 3 for c in d["status"]["parents"][1]["conditions"])' \
 	"status not written for generation 3"
 wait_py "$OUT_B" 'd["leader"] is False' "second instance became leader while the first lives"
-curl -sf "$API/_ctl/stats" | $PY -c '
+curl -sf "$API/_ctl/stats" | $GW_PY -c '
 import json, sys
 p = json.load(sys.stdin)["patches"]
 sys.exit(0 if p.get("gwbpf/node-a", 0) > 0 and p.get("gwbpf/node-b", 0) == 0 else 1)' ||
-	fail "status written by the non-leader: $(curl -sf "$API/_ctl/stats")"
-T0=$($PY -c 'import time; print(time.time())')
+	gw_fail_logs "status written by the non-leader: $(curl -sf "$API/_ctl/stats")"
+T0=$($GW_PY -c 'import time; print(time.time())')
 kill -9 "$KA"
 wait "$KA" 2> /dev/null
+gw_untrack "$KA"
 KA=""
 wait_py "$OUT_B" 'd["leader"]' "second instance did not take over the expired Lease"
 # within the lease time: 3 s lease + 1 s renew period, plus the poll's and
 # the dump's own delays and a loaded machine: 6 s at most
-TAKE=$($PY -c 'import sys, time; print("%.1f" % (time.time() - float(sys.argv[1])))' "$T0")
+TAKE=$($GW_PY -c 'import sys, time; print("%.1f" % (time.time() - float(sys.argv[1])))' "$T0")
 echo "# takeover $TAKE s after the leader was killed (lease 3 s, renew 1 s)"
-$PY -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= 6.0 else 1)' "$TAKE" ||
-	fail "takeover took $TAKE s, more than the lease time + one renew period"
+$GW_PY -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= 6.0 else 1)' "$TAKE" ||
+	gw_fail_logs "takeover took $TAKE s, more than the lease time + one renew period"
 wait_api /apis/coordination.k8s.io/v1/namespaces/gwbpf-system/leases/gwbpf-status-writer \
 	'd["spec"]["holderIdentity"] == "node-b" and d["spec"]["leaseTransitions"] >= 1' \
 	"Lease not transferred to node-b"
-sed 's/weight: 2/weight: 4/' "$TMP/gw2.yaml" > "$TMP/gw4.yaml"
-ctl apply "$TMP/gw4.yaml"
+sed 's/weight: 2/weight: 4/' "$GW_TMP/gw2.yaml" > "$GW_TMP/gw4.yaml"
+ctl apply "$GW_TMP/gw4.yaml"
 wait_api $R 'all(c["observedGeneration"] == 4 for c in d["status"]["parents"][1]["conditions"])' \
 	"new leader did not write status"
-curl -sf "$API/_ctl/stats" | $PY -c '
+curl -sf "$API/_ctl/stats" | $GW_PY -c '
 import json, sys
 sys.exit(0 if json.load(sys.stdin)["patches"].get("gwbpf/node-b", 0) > 0 else 1)' ||
-	fail "node-b never patched status"
+	gw_fail_logs "node-b never patched status"
 echo "ok: kube source, status writer and leader election"
 exit 0
