@@ -108,6 +108,21 @@ gw_init()
 	trap 'exit 130' INT TERM
 }
 
+# gw_private_bin : points GW_BIN at a private copy in $GW_TMP, so a rebuild
+# while a long test runs does not swap the binary under it; a binary being
+# linked right now is waited for (10 s), then the test skips
+gw_private_bin()
+{
+	i=0
+	until cp "$GW_BIN" "$GW_TMP/gwbpf" 2> /dev/null && chmod 755 "$GW_TMP/gwbpf" &&
+		"$GW_TMP/gwbpf" version > /dev/null 2>&1; do
+		[ $i -lt 50 ] || gw_skip "no runnable $GW_BIN (run make)"
+		sleep 0.2
+		i=$((i + 1))
+	done
+	GW_BIN=$GW_TMP/gwbpf
+}
+
 # gw_track PID : kill PID on exit
 gw_track()
 {

@@ -16,38 +16,21 @@
 gw_init
 gw_require_root
 gw_require_cmd bpftool
-CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-[ -n "$CG2" ] || gw_skip "no cgroup2 mount"
-CG=$CG2/gwbpf-test-sigkill-$$
-BPFFS=/sys/fs/bpf/gwbpf-test-sigkill-$$
-ORIG_CG=$CG2$(awk -F: '$1 == "0" { print $3 }' /proc/self/cgroup)
-mkdir "$CG" || gw_skip "cannot create a cgroup under $CG2"
-sk_cleanup()
-{
-	for p in $GW_PIDS; do kill -9 "$p" 2> /dev/null; done
-	echo $$ > "$ORIG_CG/cgroup.procs" 2> /dev/null
-	i=0
-	while [ -d "$CG" ] && ! rmdir "$CG" 2> /dev/null && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	rm -rf "$BPFFS"
-}
-trap 'rc=$?; sk_cleanup; (exit $rc); gw_cleanup' EXIT
-echo $$ > "$CG/cgroup.procs" || gw_skip "cannot join $CG"
+gw_cgroup_make sigkill
+gw_cgroup_join
 
 LPORT=$(gw_free_port)
 EPORT=$(gw_free_port)
 gw_start_echo 127.0.0.1:$EPORT
 gw_config_http "$GW_TMP/gw.yaml" "$LPORT" "$EPORT"
-ARGS="--config $GW_TMP/gw.yaml --bpf msg --bpffs $BPFFS --cgroup $CG --workers 1 --access-log off"
+ARGS="--config $GW_TMP/gw.yaml --bpf msg --bpffs $GW_BPFFS --cgroup $GW_CG --workers 1 --access-log off"
 # shellcheck disable=SC2086
 gw_start $ARGS
 gw_wait_http "http://127.0.0.1:$LPORT/" 200 10 || gw_fail "gateway not serving"
-grep -q "created maps under $BPFFS" "$GW_TMP/gwbpf.log" || gw_fail "first run did not create its maps"
-map_id() { bpftool -j map show pinned "$BPFFS/gw_sock_hash" | $GW_PY -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
-entries() { bpftool -j map dump pinned "$BPFFS/gw_sock_hash" 2> /dev/null | $GW_PY -c 'import json,sys; d=sys.stdin.read().strip(); print(len(json.loads(d)) if d else 0)'; }
-sockops_progs() { bpftool -j cgroup show "$CG" | $GW_PY -c 'import json,sys; print(sum(1 for p in json.load(sys.stdin) if p.get("attach_type") in ("sock_ops", "cgroup_sock_ops")))'; }
+grep -q "created maps under $GW_BPFFS" "$GW_TMP/gwbpf.log" || gw_fail "first run did not create its maps"
+map_id() { bpftool -j map show pinned "$GW_BPFFS/gw_sock_hash" | $GW_PY -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+entries() { bpftool -j map dump pinned "$GW_BPFFS/gw_sock_hash" 2> /dev/null | $GW_PY -c 'import json,sys; d=sys.stdin.read().strip(); print(len(json.loads(d)) if d else 0)'; }
+sockops_progs() { bpftool -j cgroup show "$GW_CG" | $GW_PY -c 'import json,sys; print(sum(1 for p in json.load(sys.stdin) if p.get("attach_type") in ("sock_ops", "cgroup_sock_ops")))'; }
 ID0=$(map_id)
 
 # clients: 4 threads, keep-alive, reconnect on error; each row "t status"
@@ -95,7 +78,7 @@ gw_log "sockhash entries after SIGKILL: $LEFT"
 # shellcheck disable=SC2086
 gw_start $ARGS
 T_READY=$($GW_PY -c 'import time; print("%.3f" % time.time())')
-grep -q "adopted maps under $BPFFS" "$GW_TMP/gwbpf.log" || gw_fail "the restarted daemon did not adopt the pinned maps"
+grep -q "adopted maps under $GW_BPFFS" "$GW_TMP/gwbpf.log" || gw_fail "the restarted daemon did not adopt the pinned maps"
 ID1=$(map_id)
 NPROG=$(sockops_progs)
 gw_log "sockhash map id $ID0 -> $ID1; sockops programs on the cgroup: $NPROG"
