@@ -12,7 +12,6 @@ struct gw_arena *gw_arena_new(size_t first_chunk);
 void *gw_arena_alloc(struct gw_arena *a, size_t size);
 char *gw_arena_strdup(struct gw_arena *a, const char *s);            /* NULL in, NULL out */
 char *gw_arena_strndup(struct gw_arena *a, const char *s, size_t n); /* NUL-terminates */
-size_t gw_arena_bytes(const struct gw_arena *a); /* bytes reserved from malloc */
-void gw_arena_free(struct gw_arena *a);          /* accepts NULL */
+void gw_arena_free(struct gw_arena *a); /* accepts NULL */
 
 #endif

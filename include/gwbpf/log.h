@@ -1,7 +1,7 @@
 /* gwbpf/log.h - the one logging facility (pr_warn/pr_info/pr_debug).
  *
  * Library code never prints to stdout; everything goes through gw_log(),
- * which writes to stderr unless a sink is installed with gw_log_set_sink().
+ * which writes to stderr.
  */
 #ifndef GWBPF_LOG_H
 #define GWBPF_LOG_H
@@ -17,13 +17,9 @@ enum gw_log_level {
 	GW_LOG_DEBUG,
 };
 
-typedef void (*gw_log_sink_fn)(enum gw_log_level lvl, const char *msg);
-
 /* gw_log_set_level() : messages above lvl are dropped (default GW_LOG_INFO) */
 void gw_log_set_level(enum gw_log_level lvl);
 enum gw_log_level gw_log_get_level(void);
-/* gw_log_set_sink() : NULL restores the stderr sink */
-void gw_log_set_sink(gw_log_sink_fn fn);
 void gw_log(enum gw_log_level lvl, const char *fmt, ...) GW_PRINTF(2, 3);
 void gw_vlog(enum gw_log_level lvl, const char *fmt, va_list ap);
 

@@ -20,8 +20,6 @@ struct gw_m_service *gw_model_service(const struct gw_model *m, const char *ns, 
 struct gw_m_secret *gw_model_secret(const struct gw_model *m, const char *ns, const char *name);
 struct gw_m_gateway *gw_model_gateway(const struct gw_model *m, const char *ns, const char *name);
 struct gw_m_gatewayclass *gw_model_class(const struct gw_model *m, const char *name);
-struct gw_m_listener_set *gw_model_listener_set(const struct gw_model *m, const char *ns,
-						const char *name);
 /* gw_model_ns_labels() : labels of namespace ns (NULL when there is no
  * Namespace object; the caller then uses kubernetes.io/metadata.name only) */
 struct gw_node *gw_model_ns_labels(const struct gw_model *m, const char *ns, bool *exists);

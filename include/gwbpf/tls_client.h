@@ -17,7 +17,6 @@
 #include "gwbpf/ir-t.h"
 
 struct ssl_ctx_st;
-struct ssl_st;
 
 /* gw_tls_client_verify_setup() : applies l's client validation to ctx
  * (nothing when l is NULL or asks for none). 0, or -EINVAL when the CA
@@ -29,11 +28,5 @@ int gw_tls_client_verify_setup(struct ssl_ctx_st *ctx, const struct gw_ir_listen
 /* gw_tls_client_verify_same() : a and b validate client certificates the
  * same way, so one SSL_CTX can serve both (NULL = no validation) */
 bool gw_tls_client_verify_same(const struct gw_ir_listener *a, const struct gw_ir_listener *b);
-
-/* gw_tls_client_verified() : for a finished server handshake: 1 when the
- * client presented a certificate that verified, 0 when it presented none,
- * -1 when it presented one that failed (only seen with
- * AllowInsecureFallback) */
-int gw_tls_client_verified(const struct ssl_st *ssl);
 
 #endif

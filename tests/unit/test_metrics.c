@@ -119,6 +119,12 @@ static void test_counters_and_reloads(void **st)
 	text = render(m);
 	assert_int_equal(sample(text, "gwbpf_upstream_connect_failures_total"), 0);
 	assert_int_equal(sample(text, "gwbpf_config_reloads_total{result=\"success\"}"), 0);
+	/* upstream TLS counters are process-wide and present from the start */
+	assert_int_equal(sample(text, "gwbpf_upstream_tls_handshakes_total{result=\"ok\"}"), 0);
+	assert_int_equal(
+	    sample(text, "gwbpf_upstream_tls_handshakes_total{result=\"verify_failure\"}"), 0);
+	assert_int_equal(sample(text, "gwbpf_upstream_tls_handshakes_total{result=\"failure\"}"),
+			 0);
 	/* no reload yet: no "last reload" gauge to mislead */
 	assert_int_equal(sample(text, "gwbpf_config_last_reload_success"), -1);
 	free(text);

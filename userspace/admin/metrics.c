@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "gwbpf/metrics.h"
+#include "gwbpf/tls_upstream.h"
 
 #define N_BUCKETS 14
 static const uint64_t bucket_us[N_BUCKETS] = { 500,    1000,   2500,    5000,    10000,
@@ -372,6 +373,7 @@ int gw_metrics_render(struct gw_metrics *m, char *buf, size_t cap)
 	struct wr w = { buf, cap, 0, false };
 	uint64_t buckets[N_BUCKETS + 1] = { 0 }, sum_us = 0, cum = 0;
 	uint64_t failures = 0, timeouts = 0;
+	struct gw_tls_up_stats tls;
 	int64_t open = 0;
 	struct agg *list;
 	size_t n = 0;
@@ -422,6 +424,15 @@ int gw_metrics_render(struct gw_metrics *m, char *buf, size_t cap)
 		 "# TYPE gwbpf_upstream_timeouts_total counter\n"
 		 "gwbpf_upstream_timeouts_total %llu\n",
 	     (unsigned long long)timeouts);
+	gw_tls_up_stats(&tls);
+	outf(&w, "# HELP gwbpf_upstream_tls_handshakes_total TLS handshakes with backends "
+		 "(BackendTLSPolicy) by result.\n"
+		 "# TYPE gwbpf_upstream_tls_handshakes_total counter\n"
+		 "gwbpf_upstream_tls_handshakes_total{result=\"ok\"} %llu\n"
+		 "gwbpf_upstream_tls_handshakes_total{result=\"verify_failure\"} %llu\n"
+		 "gwbpf_upstream_tls_handshakes_total{result=\"failure\"} %llu\n",
+	     (unsigned long long)tls.handshakes, (unsigned long long)tls.verify_failures,
+	     (unsigned long long)tls.handshake_failures);
 	outf(&w, "# HELP gwbpf_open_connections Client connections open now.\n"
 		 "# TYPE gwbpf_open_connections gauge\ngwbpf_open_connections %lld\n",
 	     (long long)(open < 0 ? 0 : open));

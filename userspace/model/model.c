@@ -1049,13 +1049,6 @@ struct gw_m_gatewayclass *gw_model_class(const struct gw_model *m, const char *n
 	return bsearch_obj(m->classes, m->n_classes, sizeof(*m->classes), "", name);
 }
 
-struct gw_m_listener_set *gw_model_listener_set(const struct gw_model *m, const char *ns,
-						const char *name)
-{
-	return bsearch_obj(m->listener_sets, m->n_listener_sets, sizeof(*m->listener_sets), ns,
-			   name);
-}
-
 struct gw_node *gw_model_ns_labels(const struct gw_model *m, const char *ns, bool *exists)
 {
 	struct gw_m_namespace *n =

@@ -97,12 +97,3 @@ out:
 	BIO_free(b);
 	return err;
 }
-
-int gw_tls_client_verified(const struct ssl_st *ssl)
-{
-	X509 *peer = SSL_get0_peer_certificate(ssl);
-
-	if (!peer)
-		return 0;
-	return SSL_get_verify_result(ssl) == X509_V_OK ? 1 : -1;
-}

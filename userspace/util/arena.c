@@ -17,7 +17,6 @@ struct gw_arena_chunk {
 struct gw_arena {
 	struct gw_arena_chunk *head;
 	size_t next_size;
-	size_t total;
 };
 
 struct gw_arena *gw_arena_new(size_t first_chunk)
@@ -55,7 +54,6 @@ void *gw_arena_alloc(struct gw_arena *a, size_t size)
 		a->head = c;
 		if (a->next_size < (1u << 20))
 			a->next_size *= 2;
-		a->total += csize;
 	}
 	p = (char *)c->data + c->used;
 	c->used += size;
@@ -80,11 +78,6 @@ char *gw_arena_strndup(struct gw_arena *a, const char *s, size_t n)
 char *gw_arena_strdup(struct gw_arena *a, const char *s)
 {
 	return s ? gw_arena_strndup(a, s, strlen(s)) : NULL;
-}
-
-size_t gw_arena_bytes(const struct gw_arena *a)
-{
-	return a ? a->total : 0;
 }
 
 void gw_arena_free(struct gw_arena *a)

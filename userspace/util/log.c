@@ -1,4 +1,4 @@
-/* util/log.c - leveled logging to stderr or an installed sink. */
+/* util/log.c - leveled logging to stderr. */
 #include "gwbpf/api.h"
 
 #include <stdio.h>
@@ -7,7 +7,6 @@
 #include "gwbpf/log.h"
 
 static enum gw_log_level log_level = GW_LOG_INFO;
-static gw_log_sink_fn log_sink;
 
 void gw_log_set_level(enum gw_log_level lvl)
 {
@@ -19,27 +18,18 @@ enum gw_log_level gw_log_get_level(void)
 	return log_level;
 }
 
-void gw_log_set_sink(gw_log_sink_fn fn)
-{
-	log_sink = fn;
-}
-
 void gw_vlog(enum gw_log_level lvl, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "error", "warn", "info", "debug" };
 	char msg[2048];
 	int saved = errno;
+	size_t n;
 
 	if (lvl > log_level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_sink) {
-		log_sink(lvl, msg);
-	} else {
-		size_t n = strlen(msg);
-		fprintf(stderr, "gwbpf: %s: %s%s", names[lvl], msg,
-			n && msg[n - 1] == '\n' ? "" : "\n");
-	}
+	n = strlen(msg);
+	fprintf(stderr, "gwbpf: %s: %s%s", names[lvl], msg, n && msg[n - 1] == '\n' ? "" : "\n");
 	errno = saved;
 }
 
