@@ -1,4 +1,6 @@
-/* source/kube.c - list+watch the Kubernetes API into a store; write status.
+/* source/kube.c - list+watch the Kubernetes API into a store (the informer),
+ * and the thread that runs it with the Lease (kube_lease.c) and the status
+ * writer (kube_writer.c); the HTTP helpers all three share (kube-int.h).
  *
  * One thread owns every transfer (see gwbpf/kube.h for why): the main loop
  * never blocks on the network, and the store it reads only ever changes
@@ -47,16 +49,14 @@
 #include "gwbpf/store.h"
 #include "gwbpf/validate.h"
 
-#define GW_GROUP          "gateway.networking.k8s.io"
+#include "kube-int.h"
+
 #define LIST_LIMIT        500
 #define MAX_LIST_PAGES    10000
 #define MAX_LINE          (16u << 20) /* one watch event */
 #define MAX_RESP          (64u << 20) /* one list page */
-#define REQ_TIMEOUT_S     15
 #define CONNECT_TIMEOUT_S 5
 #define WATCH_TIMEOUT_S   290 /* server side; jittered below */
-#define STATUS_RETRIES    3
-#define STATUS_PARALLEL   8   /* status PATCHes in flight at once */
 #define POLL_MS           500
 
 /* versions, newest first, in Kubernetes' version priority */
@@ -85,11 +85,6 @@ enum wstate {
 	W_BACKOFF,  /* waiting until next_ms, then relist or rewatch */
 };
 
-struct buf {
-	char *p;
-	size_t n, cap;
-};
-
 struct watcher {
 	struct gw_kube_source *s;
 	char *group, *version, *kind, *selector;
@@ -103,67 +98,12 @@ struct watcher {
 	unsigned int backoff_ms;
 	CURL *easy;
 	struct curl_slist *hdrs;
-	struct buf line;
+	struct gw_kube_buf line;
 	bool gone;           /* this watch saw 410 */
 	bool got_event;
 };
 
-struct status_item {
-	struct gw_object *obj; /* reference */
-	json_t *status;        /* deep copy, may be NULL */
-};
-
-struct gw_kube_source {
-	/* immutable after new() */
-	struct gw_kube_config cfg;
-	char *identity, *lease_ns, *controller, *ua;
-	int lease_duration_s, renew_s, rediscover_s;
-	bool no_status;
-	int efd;
-
-	/* shared with the main thread, under lock */
-	pthread_mutex_t lock;
-	struct gw_store *pending;     /* published, not yet adopted */
-	struct status_item *st_items; /* latest statuses from main */
-	size_t n_st_items;
-	bool st_new;
-	atomic_bool stop;
-	atomic_bool leader;
-	atomic_bool synced;
-
-	/* main thread only */
-	struct gw_store *current;
-
-	/* worker thread only */
-	pthread_t thr;
-	bool started;
-	CURLM *multi;
-	CURL *req;                    /* for blocking requests */
-	struct gw_store *work;
-	uint64_t published_version;   /* effective version (below) last published */
-	uint64_t quiet_versions;      /* store versions spent on status-only updates */
-	uint64_t n_quiet, n_quiet_logged; /* status-only updates seen, and logged */
-	uint64_t quiet_log_at;        /* when they were last logged (ms) */
-	uint64_t publish_at;          /* a change waits this long for more */
-	uint64_t next_seq;
-	struct watcher **w;           /* each allocated alone: transfers point at them */
-	size_t n_w;
-	uint64_t next_discovery;
-	unsigned int disc_backoff_ms;
-	struct status_item *wr_items; /* statuses the writer works from */
-	size_t n_wr_items;
-	bool wr_dirty;
-	uint64_t wr_next;
-	json_t *node_addrs;           /* cached status.addresses of the nodes, or NULL */
-	uint64_t node_addrs_at;
-	/* lease */
-	uint64_t next_lease;
-	uint64_t lease_renewed;       /* when we last renewed ours (ms) */
-	char *lease_seen_rv;          /* observed record of another holder ... */
-	uint64_t lease_seen_ms;       /* ... and when it last changed, by our clock */
-};
-
-static uint64_t now_ms(void)
+uint64_t gw_kube_now_ms(void)
 {
 	struct timespec ts;
 
@@ -184,7 +124,7 @@ static void backoff_step(unsigned int *b)
 		*b = GW_KUBE_BACKOFF_MAX_MS;
 }
 
-static int buf_add(struct buf *b, const char *p, size_t n, size_t max)
+int gw_kube_buf_add(struct gw_kube_buf *b, const char *p, size_t n, size_t max)
 {
 	if (b->n + n + 1 > max)
 		return -E2BIG;
@@ -206,14 +146,14 @@ static int buf_add(struct buf *b, const char *p, size_t n, size_t max)
 	return 0;
 }
 
-static void buf_free(struct buf *b)
+void gw_kube_buf_free(struct gw_kube_buf *b)
 {
 	free(b->p);
 	memset(b, 0, sizeof(*b));
 }
 
-/* jpath() : the value at a dotted path of objects ("metadata.name"), borrowed */
-static json_t *jpath(const json_t *j, const char *path)
+/* gw_kube_jpath() : the value at a dotted path of objects ("metadata.name"), borrowed */
+json_t *gw_kube_jpath(const json_t *j, const char *path)
 {
 	char key[64];
 
@@ -230,9 +170,43 @@ static json_t *jpath(const json_t *j, const char *path)
 	return (json_t *)j;
 }
 
+json_t *gw_kube_node_to_json(const struct gw_node *n)
+{
+	json_t *j;
+
+	if (!n)
+		return json_null();
+	switch (n->type) {
+	case GW_NODE_NULL:
+		return json_null();
+	case GW_NODE_SCALAR:
+		switch (n->skind) {
+		case GW_SCALAR_INT:
+			return json_integer(strtoll(n->str, NULL, 0));
+		case GW_SCALAR_FLOAT:
+			return json_real(strtod(n->str, NULL));
+		case GW_SCALAR_BOOL:
+			return json_boolean(n->str[0] == 't' || n->str[0] == 'T');
+		default:
+			return json_stringn(n->str, n->len);
+		}
+	case GW_NODE_MAP:
+		j = json_object();
+		for (size_t i = 0; j && i < n->n_items; i++)
+			json_object_set_new(j, n->items[i]->key, gw_kube_node_to_json(n->items[i]));
+		return j;
+	case GW_NODE_SEQ:
+		j = json_array();
+		for (size_t i = 0; j && i < n->n_items; i++)
+			json_array_append_new(j, gw_kube_node_to_json(n->items[i]));
+		return j;
+	}
+	return NULL;
+}
+
 /* ---- HTTP ---- */
 
-static void set_common(struct gw_kube_source *s, CURL *e, const char *url, struct curl_slist *h)
+void gw_kube_set_common(struct gw_kube_source *s, CURL *e, const char *url, struct curl_slist *h)
 {
 	const struct gw_kube_config *c = &s->cfg;
 
@@ -273,7 +247,7 @@ static void set_common(struct gw_kube_source *s, CURL *e, const char *url, struc
 	}
 }
 
-static struct curl_slist *headers(struct gw_kube_source *s, const char *ctype)
+struct curl_slist *gw_kube_headers(struct gw_kube_source *s, const char *ctype)
 {
 	struct curl_slist *h = NULL, *t;
 	char *line = NULL;
@@ -295,11 +269,11 @@ static struct curl_slist *headers(struct gw_kube_source *s, const char *ctype)
 
 static size_t collect_cb(char *p, size_t sz, size_t n, void *arg)
 {
-	return buf_add(arg, p, sz * n, MAX_RESP) ? 0 : sz * n;
+	return gw_kube_buf_add(arg, p, sz * n, MAX_RESP) ? 0 : sz * n;
 }
 
 /* rotating service account tokens: re-read the file after a 401 */
-static void reload_token(struct gw_kube_source *s)
+void gw_kube_reload_token(struct gw_kube_source *s)
 {
 	FILE *f;
 	char tok[8192];
@@ -325,14 +299,14 @@ static void reload_token(struct gw_kube_source *s)
 	}
 }
 
-/* request() : one blocking request with a total timeout. *code is the HTTP
+/* gw_kube_request() : one blocking request with a total timeout. *code is the HTTP
  * status (0 when no response); *resp the parsed JSON body (new reference,
  * NULL when not JSON). Returns 0 when a response came, -EIO otherwise. */
-static int request(struct gw_kube_source *s, const char *method, const char *path,
+int gw_kube_request(struct gw_kube_source *s, const char *method, const char *path,
 		   const char *body, const char *ctype, long *code, json_t **resp)
 {
-	struct curl_slist *h = headers(s, ctype);
-	struct buf b = { 0 };
+	struct curl_slist *h = gw_kube_headers(s, ctype);
+	struct gw_kube_buf b = { 0 };
 	char *url = NULL;
 	CURLcode rc;
 	int err = -EIO;
@@ -346,7 +320,7 @@ static int request(struct gw_kube_source *s, const char *method, const char *pat
 		goto out;
 	}
 	curl_easy_reset(s->req);
-	set_common(s, s->req, url, h);
+	gw_kube_set_common(s, s->req, url, h);
 	curl_easy_setopt(s->req, CURLOPT_TIMEOUT, (long)REQ_TIMEOUT_S);
 	curl_easy_setopt(s->req, CURLOPT_CUSTOMREQUEST, method);
 	if (body) {
@@ -362,21 +336,17 @@ static int request(struct gw_kube_source *s, const char *method, const char *pat
 	}
 	curl_easy_getinfo(s->req, CURLINFO_RESPONSE_CODE, code);
 	if (*code == 401)
-		reload_token(s);
+		gw_kube_reload_token(s);
 	if (resp && b.n)
 		*resp = json_loadb(b.p, b.n, 0, NULL);
 	err = 0;
 out:
 	free(url);
-	buf_free(&b);
+	gw_kube_buf_free(&b);
 	curl_slist_free_all(h);
 	return err;
 }
-
 /* ---- store updates (worker thread) ---- */
-
-static json_t *node_to_json(const struct gw_node *n);
-static bool has_status(const char *kind);
 
 /* strip_volatile() : removes what changes without the object's meaning
  * changing: status (written by controllers, gwbpf among them),
@@ -413,7 +383,7 @@ static bool same_content(const struct gw_object *old, json_t *j)
 
 	if (!old || !old->root)
 		return false;
-	o = node_to_json(old->root);
+	o = gw_kube_node_to_json(old->root);
 	if (o)
 		a = strip_volatile(o);
 	b = strip_volatile(j);
@@ -475,11 +445,11 @@ static void apply(struct gw_kube_source *s, struct watcher *w, json_t *j)
 		s->n_quiet++;
 		/* someone else may have overwritten our part of the status: the
 		 * writer compares again (no request when ours is intact) */
-		if (has_status(w->kind) && !s->wr_dirty) {
+		if (gw_kube_has_status(w->kind) && !s->wr_dirty) {
 			/* at most one such pass a second: our own patches come
 			 * back by the thousand after a large write */
 			s->wr_dirty = true;
-			s->wr_next = now_ms() + 1000;
+			s->wr_next = gw_kube_now_ms() + 1000;
 		}
 	}
 out:
@@ -494,7 +464,7 @@ out:
 
 static void remove_obj(struct gw_kube_source *s, struct watcher *w, json_t *j)
 {
-	const char *ns = json_string_value(jpath(j, "metadata.namespace"));
+	const char *ns = json_string_value(gw_kube_jpath(j, "metadata.namespace"));
 	const char *name = json_string_value(json_object_get(json_object_get(j, "metadata"),
 							      "name"));
 
@@ -531,8 +501,6 @@ static void set_rv(struct watcher *w, const char *rv)
 	}
 }
 
-static void lease_tick(struct gw_kube_source *s);
-
 /* ---- list ---- */
 
 /* list() : paginated list replacing the kind's objects. 0, -ESTALE (410:
@@ -561,7 +529,7 @@ static int list(struct gw_kube_source *s, struct watcher *w)
 		}
 		json_decref(resp);
 		resp = NULL;
-		if (request(s, "GET", path, NULL, NULL, &code, &resp))
+		if (gw_kube_request(s, "GET", path, NULL, NULL, &code, &resp))
 			goto out;
 		if (code == 410) {
 			err = -ESTALE;
@@ -577,8 +545,8 @@ static int list(struct gw_kube_source *s, struct watcher *w)
 		}
 		items = json_object_get(resp, "items");
 		json_array_foreach(items, i, it) {
-			const char *ns = json_string_value(jpath(it, "metadata.namespace"));
-			const char *nm = json_string_value(jpath(it, "metadata.name"));
+			const char *ns = json_string_value(gw_kube_jpath(it, "metadata.namespace"));
+			const char *nm = json_string_value(gw_kube_jpath(it, "metadata.name"));
 			char key[600];
 
 			snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", nm ? nm : "");
@@ -588,7 +556,7 @@ static int list(struct gw_kube_source *s, struct watcher *w)
 		free(cont);
 		cont = NULL;
 		{
-			const char *c = json_string_value(jpath(resp,
+			const char *c = json_string_value(gw_kube_jpath(resp,
 									       "metadata.continue"));
 			if (c && *c) {
 				cont = curl_easy_escape(s->req, c, 0);
@@ -597,13 +565,13 @@ static int list(struct gw_kube_source *s, struct watcher *w)
 					goto out;
 				}
 			} else {
-				set_rv(w, json_string_value(jpath(resp,
+				set_rv(w, json_string_value(gw_kube_jpath(resp,
 								"metadata.resourceVersion")));
 			}
 		}
 		/* a list of 20,000 objects takes longer than a Lease */
 		if (!s->no_status)
-			lease_tick(s);
+			gw_kube_lease_tick(s);
 	} while (cont && ++pages < MAX_LIST_PAGES);
 	remove_all(s, w, keep);
 	w->listed = true;
@@ -644,12 +612,12 @@ static void watch_line(struct watcher *w, const char *line, size_t len)
 			w->gone = true;
 		goto out;
 	}
-	set_rv(w, json_string_value(jpath(obj, "metadata.resourceVersion")));
+	set_rv(w, json_string_value(gw_kube_jpath(obj, "metadata.resourceVersion")));
 	/* one line per event applied (tests check none is applied twice) */
 	pr_debug("kube: event %s %s %s/%s rv %s\n", type, w->kind,
-		 json_string_value(jpath(obj, "metadata.namespace")) ?: "",
-		 json_string_value(jpath(obj, "metadata.name")) ?: "",
-		 json_string_value(jpath(obj, "metadata.resourceVersion")) ?: "");
+		 json_string_value(gw_kube_jpath(obj, "metadata.namespace")) ?: "",
+		 json_string_value(gw_kube_jpath(obj, "metadata.name")) ?: "",
+		 json_string_value(gw_kube_jpath(obj, "metadata.resourceVersion")) ?: "");
 	if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED"))
 		apply(w->s, w, json_incref(obj));
 	else if (!strcmp(type, "DELETED"))
@@ -669,7 +637,7 @@ static size_t watch_cb(char *p, size_t sz, size_t n, void *arg)
 	curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200)
 		return len; /* an error body: the status code tells enough */
-	if (buf_add(&w->line, p, len, MAX_LINE)) {
+	if (gw_kube_buf_add(&w->line, p, len, MAX_LINE)) {
 		pr_warn("kube: watch %s: event larger than %u bytes\n", w->path, MAX_LINE);
 		return 0;
 	}
@@ -696,14 +664,14 @@ static int watch_start(struct gw_kube_source *s, struct watcher *w)
 		     w->selector ? "&" : "", w->selector ? w->selector : "") < 0)
 		return -ENOMEM;
 	w->easy = curl_easy_init();
-	w->hdrs = headers(s, NULL);
+	w->hdrs = gw_kube_headers(s, NULL);
 	if (!w->easy || !w->hdrs) {
 		free(url);
 		curl_easy_cleanup(w->easy);
 		w->easy = NULL;
 		return -ENOMEM;
 	}
-	set_common(s, w->easy, url, w->hdrs);
+	gw_kube_set_common(s, w->easy, url, w->hdrs);
 	free(url);
 	/* the server ends the watch at timeoutSeconds; this only bounds a stall */
 	curl_easy_setopt(w->easy, CURLOPT_TIMEOUT, to + 30);
@@ -736,7 +704,7 @@ static void watch_stop(struct gw_kube_source *s, struct watcher *w)
 static void backoff(struct watcher *w, bool relist)
 {
 	backoff_step(&w->backoff_ms);
-	w->next_ms = now_ms() + jitter(w->backoff_ms);
+	w->next_ms = gw_kube_now_ms() + jitter(w->backoff_ms);
 	w->relist = w->relist || relist;
 	w->st = W_BACKOFF;
 }
@@ -760,7 +728,7 @@ static void watch_done(struct gw_kube_source *s, struct watcher *w, CURLcode rc)
 		return;
 	}
 	if (code == 401)
-		reload_token(s);
+		gw_kube_reload_token(s);
 	pr_info("kube: watch %s ended (%s, HTTP %ld); reconnecting\n", w->path,
 		curl_easy_strerror(rc), code);
 	if (w->got_event)
@@ -841,7 +809,7 @@ static int discover(struct gw_kube_source *s)
 
 	if (!served)
 		return -ENOMEM;
-	if (request(s, "GET", "/apis/" GW_GROUP, NULL, NULL, &code, &grp))
+	if (gw_kube_request(s, "GET", "/apis/" GW_GROUP, NULL, NULL, &code, &grp))
 		goto out;
 	if (code != 200 && code != 404) {
 		pr_warn("kube: discovery of %s: HTTP %ld\n", GW_GROUP, code);
@@ -854,7 +822,7 @@ static int discover(struct gw_kube_source *s)
 		if (!ver || code != 200)
 			continue;
 		snprintf(path, sizeof(path), "/apis/%s/%s", GW_GROUP, ver);
-		if (request(s, "GET", path, NULL, NULL, &code, &resp))
+		if (gw_kube_request(s, "GET", path, NULL, NULL, &code, &resp))
 			goto out;
 		if (code == 200)
 			json_object_set(served, ver, json_object_get(resp, "resources"));
@@ -904,599 +872,6 @@ out:
 	json_decref(grp);
 	json_decref(served);
 	return err;
-}
-
-/* ---- lease (leader election) ---- */
-
-static void fmt_microtime(char *buf, size_t size)
-{
-	struct timespec ts;
-	struct tm tm;
-	char t[40];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, size, "%s.%06ldZ", t, ts.tv_nsec / 1000);
-}
-
-static void set_leader(struct gw_kube_source *s, bool on)
-{
-	if (atomic_load(&s->leader) != on) {
-		pr_info("kube: %s the status writer Lease %s/%s as %s\n",
-			on ? "holding" : "lost", s->lease_ns, GW_KUBE_LEASE_NAME, s->identity);
-		if (on)
-			s->wr_dirty = true; /* a new leader checks everything once */
-	}
-	atomic_store(&s->leader, on);
-}
-
-/* lease_try() : acquire or renew. Expiry is judged by our own clock since
- * the record last changed (as client-go does), not by comparing renewTime
- * with our wall clock, so node clock skew cannot make two leaders. */
-static void lease_try(struct gw_kube_source *s, bool release)
-{
-	char path[512], now[64];
-	json_t *cur = NULL, *spec, *body = NULL;
-	const char *holder, *rv;
-	char *txt = NULL;
-	long code;
-	bool mine;
-	json_int_t transitions;
-
-	snprintf(path, sizeof(path), "/apis/coordination.k8s.io/v1/namespaces/%s/leases/%s",
-		 s->lease_ns, GW_KUBE_LEASE_NAME);
-	fmt_microtime(now, sizeof(now));
-	if (request(s, "GET", path, NULL, NULL, &code, &cur))
-		goto fail;
-	if (code == 404) {
-		if (release)
-			goto out;
-		body = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:i, s:s, s:s, s:i}}",
-				 "apiVersion", "coordination.k8s.io/v1", "kind", "Lease", "metadata",
-				 "name", GW_KUBE_LEASE_NAME, "namespace", s->lease_ns, "spec",
-				 "holderIdentity", s->identity, "leaseDurationSeconds",
-				 s->lease_duration_s, "acquireTime", now, "renewTime", now,
-				 "leaseTransitions", 0);
-		txt = body ? json_dumps(body, JSON_COMPACT) : NULL;
-		snprintf(path, sizeof(path), "/apis/coordination.k8s.io/v1/namespaces/%s/leases",
-			 s->lease_ns);
-		json_decref(cur);
-		cur = NULL;
-		if (!txt || request(s, "POST", path, txt, "application/json", &code, NULL))
-			goto fail;
-		if (code == 201 || code == 200) {
-			s->lease_renewed = now_ms();
-			set_leader(s, true);
-		}
-		goto out;
-	}
-	if (code != 200 || !json_is_object(cur))
-		goto fail;
-	spec = json_object_get(cur, "spec");
-	if (!json_is_object(spec)) {
-		spec = json_object();
-		json_object_set_new(cur, "spec", spec);
-	}
-	holder = json_string_value(json_object_get(spec, "holderIdentity"));
-	rv = json_string_value(jpath(cur, "metadata.resourceVersion"));
-	mine = holder && !strcmp(holder, s->identity);
-	if (!mine) {
-		int64_t dur = json_integer_value(json_object_get(spec, "leaseDurationSeconds"));
-
-		set_leader(s, false);
-		if (release)
-			goto out;
-		if (!s->lease_seen_rv || !rv || strcmp(s->lease_seen_rv, rv)) {
-			free(s->lease_seen_rv);
-			s->lease_seen_rv = rv ? strdup(rv) : NULL;
-			s->lease_seen_ms = now_ms();
-		}
-		/* held and renewed within its duration: not ours to take */
-		if (holder && *holder && now_ms() - s->lease_seen_ms < (uint64_t)dur * 1000)
-			goto out;
-		pr_info("kube: Lease held by \"%s\" expired; taking it over\n", holder ? holder : "");
-		transitions = json_integer_value(json_object_get(spec, "leaseTransitions"));
-		json_object_set_new(spec, "leaseTransitions", json_integer(transitions + 1));
-		json_object_set_new(spec, "acquireTime", json_string(now));
-	}
-	json_object_set_new(spec, "holderIdentity", json_string(release ? "" : s->identity));
-	json_object_set_new(spec, "leaseDurationSeconds",
-			    json_integer(release ? 1 : s->lease_duration_s));
-	json_object_set_new(spec, "renewTime", json_string(now));
-	txt = json_dumps(cur, JSON_COMPACT);
-	if (!txt || request(s, "PUT", path, txt, "application/json", &code, NULL))
-		goto fail;
-	if (code == 200 && !release) {
-		s->lease_renewed = now_ms();
-		set_leader(s, true);
-	} else if (code == 409) {
-		set_leader(s, false); /* someone else wrote it first */
-	} else if (release) {
-		set_leader(s, false);
-	}
-	goto out;
-fail:
-	/* a leader that cannot renew steps down before its Lease can expire */
-	if (atomic_load(&s->leader) &&
-	    now_ms() - s->lease_renewed > (uint64_t)(s->lease_duration_s * 1000) * 2 / 3)
-		set_leader(s, false);
-out:
-	free(txt);
-	json_decref(body);
-	json_decref(cur);
-}
-
-/* lease_tick() : renews (or tries to take) the Lease when its time has
- * come; called from the thread loop and between status writes, which at
- * thousands of objects last longer than the Lease itself */
-static void lease_tick(struct gw_kube_source *s)
-{
-	if (now_ms() < s->next_lease)
-		return;
-	lease_try(s, false);
-	s->next_lease = now_ms() + (uint64_t)s->renew_s * 1000;
-}
-
-/* ---- status writer ---- */
-
-static bool has_status(const char *kind)
-{
-	static const char *const k[] = { "GatewayClass", "Gateway", "ListenerSet", "HTTPRoute",
-					 "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute",
-					 "BackendTLSPolicy", "Ingress" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(k); i++) {
-		if (!strcmp(k[i], kind))
-			return true;
-	}
-	return false;
-}
-
-static json_t *node_to_json(const struct gw_node *n)
-{
-	json_t *j;
-
-	if (!n)
-		return json_null();
-	switch (n->type) {
-	case GW_NODE_NULL:
-		return json_null();
-	case GW_NODE_SCALAR:
-		switch (n->skind) {
-		case GW_SCALAR_INT:
-			return json_integer(strtoll(n->str, NULL, 0));
-		case GW_SCALAR_FLOAT:
-			return json_real(strtod(n->str, NULL));
-		case GW_SCALAR_BOOL:
-			return json_boolean(n->str[0] == 't' || n->str[0] == 'T');
-		default:
-			return json_stringn(n->str, n->len);
-		}
-	case GW_NODE_MAP:
-		j = json_object();
-		for (size_t i = 0; j && i < n->n_items; i++)
-			json_object_set_new(j, n->items[i]->key, node_to_json(n->items[i]));
-		return j;
-	case GW_NODE_SEQ:
-		j = json_array();
-		for (size_t i = 0; j && i < n->n_items; i++)
-			json_array_append_new(j, node_to_json(n->items[i]));
-		return j;
-	}
-	return NULL;
-}
-
-/* write_one() : brings one object's status to want, reading the object
- * from the API first (after a 409 the copy the watch gave may be stale).
- * 0 (written or nothing to do), -EAGAIN (retry later). */
-static int write_one(struct gw_kube_source *s, const struct gw_object *so, json_t *want)
-{
-	struct gw_object *o = gw_store_get(s->work, so->group, so->kind, so->ns, so->name);
-	json_t *cur = o ? node_to_json(o->root) : NULL, *patch = NULL;
-	char *path = NULL, *txt = NULL, ref[256];
-	int err = 0;
-	long code;
-
-	if (!o)
-		goto out; /* deleted meanwhile */
-	path = gw_kube_resource_path(o->group, o->version, o->kind, o->ns, o->name);
-	if (!path) {
-		err = -EAGAIN;
-		goto out;
-	}
-	json_decref(cur);
-	cur = NULL;
-	if (request(s, "GET", path, NULL, NULL, &code, &cur) || code != 200) {
-		err = code == 404 ? 0 : -EAGAIN;
-		goto out;
-	}
-	for (int attempt = 0; attempt < STATUS_RETRIES; attempt++) {
-		char sub[1024];
-
-		json_decref(patch);
-		patch = gw_kube_status_patch(cur, want, s->controller);
-		if (!patch) {
-			err = errno == ENOMEM ? -EAGAIN : 0;
-			goto out;
-		}
-		free(txt);
-		txt = json_dumps(patch, JSON_COMPACT);
-		snprintf(sub, sizeof(sub), "%s/status", path);
-		if (!txt || request(s, "PATCH", sub, txt, "application/merge-patch+json", &code,
-				    NULL)) {
-			err = -EAGAIN;
-			goto out;
-		}
-		if (code == 200) {
-			pr_debug("kube: status of %s written\n", gw_object_ref(o, ref, sizeof(ref)));
-			goto out;
-		}
-		if (code == 404)
-			goto out;
-		if (code != 409) {
-			pr_warn("kube: status of %s: HTTP %ld\n", gw_object_ref(o, ref, sizeof(ref)),
-				code);
-			err = -EAGAIN;
-			goto out;
-		}
-		/* 409: someone changed the object; diff against what it is now */
-		json_decref(cur);
-		cur = NULL;
-		if (request(s, "GET", path, NULL, NULL, &code, &cur) || code != 200) {
-			err = code == 404 ? 0 : -EAGAIN;
-			goto out;
-		}
-	}
-	err = -EAGAIN;
-out:
-	json_decref(cur);
-	json_decref(patch);
-	free(txt);
-	free(path);
-	return err;
-}
-
-/* node_addresses() : [{type: IPAddress, value}] of every Linux node
- * (InternalIP, else ExternalIP), sorted and deduplicated; cached 30 s.
- * Borrowed; NULL when unknown. A Gateway without spec.addresses is served
- * on every node's addresses (hostNetwork DaemonSet listening on the
- * unspecified address), so these are what status.addresses reports. */
-static json_t *node_addresses(struct gw_kube_source *s)
-{
-	json_t *resp = NULL, *out, *n, *a;
-	size_t i, j;
-	long code;
-
-	if (s->node_addrs && now_ms() - s->node_addrs_at < 30000)
-		return s->node_addrs;
-	if (request(s, "GET", "/api/v1/nodes?labelSelector=kubernetes.io%2Fos%3Dlinux", NULL,
-		    NULL, &code, &resp) || code != 200) {
-		json_decref(resp);
-		return s->node_addrs; /* the last known list beats none */
-	}
-	out = json_array();
-	json_array_foreach(json_object_get(resp, "items"), i, n) {
-		const char *pick = NULL;
-
-		json_array_foreach(jpath(n, "status.addresses"), j, a) {
-			const char *t = json_string_value(json_object_get(a, "type"));
-			const char *v = json_string_value(json_object_get(a, "address"));
-
-			if (t && v && !strcmp(t, "InternalIP") && !pick)
-				pick = v;
-		}
-		json_array_foreach(jpath(n, "status.addresses"), j, a) {
-			const char *t = json_string_value(json_object_get(a, "type"));
-			const char *v = json_string_value(json_object_get(a, "address"));
-
-			if (t && v && !strcmp(t, "ExternalIP") && !pick)
-				pick = v;
-		}
-		if (pick && out)
-			json_array_append_new(out, json_string(pick));
-	}
-	json_decref(resp);
-	if (!out || !json_array_size(out)) {
-		json_decref(out);
-		return s->node_addrs;
-	}
-	/* sorted, unique, as status entries: the same on every leader */
-	{
-		size_t m = json_array_size(out);
-		const char **v = calloc(m, sizeof(*v));
-		json_t *st = json_array();
-
-		for (i = 0; v && i < m; i++)
-			v[i] = json_string_value(json_array_get(out, i));
-		for (i = 1; v && i < m; i++) {
-			for (j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
-				const char *t = v[j];
-
-				v[j] = v[j - 1];
-				v[j - 1] = t;
-			}
-		}
-		for (i = 0; v && st && i < m; i++) {
-			if (i && !strcmp(v[i], v[i - 1]))
-				continue;
-			json_array_append_new(st, json_pack("{s:s, s:s}", "type", "IPAddress",
-							    "value", v[i]));
-		}
-		free(v);
-		json_decref(out);
-		if (!st)
-			return s->node_addrs;
-		json_decref(s->node_addrs);
-		s->node_addrs = st;
-		s->node_addrs_at = now_ms();
-	}
-	return s->node_addrs;
-}
-
-/* a Gateway bound to the unspecified address reports the nodes' addresses */
-static json_t *gateway_want(struct gw_kube_source *s, json_t *want)
-{
-	json_t *addrs = json_object_get(want, "addresses"), *nodes, *w;
-	const char *v = json_string_value(json_object_get(json_array_get(addrs, 0), "value"));
-
-	if (json_array_size(addrs) != 1 || !v || (strcmp(v, "0.0.0.0") && strcmp(v, "::")))
-		return json_incref(want);
-	nodes = node_addresses(s);
-	w = nodes ? json_copy(want) : NULL;
-	if (!w)
-		return json_incref(want);
-	json_object_set(w, "addresses", nodes);
-	return w;
-}
-
-/* ingress_want() : an Ingress's status.loadBalancer as the API schema has
- * it: the translator's "conditions" (for `gwbpf status` only) dropped, and
- * the unspecified address replaced by the nodes' addresses as for Gateways.
- * New reference or NULL. */
-static json_t *ingress_want(struct gw_kube_source *s, json_t *want)
-{
-	json_t *w = json_deep_copy(want), *lb, *nodes, *a;
-	const char *ip;
-	size_t i;
-
-	if (!w)
-		return NULL;
-	json_object_del(w, "conditions");
-	lb = jpath(w, "loadBalancer.ingress");
-	ip = json_string_value(json_object_get(json_array_get(lb, 0), "ip"));
-	if (json_array_size(lb) != 1 || !ip || (strcmp(ip, "0.0.0.0") && strcmp(ip, "::")))
-		return w;
-	nodes = node_addresses(s);
-	if (!nodes)
-		return w;
-	json_array_clear(lb);
-	json_array_foreach(nodes, i, a)
-		json_array_append_new(lb, json_pack("{s:O}", "ip", json_object_get(a, "value")));
-	return w;
-}
-
-/* statuses gwbpf writes: Gateway API kinds, and Ingresses of its class
- * (the translator gives no status to the others) */
-static bool writes_status(const struct gw_object *o)
-{
-	if (!has_status(o->kind))
-		return false;
-	if (!strcmp(o->kind, "Ingress"))
-		return !strcmp(o->group, "networking.k8s.io");
-	return !strcmp(o->group, GW_GROUP);
-}
-
-/* one status PATCH of a write pass */
-struct wjob {
-	const struct gw_object *obj; /* borrowed from wr_items */
-	json_t *want;                /* reference */
-	char *path;                  /* ".../status" */
-	char *body;                  /* the merge patch */
-	CURL *easy;
-	struct curl_slist *hdrs;
-	struct buf resp;             /* read and dropped */
-	long code;                   /* 0: not answered */
-};
-
-static size_t drop_cb(char *p, size_t sz, size_t n, void *arg)
-{
-	struct buf *b = arg;
-
-	/* status answers are small; a huge one is cut, not buffered */
-	return buf_add(b, p, sz * n, 1u << 20) ? 0 : sz * n;
-}
-
-/* wjob_prepare() : the patch that brings o's status to want, or false when
- * there is nothing to write. *again is set when it could not be computed. */
-static bool wjob_prepare(struct gw_kube_source *s, struct wjob *j, bool *again)
-{
-	struct gw_object *o = gw_store_get(s->work, j->obj->group, j->obj->kind, j->obj->ns,
-					   j->obj->name);
-	json_t *cur = o ? node_to_json(o->root) : NULL, *patch = NULL;
-	char *p = NULL;
-	bool ok = false;
-
-	if (!o)
-		goto out; /* deleted meanwhile */
-	patch = gw_kube_status_patch(cur, j->want, s->controller);
-	if (!patch) {
-		*again |= errno == ENOMEM;
-		goto out;
-	}
-	p = gw_kube_resource_path(o->group, o->version, o->kind, o->ns, o->name);
-	j->body = json_dumps(patch, JSON_COMPACT);
-	if (!p || !j->body || asprintf(&j->path, "%s/status", p) < 0) {
-		j->path = NULL;
-		*again = true;
-		goto out;
-	}
-	ok = true;
-out:
-	free(p);
-	json_decref(patch);
-	json_decref(cur);
-	return ok;
-}
-
-static int wjob_start(struct gw_kube_source *s, CURLM *m, struct wjob *j)
-{
-	char *url = NULL;
-
-	if (asprintf(&url, "%s%s", s->cfg.server, j->path) < 0)
-		return -ENOMEM;
-	j->easy = curl_easy_init();
-	j->hdrs = headers(s, "application/merge-patch+json");
-	if (!j->easy || !j->hdrs) {
-		free(url);
-		return -ENOMEM;
-	}
-	set_common(s, j->easy, url, j->hdrs);
-	free(url);
-	curl_easy_setopt(j->easy, CURLOPT_TIMEOUT, (long)REQ_TIMEOUT_S);
-	curl_easy_setopt(j->easy, CURLOPT_CUSTOMREQUEST, "PATCH");
-	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->body);
-	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
-	curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, drop_cb);
-	curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, &j->resp);
-	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
-	return curl_multi_add_handle(m, j->easy) ? -EIO : 0;
-}
-
-static void wjob_end(CURLM *m, struct wjob *j)
-{
-	if (j->easy) {
-		curl_multi_remove_handle(m, j->easy);
-		curl_easy_cleanup(j->easy);
-		j->easy = NULL;
-	}
-	curl_slist_free_all(j->hdrs);
-	j->hdrs = NULL;
-	buf_free(&j->resp);
-}
-
-/* write_status() : one pass over the statuses the writer holds. Patches are
- * computed against the objects as last seen and sent STATUS_PARALLEL at a
- * time on their own multi handle (5,000 routes one after the other took
- * longer than a Lease); a 409 goes through write_one(), which re-reads the
- * object. The Lease is renewed between answers, and the pass stops when it
- * is lost. */
-static void write_status(struct gw_kube_source *s)
-{
-	struct wjob *jobs = calloc(s->n_wr_items ? s->n_wr_items : 1, sizeof(*jobs));
-	size_t n = 0, next = 0, running = 0;
-	CURLM *m = curl_multi_init();
-	bool again = false;
-
-	if (!jobs || !m) {
-		again = true;
-		goto out;
-	}
-	for (size_t i = 0; i < s->n_wr_items; i++) {
-		struct status_item *it = &s->wr_items[i];
-		json_t *want = it->status;
-		bool route = strstr(it->obj->kind, "Route") != NULL;
-		bool policy = !strcmp(it->obj->kind, "BackendTLSPolicy");
-
-		if (!writes_status(it->obj))
-			continue;
-		/* a route that no longer has a parent of ours (a policy no
-		 * ancestor) loses our entries */
-		if (!want && !route && !policy)
-			continue;
-		if (!want)
-			want = json_pack("{s:[]}", route ? "parents" : "ancestors");
-		else if (!strcmp(it->obj->kind, "Gateway"))
-			want = gateway_want(s, want);
-		else if (!strcmp(it->obj->kind, "Ingress"))
-			want = ingress_want(s, want);
-		else
-			json_incref(want);
-		jobs[n].obj = it->obj;
-		jobs[n].want = want;
-		if (!want) {
-			again = true; /* out of memory */
-		} else if (wjob_prepare(s, &jobs[n], &again)) {
-			n++;
-		} else {
-			json_decref(want);
-			free(jobs[n].path);
-			free(jobs[n].body);
-			memset(&jobs[n], 0, sizeof(jobs[n]));
-		}
-	}
-	while ((next < n || running) && !atomic_load(&s->stop)) {
-		int still, msgs;
-		CURLMsg *msg;
-
-		lease_tick(s);
-		if (!atomic_load(&s->leader))
-			break;
-		while (next < n && running < STATUS_PARALLEL) {
-			if (wjob_start(s, m, &jobs[next])) {
-				wjob_end(m, &jobs[next]);
-				again = true;
-			} else {
-				running++;
-			}
-			next++;
-		}
-		curl_multi_perform(m, &still);
-		while ((msg = curl_multi_info_read(m, &msgs))) {
-			struct wjob *j = NULL;
-
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-			if (msg->data.result == CURLE_OK)
-				curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->code);
-			wjob_end(m, j);
-			running--;
-		}
-		if (running)
-			curl_multi_poll(m, NULL, 0, 100, NULL);
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct wjob *j = &jobs[i];
-		char ref[256];
-
-		wjob_end(m, j);
-		if (j->code == 200 || j->code == 404) /* written, or deleted meanwhile */
-			continue;
-		if (j->code == 409 && atomic_load(&s->leader) && !atomic_load(&s->stop)) {
-			/* someone changed the object: diff against what it is now */
-			lease_tick(s);
-			if (write_one(s, j->obj, j->want))
-				again = true;
-			continue;
-		}
-		if (j->code == 401)
-			reload_token(s);
-		if (j->code)
-			pr_warn("kube: status of %s: HTTP %ld\n",
-				gw_object_ref(j->obj, ref, sizeof(ref)), j->code);
-		again = true;
-	}
-out:
-	for (size_t i = 0; jobs && i < n; i++) {
-		json_decref(jobs[i].want);
-		free(jobs[i].path);
-		free(jobs[i].body);
-	}
-	free(jobs);
-	curl_multi_cleanup(m);
-	s->wr_dirty = again;
-	if (again)
-		s->wr_next = now_ms() + 1000 + (uint64_t)(random() % 1000);
-}
-
-static void items_free(struct status_item *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		gw_object_put(v[i].obj);
-		json_decref(v[i].status);
-	}
-	free(v);
 }
 
 /* ---- the thread ---- */
@@ -1549,7 +924,7 @@ static bool all_listed(const struct gw_kube_source *s)
 
 static void step_watchers(struct gw_kube_source *s)
 {
-	uint64_t now = now_ms();
+	uint64_t now = gw_kube_now_ms();
 
 	for (size_t i = 0; i < s->n_w && !atomic_load(&s->stop); i++) {
 		struct watcher *w = s->w[i];
@@ -1595,7 +970,7 @@ static void *thread_main(void *arg)
 	struct gw_kube_source *s = arg;
 
 	while (!atomic_load(&s->stop)) {
-		uint64_t now = now_ms();
+		uint64_t now = gw_kube_now_ms();
 		int running, msgs, timeout = POLL_MS;
 		CURLMsg *m;
 
@@ -1619,7 +994,7 @@ static void *thread_main(void *arg)
 			if (w)
 				watch_done(s, w, m->data.result);
 		}
-		now = now_ms();
+		now = gw_kube_now_ms();
 		log_quiet(s, now);
 		/* publish once changes settle, but never later than 5 debounces */
 		if (all_listed(s)) {
@@ -1636,24 +1011,7 @@ static void *thread_main(void *arg)
 				}
 			}
 		}
-		if (!s->no_status) {
-			pthread_mutex_lock(&s->lock);
-			if (s->st_new) {
-				items_free(s->wr_items, s->n_wr_items);
-				s->wr_items = s->st_items;
-				s->n_wr_items = s->n_st_items;
-				s->st_items = NULL;
-				s->n_st_items = 0;
-				s->st_new = false;
-				s->wr_dirty = true;
-				s->wr_next = 0;
-			}
-			pthread_mutex_unlock(&s->lock);
-			lease_tick(s);
-			if (atomic_load(&s->leader) && s->wr_dirty && now >= s->wr_next &&
-			    atomic_load(&s->synced))
-				write_status(s);
-		}
+		gw_kube_writer_step(s, now);
 		if (s->publish_at)
 			timeout = s->publish_at <= now ? 0 :
 				  (int)(s->publish_at - now < (uint64_t)timeout ? s->publish_at - now :
@@ -1661,10 +1019,9 @@ static void *thread_main(void *arg)
 		curl_multi_poll(s->multi, NULL, 0, timeout, NULL);
 	}
 	if (!s->no_status && atomic_load(&s->leader))
-		lease_try(s, true);
+		gw_kube_lease_try(s, true);
 	return NULL;
 }
-
 /* ---- public API ---- */
 
 static char *dup_cfg(const char *p, bool *fail)
@@ -1736,7 +1093,7 @@ struct gw_kube_source *gw_kube_source_new(const struct gw_kube_source_opts *o)
 			goto fail;
 		w->enabled = true;
 	}
-	srandom((unsigned int)(now_ms() ^ (uint64_t)getpid()));
+	srandom((unsigned int)(gw_kube_now_ms() ^ (uint64_t)getpid()));
 	err = -pthread_create(&s->thr, NULL, thread_main, s);
 	if (err)
 		goto fail;
@@ -1761,7 +1118,7 @@ void gw_kube_source_free(struct gw_kube_source *s)
 		struct watcher *w = s->w[i];
 
 		watch_stop(s, w);
-		buf_free(&w->line);
+		gw_kube_buf_free(&w->line);
 		free(w->group);
 		free(w->version);
 		free(w->kind);
@@ -1778,8 +1135,8 @@ void gw_kube_source_free(struct gw_kube_source *s)
 	gw_store_free(s->work);
 	gw_store_free(s->current);
 	gw_store_free(s->pending);
-	items_free(s->st_items, s->n_st_items);
-	items_free(s->wr_items, s->n_wr_items);
+	gw_kube_items_free(s->st_items, s->n_st_items);
+	gw_kube_items_free(s->wr_items, s->n_wr_items);
 	gw_kube_config_clear(&s->cfg);
 	free(s->identity);
 	free(s->lease_ns);
@@ -1831,35 +1188,4 @@ bool gw_kube_source_synced(const struct gw_kube_source *s)
 bool gw_kube_source_is_leader(const struct gw_kube_source *s)
 {
 	return atomic_load(&((struct gw_kube_source *)s)->leader);
-}
-
-int gw_kube_source_set_status(struct gw_kube_source *s, const struct gw_translation *t)
-{
-	struct status_item *v = calloc(t->n_status ? t->n_status : 1, sizeof(*v));
-	size_t n = 0;
-
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->n_status; i++) {
-		const struct gw_obj_status *os = &t->status[i];
-
-		if (!has_status(os->obj->kind))
-			continue;
-		v[n].obj = gw_object_get(os->obj);
-		/* a deep copy: jansson values must not be shared across threads */
-		v[n].status = os->status ? json_deep_copy(os->status) : NULL;
-		if (os->status && !v[n].status) {
-			items_free(v, n + 1);
-			return -ENOMEM;
-		}
-		n++;
-	}
-	pthread_mutex_lock(&s->lock);
-	items_free(s->st_items, s->n_st_items);
-	s->st_items = v;
-	s->n_st_items = n;
-	s->st_new = true;
-	pthread_mutex_unlock(&s->lock);
-	curl_multi_wakeup(s->multi);
-	return 0;
 }
