@@ -481,11 +481,22 @@ YEOF
 	done
 }
 
-# gw_yaml_service NAME PORT BACKEND_PORT... : Service NAME (namespace default)
-# with PORT, plus one EndpointSlice per BACKEND_PORT (endpoint 127.0.0.1);
-# each document is preceded by "---"
+# gw_yaml_service [--app-protocol P] [--not-ready] NAME PORT BACKEND_PORT... :
+# Service NAME (namespace default) with PORT, plus one EndpointSlice per
+# BACKEND_PORT (endpoint 127.0.0.1, ready unless --not-ready); with
+# --app-protocol both ports carry appProtocol P (kubernetes.io/h2c: the
+# backend speaks HTTP/2 cleartext); each document is preceded by "---"
 gw_yaml_service()
 {
+	sapp=""
+	sready=true
+	while :; do
+		case $1 in
+		--app-protocol) sapp=$2; shift 2 ;;
+		--not-ready) sready=false; shift ;;
+		*) break ;;
+		esac
+	done
 	sname=$1
 	sport=$2
 	shift 2
@@ -502,6 +513,7 @@ spec:
     port: $sport
     protocol: TCP
 YEOF
+	[ -z "$sapp" ] || echo "    appProtocol: $sapp"
 	i=0
 	for p in "$@"; do
 		i=$((i + 1))
@@ -519,11 +531,14 @@ ports:
 - name: http
   port: $p
   protocol: TCP
+YEOF
+		[ -z "$sapp" ] || echo "  appProtocol: $sapp"
+		cat << YEOF
 endpoints:
 - addresses:
   - 127.0.0.1
   conditions:
-    ready: true
+    ready: $sready
 YEOF
 	done
 }

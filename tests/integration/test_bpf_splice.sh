@@ -12,16 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 gw_init
 gw_require_root
-# a private copy: a rebuild while the test runs must not swap the binary
-# (and one being linked right now is waited for, bounded)
-i=0
-until cp "$GW_BIN" "$GW_TMP/gwbpf" 2> /dev/null && chmod 755 "$GW_TMP/gwbpf" &&
-	"$GW_TMP/gwbpf" version > /dev/null 2>&1; do
-	[ $i -lt 50 ] || gw_skip "no runnable $GW_BIN (run make)"
-	sleep 0.2
-	i=$((i + 1))
-done
-GW_BIN=$GW_TMP/gwbpf
+gw_private_bin
 gw_require_file "$B/gwbpf"
 PEER="$GW_ROOT/tests/integration/splice_peer.py"
 
