@@ -36,32 +36,6 @@ while time.time() < end:
 gw_track $!
 gw_wait_port 127.0.0.1 "$MUTE" 10 || gw_fail "mute backend did not start"
 
-svc()
-{
-	# svc NAME PORT READY : an h2c Service with one endpoint on PORT
-	cat << YEOF
----
-apiVersion: v1
-kind: Service
-metadata: {name: $1, namespace: default}
-spec:
-  ports:
-  - {name: grpc, port: 8080, protocol: TCP, appProtocol: kubernetes.io/h2c}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: $1-1
-  namespace: default
-  labels: {kubernetes.io/service-name: $1}
-addressType: IPv4
-ports:
-- {name: grpc, port: $2, protocol: TCP, appProtocol: kubernetes.io/h2c}
-endpoints:
-- addresses: [127.0.0.1]
-  conditions: {ready: $3}
-YEOF
-}
 S=gateway_api_conformance.echo_basic.grpcecho.GrpcEcho
 {
 	gw_yaml_gateway gw "$GWP"
@@ -92,10 +66,10 @@ spec:
     timeouts: {request: 500ms}
     backendRefs: [{name: mute, port: 8080}]
 YEOF
-	svc echo "$BE" true
-	svc down "$BE" false
-	svc dead "$DEAD" true
-	svc mute "$MUTE" true
+	gw_yaml_service --app-protocol kubernetes.io/h2c echo 8080 "$BE"
+	gw_yaml_service --app-protocol kubernetes.io/h2c --not-ready down 8080 "$BE"
+	gw_yaml_service --app-protocol kubernetes.io/h2c dead 8080 "$DEAD"
+	gw_yaml_service --app-protocol kubernetes.io/h2c mute 8080 "$MUTE"
 } > "$GW_TMP/gw.yaml"
 gw_start --config "$GW_TMP/gw.yaml" --no-bpf --workers 2 --access-log off
 A=127.0.0.1:$GWP

@@ -27,31 +27,6 @@ start_be "$BE" wide
 WIDE=$LAST
 start_be "$BE10" narrow "--max-streams 10"
 
-svc()
-{
-	cat << YEOF
----
-apiVersion: v1
-kind: Service
-metadata: {name: $1, namespace: default}
-spec:
-  ports:
-  - {name: grpc, port: 8080, protocol: TCP, appProtocol: kubernetes.io/h2c}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: $1-1
-  namespace: default
-  labels: {kubernetes.io/service-name: $1}
-addressType: IPv4
-ports:
-- {name: grpc, port: $2, protocol: TCP, appProtocol: kubernetes.io/h2c}
-endpoints:
-- addresses: [127.0.0.1]
-  conditions: {ready: true}
-YEOF
-}
 S=gateway_api_conformance.echo_basic.grpcecho.GrpcEcho
 {
 	gw_yaml_gateway gw "$GWP"
@@ -68,8 +43,8 @@ spec:
     backendRefs: [{name: narrow, port: 8080}]
   - backendRefs: [{name: wide, port: 8080}]
 YEOF
-	svc wide "$BE"
-	svc narrow "$BE10"
+	gw_yaml_service --app-protocol kubernetes.io/h2c wide 8080 "$BE"
+	gw_yaml_service --app-protocol kubernetes.io/h2c narrow 8080 "$BE10"
 } > "$GW_TMP/gw.yaml"
 gw_start --config "$GW_TMP/gw.yaml" --no-bpf --workers 1 --access-log off
 A=127.0.0.1:$GWP

@@ -104,32 +104,6 @@ $GW_PY "$GW_TMP/trailers.py" "$TRP" > /dev/null 2>&1 &
 gw_track $!
 gw_wait_port 127.0.0.1 "$TRP" 10 || gw_fail "trailers backend did not start"
 
-svc()
-{
-	# svc NAME PORT : a Service whose port speaks h2c, one endpoint on PORT
-	cat << YEOF
----
-apiVersion: v1
-kind: Service
-metadata: {name: $1, namespace: default}
-spec:
-  ports:
-  - {name: h2c, port: 8080, protocol: TCP, appProtocol: kubernetes.io/h2c}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: $1-1
-  namespace: default
-  labels: {kubernetes.io/service-name: $1}
-addressType: IPv4
-ports:
-- {name: h2c, port: $2, protocol: TCP, appProtocol: kubernetes.io/h2c}
-endpoints:
-- addresses: [127.0.0.1]
-  conditions: {ready: true}
-YEOF
-}
 {
 	gw_yaml_gateway gw "$GWP"
 	cat << YEOF
@@ -163,9 +137,9 @@ spec:
   - matches: [{method: {service: pkg.Svc, method: Call}}]
     backendRefs: [{name: tr, port: 8080}]
 YEOF
-	svc ng "$NGP"
-	svc dead "$DEAD"
-	svc tr "$TRP"
+	gw_yaml_service --app-protocol kubernetes.io/h2c ng 8080 "$NGP"
+	gw_yaml_service --app-protocol kubernetes.io/h2c dead 8080 "$DEAD"
+	gw_yaml_service --app-protocol kubernetes.io/h2c tr 8080 "$TRP"
 } > "$GW_TMP/gw.yaml"
 gw_start --config "$GW_TMP/gw.yaml" --no-bpf --workers 2 --access-log off
 U=http://127.0.0.1:$GWP
