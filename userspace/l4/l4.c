@@ -368,7 +368,14 @@ void gw_l4_accept(struct gw_worker *w, struct gw_listener *l, int fd,
 	struct gw_l4_conn *c;
 	int one = 1;
 
-	if (w->n_conns >= w->p->opts.max_conns || !w->ir) {
+	/* at --max-conns the connection is refused and counted as the HTTP
+	 * proxy's are; L4 streams are never shed to make room (docs/l4.md) */
+	if (w->n_conns >= w->p->opts.max_conns) {
+		gw_stat_add(w, conns_refused, 1);
+		close(fd);
+		return;
+	}
+	if (!w->ir) {
 		close(fd);
 		return;
 	}
