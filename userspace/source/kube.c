@@ -45,6 +45,7 @@
 #include "gwbpf/kube.h"
 #include "gwbpf/log.h"
 #include "gwbpf/node.h"
+#include "gwbpf/readfile.h"
 #include "gwbpf/source.h"
 #include "gwbpf/store.h"
 #include "gwbpf/validate.h"
@@ -275,28 +276,18 @@ static size_t collect_cb(char *p, size_t sz, size_t n, void *arg)
 /* rotating service account tokens: re-read the file after a 401 */
 void gw_kube_reload_token(struct gw_kube_source *s)
 {
-	FILE *f;
-	char tok[8192];
-	size_t n;
+	char *tok;
 
 	if (!s->cfg.token_file)
 		return;
-	f = fopen(s->cfg.token_file, "re");
-	if (!f)
-		return;
-	n = fread(tok, 1, sizeof(tok) - 1, f);
-	fclose(f);
-	while (n && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' '))
-		n--;
-	tok[n] = '\0';
-	if (n && (!s->cfg.token || strcmp(tok, s->cfg.token))) {
-		char *t = strdup(tok);
-
-		if (t) {
-			free(s->cfg.token);
-			s->cfg.token = t;
-		}
+	/* an unreadable or empty file keeps the token we have */
+	tok = gw_readfile_small(s->cfg.token_file, 8191, NULL);
+	if (tok && *tok && (!s->cfg.token || strcmp(tok, s->cfg.token))) {
+		free(s->cfg.token);
+		s->cfg.token = tok;
+		tok = NULL;
 	}
+	free(tok);
 }
 
 /* gw_kube_request() : one blocking request with a total timeout. *code is the HTTP

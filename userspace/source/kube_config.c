@@ -26,6 +26,7 @@
 #include "gwbpf/kube.h"
 #include "gwbpf/log.h"
 #include "gwbpf/node.h"
+#include "gwbpf/readfile.h"
 
 #define MAX_FILE_BYTES (1u << 20) /* token, CA bundle */
 
@@ -137,27 +138,6 @@ struct gw_node *gw_json_to_node(const json_t *j)
 }
 
 /* ---- helpers ---- */
-
-/* reads a small file into a new string without trailing whitespace */
-static char *read_small(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	buf = malloc(MAX_FILE_BYTES + 1);
-	if (!buf)
-		goto out;
-	n = fread(buf, 1, MAX_FILE_BYTES, f);
-	buf[n] = '\0';
-	while (n && isspace((unsigned char)buf[n - 1]))
-		buf[--n] = '\0';
-out:
-	fclose(f);
-	return buf;
-}
 
 static char *dup_or_null(const char *s)
 {
@@ -283,7 +263,7 @@ int gw_kubeconfig_load(const char *path, struct gw_kube_config *out, struct gw_d
 	out->token = dup_or_null(gw_node_str(user, "token"));
 	out->token_file = resolve(dir, gw_node_str(user, "tokenFile"));
 	if (out->token_file && !out->token)
-		out->token = read_small(out->token_file);
+		out->token = gw_readfile_small(out->token_file, MAX_FILE_BYTES, NULL);
 	err = set_data(&out->ca_data, cluster, "certificate-authority-data", diags, path);
 	if (!err)
 		err = set_data(&out->cert_data, user, "client-certificate-data", diags, path);
@@ -323,14 +303,14 @@ int gw_kube_incluster(const char *sa_dir, struct gw_kube_config *out, struct gw_
 	    asprintf(&out->ca_file, "%s/ca.crt", sa_dir) < 0 ||
 	    asprintf(&p, "%s/namespace", sa_dir) < 0)
 		goto out;
-	out->token = read_small(out->token_file);
+	out->token = gw_readfile_small(out->token_file, MAX_FILE_BYTES, NULL);
 	if (!out->token) {
 		err = -ENOENT;
 		gw_diag_add(diags, GW_DIAG_ERROR, NULL, NULL, NULL, "--kube: cannot read %s: %s",
 			    out->token_file, strerror(errno));
 		goto out;
 	}
-	out->namespace = read_small(p);
+	out->namespace = gw_readfile_small(p, MAX_FILE_BYTES, NULL);
 	if (!out->namespace)
 		out->namespace = strdup(getenv("POD_NAMESPACE") ? getenv("POD_NAMESPACE") : "default");
 	err = out->namespace ? 0 : -ENOMEM;
