@@ -19,36 +19,11 @@
 . "$(dirname "$0")/lib.sh"
 gw_init
 gw_require_root
-# a private copy: a rebuild while the test runs must not swap the binary
-# (and one being linked right now is waited for, bounded)
-i=0
-until cp "$GW_BIN" "$GW_TMP/gwbpf" 2> /dev/null && chmod 755 "$GW_TMP/gwbpf" &&
-	"$GW_TMP/gwbpf" version > /dev/null 2>&1; do
-	[ $i -lt 50 ] || gw_skip "no runnable $GW_BIN (run make)"
-	sleep 0.2
-	i=$((i + 1))
-done
-GW_BIN=$GW_TMP/gwbpf
+gw_private_bin
 gw_require_file "$B/gwbpf" "$B/gwbpf-echo"
-CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-[ -n "$CG2" ] || gw_skip "no cgroup2 mount"
+gw_cgroup_make faults
 PEER="$GW_ROOT/tests/integration/splice_peer.py"
 FC="$GW_ROOT/tests/integration/faults_client.py"
-CG=$CG2/gwbpf-test-faults-$$
-BPFFS=/sys/fs/bpf/gwbpf-test-faults-$$
-ORIG_CG=$CG2$(awk -F: '$1 == "0" { print $3 }' /proc/self/cgroup)
-faults_cleanup()
-{
-	for p in $GW_PIDS; do kill -9 "$p" 2> /dev/null; done
-	echo $$ > "$ORIG_CG/cgroup.procs" 2> /dev/null
-	i=0
-	while [ -d "$CG" ] && ! rmdir "$CG" 2> /dev/null && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	rm -rf "$BPFFS"
-}
-trap 'rc=$?; faults_cleanup; (exit $rc); gw_cleanup' EXIT
 
 config() # config FILE GWPORT: a.example: /two -> two, rest -> one; b.example -> two
 {
@@ -116,25 +91,24 @@ gw_start --config "$GW_TMP/up.yaml" --no-bpf --workers 1 --access-log off
 UP_PID=$GW_PID
 
 # everything below runs in the cgroup: gateway, backends, clients
-mkdir "$CG" || gw_fail "mkdir $CG"
-echo $$ > "$CG/cgroup.procs" || gw_fail "cannot join $CG"
+gw_cgroup_join
 KB1=$(gw_free_port); KB2=$(gw_free_port)
 gw_start_echo 127.0.0.1:$KB1 one
 gw_start_echo 127.0.0.1:$KB2 two
 GWP=$(gw_free_port)
 BE1=$KB1 BE2=$KB2 config "$GW_TMP/gw.yaml" "$GWP"
 GW_ADMIN=""
-gw_start --config "$GW_TMP/gw.yaml" --bpf msg,splice --cgroup "$CG" --bpffs "$BPFFS" \
+gw_start --config "$GW_TMP/gw.yaml" --bpf msg,splice --cgroup "$GW_CG" --bpffs "$GW_BPFFS" \
 	--workers 2 --access-log off
 ADMIN=$GW_ADMIN
 
 # WebSocket clients and backend stay outside the cgroup, like remote peers:
 # a leg the bypass carries is never spliced (fallback_bypassed)
-outside() { sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$ORIG_CG" "$@"; }
+outside() { sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$GW_CG_HOME" "$@"; }
 
 stat() # stat PYEXPR: evaluated on `gwbpf status maps --json` as d
 {
-	"$GW_BIN" status maps --json --bpffs "$BPFFS" |
+	"$GW_BIN" status maps --json --bpffs "$GW_BPFFS" |
 		$GW_PY -c "import json,sys; d=json.load(sys.stdin); print($1)"
 }
 redir0=$(stat 'd["bypass"]["reasons"].get("msg_redirect",{}).get("count",0)')
@@ -199,7 +173,7 @@ while :; do
 done
 [ "$(stat 'd["splice"]["directions"]')" -gt 0 ] && gw_log "stale pair entries after kill -9 (expected)"
 GW_ADMIN=""
-gw_start --config "$GW_TMP/gw.yaml" --bpf msg,splice --cgroup "$CG" --bpffs "$BPFFS" \
+gw_start --config "$GW_TMP/gw.yaml" --bpf msg,splice --cgroup "$GW_CG" --bpffs "$GW_BPFFS" \
 	--workers 2 --access-log off --drain-timeout 1000
 [ "$(stat 'd["splice"]["directions"]')" = 0 ] || gw_fail "the restarted daemon kept stale pair entries"
 # its self-check ran with the pinned sockops link already on the cgroup
