@@ -21,11 +21,8 @@ gw_cert a a.example.com
 gw_cert b b.example.com
 
 {
+	gw_yaml_class
 	cat << YEOF
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: gwbpf}
-spec: {controllerName: gwbpf.dev/gateway-controller}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway

@@ -85,11 +85,8 @@ for p in $BE $BE_RST $BE_SINK $BE_CRST $BE_BURST; do
 done
 
 {
+	gw_yaml_class
 	cat << YEOF
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: gwbpf}
-spec: {controllerName: gwbpf.dev/gateway-controller}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway

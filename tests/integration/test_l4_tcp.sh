@@ -36,11 +36,8 @@ done
 # config WITH_ECHO_ROUTE : the configuration on stdout
 config()
 {
+	gw_yaml_class
 	cat << YEOF
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: gwbpf}
-spec: {controllerName: gwbpf.dev/gateway-controller}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway

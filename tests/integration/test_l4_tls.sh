@@ -69,11 +69,8 @@ done
 
 b64() { base64 -w0 < "$1"; }
 {
+	gw_yaml_class
 	cat << YEOF
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: gwbpf}
-spec: {controllerName: gwbpf.dev/gateway-controller}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway

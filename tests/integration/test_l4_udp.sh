@@ -41,11 +41,8 @@ endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
 YEOF
 }
 {
+	gw_yaml_class
 	cat << YEOF
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: gwbpf}
-spec: {controllerName: gwbpf.dev/gateway-controller}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway

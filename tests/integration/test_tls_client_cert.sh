@@ -30,11 +30,8 @@ tc_leaf alice good alice "DNS:alice.example.com" clientAuth
 tc_leaf mallory evil mallory "DNS:mallory.example.com" clientAuth
 
 {
+	gw_yaml_class
 	cat << YEOF
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: gwbpf}
-spec: {controllerName: gwbpf.dev/gateway-controller}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway

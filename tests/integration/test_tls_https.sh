@@ -35,11 +35,8 @@ b64() { base64 -w0 < "$1"; }
 # config CERT_FOR_A : the whole configuration on stdout
 config()
 {
+	gw_yaml_class
 	cat << YEOF
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: gwbpf}
-spec: {controllerName: gwbpf.dev/gateway-controller}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
