@@ -48,11 +48,8 @@ leaf()
 leaf be-a abc.example.com
 leaf be-w "*.wild.example.com"
 # the gateway's own certificates (terminate): self-signed
-for n in term:term.example.com https:https.example.com; do
-	osl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-subj "/CN=${n#*:}" -addext "subjectAltName=DNS:${n#*:}" \
-		-keyout "$T/${n%%:*}.key" -out "$T/${n%%:*}.crt"
-done
+gw_cert term term.example.com
+gw_cert https https.example.com
 
 "$ECHO" --tls 127.0.0.1:$BE_A --cert "$T/be-a.crt" --key "$T/be-a.key" --pod tls-a \
 	> "$T/echo-a.log" 2>&1 &
