@@ -60,11 +60,6 @@ struct gw_l4_stats {
 void gw_l4_accept(struct gw_worker *w, struct gw_listener *l, int fd,
 		  const struct sockaddr_storage *peer);
 
-/* gw_l4_udp_socket() : a non-blocking SO_REUSEPORT UDP socket bound to
- * address:port (each worker has its own; the kernel keeps one client's
- * datagrams on one of them). fd or -errno. */
-int gw_l4_udp_socket(const char *address, uint16_t port);
-
 /* gw_l4_udp_io() : the loop callback of a UDP listener socket; io->data is
  * its struct gw_listener */
 void gw_l4_udp_io(struct gw_loop *loop, struct gw_io *io, uint32_t events);

@@ -30,6 +30,7 @@
 #include "gwbpf/dataplane.h"
 #include "gwbpf/ir-t.h"
 #include "gwbpf/log.h"
+#include "gwbpf/sock.h"
 #include "gwbpf/steer.h"
 #include "dataplane-int.h"
 #include "sk_msg.skel.h"
@@ -163,22 +164,19 @@ static int gw_loan_connect(struct gw_dataplane *dp, struct gw_loan_pool *lp, uin
 	struct gw_loan_conn *c = &lp->conn[i];
 	struct gw_loan_slot *s = &lp->slots[i];
 	uint64_t cookie, w;
-	int one = 1, err, fd;
+	bool connected = false;
+	int err, fd;
 
-	fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return -errno;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fd = gw_sock_connect_nb(&c->addr, c->addrlen, SOCK_STREAM, &connected);
+	if (fd < 0)
+		return fd;
 	/* loopback: the handshake completes (or is refused) at once, unless the
 	 * backend's accept queue is full; this thread waits 100 ms at most */
-	if (connect(fd, (struct sockaddr *)&c->addr, c->addrlen)) {
+	if (!connected) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 		int so = 0;
 		socklen_t sl = sizeof(so);
 
-		err = -errno;
-		if (err != -EINPROGRESS)
-			goto fail;
 		err = -ETIMEDOUT;
 		if (poll(&p, 1, 100) != 1)
 			goto fail;

@@ -92,9 +92,6 @@ const struct gw_ir_action *gw_l4_route(const struct gw_ir_bind *b, const char *s
  * zero, or the chosen one is an unresolved reference) */
 int gw_l4_pick_cluster(const struct gw_ir_action *a, uint64_t rnd);
 
-/* gw_l4_connect() : starts a non-blocking connect to ss; fd or -errno */
-int gw_l4_connect(const struct sockaddr_storage *ss, socklen_t len, int type);
-
 /* relay.c */
 
 /* gw_l4_relay_start() : both sockets of c are connected (client side maybe

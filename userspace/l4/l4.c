@@ -26,6 +26,7 @@
 
 #include "gwbpf/ir.h"
 #include "gwbpf/log.h"
+#include "gwbpf/sock.h"
 #include "gwbpf/loop.h"
 #include "gwbpf/splice.h"
 #include "gwbpf/tls.h"
@@ -138,7 +139,7 @@ static void try_connect(struct gw_l4_conn *c)
 		if (gw_upstream_addr(&c->ir->clusters[c->cluster].endpoints[ep], &ss, &len))
 			continue;
 		gw_stat_add(w, upstream_connects, 1);
-		fd = gw_l4_connect(&ss, len, SOCK_STREAM);
+		fd = gw_sock_connect_nb(&ss, len, SOCK_STREAM, NULL);
 		if (fd < 0) {
 			gw_l4_inc(connect_errors, 1);
 			gw_stat_add(w, upstream_connect_errors, 1);

@@ -102,19 +102,3 @@ int gw_l4_pick_cluster(const struct gw_ir_action *a, uint64_t rnd)
 	return -ENOENT;
 }
 
-int gw_l4_connect(const struct sockaddr_storage *ss, socklen_t len, int type)
-{
-	int fd, one = 1, err;
-
-	fd = socket(ss->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return -errno;
-	if (type == SOCK_STREAM)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (const struct sockaddr *)ss, len) == -1 && errno != EINPROGRESS) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}

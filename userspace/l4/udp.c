@@ -23,6 +23,7 @@
 #include "gwbpf/ir.h"
 #include "gwbpf/log.h"
 #include "gwbpf/loop.h"
+#include "gwbpf/sock.h"
 #include "gwbpf/upstream.h"
 
 #include "../proxy/proxy-int.h"
@@ -52,47 +53,6 @@ struct gw_l4_udp {
 };
 
 static __thread char udp_buf[GW_L4_UDP_MAX];
-
-int gw_l4_udp_socket(const char *address, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-	socklen_t len;
-	int fd, one = 1, err;
-
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, address, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons(port);
-		len = sizeof(*in4);
-	} else if (inet_pton(AF_INET6, address, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		len = sizeof(*in6);
-	} else {
-		return -EINVAL;
-	}
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
-		goto fail;
-	if (ss.ss_family == AF_INET) {
-		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
-	} else {
-		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	}
-	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
-		goto fail;
-	return fd;
-fail:
-	err = -errno;
-	close(fd);
-	return err;
-}
 
 static uint32_t flow_hash(const struct sockaddr_storage *ss)
 {
@@ -223,7 +183,7 @@ static struct gw_l4_flow *flow_new(struct gw_worker *w, struct gw_l4_udp *u,
 		gw_l4_inc(no_backend, 1);
 		return NULL;
 	}
-	fd = gw_l4_connect(&ss, len, SOCK_DGRAM);
+	fd = gw_sock_connect_nb(&ss, len, SOCK_DGRAM, NULL);
 	if (fd < 0) {
 		gw_l4_inc(connect_errors, 1);
 		return NULL;

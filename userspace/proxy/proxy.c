@@ -22,6 +22,7 @@
 #include "gwbpf/ir.h"
 #include "gwbpf/l4.h"
 #include "gwbpf/log.h"
+#include "gwbpf/sock.h"
 #include "gwbpf/metrics.h"
 #include "gwbpf/loop.h"
 #include "gwbpf/proxy.h"
@@ -82,52 +83,6 @@ uint64_t gw_worker_rand(struct gw_worker *w)
 }
 
 /* ---- listeners ---- */
-
-static int listener_socket(const char *address, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-	socklen_t len;
-	int fd = -1, one = 1, err;
-
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, address, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons(port);
-		len = sizeof(*in4);
-	} else if (inet_pton(AF_INET6, address, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		len = sizeof(*in6);
-	} else {
-		return -EINVAL;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* one socket per worker: the kernel spreads connections among them */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
-		goto fail;
-	/* pool addresses may not be configured on an interface (yet) */
-	if (ss.ss_family == AF_INET)
-		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
-	else {
-		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
-		/* "::" must not take the IPv4 port "0.0.0.0" may want too */
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	}
-	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
-		goto fail;
-	if (listen(fd, 4096) == -1)
-		goto fail;
-	return fd;
-fail:
-	err = -errno;
-	close(fd);
-	return err;
-}
 
 #define GW_ACCEPT_PAUSE_MS 100
 
@@ -236,8 +191,10 @@ static void worker_apply(struct gw_worker *w)
 			l->proto = listener_proto(b);
 			continue;
 		}
-		fd = b->proto == GW_PROTO_UDP ? gw_l4_udp_socket(b->address, b->port) :
-						listener_socket(b->address, b->port);
+		/* one socket per worker: the kernel spreads connections (and UDP
+		 * clients, each kept on one socket) among them */
+		fd = gw_sock_listen(b->address, b->port,
+				    b->proto == GW_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM, 4096);
 		if (fd < 0) {
 			if (!w->id)
 				pr_warn("proxy: cannot listen on %s:%u: %s", b->address, b->port,

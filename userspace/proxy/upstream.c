@@ -20,6 +20,7 @@
 
 #include "gwbpf/log.h"
 #include "gwbpf/loop.h"
+#include "gwbpf/sock.h"
 #include "gwbpf/tls_upstream.h"
 #include "gwbpf/upstream.h"
 
@@ -266,7 +267,7 @@ struct gw_upconn *gw_upstream_get_key(struct gw_upstream_pool *pool,
 				      uint64_t key)
 {
 	struct gw_upconn *uc = gw_upstream_take_idle(pool, ss, len, key);
-	int one = 1, err;
+	int err;
 
 	if (uc)
 		return uc;
@@ -277,16 +278,10 @@ struct gw_upconn *gw_upstream_get_key(struct gw_upstream_pool *pool,
 	uc->tls_key = key;
 	memcpy(&uc->addr, ss, len);
 	uc->addrlen = len;
-	uc->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (uc->fd == -1)
+	uc->fd = gw_sock_connect_nb(ss, len, SOCK_STREAM, &uc->connected);
+	if (uc->fd < 0) {
+		errno = -uc->fd;
 		goto fail;
-	/* small writes (heads) must not wait for Nagle */
-	setsockopt(uc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(uc->fd, (const struct sockaddr *)ss, len) == -1) {
-		if (errno != EINPROGRESS)
-			goto fail;
-	} else {
-		uc->connected = true;
 	}
 	return uc;
 fail:
