@@ -21,11 +21,12 @@ Case format additions (tests/conformance/README.md):
 The gRPC calls are made by build/grpc_client (tools/bench/grpc_client.c),
 which prints the decoded EchoResponse as JSON.
 """
-import concurrent.futures
 import json
 import os
 import subprocess
 import time
+
+import weighted  # the weighted-distribution check (same folder)
 
 GRPC_SERVICE = "gateway_api_conformance.echo_basic.grpcecho.GrpcEcho"
 H2C_PORT = 3001  # echo-basic's h2c port
@@ -195,42 +196,13 @@ def grpc_converge(client, addr, port, exp, budget, need, retry_delay, timeout):
 def grpc_distribution(client, addr, port, spec, exp, timeout):
     """upstream TestWeightedDistribution for gRPC: one fresh client per call,
     pods counted by name prefix"""
-    d = exp["distribution"]
-    weights = d["weights"]
-    samples = int(d.get("samples", 500))
-    tol = float(d.get("tolerance", 0.05))
-    errs = []
-    for _ in range(int(d.get("attempts", 10))):
-        seen, errs = {}, []
+    def sample():
+        doc = grpc_call(client, addr, port, spec, timeout)
+        if grpc_code(doc) != 0:
+            return None, "expected OK, got %s" % json.dumps(doc)[:200]
+        return (doc.get("response") or {}).get("pod", ""), None
 
-        def one(_):
-            doc = grpc_call(client, addr, port, spec, timeout)
-            if grpc_code(doc) != 0:
-                return "expected OK, got %s" % json.dumps(doc)[:200]
-            pod = (doc.get("response") or {}).get("pod", "")
-            for b in weights:
-                if pod.startswith(b):
-                    return b
-            return "handled by an unexpected pod %r" % pod
-
-        with concurrent.futures.ThreadPoolExecutor(max_workers=10) as ex:
-            for res in ex.map(one, range(samples)):
-                if res in weights:
-                    seen[res] = seen.get(res, 0) + 1
-                elif len(errs) < 3:
-                    errs.append(res)
-        if errs:
-            continue
-        for b, want in weights.items():
-            got = seen.get(b, 0) / samples
-            if want and not seen.get(b):
-                errs.append("expected traffic to hit backend %s, none received" % b)
-            elif abs(got - want) > tol:
-                errs.append("backend %s got %.3f of traffic, want %.3f (+/-%.2f)" % (
-                    b, got, want, tol))
-        if not errs:
-            return None
-    return "weighted gRPC distribution failed: " + "; ".join(errs)
+    return weighted.check(exp["distribution"], sample, "weighted gRPC distribution")
 
 
 def grpc_client_path(build):

@@ -25,13 +25,14 @@ Case format additions (tests/conformance/README.md):
     namespace: gateway-conformance-infra
     distribution: {...}            # as for HTTP: pods by weight
 """
-import concurrent.futures
 import json
 import os
 import socket
 import ssl
 import subprocess
 import time
+
+import weighted  # the weighted-distribution check (same folder)
 
 TCP_PORT = 3000   # echo-basic tcpserver plain port (TCP_PORT)
 TLS_PORT = 8443   # echo-basic tcpserver / HTTPS port (TLS_PORT)
@@ -244,42 +245,13 @@ def check(spec, exp, j):
 
 
 def distribution(runner, spec, exp, addr, port, timeout):
-    d = exp["distribution"]
-    weights = d["weights"]
-    samples = int(d.get("samples", 500))
-    tol = float(d.get("tolerance", 0.05))
-    errs = []
-    for _ in range(int(d.get("attempts", 10))):
-        seen, errs = {}, []
+    def sample():
+        j, why = probe(runner, spec, addr, port, timeout)
+        if why:
+            return None, "probe failed: " + why
+        return j.get("pod", ""), None
 
-        def one(_):
-            j, why = probe(runner, spec, addr, port, timeout)
-            if why:
-                return "probe failed: " + why
-            pod = j.get("pod", "")
-            for b in weights:
-                if pod.startswith(b):
-                    return b
-            return "handled by an unexpected pod %r" % pod
-
-        with concurrent.futures.ThreadPoolExecutor(max_workers=10) as ex:
-            for res in ex.map(one, range(samples)):
-                if res in weights:
-                    seen[res] = seen.get(res, 0) + 1
-                elif len(errs) < 3:
-                    errs.append(res)
-        if errs:
-            continue
-        for b, want in weights.items():
-            got = seen.get(b, 0) / samples
-            if want and not seen.get(b):
-                errs.append("expected traffic to hit backend %s, none received" % b)
-            elif abs(got - want) > tol:
-                errs.append("backend %s got %.3f of traffic, want %.3f (+/-%.2f)" % (
-                    b, got, want, tol))
-        if not errs:
-            return None
-    return "weighted distribution failed: " + "; ".join(errs)
+    return weighted.check(exp["distribution"], sample)
 
 
 def run_request(rp, runner, exp, addr, port, budget):

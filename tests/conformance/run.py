@@ -43,6 +43,7 @@ import yaml
 import grpc_kind  # HTTP/2 and gRPC parts of the runner (same folder)
 import l4_kind  # TCP/TLS/UDP backends and the `l4` request kind (same folder)
 import mtls_kind  # TLS backends that require client certificates (same folder)
+import weighted  # the weighted-distribution check (same folder)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CASES = os.path.join(ROOT, "tests", "conformance", "cases")
@@ -1177,43 +1178,14 @@ class Runner:
         """upstream testDistribution: samples requests (10 at a time) must
         split across backends within tolerance of the weights; up to
         `attempts` tries"""
-        d = exp["distribution"]
-        weights = d["weights"]
-        samples = int(d.get("samples", 500))
-        tol = float(d.get("tolerance", 0.05))
-        errs = []
-        for _ in range(int(d.get("attempts", 10))):
-            seen, errs = {}, []
+        def sample():
+            r = http_request(addr, port, method, host, path, headers)
+            why = compare(exp.get("request") or {}, path, r, dict(exp, backend=""))
+            if why:
+                return None, "response expectation failed: " + why
+            return (r.echo() or {}).get("pod", ""), None
 
-            def one(_):
-                r = http_request(addr, port, method, host, path, headers)
-                why = compare(exp.get("request") or {}, path, r, dict(exp, backend=""))
-                if why:
-                    return "response expectation failed: " + why
-                pod = (r.echo() or {}).get("pod", "")
-                for b in weights:
-                    if pod.startswith(b):
-                        return b
-                return "handled by an unexpected pod %r" % pod
-
-            with concurrent.futures.ThreadPoolExecutor(max_workers=10) as ex:
-                for res in ex.map(one, range(samples)):
-                    if res in weights:
-                        seen[res] = seen.get(res, 0) + 1
-                    elif len(errs) < 3:
-                        errs.append(res)
-            if errs:
-                continue
-            for b, want in weights.items():
-                got = seen.get(b, 0) / samples
-                if want and not seen.get(b):
-                    errs.append("expected traffic to hit backend %s, none received" % b)
-                elif abs(got - want) > tol:
-                    errs.append("backend %s got %.3f of traffic, want %.3f (+/-%.2f)" % (
-                        b, got, want, tol))
-            if not errs:
-                return None
-        return "weighted distribution failed: " + "; ".join(errs)
+        return weighted.check(exp["distribution"], sample)
 
     def describe(self, i, exp, addr, port, method, host, path, headers, r, why, attempts,
                  tls=None):
