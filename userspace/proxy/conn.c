@@ -1483,6 +1483,11 @@ static bool req_step(struct gw_conn *c)
 	bool progress = false;
 	ssize_t n;
 
+	/* GW_CS_REQ and GW_CS_TUNNEL always hold a request: start_request()
+	 * sets both, and req_end(), which clears c->req, is always followed by
+	 * a state change */
+	BUG_ON(!r);
+
 	/* request body towards the upstream */
 	if (!r->qbody.done && c->in.data && r->uout.area) {
 		size_t moved = body_move(&r->qbody, &c->in, &r->uout);
@@ -1665,6 +1670,7 @@ static bool tunnel_step(struct gw_conn *c)
 	bool progress = false;
 	ssize_t n;
 
+	BUG_ON(!r); /* as in req_step() */
 	if (!r->uc)
 		return false;
 	if (c->in_hup && !c->in_eof) {
@@ -2137,9 +2143,17 @@ void gw_conn_drain(struct gw_worker *w, const char *address, uint16_t port)
 
 void gw_conn_close_all(struct gw_worker *w)
 {
-	while (w->mirrors)
-		mirror_free(w->mirrors);
-	while (w->conns)
-		conn_free(w->conns);
+	struct gw_mirror *m, *mnext;
+	struct gw_conn *c, *cnext;
+
+	/* each free unlinks only itself: walk with the next pointer saved */
+	for (m = w->mirrors; m; m = mnext) {
+		mnext = m->next;
+		mirror_free(m);
+	}
+	for (c = w->conns; c; c = cnext) {
+		cnext = c->next;
+		conn_free(c);
+	}
 	gw_h2_close_all(w);
 }
