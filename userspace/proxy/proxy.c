@@ -320,10 +320,11 @@ struct gw_proxy *gw_proxy_new(const struct gw_proxy_opts *opts)
 	}
 	/* the caller's string may go away: nothing below reads it */
 	p->opts.access_log = NULL;
-	p->n_workers = p->opts.workers;
-	p->workers = calloc(p->n_workers, sizeof(*p->workers));
+	/* n_workers counts only workers that exist: shutdown and free walk it */
+	p->workers = calloc(p->opts.workers, sizeof(*p->workers));
 	if (!p->workers)
 		goto out;
+	p->n_workers = p->opts.workers;
 	for (i = 0; i < p->n_workers; i++) {
 		struct gw_worker *w = &p->workers[i];
 
