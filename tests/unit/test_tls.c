@@ -19,7 +19,10 @@
 #include <openssl/x509v3.h>
 
 #include "gwbpf/ir.h"
+#include "gwbpf/pem.h"
 #include "gwbpf/tls.h"
+
+#include "fx_cert.h"
 
 /* ---- fixtures ---- */
 
@@ -31,39 +34,10 @@ struct pem {
  * DNS:san (defaults to cn) */
 static struct pem mkcert(const char *cn, const char *san)
 {
-	EVP_PKEY *k = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	X509_EXTENSION *ext;
-	X509V3_CTX v3;
-	BIO *bc = BIO_new(BIO_s_mem()), *bk = BIO_new(BIO_s_mem());
-	char sanbuf[300], *p;
-	struct pem out;
-	long n;
+	EVP_PKEY *k;
+	X509 *x = fx_selfsigned_san(cn, san ? san : cn, 1, &k);
+	struct pem out = { fx_x509_pem(x), fx_pkey_pem(k) };
 
-	assert_non_null(k);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, k);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-				   (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, X509_get_subject_name(x));
-	snprintf(sanbuf, sizeof(sanbuf), "DNS:%s", san ? san : cn);
-	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, sanbuf);
-	assert_non_null(ext);
-	X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
-	PEM_write_bio_X509(bc, x);
-	PEM_write_bio_PrivateKey(bk, k, NULL, NULL, 0, NULL, NULL);
-	n = BIO_get_mem_data(bc, &p);
-	out.cert = strndup(p, (size_t)n);
-	n = BIO_get_mem_data(bk, &p);
-	out.key = strndup(p, (size_t)n);
-	BIO_free(bc);
-	BIO_free(bk);
 	X509_free(x);
 	EVP_PKEY_free(k);
 	return out;
@@ -553,6 +527,35 @@ static void test_parse_sni(void **state)
 	assert_int_equal(gw_tls_parse_sni(b, n, name, sizeof(name)), -EBADMSG);
 }
 
+/* util/pem.c, shared by listeners, upstream TLS and the translator: a bundle
+ * is counted up to its last certificate, a chain loads with its leaf's key,
+ * and a key of another certificate is told apart from unparsable text */
+static void test_pem_helpers(void **state)
+{
+	struct pem a = mkcert("a.example", NULL), b = mkcert("b.example", NULL);
+	char *bundle = NULL, *chain = NULL;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	(void)state;
+	assert_non_null(ctx);
+	assert_true(asprintf(&bundle, "%s%s%sthat was all\n", a.cert, b.cert, a.cert) > 0);
+	assert_int_equal(gw_pem_each_cert(bundle, strlen(bundle), NULL, NULL), 3);
+	assert_int_equal(gw_pem_each_cert("no PEM here", 11, NULL, NULL), 0);
+	assert_int_equal(gw_pem_each_cert(bundle, 0, NULL, NULL), 0);
+	assert_true(asprintf(&chain, "%s%s", a.cert, b.cert) > 0);
+	assert_int_equal(gw_pem_use_cert(ctx, chain, a.key), 0);
+	assert_int_equal(gw_pem_use_cert(ctx, a.cert, b.key), -EKEYREJECTED);
+	assert_int_equal(gw_pem_use_cert(ctx, "garbage", a.key), -EINVAL);
+	assert_int_equal(gw_pem_use_cert(ctx, a.cert, "garbage"), -EINVAL);
+	assert_int_equal(gw_pem_use_cert(ctx, NULL, a.key), -EINVAL);
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	free(bundle);
+	free(chain);
+	pem_free(&a);
+	pem_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -560,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_select_no_catch_all),
 		cmocka_unit_test(test_select_by_cert_names),
 		cmocka_unit_test(test_key_mismatch),
+		cmocka_unit_test(test_pem_helpers),
 		cmocka_unit_test(test_lifetime),
 		cmocka_unit_test(test_handshake),
 		cmocka_unit_test(test_handshake_no_sni),

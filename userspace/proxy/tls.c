@@ -27,6 +27,7 @@
 #include "gwbpf/http1-t.h"
 #include "gwbpf/ir.h"
 #include "gwbpf/log.h"
+#include "gwbpf/pem.h"
 #include "gwbpf/router.h"
 #include "gwbpf/tls.h"
 #include "gwbpf/tls_client.h"
@@ -259,54 +260,17 @@ static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_OK;
 }
 
-/* load_pem() : certificate chain and key into ctx; 0 or -EINVAL (logged) */
+/* load_pem() : certificate chain and key into ctx; 0, -EINVAL or
+ * -EKEYREJECTED (logged) */
 static int load_pem(SSL_CTX *ctx, const struct gw_ir_cert *c, const char *where)
 {
-	BIO *bio = NULL;
-	X509 *x = NULL;
-	EVP_PKEY *pk = NULL;
-	int err = -EINVAL;
+	int err = gw_pem_use_cert(ctx, c->cert_pem, c->key_pem);
 
-	if (!c->cert_pem || !c->key_pem)
-		goto out;
-	bio = BIO_new_mem_buf(c->cert_pem, -1);
-	x = bio ? PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL) : NULL;
-	if (!x || SSL_CTX_use_certificate(ctx, x) != 1)
-		goto out;
-	/* the rest of the PEM is the chain */
-	for (;;) {
-		X509 *ca = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-
-		if (!ca)
-			break;
-		if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
-			X509_free(ca);
-			goto out;
-		}
-	}
-	ERR_clear_error(); /* the chain loop ends on a "no start line" */
-	BIO_free(bio);
-	bio = BIO_new_mem_buf(c->key_pem, -1);
-	pk = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-	if (!pk)
-		goto out;
-	/* checked before use: a mismatch is worth its own message */
-	if (X509_check_private_key(x, pk) != 1) {
-		ERR_clear_error();
+	if (err == -EKEYREJECTED)
 		pr_warn("tls: %s: private key does not match the certificate: not served", where);
-		err = -EKEYREJECTED;
-		goto out;
-	}
-	if (SSL_CTX_use_PrivateKey(ctx, pk) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-		goto out;
-	err = 0;
-out:
-	if (err == -EINVAL)
+	else if (err)
 		pr_warn("tls: %s: cannot load certificate/key PEM: not served", where);
 	log_ssl_errors(where);
-	X509_free(x);
-	EVP_PKEY_free(pk);
-	BIO_free(bio);
 	return err;
 }
 

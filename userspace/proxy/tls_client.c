@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "gwbpf/log.h"
+#include "gwbpf/pem.h"
 #include "gwbpf/tls_client.h"
 
 static int verify_any(int preverify_ok, X509_STORE_CTX *x)
@@ -37,6 +38,25 @@ bool gw_tls_client_verify_same(const struct gw_ir_listener *a, const struct gw_i
 	return a->client_verify == b->client_verify && !strcmp(a->client_ca_pem, b->client_ca_pem);
 }
 
+/* the client CAs: trusted for verification and named in the
+ * CertificateRequest so a client picks a certificate they issued */
+struct ca_walk {
+	X509_STORE *store;
+	STACK_OF(X509_NAME) *names;
+};
+
+static int ca_add(struct x509_st *x, void *arg)
+{
+	struct ca_walk *w = arg;
+	X509_NAME *nm = X509_NAME_dup(X509_get_subject_name(x));
+
+	if (X509_STORE_add_cert(w->store, x) != 1 || !nm || !sk_X509_NAME_push(w->names, nm)) {
+		X509_NAME_free(nm);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int gw_tls_client_verify_setup(struct ssl_ctx_st *ctx, const struct gw_ir_listener *l,
 			       const char *where)
 {
@@ -44,31 +64,18 @@ int gw_tls_client_verify_setup(struct ssl_ctx_st *ctx, const struct gw_ir_listen
 	X509_STORE *store = NULL;
 	unsigned char md[EVP_MAX_MD_SIZE], sid[SSL_MAX_SID_CTX_LENGTH];
 	unsigned int mdlen = 0;
-	BIO *b = NULL;
-	X509 *x;
-	size_t n = 0;
+	struct ca_walk w;
 	int err = -EINVAL;
 
 	if (!wants(l))
 		return 0;
 	store = X509_STORE_new();
 	names = sk_X509_NAME_new_null();
-	b = BIO_new_mem_buf(l->client_ca_pem, -1);
-	if (!store || !names || !b)
+	if (!store || !names)
 		goto out;
-	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
-		X509_NAME *nm = X509_NAME_dup(X509_get_subject_name(x));
-
-		if (X509_STORE_add_cert(store, x) != 1 || !nm || !sk_X509_NAME_push(names, nm)) {
-			X509_NAME_free(nm);
-			X509_free(x);
-			goto out;
-		}
-		X509_free(x);
-		n++;
-	}
-	ERR_clear_error(); /* the loop ends on "no start line" */
-	if (!n)
+	w.store = store;
+	w.names = names;
+	if (gw_pem_each_cert(l->client_ca_pem, strlen(l->client_ca_pem), ca_add, &w) <= 0)
 		goto out;
 	SSL_CTX_set_cert_store(ctx, store); /* takes store */
 	store = NULL;
@@ -94,6 +101,5 @@ out:
 	}
 	X509_STORE_free(store);
 	sk_X509_NAME_pop_free(names, X509_NAME_free);
-	BIO_free(b);
 	return err;
 }

@@ -31,6 +31,7 @@
 
 #include "gwbpf/log.h"
 #include "gwbpf/loop-t.h"
+#include "gwbpf/pem.h"
 #include "gwbpf/tls_upstream.h"
 #include "gwbpf/upstream.h"
 
@@ -89,54 +90,31 @@ void gw_tls_up_cache_free(struct gw_tls_up_cache *c)
 	free(c);
 }
 
-/* load_store() : the PEM CA bundle into ctx's verify store; 0 or -EINVAL */
-static int load_store(SSL_CTX *ctx, const char *pem)
-{
-	X509_STORE *st = SSL_CTX_get_cert_store(ctx);
-	BIO *b = BIO_new_mem_buf(pem, -1);
-	size_t n = 0;
-	X509 *x;
+/* a bundle loads when at least one certificate was added (a duplicate is
+ * refused by the store, not an error) */
+struct store_walk {
+	X509_STORE *st;
+	size_t added;
+};
 
-	if (!b)
-		return -ENOMEM;
-	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
-		n += X509_STORE_add_cert(st, x) == 1;
-		X509_free(x);
-	}
-	ERR_clear_error();
-	BIO_free(b);
-	return n ? 0 : -EINVAL;
+static int store_add(struct x509_st *x, void *arg)
+{
+	struct store_walk *w = arg;
+
+	w->added += X509_STORE_add_cert(w->st, x) == 1;
+	return 0;
 }
 
-/* load_client_cert() : the Gateway's backend client certificate (+ chain)
- * and key; 0 or -EINVAL */
-static int load_client_cert(SSL_CTX *ctx, const char *cert, const char *key)
+/* load_store() : the PEM CA bundle into ctx's verify store; 0, -EINVAL when
+ * no certificate could be added, or -ENOMEM */
+static int load_store(SSL_CTX *ctx, const char *pem)
 {
-	BIO *b = BIO_new_mem_buf(cert, -1);
-	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	EVP_PKEY *k = NULL;
-	int err = -EINVAL;
+	struct store_walk w = { SSL_CTX_get_cert_store(ctx), 0 };
+	int n = gw_pem_each_cert(pem, strlen(pem), store_add, &w);
 
-	if (!x || SSL_CTX_use_certificate(ctx, x) != 1)
-		goto out;
-	for (X509 *ca; (ca = PEM_read_bio_X509(b, NULL, NULL, NULL));)
-		if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
-			X509_free(ca);
-			goto out;
-		}
-	ERR_clear_error();
-	BIO_free(b);
-	b = BIO_new_mem_buf(key, -1);
-	k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-	if (!k || SSL_CTX_use_PrivateKey(ctx, k) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-		goto out;
-	err = 0;
-out:
-	ERR_clear_error();
-	X509_free(x);
-	EVP_PKEY_free(k);
-	BIO_free(b);
-	return err;
+	if (n < 0)
+		return n;
+	return w.added ? 0 : -EINVAL;
 }
 
 static SSL_CTX *ctx_build(const struct gw_ir_cluster *cl)
@@ -158,7 +136,8 @@ static SSL_CTX *ctx_build(const struct gw_ir_cluster *cl)
 	} else if (!t->ca_pem || load_store(ctx, t->ca_pem)) {
 		goto fail;
 	}
-	if (t->cert_pem && t->key_pem && load_client_cert(ctx, t->cert_pem, t->key_pem)) {
+	if (t->cert_pem && t->key_pem && gw_pem_use_cert(ctx, t->cert_pem, t->key_pem)) {
+		ERR_clear_error();
 		pr_warn("tls: cluster %s: backend client certificate does not load", cl->name);
 		goto fail;
 	}

@@ -24,10 +24,6 @@
 #include "gwbpf/api.h"
 
 #include <jansson.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <stdio.h>
 #include <strings.h>
 
@@ -35,6 +31,7 @@
 #include "gwbpf/ir.h"
 #include "gwbpf/model.h"
 #include "gwbpf/node.h"
+#include "gwbpf/pem.h"
 #include "gwbpf/store.h"
 #include "gwbpf/translate.h"
 #include "translate-int.h"
@@ -76,19 +73,9 @@ static bool core_group(const char *g)
 /* pem_ca_count() : how many X.509 certificates the PEM text holds */
 static size_t pem_ca_count(const char *pem, size_t len)
 {
-	BIO *b = BIO_new_mem_buf(pem, (int)len);
-	size_t n = 0;
-	X509 *x;
+	int n = gw_pem_each_cert(pem, len, NULL, NULL);
 
-	if (!b)
-		return 0;
-	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
-		X509_free(x);
-		n++;
-	}
-	ERR_clear_error(); /* the loop ends on "no start line" */
-	BIO_free(b);
-	return n;
+	return n > 0 ? (size_t)n : 0;
 }
 
 static struct gw_object *find_obj(const struct tx_ctx *c, const char *kind, const char *ns,
