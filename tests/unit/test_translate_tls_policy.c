@@ -13,61 +13,8 @@
 
 #include "translate_helpers.h"
 
-/* loading the upstream manifests (verbatim copies in
- * fixtures/translate/conformance/, Apache 2.0): own helpers, so this file
- * only needs fx_* and tls_secret_yaml() from translate_helpers.h */
-#define TP_FIXTURES "tests/unit/fixtures/translate/conformance/"
-#ifndef INFRA
-#define INFRA "gateway-conformance-infra"
-#endif
-#ifndef WEB
-#define WEB "gateway-conformance-web-backend"
-#endif
-
-/* tp_subst() : every needle in buf (n bytes) replaced in place by rep (no
- * longer than needle); returns the new length */
-static size_t tp_subst(char *buf, size_t n, const char *needle, const char *rep)
-{
-	size_t ln = strlen(needle), lr = strlen(rep), o = 0;
-
-	assert_true(lr <= ln);
-	for (size_t i = 0; i < n;) {
-		if (i + ln <= n && !memcmp(buf + i, needle, ln)) {
-			memcpy(buf + o, rep, lr);
-			o += lr;
-			i += ln;
-		} else {
-			buf[o++] = buf[i++];
-		}
-	}
-	buf[o] = 0;
-	return o;
-}
-
-static void tp_load_manifest(struct fx *f, const char *name)
-{
-	char path[512], *buf;
-	FILE *fp;
-	long len;
-	size_t n;
-
-	snprintf(path, sizeof(path), TP_FIXTURES "%s.yaml", name);
-	fp = fopen(path, "r");
-	if (!fp)
-		fail_msg("cannot open %s (run from the repository root)", path);
-	fseek(fp, 0, SEEK_END);
-	len = ftell(fp);
-	fseek(fp, 0, SEEK_SET);
-	buf = calloc(1, (size_t)len + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)len, fp), (size_t)len);
-	fclose(fp);
-	n = tp_subst(buf, (size_t)len, "{GATEWAY_CLASS_NAME}", "gwbpf");
-	fx_load_buf(f, path, buf, n);
-	free(buf);
-}
-
-/* the GatewayClass, the base manifests and the Secrets the suite creates */
+/* the GatewayClass, the base manifests (conf_load_manifest() in
+ * translate_helpers.h) and the Secrets the suite creates */
 static void tp_setup_base(struct fx *f)
 {
 	static const char *const secrets[][2] = {
@@ -77,7 +24,7 @@ static void tp_setup_base(struct fx *f)
 	};
 
 	fx_load(f, CLASS_YAML);
-	tp_load_manifest(f, "base");
+	conf_load_manifest(f, "base");
 	for (size_t i = 0; i < ARRAY_SIZE(secrets); i++) {
 		char *s = tls_secret_yaml(secrets[i][0], secrets[i][1]);
 
@@ -89,50 +36,22 @@ static void tp_setup_base(struct fx *f)
 /* a fresh self-signed CA certificate, PEM (malloc'd) */
 static char *ca_pem(void)
 {
-	EVP_PKEY *k = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	BIO *b = BIO_new(BIO_s_mem());
-	char *p, *out;
-	long n;
+	EVP_PKEY *k;
+	X509 *x = fx_selfsigned("test CA", 7, &k);
+	char *out = fx_x509_pem(x);
 
-	assert_non_null(k);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, k);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-				   (const unsigned char *)"test CA", -1, -1, 0);
-	X509_set_issuer_name(x, X509_get_subject_name(x));
-	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
-	PEM_write_bio_X509(b, x);
-	n = BIO_get_mem_data(b, &p);
-	out = strndup(p, (size_t)n);
-	BIO_free(b);
 	X509_free(x);
 	EVP_PKEY_free(k);
 	return out;
 }
 
-/* a ConfigMap ns/name with ca.crt = pem (block scalar) */
+/* a ConfigMap ns/name with ca.crt = pem */
 static void load_ca_configmap(struct fx *f, const char *ns, const char *name, const char *pem)
 {
-	char *y, *ind = calloc(1, strlen(pem) * 2 + 8), *o = ind;
+	char *y = fx_ca_configmap_yaml(ns, name, pem);
 
-	assert_non_null(ind);
-	o += sprintf(o, "    ");
-	for (const char *s = pem; *s; s++) {
-		*o++ = *s;
-		if (*s == '\n' && s[1])
-			o += sprintf(o, "    ");
-	}
-	assert_true(asprintf(&y,
-			     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: %s\n"
-			     "data:\n  ca.crt: |\n%s",
-			     name, ns, ind) > 0);
 	fx_load(f, y);
 	free(y);
-	free(ind);
 }
 
 /* base + manifest + the CA ConfigMaps the suite creates */
@@ -154,7 +73,7 @@ static void run_tls(struct fx *f, const char *manifest)
 	fx_load(f, s);
 	free(s);
 	free(pem);
-	tp_load_manifest(f, manifest);
+	conf_load_manifest(f, manifest);
 	fx_run_opts(f, &o);
 }
 
@@ -518,7 +437,7 @@ static void test_backend_tls_kernel_path(void **state)
 		struct gw_translate_opts o = { .now = 1700000000, .address_pool = "127.10.0.0/16" };
 
 		tp_setup_base(&f);
-		tp_load_manifest(&f, "httproute-simple-same-namespace");
+		conf_load_manifest(&f, "httproute-simple-same-namespace");
 		fx_run_opts(&f, &o);
 	}
 	assert_null(ir_cluster(&f, "infra-backend-v1", 8080)->tls);

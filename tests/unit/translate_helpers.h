@@ -20,6 +20,8 @@
 #include "gwbpf/store.h"
 #include "gwbpf/translate.h"
 
+#include "fx_cert.h"
+
 #define CLASS_YAML                                                                                 \
 	"apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata:\n  name: gwbpf\n" \
 	"spec:\n  controllerName: gwbpf.dev/gateway-controller\n---\n"
@@ -288,28 +290,6 @@ static inline const char *fx_route(struct fx *f, uint16_t port, const char *host
 	return fx_route_h(f, port, "GET", host, path, NULL, 0, NULL);
 }
 
-/* fx_selfsigned() : a fresh self-signed P-256 certificate for CN cn, valid
- * one day; its key in *key. Both new (X509_free, EVP_PKEY_free). */
-static inline X509 *fx_selfsigned(const char *cn, long serial, EVP_PKEY **key)
-{
-	EVP_PKEY *k = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-
-	assert_non_null(k);
-	assert_non_null(x);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, k);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-				   (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, X509_get_subject_name(x));
-	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
-	*key = k;
-	return x;
-}
-
 /* a fresh self-signed EC certificate and key as a kubernetes.io/tls Secret */
 static inline char *tls_secret_yaml(const char *ns, const char *name)
 {
@@ -341,25 +321,17 @@ static inline char *tls_secret_yaml(const char *ns, const char *name)
 	return out;
 }
 
-/* conf_ca_configmap_yaml() : a ConfigMap ns/name whose ca.crt is a fresh
- * self-signed certificate (PEM, block scalar), as the suite makes for
- * BackendTLSPolicy. Returns new memory. */
-static inline char *conf_ca_configmap_yaml(const char *ns, const char *name)
+/* fx_ca_configmap_yaml() : a ConfigMap ns/name whose ca.crt is pem (a block
+ * scalar). Returns new memory. */
+static inline char *fx_ca_configmap_yaml(const char *ns, const char *name, const char *pem)
 {
-	EVP_PKEY *k;
-	X509 *x = fx_selfsigned("conformance CA", 2, &k);
-	BIO *b = BIO_new(BIO_s_mem());
-	char *pem, *ind, *o, *out;
-	long n;
+	char *ind = calloc(1, strlen(pem) * 2 + 8), *o = ind, *out;
 
-	PEM_write_bio_X509(b, x);
-	n = BIO_get_mem_data(b, &pem);
-	ind = calloc(1, (size_t)n * 2 + 8);
 	assert_non_null(ind);
-	o = ind + sprintf(ind, "    ");
-	for (long i = 0; i < n; i++) {
-		*o++ = pem[i];
-		if (pem[i] == '\n' && i + 1 < n)
+	o += sprintf(o, "    ");
+	for (const char *p = pem; *p; p++) {
+		*o++ = *p;
+		if (*p == '\n' && p[1])
 			o += sprintf(o, "    ");
 	}
 	assert_true(asprintf(&out,
@@ -367,7 +339,19 @@ static inline char *conf_ca_configmap_yaml(const char *ns, const char *name)
 			     "data:\n  ca.crt: |\n%s",
 			     name, ns, ind) > 0);
 	free(ind);
-	BIO_free(b);
+	return out;
+}
+
+/* conf_ca_configmap_yaml() : a ConfigMap ns/name whose ca.crt is a fresh
+ * self-signed certificate, as the suite makes for BackendTLSPolicy. Returns
+ * new memory. */
+static inline char *conf_ca_configmap_yaml(const char *ns, const char *name)
+{
+	EVP_PKEY *k;
+	X509 *x = fx_selfsigned("conformance CA", 2, &k);
+	char *pem = fx_x509_pem(x), *out = fx_ca_configmap_yaml(ns, name, pem);
+
+	free(pem);
 	X509_free(x);
 	EVP_PKEY_free(k);
 	return out;
