@@ -182,17 +182,15 @@ gw_log "status-only updates not republished: $Q"
 # key (PEM text, and the base64 the API carries) must appear nowhere the
 # daemon prints
 SPORT=$(gw_free_port)
+gw_cert secret secret.example
 $GW_PY - "$API" "$SPORT" "$GW_TMP" << 'PYEOF' || gw_fail "cannot create the TLS Secret"
-import base64, json, subprocess, sys, urllib.request
+import base64, json, sys, urllib.request
 api, port, tmp = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                "-subj", "/CN=secret.example", "-keyout", tmp + "/k.pem", "-out", tmp + "/c.pem"],
-               check=True, capture_output=True, timeout=60)
-key = open(tmp + "/k.pem").read()
+key = open(tmp + "/secret.key").read()
 b64 = lambda s: base64.b64encode(s.encode()).decode()
 objs = [{"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
          "metadata": {"name": "tls", "namespace": "default"},
-         "data": {"tls.crt": b64(open(tmp + "/c.pem").read()), "tls.key": b64(key)}},
+         "data": {"tls.crt": b64(open(tmp + "/secret.crt").read()), "tls.key": b64(key)}},
         {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
          "metadata": {"name": "gws", "namespace": "default"},
          "spec": {"gatewayClassName": "gwbpf", "listeners": [{"name": "https", "port": port,
