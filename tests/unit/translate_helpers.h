@@ -295,17 +295,12 @@ static inline char *tls_secret_yaml(const char *ns, const char *name)
 {
 	EVP_PKEY *k;
 	X509 *x = fx_selfsigned("example.com", 1, &k);
-	BIO *bc = BIO_new(BIO_s_mem()), *bk = BIO_new(BIO_s_mem());
-	char *pc, *pk, *out;
-	long lc, lk;
-	unsigned char *ec, *ek;
+	char *pc = fx_x509_pem(x), *pk = fx_pkey_pem(k), *out;
+	size_t lc = strlen(pc), lk = strlen(pk);
+	unsigned char *ec = calloc(1, lc * 2 + 4), *ek = calloc(1, lk * 2 + 4);
 
-	PEM_write_bio_X509(bc, x);
-	PEM_write_bio_PrivateKey(bk, k, NULL, NULL, 0, NULL, NULL);
-	lc = BIO_get_mem_data(bc, &pc);
-	lk = BIO_get_mem_data(bk, &pk);
-	ec = calloc(1, (size_t)lc * 2 + 4);
-	ek = calloc(1, (size_t)lk * 2 + 4);
+	assert_non_null(ec);
+	assert_non_null(ek);
 	EVP_EncodeBlock(ec, (unsigned char *)pc, (int)lc);
 	EVP_EncodeBlock(ek, (unsigned char *)pk, (int)lk);
 	assert_true(asprintf(&out,
@@ -314,8 +309,8 @@ static inline char *tls_secret_yaml(const char *ns, const char *name)
 			     name, ns, ec, ek) > 0);
 	free(ec);
 	free(ek);
-	BIO_free(bc);
-	BIO_free(bk);
+	free(pc);
+	free(pk);
 	X509_free(x);
 	EVP_PKEY_free(k);
 	return out;
