@@ -8,6 +8,7 @@
 #  - node-a renewed the Lease during the pass and still holds it; node-b
 #    never wrote the Lease nor a status.
 # Prints how long the pass took (8 PATCHes are in flight at once).
+set -u
 . "$(dirname "$0")/lib.sh"
 gw_init
 cd "$GW_ROOT"

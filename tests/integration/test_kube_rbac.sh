@@ -9,6 +9,7 @@
 #  - every permission the ClusterRole grants must have been used, or be the
 #    status subresource of a kind the writer patches (gw_kube_has_status() in
 #    userspace/source/kube_writer.c) that this run had no status change for.
+set -u
 . "$(dirname "$0")/lib.sh"
 gw_init
 cd "$GW_ROOT"

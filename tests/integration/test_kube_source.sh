@@ -13,6 +13,7 @@
 #  - two instances: exactly one holds the Lease and writes status; when it is
 #    killed, the other takes over.
 # The test tool (tools/fakeapi/kubewatch.c) is built by make as $B/kubewatch.
+set -u
 . "$(dirname "$0")/lib.sh"
 gw_init
 cd "$GW_ROOT"

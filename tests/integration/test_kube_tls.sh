@@ -3,6 +3,7 @@
 # server's certificate is checked against certificate-authority-data from the
 # kubeconfig (base64 PEM), a wrong bearer token gets nothing, and a right one
 # syncs the store. Uses tools/fakeapi with a self-signed certificate.
+set -u
 . "$(dirname "$0")/lib.sh"
 gw_init
 cd "$GW_ROOT"

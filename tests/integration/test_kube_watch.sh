@@ -13,6 +13,7 @@
 #  5. a rotated token: the server starts answering 401 to the old one; the
 #     source re-reads its tokenFile and goes on (no restart).
 # The test tool (tools/fakeapi/kubewatch.c) is built by make as $B/kubewatch.
+set -u
 . "$(dirname "$0")/lib.sh"
 gw_init
 cd "$GW_ROOT"
