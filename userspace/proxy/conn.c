@@ -826,118 +826,6 @@ static void up_tls_pending_cb(struct gw_loop *loop, struct gw_task *t)
 		up_io(loop, &c->req->uc->io, GW_IO_READ);
 }
 
-/* ---- request mirrors: fire and forget ---- */
-
-#define GW_MIRROR_TIMEOUT_MS 10000
-
-/* a copy of a request sent to a mirror backend; its answer is read and
- * dropped. The copy says "Connection: close" so the backend ends it. */
-struct gw_mirror {
-	struct gw_worker *w;
-	struct gw_upconn *uc;
-	struct gw_timer timer;
-	char *buf;
-	size_t len, off;
-	struct gw_mirror *next, *prev;
-};
-
-static void mirror_free(struct gw_mirror *m)
-{
-	struct gw_worker *w = m->w;
-
-	gw_loop_del_timer(w->loop, &m->timer);
-	gw_upstream_close(w->up, m->uc);
-	if (m->prev)
-		m->prev->next = m->next;
-	else
-		w->mirrors = m->next;
-	if (m->next)
-		m->next->prev = m->prev;
-	free(m->buf);
-	free(m);
-}
-
-static void mirror_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
-{
-	struct gw_mirror *m = io->data;
-	char sink[4096];
-	ssize_t n;
-
-	if (!m->uc->connected) {
-		int err = 0;
-		socklen_t l = sizeof(err);
-
-		if (getsockopt(m->uc->fd, SOL_SOCKET, SO_ERROR, &err, &l) == -1 || err) {
-			mirror_free(m);
-			return;
-		}
-		m->uc->connected = true;
-	}
-	if (m->off < m->len) {
-		n = send(m->uc->fd, m->buf + m->off, m->len - m->off, MSG_NOSIGNAL);
-		if (n == -1 && errno != EAGAIN) {
-			mirror_free(m);
-			return;
-		}
-		if (n > 0)
-			m->off += (size_t)n;
-		if (m->off == m->len)
-			gw_loop_mod_fd(loop, io, GW_IO_READ);
-		return;
-	}
-	n = recv(m->uc->fd, sink, sizeof(sink), 0);
-	if (n == 0 || (n == -1 && errno != EAGAIN))
-		mirror_free(m);
-}
-
-static void mirror_timeout(struct gw_loop *loop, struct gw_timer *t)
-{
-	mirror_free(t->data);
-}
-
-/* mirror_start() : sends head[0..len) (a complete bodyless request head) to
- * an endpoint of cluster */
-static void mirror_start(struct gw_conn *c, struct gw_ir *ir, int32_t cluster, const char *head,
-			 size_t len)
-{
-	struct gw_worker *w = c->w;
-	struct sockaddr_storage ss;
-	struct gw_mirror *m;
-	uint64_t tried = 0;
-	socklen_t sl;
-	int idx = gw_upstream_pick(w->up, ir, cluster, &tried);
-
-	/* mirrors are plaintext only: never send a copy in clear to a TLS backend */
-	if (idx < 0 || len < 4 || ir->clusters[cluster].tls ||
-	    gw_upstream_addr(&ir->clusters[cluster].endpoints[idx], &ss, &sl))
-		return;
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return;
-	m->w = w;
-	m->buf = malloc(len + 19);
-	m->uc = gw_upstream_get(w->up, &ss, sl);
-	if (!m->buf || !m->uc) {
-		free(m->buf);
-		if (m->uc)
-			gw_upstream_close(w->up, m->uc);
-		free(m);
-		return;
-	}
-	memcpy(m->buf, head, len - 2);
-	memcpy(m->buf + len - 2, "Connection: close\r\n\r\n", 21);
-	m->len = len + 19;
-	m->next = w->mirrors;
-	if (w->mirrors)
-		w->mirrors->prev = m;
-	w->mirrors = m;
-	if (gw_loop_add_fd(w->loop, &m->uc->io, m->uc->fd, GW_IO_WRITE, mirror_io, m)) {
-		mirror_free(m);
-		return;
-	}
-	gw_loop_add_timer(w->loop, &m->timer, GW_MIRROR_TIMEOUT_MS, mirror_timeout, m);
-}
-
 /* ---- starting a request ---- */
 
 static const struct gw_ir_bind *find_bind(const struct gw_ir *ir, const char *addr, uint16_t port)
@@ -1146,7 +1034,8 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 		/* bodies are streamed once, so only bodyless requests are mirrored */
 		for (i = 0; i < r->fr.n_mirrors; i++)
 			if (r->fr.mirrors[i] >= 0 && (size_t)r->fr.mirrors[i] < r->ir->n_clusters)
-				mirror_start(c, r->ir, r->fr.mirrors[i], r->uout.area, (size_t)n);
+				gw_mirror_start(c->w, r->ir, r->fr.mirrors[i], r->uout.area,
+						(size_t)n);
 	}
 	r->expect_100 = hreq->fr.expect_continue && !r->http10 && !r->qbody.done;
 	r->attempt_timeout = r->action->backend_timeout_ms;
@@ -2143,14 +2032,10 @@ void gw_conn_drain(struct gw_worker *w, const char *address, uint16_t port)
 
 void gw_conn_close_all(struct gw_worker *w)
 {
-	struct gw_mirror *m, *mnext;
 	struct gw_conn *c, *cnext;
 
-	/* each free unlinks only itself: walk with the next pointer saved */
-	for (m = w->mirrors; m; m = mnext) {
-		mnext = m->next;
-		mirror_free(m);
-	}
+	gw_mirror_close_all(w);
+	/* each conn_free() unlinks only itself: walk with the next pointer saved */
 	for (c = w->conns; c; c = cnext) {
 		cnext = c->next;
 		conn_free(c);

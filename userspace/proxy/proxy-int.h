@@ -1,5 +1,6 @@
-/* proxy/proxy-int.h - what proxy.c (workers, listeners, snapshots) and
- * conn.c (the client connection state machine) share. Not a public header. */
+/* proxy/proxy-int.h - what proxy.c (workers, listeners, snapshots), conn.c
+ * (the client connection state machine) and the files split from them
+ * (mirror.c, h2*.c) share. Not a public header. */
 #ifndef GWBPF_PROXY_INT_H
 #define GWBPF_PROXY_INT_H
 
@@ -97,6 +98,13 @@ void gw_conn_accept(struct gw_worker *w, struct gw_listener *l, int fd,
  * being kept alive; idle ones are closed now. address NULL = all. */
 void gw_conn_drain(struct gw_worker *w, const char *address, uint16_t port);
 void gw_conn_close_all(struct gw_worker *w);
+
+/* mirror.c: gw_mirror_start() sends head[0..len) (a complete bodyless request
+ * head, copied) to an endpoint of cluster, plaintext clusters only; failures
+ * are silent. gw_mirror_close_all() drops every mirror in flight. */
+void gw_mirror_start(struct gw_worker *w, const struct gw_ir *ir, int32_t cluster,
+		     const char *head, size_t len);
+void gw_mirror_close_all(struct gw_worker *w);
 
 /* proxy.c */
 char *gw_worker_buf_get(struct gw_worker *w);
