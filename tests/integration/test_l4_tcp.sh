@@ -83,9 +83,33 @@ gw_wait_port 127.0.0.1 "$GWS" 10 || gw_fail "TCP listener $GWS not listening"
 
 cat > "$GW_TMP/big.py" << 'PYEOF'
 import hashlib, os, socket, sys, threading, time
+import urllib.request
 port = int(sys.argv[1])
+# with an admin address: a first small round trip, then wait (bounded) until
+# the gateway has spliced this stream, so the bulk below is what the splice
+# carries (a stream whose receive queue never empties is not spliced until
+# it does; the kernel-vs-userspace check after this script depends on that)
+admin = sys.argv[2] if len(sys.argv) > 2 else None
 data = os.urandom(20 << 20)
+def spliced():
+    m = urllib.request.urlopen("http://%s/metrics" % admin, timeout=5).read().decode()
+    for line in m.splitlines():
+        if line.startswith("gwbpf_l4_splice_started_total "):
+            return int(float(line.split()[1]))
+    return 0
+before = spliced() if admin else 0
 s = socket.create_connection(("127.0.0.1", port), timeout=20)
+if admin:
+    s.sendall(b"hello\n")
+    echo = b""
+    while len(echo) < 6:
+        d = s.recv(6 - len(echo))
+        if not d:
+            print("closed before the first echo"); sys.exit(1)
+        echo += d
+    deadline = time.time() + 5
+    while spliced() <= before and time.time() < deadline:
+        time.sleep(0.05)
 h_in = hashlib.sha256()
 got = [0]
 def rx():
@@ -127,7 +151,7 @@ PYEOF
 stream_checks()
 {
 	gw_log "20 MiB through the relay, byte-identical, FIN after the last byte ($1)"
-	$GW_PY "$GW_TMP/big.py" "$GWP" || gw_fail "20 MiB echo ($1)"
+	$GW_PY "$GW_TMP/big.py" "$GWP" ${2:-} || gw_fail "20 MiB echo ($1)"
 	gw_log "half-close: the server side keeps talking after the client's FIN ($1)"
 	$GW_PY "$GW_TMP/half.py" "$GWS" || gw_fail "half-close ($1)"
 }
@@ -194,7 +218,7 @@ if [ "$(id -u)" = 0 ] && mount | grep -q ' /sys/fs/bpf '; then
 	gw_start --config "$GW_TMP/gw.yaml" --workers 2 --access-log off --bpf msg,splice \
 		--bpffs /sys/fs/bpf/gwbpf-l4tcp-$$ --l4-idle-timeout 1000
 	gw_wait_port 127.0.0.1 "$GWP" 10 || gw_fail "TCP listener $GWP not listening (bpf)"
-	stream_checks splice
+	stream_checks splice "$GW_ADMIN"
 	# a spliced stream moves no byte through userspace: it must still count
 	# as active (kernel byte counters) and outlive the 1 s idle timeout
 	gw_log "a spliced stream talking for 2.5 s outlives the 1 s idle timeout"
