@@ -94,11 +94,13 @@ void gw_upstream_pool_free(struct gw_upstream_pool *pool)
 		struct gw_up_bucket *b = pool->buckets[i], *nb;
 
 		for (; b; b = nb) {
-			nb = b->next;
-			while (b->idle) {
-				struct gw_upconn *uc = b->idle;
+			struct gw_upconn *uc, *un;
 
-				gw_up_unlink(b, uc);
+			nb = b->next;
+			/* the bucket goes too: close each idle connection without
+			 * unlinking, walking with the next pointer saved */
+			for (uc = b->idle; uc; uc = un) {
+				un = uc->next;
 				gw_upstream_close(pool, uc);
 			}
 			free(b);
