@@ -8,7 +8,8 @@
 # files), routed responses over verified TLS (curl --resolve --cacert) with
 # X-Forwarded-Proto https, 421 when Host names another listener than SNI,
 # garbage and truncated handshakes that neither kill the daemon nor hang,
-# and a certificate Secret replaced in the config: new handshakes get the new
+# and a certificate Secret replaced in the config under traffic (new TLS
+# connections from a second thread, zero failed): new handshakes get the new
 # certificate without a restart while a keep-alive TLS connection opened
 # before keeps working.
 . "$(dirname "$0")/lib.sh"
@@ -237,6 +238,32 @@ st, pod = get(old, "/before")
 if (st, pod) != (200, "echo-a"):
     sys.exit("before change: %s %s" % (st, pod))
 
+# traffic during the swap: new TLS connections, each with one request, from
+# a second thread until the new certificate is seen and a few after; every
+# one must succeed (with the old or the new certificate)
+import threading
+load = {"ok": 0, "failed": 0, "errors": [], "stop": False}
+def loader():
+    while not load["stop"]:
+        try:
+            c = http.client.HTTPSConnection("a.example.com", port, timeout=10, context=ctx())
+            c.sock = tls_sock()
+            st, pod = get(c, "/load")
+            c.close()
+            if (st, pod) == (200, "echo-a"):
+                load["ok"] += 1
+            else:
+                load["failed"] += 1
+                load["errors"].append("%s %s" % (st, pod))
+        except Exception as e:
+            load["failed"] += 1
+            load["errors"].append(repr(e))
+t = threading.Thread(target=loader, daemon=True)
+t.start()
+warm = time.time() + 15
+while load["ok"] < 20 and time.time() < warm:
+    time.sleep(0.05)
+
 os.rename(os.path.join(tmp, "gw2.yaml"), os.path.join(tmp, "gw.yaml"))
 
 def served():
@@ -254,7 +281,17 @@ while time.time() < end:
         break
     time.sleep(0.2)
 if got != fp_new:
+    load["stop"] = True
     sys.exit("new certificate not served within 15 s (got %s)" % got)
+n_at_swap = load["ok"]
+after = time.time() + 15
+while load["ok"] < n_at_swap + 20 and time.time() < after:
+    time.sleep(0.05)
+load["stop"] = True
+t.join(20)
+print("rotation under traffic: %d requests, %d failed" % (load["ok"] + load["failed"], load["failed"]))
+if load["failed"]:
+    sys.exit("requests failed during the certificate swap: %s" % load["errors"][:3])
 for i in range(3):
     st, pod = get(old, "/after%d" % i)
     if (st, pod) != (200, "echo-a"):
