@@ -581,6 +581,20 @@ int gw_cmd_run(int argc, char **argv)
 	bool kube = false, no_bpf = false, allow_local = false, admin_public = false;
 	uint32_t drain_ms = GW_RUN_DRAIN_MS;
 	struct gw_proxy_opts popts;
+	/* every timeout flag: milliseconds into its field */
+	const struct {
+		int opt;
+		uint32_t *ms;
+	} timeouts[] = {
+		{ OPT_HDR_TO, &popts.header_timeout_ms },
+		{ OPT_IDLE_TO, &popts.idle_timeout_ms },
+		{ OPT_DRAIN_TO, &drain_ms },
+		{ OPT_BODY_IDLE_TO, &popts.body_idle_timeout_ms },
+		{ OPT_BODY_TO, &popts.body_timeout_ms },
+		{ OPT_L4_IDLE_TO, &popts.l4_idle_timeout_ms },
+		{ OPT_UDP_IDLE_TO, &popts.udp_idle_timeout_ms },
+	};
+	uint32_t *to_ms;
 	struct gw_diag_list diags = { 0 };
 	struct gw_run r;
 	sigset_t mask;
@@ -661,15 +675,6 @@ int gw_cmd_run(int argc, char **argv)
 		case OPT_ALOG:
 			popts.access_log = optarg;
 			break;
-		case OPT_BODY_IDLE_TO:
-		case OPT_BODY_TO:
-			/* a request body that trickles (docs/security.md) */
-			if (parse_ms(optarg, c == OPT_BODY_TO ? &popts.body_timeout_ms :
-								&popts.body_idle_timeout_ms)) {
-				gw_cli_err("run: timeouts are milliseconds, 1..86400000");
-				return GW_EXIT_USAGE;
-			}
-			break;
 		case OPT_MAX_CONNS:
 			popts.max_conns = (unsigned int)strtoul(optarg, &end, 10);
 			if (!*optarg || *end || !popts.max_conns || popts.max_conns > 1000000) {
@@ -680,18 +685,15 @@ int gw_cmd_run(int argc, char **argv)
 		case OPT_HDR_TO:
 		case OPT_IDLE_TO:
 		case OPT_DRAIN_TO:
-			if (parse_ms(optarg, c == OPT_HDR_TO    ? &popts.header_timeout_ms :
-					     c == OPT_IDLE_TO ? &popts.idle_timeout_ms :
-								&drain_ms)) {
-				gw_cli_err("run: timeouts are milliseconds, 1..86400000");
-				return GW_EXIT_USAGE;
-			}
-			break;
-		case OPT_L4_IDLE_TO:
+		case OPT_BODY_IDLE_TO: /* a request body that trickles (docs/security.md) */
+		case OPT_BODY_TO:
+		case OPT_L4_IDLE_TO:   /* TCPRoute/TLSRoute streams, UDPRoute flows (docs/l4.md) */
 		case OPT_UDP_IDLE_TO:
-			/* TCPRoute/TLSRoute streams and UDPRoute flows (docs/l4.md) */
-			if (parse_ms(optarg, c == OPT_L4_IDLE_TO ? &popts.l4_idle_timeout_ms :
-								   &popts.udp_idle_timeout_ms)) {
+			to_ms = NULL;
+			for (size_t i = 0; i < ARRAY_SIZE(timeouts); i++)
+				if (timeouts[i].opt == c)
+					to_ms = timeouts[i].ms;
+			if (!to_ms || parse_ms(optarg, to_ms)) {
 				gw_cli_err("run: timeouts are milliseconds, 1..86400000");
 				return GW_EXIT_USAGE;
 			}
