@@ -29,11 +29,23 @@
 # measured in the same run. Configurations are interleaved and the order is
 # reversed every round; medians over rounds are reported.
 #
-# Output: build/bench/results.md (and raw.txt). docs/benchmarks.md is
-# updated by hand from it.
+# Scenarios of the main table, per mode: 64 B over 50 keep-alive connections,
+# 1 MiB over 8, and one connection (wrk -c1, 64 B: latency; its own table with
+# the p50 added over direct's p50 of the same round, median over rounds).
+#
+# Remote client (BENCH_REMOTE=1, the default): the same scenarios again with
+# wrk in a network namespace the script creates (veth pair, 10.201.0.2/30 in
+# the netns, 10.201.0.1/30 on the host end, where every proxy and the backend
+# also listen) and in a cgroup of its own outside the accelerated one, as
+# ingress traffic is: the bypass and the kernel forwarding can only apply to
+# the proxy -> backend hop. CPU us/req there is both cgroups together.
+#
+# Output: build/bench/results.md (and raw.txt, raw-remote.txt). docs/benchmarks.md
+# is updated by hand from it.
 #
 # Env: BENCH_SECONDS (5) BENCH_ROUNDS (1) BENCH_WORKERS (1) BENCH_MODES
-# (all of the above) BENCH_WRK_CPU (1) B (build).
+# (all of the above) BENCH_WRK_CPU (1) BENCH_LATENCY (1: the c=1 scenario)
+# BENCH_REMOTE (1: the remote-client run) B (build).
 set -u
 B=${B:-build}
 cd "$(dirname "$0")/../.."
@@ -43,6 +55,9 @@ ROUNDS=${BENCH_ROUNDS:-1}
 W=${BENCH_WORKERS:-1}
 WRK_CPU=${BENCH_WRK_CPU:-1}
 MODES=${BENCH_MODES:-"direct nginx haproxy gwbpf gwbpf+skmsg nginx+skmsg"}
+LATENCY=${BENCH_LATENCY:-1}
+REMOTE=${BENCH_REMOTE:-1}
+RHOST=10.201.0.1 RPEER=10.201.0.2 # the /30 of the remote-client netns (host end, wrk end)
 OUT=$ROOT/$B/bench
 P_BACKEND=28001 P_GWBPF=28080 P_NGINX=28081 P_HAPROXY=28082 P_ADMIN=28901
 
@@ -65,6 +80,8 @@ chmod 755 "$WORK" # nginx workers run as www-data
 CG=$CG2/gwbpf-bench-$$
 PIN=/sys/fs/bpf/gwbpf-bench-$$
 mkdir "$CG" || die "cannot create $CG"
+CGC=$CG2/gwbpf-bench-client-$$ # the remote client's cgroup, outside $CG
+NS=gwbench$$ VH=gwbh$$ VN=gwbn$$
 PIDS=""
 
 stop_pid() { # pid: TERM, then KILL after 5 s; only our own children
@@ -85,6 +102,11 @@ cleanup() {
 	n=0
 	while [ -s "$CG/cgroup.procs" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
 	rmdir "$CG" 2>/dev/null
+	n=0
+	while [ -s "$CGC/cgroup.procs" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+	rmdir "$CGC" 2>/dev/null
+	ip netns del "$NS" 2>/dev/null # takes the veth pair with it
+	ip link del "$VH" 2>/dev/null
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -113,6 +135,24 @@ wait_http() { # url: up to 10 s for a 200
 	return 1
 }
 
+# ---- the remote client's network namespace ----
+setup_remote() {
+	command -v ip > /dev/null || { note "ip (iproute2) missing: no remote-client run"; return 1; }
+	ip netns add "$NS" || return 1
+	ip link add "$VH" type veth peer name "$VN" netns "$NS" || return 1
+	ip addr add "$RHOST/30" dev "$VH" && ip link set "$VH" up &&
+		ip -n "$NS" addr add "$RPEER/30" dev "$VN" && ip -n "$NS" link set "$VN" up &&
+		ip -n "$NS" link set lo up || return 1
+	mkdir "$CGC" || return 1
+}
+if [ "$REMOTE" = 1 ] && ! setup_remote; then
+	note "remote-client setup failed: no remote-client run"
+	REMOTE=0
+fi
+# the backend and the main proxies also listen on the veth's host end
+EXTRA_LISTEN=""
+[ "$REMOTE" = 1 ] && EXTRA_LISTEN="listen $RHOST:$P_BACKEND backlog=4096;"
+
 # ---- backend and proxy configurations ----
 mkdir -p "$WORK/www" "$WORK/tmp"
 head -c 64 /dev/urandom | base64 | head -c 63 > "$WORK/www/64" && echo >> "$WORK/www/64"
@@ -129,7 +169,7 @@ worker_processes 1;
 http {
   access_log off; keepalive_requests 100000000; keepalive_timeout 120s;
   default_type application/octet-stream; $ngx_temps
-  server { listen 127.0.0.1:$P_BACKEND backlog=4096; root $WORK/www; }
+  server { listen 127.0.0.1:$P_BACKEND backlog=4096; $EXTRA_LISTEN root $WORK/www; }
 }
 EOF2
 } > "$WORK/backend.conf"
@@ -209,6 +249,18 @@ endpoints:
   conditions: {ready: true}
 EOF2
 
+# the main loop's nginx and HAProxy also listen on the remote client's side
+# (the other sections derive their configurations from the 127.0.0.1 ones)
+if [ "$REMOTE" = 1 ]; then
+	sed "s|listen 127.0.0.1:$P_NGINX backlog=4096;|&\n    listen $RHOST:$P_NGINX backlog=4096;|" \
+		"$WORK/nginx.conf" > "$WORK/nginx-main.conf"
+	sed "s|^  bind 127.0.0.1:$P_HAPROXY\$|&\n  bind $RHOST:$P_HAPROXY|" \
+		"$WORK/haproxy.cfg" > "$WORK/haproxy-main.cfg"
+else
+	cp "$WORK/nginx.conf" "$WORK/nginx-main.conf"
+	cp "$WORK/haproxy.cfg" "$WORK/haproxy-main.cfg"
+fi
+
 # ---- starting and stopping one configuration ----
 HAVE_GWBPF=0
 [ -x "$B/gwbpf" ] && "$B/gwbpf" run --help 2>&1 | grep -q -- --no-bpf && HAVE_GWBPF=1
@@ -221,10 +273,10 @@ start_mode() { # mode -> sets PORT; returns 1 when the mode cannot run here
 			[ -x "$B/gwbpf-dpctl" ] || return 1
 			"$B/gwbpf-dpctl" load --bpffs "$PIN" --cgroup "$CG" 2> "$WORK/dpctl.log" || return 1
 		fi
-		start_cg nginx nginx -p "$WORK" -c "$WORK/nginx.conf"
+		start_cg nginx nginx -p "$WORK" -c "$WORK/nginx-main.conf"
 		PORT=$P_NGINX ;;
 	haproxy)
-		start_cg haproxy haproxy -db -f "$WORK/haproxy.cfg"
+		start_cg haproxy haproxy -db -f "$WORK/haproxy-main.cfg"
 		PORT=$P_HAPROXY ;;
 	gwbpf)
 		[ $HAVE_GWBPF = 1 ] || return 1
@@ -259,6 +311,13 @@ redirect_bytes() {
 	fi
 }
 cg_usec() { awk '$1 == "usage_usec" { print $2 }' "$CG/cpu.stat"; }
+cg_usec_all() { # the bench cgroup plus the remote client's (when it exists)
+	if [ -d "$CGC" ]; then
+		awk '$1 == "usage_usec" { t += $2 } END { print t + 0 }' "$CG/cpu.stat" "$CGC/cpu.stat"
+	else
+		cg_usec
+	fi
+}
 sys_busy_usec() { # machine-wide busy CPU time in microseconds
 	awk -v hz="$HZ" '$1 == "cpu" { b = $2 + $3 + $4 + $7 + $8 + $9; printf "%.0f\n", b * 1e6 / hz }' /proc/stat
 }
@@ -266,20 +325,39 @@ to_ms() { # wrk duration (e.g. 353.00us, 1.20ms, 2.00s) -> ms
 	echo "$1" | awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /ms$/) v = v;
 		else if ($1 ~ /s$/) v *= 1000; else if ($1 ~ /m$/) v *= 60000; printf "%.3f", v }'
 }
+CLIENT=local # run_wrk's client: local (in the bench cgroup) or remote (netns, own cgroup)
 run_wrk() { # secs conns path -> wrk output on stdout
-	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
-		taskset -c "$WRK_CPU" wrk -t1 -c"$2" -d"$1"s --latency "http://127.0.0.1:$PORT$3" \
-		2>&1 < /dev/null
+	if [ "$CLIENT" = remote ]; then
+		sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CGC" \
+			ip netns exec "$NS" taskset -c "$WRK_CPU" wrk -t1 -c"$2" -d"$1"s --latency \
+			"http://$RHOST:$PORT$3" 2>&1 < /dev/null
+	else
+		sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
+			taskset -c "$WRK_CPU" wrk -t1 -c"$2" -d"$1"s --latency "http://127.0.0.1:$PORT$3" \
+			2>&1 < /dev/null
+	fi
+}
+remote_ok() { # the mode answers the remote client (up to 5 s)
+	n=0
+	while [ $n -lt 50 ]; do
+		[ "$(ip netns exec "$NS" curl -s -o /dev/null -m 1 -w '%{http_code}' \
+			"http://$RHOST:$PORT/64")" = 200 ] && return 0
+		sleep 0.1
+		n=$((n + 1))
+	done
+	return 1
 }
 
-measure() { # mode body conns path round
+measure() { # mode body conns path round (client: $CLIENT; rows to raw.txt or raw-remote.txt)
 	mode=$1 body=$2 conns=$3 path=$4 round=$5
+	raw=$OUT/raw.txt
+	[ "$CLIENT" = remote ] && raw=$OUT/raw-remote.txt
 	run_wrk 1 "$conns" "$path" > /dev/null # warm-up: pools, caches, accept queues
 	rb0=$(redirect_bytes)
-	c0=$(cg_usec)
+	c0=$(cg_usec_all)
 	s0=$(sys_busy_usec)
 	run_wrk "$SECS" "$conns" "$path" > "$WORK/wrk.out"
-	c1=$(cg_usec)
+	c1=$(cg_usec_all)
 	s1=$(sys_busy_usec)
 	rb1=$(redirect_bytes)
 	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk.out")
@@ -293,14 +371,16 @@ measure() { # mode body conns path round
 	}
 	cpu=$(awk -v a="$c0" -v b="$c1" -v n="$reqs" 'BEGIN { printf "%.1f", (b - a) / n }')
 	sys=$(awk -v a="$s0" -v b="$s1" -v n="$reqs" 'BEGIN { printf "%.1f", (b - a) / n }')
-	echo "$mode $body $conns $round $rps $p50 $p99 $cpu $sys $reqs $errs $((rb1 - rb0))" >> "$OUT/raw.txt"
-	printf '  %-12s %-5s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  %7s us/req (cgroup)  %7s (system)%s\n' \
-		"$mode" "$body" "$conns" "$rps" "$p50" "$p99" "$cpu" "$sys" \
+	echo "$mode $body $conns $round $rps $p50 $p99 $cpu $sys $reqs $errs $((rb1 - rb0))" >> "$raw"
+	printf '  %-6s %-12s %-5s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  %7s us/req (cgroup)  %7s (system)%s\n' \
+		"$CLIENT" "$mode" "$body" "$conns" "$rps" "$p50" "$p99" "$cpu" "$sys" \
 		"$([ "$errs" -gt 0 ] && echo "  ERRORS, see $WORK")"
 }
 
 # ---- run ----
 : > "$OUT/raw.txt"
+: > "$OUT/raw-remote.txt"
+rm -f "$OUT"/results-*.md # sections switched off must not report an older run's rows
 start_cg backend nginx -p "$WORK" -c "$WORK/backend.conf"
 wait_http "http://127.0.0.1:$P_BACKEND/64" || die "backend did not start: $(cat "$WORK/backend.err" 2>/dev/null)"
 BACKEND_PID=$LAST
@@ -316,8 +396,16 @@ while [ $r -le "$ROUNDS" ]; do
 		fi
 		# sk_msg only accelerates connections made after the attach: the
 		# proxies were started after it, the backend listener inherits
-		measure "$m" 64B 50 /64 $r
-		measure "$m" 1MiB 8 /1m $r
+		for CLIENT in local remote; do
+			if [ $CLIENT = remote ]; then
+				[ "$REMOTE" = 1 ] || continue
+				remote_ok || { note "$m does not answer the remote client"; continue; }
+			fi
+			measure "$m" 64B 50 /64 $r
+			measure "$m" 1MiB 8 /1m $r
+			[ "$LATENCY" = 1 ] && measure "$m" 64B 1 /64 $r
+		done
+		CLIENT=local
 		stop_mode "$m"
 	done
 	order=$(echo "$order" | tr ' ' '\n' | sed '1!G;h;$!d' | tr '\n' ' ')
@@ -862,6 +950,61 @@ PIDS=$(echo "$PIDS" | sed "s/ $BACKEND_PID\b//")
 stop_pid "$BACKEND_PID"
 
 # ---- report ----
+# tables FILE main|latency: the rows of raw FILE as a markdown table. Values are
+# medians over rounds; "vs direct" columns are medians of per-round ratios (or
+# differences, for the latency table's added p50) against the direct row of
+# the same round, so a slow round moves both sides of the ratio.
+tables() {
+	awk -v what="$2" '
+	(what == "latency") != ($3 == 1) { next }
+	{ k = $1 " " $2 " " $3; if (!(k in n)) order[++seq] = k; n[k]++; i = n[k]
+	  rps[k, i] = $5; p50[k, i] = $6; p99[k, i] = $7; cpu[k, i] = $8; sys[k, i] = $9
+	  rb[k, i] = $12 / ($10 > 0 ? $10 : 1); round[k, i] = $4
+	  R_[k, $4] = $5; P_[k, $4] = $6; C_[k, $4] = $8 }
+	function med(arr, k, cnt,   j, m, t, v) {
+		for (j = 1; j <= cnt; j++) v[j] = arr[k, j]
+		for (j = 1; j <= cnt; j++) for (m = j + 1; m <= cnt; m++) if (v[m] + 0 < v[j] + 0) { t = v[j]; v[j] = v[m]; v[m] = t }
+		return cnt % 2 ? v[(cnt + 1) / 2] : (v[cnt / 2] + v[cnt / 2 + 1]) / 2
+	}
+	function ratio(a, b) { return (b > 0 && a != "") ? sprintf("%.2f", a / b) : "-" }
+	# vsd(): median over the rounds both k and d ran of A[k]/A[d] (op "/")
+	# or (A[k] - A[d]) * 1000 (op "-": ms to us)
+	function vsd(A, k, d, op,   j, c, r, x) {
+		c = 0
+		for (j = 1; j <= n[k]; j++) {
+			r = round[k, j]
+			if (!((d, r) in A) || !((k, r) in A)) continue
+			if (op == "/" && A[d, r] <= 0) continue
+			x[k, ++c] = op == "/" ? A[k, r] / A[d, r] : (A[k, r] - A[d, r]) * 1000
+		}
+		return c ? (op == "/" ? sprintf("%.2f", med(x, k, c)) : sprintf("%+.0f", med(x, k, c))) : "-"
+	}
+	END {
+		for (s = 1; s <= seq; s++) { k = order[s]; R[k] = med(rps, k, n[k]); C[k] = med(cpu, k, n[k]) }
+		for (s = 1; s <= seq; s++) {
+			k = order[s]; split(k, f, " "); t = " " f[2] " " f[3]
+			ng = "nginx" t; hp = "haproxy" t; d = "direct" t
+			if (what == "latency")
+				printf "| %s | %.3f | %.3f | %s | %.0f | %.1f | %s |\n",
+					f[1], med(p50, k, n[k]), med(p99, k, n[k]), vsd(P_, k, d, "-"),
+					R[k], C[k], vsd(C_, k, d, "/")
+			else
+				printf "| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %.1f | %s | %s | %s | %s | %s | %s | %.0f |\n",
+					f[1], f[2], f[3], R[k], med(p50, k, n[k]), med(p99, k, n[k]), C[k],
+					med(sys, k, n[k]), vsd(R_, k, d, "/"), vsd(C_, k, d, "/"),
+					ratio(R[k], R[ng]), ratio(R[k], R[hp]), ratio(C[k], C[ng]),
+					ratio(C[k], C[hp]), med(rb, k, n[k])
+		}
+	}' "$1" | if [ "$2" = main ]; then sort -t'|' -k3,3 -s; else cat; fi
+}
+main_header() {
+	echo "| mode | body | conns | req/s | p50 ms | p99 ms | CPU us/req | system us/req | req/s vs direct | CPU vs direct | req/s vs nginx | req/s vs haproxy | CPU vs nginx | CPU vs haproxy | bypassed bytes/req |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+}
+latency_header() {
+	echo "| mode | p50 ms | p99 ms | added p50 vs direct (us) | req/s | CPU us/req | CPU vs direct |"
+	echo "|---|---|---|---|---|---|---|"
+}
 {
 	echo "# gwbpf benchmark results"
 	echo
@@ -870,29 +1013,43 @@ stop_pid "$BACKEND_PID"
 	echo "Backend: nginx (1 worker) serving a static body on 127.0.0.1. CPU us/req: our cgroup's"
 	echo "cpu.stat usage (wrk + proxy + backend) per request; system us/req: machine-wide busy time"
 	echo "per request (includes other load on a shared machine). Ratios: req/s and CPU/req vs the"
-	echo "nginx and HAProxy rows of the same run (req/s >1 = faster; CPU <1 = cheaper)."
+	echo "direct, nginx and HAProxy rows of the same run (req/s >1 = faster; CPU <1 = cheaper);"
+	echo "\"vs direct\" is the median of per-round ratios."
 	echo
-	echo "| mode | body | conns | req/s | p50 ms | p99 ms | CPU us/req | system us/req | req/s vs nginx | req/s vs haproxy | CPU vs nginx | CPU vs haproxy | bypassed bytes/req |"
-	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-	awk '
-	{ k = $1 " " $2 " " $3; keys[k] = 1; n[k]++; i = n[k]
-	  rps[k, i] = $5; p50[k, i] = $6; p99[k, i] = $7; cpu[k, i] = $8; sys[k, i] = $9
-	  rb[k, i] = $12 / ($10 > 0 ? $10 : 1); order[k] = order[k] ? order[k] : ++seq }
-	function med(arr, k, cnt,   j, m, t, v) {
-		for (j = 1; j <= cnt; j++) v[j] = arr[k, j]
-		for (j = 1; j <= cnt; j++) for (m = j + 1; m <= cnt; m++) if (v[m] + 0 < v[j] + 0) { t = v[j]; v[j] = v[m]; v[m] = t }
-		return cnt % 2 ? v[(cnt + 1) / 2] : (v[cnt / 2] + v[cnt / 2 + 1]) / 2
-	}
-	function ratio(a, b) { return (b > 0 && a != "") ? sprintf("%.2f", a / b) : "-" }
-	END {
-		for (k in keys) { split(k, f, " "); R[k] = med(rps, k, n[k]); C[k] = med(cpu, k, n[k]) }
-		for (s = 1; s <= seq; s++) for (k in keys) if (order[k] == s) {
-			split(k, f, " "); ng = "nginx " f[2] " " f[3]; hp = "haproxy " f[2] " " f[3]
-			printf "| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %.1f | %s | %s | %s | %s | %.0f |\n",
-				f[1], f[2], f[3], R[k], med(p50, k, n[k]), med(p99, k, n[k]), C[k], med(sys, k, n[k]),
-				ratio(R[k], R[ng]), ratio(R[k], R[hp]), ratio(C[k], C[ng]), ratio(C[k], C[hp]), med(rb, k, n[k])
-		}
-	}' "$OUT/raw.txt" | sort -t'|' -k3,3 -s
+	echo "## Local client"
+	echo
+	echo "wrk on 127.0.0.1 in the bench cgroup: with --cgroup, its sockets are eligible for the bypass."
+	echo
+	main_header
+	tables "$OUT/raw.txt" main
+	if [ "$LATENCY" = 1 ]; then
+		echo
+		echo "### One connection (latency), local client"
+		echo
+		echo "wrk -c1, 64 B, keep-alive: one request at a time. Added p50: the median over rounds of"
+		echo "(p50 - direct p50 of the same round) in microseconds (issue target: at most +30 us)."
+		echo
+		latency_header
+		tables "$OUT/raw.txt" latency
+	fi
+	if [ "$REMOTE" = 1 ]; then
+		echo
+		echo "## Remote client"
+		echo
+		echo "wrk in its own network namespace ($RPEER over a veth pair to $RHOST) and in a cgroup"
+		echo "outside the accelerated one, as ingress traffic is: only the proxy -> backend hop can be"
+		echo "bypassed or forwarded in the kernel. CPU us/req: both cgroups (wrk + proxy + backend)."
+		echo
+		main_header
+		tables "$OUT/raw-remote.txt" main
+		if [ "$LATENCY" = 1 ]; then
+			echo
+			echo "### One connection (latency), remote client"
+			echo
+			latency_header
+			tables "$OUT/raw-remote.txt" latency
+		fi
+	fi
 	echo
 	[ $HAVE_GWBPF = 1 ] || echo "gwbpf rows missing: \`$B/gwbpf run\` (with --no-bpf) is not available in this build."
 } > "$OUT/results.md"
