@@ -27,7 +27,10 @@ uint64_t gw_loop_update_time(struct gw_loop *loop);
 uint64_t gw_now_ms(void);
 
 /* gw_loop_add_fd() : watches fd for want (GW_IO_READ|GW_IO_WRITE) calling cb.
- * io is borrowed until gw_loop_del_fd(). 0 or -errno from epoll_ctl. */
+ * io is borrowed until gw_loop_del_fd(). 0 or -errno from epoll_ctl. When io
+ * already watches this same fd, it only changes hands: cb and data are
+ * replaced, events of the current batch are dropped, want is applied as by
+ * gw_loop_mod_fd() (no syscall when unchanged). */
 int gw_loop_add_fd(struct gw_loop *loop, struct gw_io *io, int fd, uint32_t want, gw_io_fn cb,
 		   void *data);
 /* gw_loop_mod_fd() : changes the interest set; no syscall when unchanged */

@@ -9,6 +9,7 @@
 #include "gwbpf/loop-t.h"
 
 struct gw_upstream_pool;
+struct gw_up_bucket;
 struct gw_tls_up;
 
 /* one TCP connection to an endpoint; owned by a client connection while in
@@ -16,7 +17,10 @@ struct gw_tls_up;
 struct gw_upconn {
 	int fd;
 	struct gw_io io;
-	struct gw_timer idle_timer;    /* armed while pooled */
+	struct gw_timer idle_timer;    /* armed while pooled; may stay armed in use (lazy) */
+	uint64_t idle_until;           /* pooled: gw_loop_now() ms after which it is closed */
+	bool pooled;                   /* in the pool's idle list (io stays registered) */
+	struct gw_up_bucket *bucket;   /* the pool's entry for addr, once known (upstream.c) */
 	struct sockaddr_storage addr;  /* endpoint: the pool key */
 	socklen_t addrlen;
 	struct gw_upconn *next, *prev; /* idle list of its endpoint */

@@ -34,7 +34,9 @@ int gw_upstream_addr(const struct gw_ir_endpoint *ep, struct sockaddr_storage *s
 
 /* gw_upstream_get() : an idle pooled connection to addr (marked reused), or a
  * new one whose non-blocking connect has started (connected false). The
- * caller owns it and registers its io. NULL + errno when socket()/connect()
+ * caller owns it and registers its io with gw_loop_add_fd() before the loop
+ * runs again (a pooled one is still registered to the pool's callback, and
+ * gw_loop_add_fd() takes it over). NULL + errno when socket()/connect()
  * fail at once. */
 struct gw_upconn *gw_upstream_get(struct gw_upstream_pool *pool, const struct sockaddr_storage *ss,
 				  socklen_t len);
@@ -55,7 +57,8 @@ struct gw_tls_up_cache **gw_upstream_tls_cache(struct gw_upstream_pool *pool);
 /* gw_upstream_release() : the caller is done with uc. reusable: the last
  * response completed cleanly and the connection may carry another; then it is
  * pooled (or closed when the endpoint's pool is full). Otherwise closed.
- * The caller must have removed uc->io from the loop. Takes ownership. */
+ * uc->io may still be registered (it is taken over: no epoll_ctl() when the
+ * interest is READ already) or removed by the caller. Takes ownership. */
 void gw_upstream_release(struct gw_upstream_pool *pool, struct gw_upconn *uc, bool reusable);
 /* gw_upstream_close() : closes and frees uc (not pooled); accepts NULL */
 void gw_upstream_close(struct gw_upstream_pool *pool, struct gw_upconn *uc);

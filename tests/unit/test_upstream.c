@@ -1,6 +1,7 @@
 /* test_upstream.c - endpoint choice (round-robin over ready endpoints, tried
  * set, generation reset) and the idle connection pool (reuse, per-endpoint
- * cap, backend close, idle expiry) against real loopback sockets. */
+ * cap, backend close, idle expiry, the watcher changing hands, the lazy idle
+ * timer) against real loopback sockets. */
 #define _GNU_SOURCE
 #include <sys/epoll.h> /* before api.h: see proxy/loop.c */
 
@@ -256,6 +257,112 @@ static void test_pool_never_pools_unconnected(void **state)
 	gw_loop_free(loop);
 }
 
+static void count_cb(struct gw_loop *loop, struct gw_io *io, uint32_t events)
+{
+	int *hits = io->data;
+
+	(*hits)++;
+	gw_loop_mod_fd(loop, io, 0); /* level-triggered: once is enough */
+}
+
+/* run_for() : runs the loop for about ms (bounded by the clock) */
+static void run_for(struct gw_loop *loop, uint64_t ms)
+{
+	uint64_t end = gw_now_ms() + ms;
+	int i;
+
+	for (i = 0; i < 1000 && gw_now_ms() < end; i++)
+		gw_loop_run_once(loop, 5);
+}
+
+/* a pooled connection stays in the epoll set: taking it hands its watcher
+ * to the new owner, whose callback (not the pool's, which would free it)
+ * sees what the backend sends, and giving it back hands it to the pool */
+static void test_pool_watcher_changes_hands(void **state)
+{
+	struct gw_loop *loop = gw_loop_new();
+	struct gw_upstream_pool *pool = gw_upstream_pool_new(loop, 4, 60000);
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int lfd = listen_any(&ss, &len), peer, hits = 0, i;
+	struct gw_upconn *uc = gw_upstream_get(pool, &ss, len), *again;
+
+	assert_non_null(uc);
+	connected(uc);
+	peer = accept(lfd, NULL, NULL);
+	assert_true(peer >= 0);
+	assert_int_equal(gw_loop_add_fd(loop, &uc->io, uc->fd, GW_IO_READ, count_cb, &hits), 0);
+	gw_upstream_release(pool, uc, true);
+	assert_int_equal(gw_upstream_idle_count(pool), 1);
+	assert_true(uc->io.registered);
+	assert_true(uc->io.cb != count_cb);
+
+	again = gw_upstream_get(pool, &ss, len);
+	assert_ptr_equal(again, uc);
+	assert_true(again->reused);
+	assert_true(again->io.registered);
+	assert_int_equal(gw_loop_add_fd(loop, &uc->io, uc->fd, GW_IO_READ, count_cb, &hits), 0);
+	assert_ptr_equal(uc->io.data, &hits);
+	/* the backend answers: our callback runs, the connection lives on */
+	assert_int_equal(write(peer, "x", 1), 1);
+	for (i = 0; i < 200 && !hits; i++)
+		gw_loop_run_once(loop, 10);
+	assert_int_equal(hits, 1);
+	assert_true(uc->io.registered);
+	/* bytes nobody read: not reusable; closed, not pooled */
+	gw_upstream_release(pool, uc, false);
+	assert_int_equal(gw_upstream_idle_count(pool), 0);
+	close(peer);
+	close(lfd);
+	gw_upstream_pool_free(pool);
+	gw_loop_free(loop);
+}
+
+/* the idle timer is lazy: a connection used again before its first expiry
+ * is closed idle_ms after its last release, never while in use, never at
+ * the deadline of an earlier idle period */
+static void test_pool_idle_timer_lazy(void **state)
+{
+	struct gw_loop *loop = gw_loop_new();
+	struct gw_upstream_pool *pool = gw_upstream_pool_new(loop, 4, 100);
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int lfd = listen_any(&ss, &len), peer, hits = 0, i;
+	struct gw_upconn *uc = gw_upstream_get(pool, &ss, len), *again;
+	uint64_t released;
+
+	assert_non_null(uc);
+	connected(uc);
+	peer = accept(lfd, NULL, NULL);
+	assert_true(peer >= 0);
+	gw_loop_update_time(loop);
+	gw_upstream_release(pool, uc, true);
+	run_for(loop, 60);
+	assert_int_equal(gw_upstream_idle_count(pool), 1);
+
+	/* in use across the first deadline (release + 100 ms) */
+	again = gw_upstream_get(pool, &ss, len);
+	assert_ptr_equal(again, uc);
+	assert_int_equal(gw_loop_add_fd(loop, &uc->io, uc->fd, GW_IO_READ, count_cb, &hits), 0);
+	run_for(loop, 120);
+	assert_true(uc->io.registered);
+	assert_ptr_equal(uc->io.data, &hits);
+
+	gw_loop_update_time(loop);
+	released = gw_loop_now(loop);
+	gw_upstream_release(pool, uc, true);
+	assert_int_equal(gw_upstream_idle_count(pool), 1);
+	for (i = 0; i < 300 && gw_upstream_idle_count(pool); i++)
+		gw_loop_run_once(loop, 10);
+	assert_int_equal(gw_upstream_idle_count(pool), 0);
+	assert_true(gw_now_ms() >= released + 100);
+	assert_int_equal(hits, 0);
+	close(peer);
+	close(lfd);
+	gw_upstream_pool_free(pool);
+	gw_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +372,8 @@ int main(void)
 		cmocka_unit_test(test_pool_reuse_and_cap),
 		cmocka_unit_test(test_pool_idle_expiry),
 		cmocka_unit_test(test_pool_never_pools_unconnected),
+		cmocka_unit_test(test_pool_watcher_changes_hands),
+		cmocka_unit_test(test_pool_idle_timer_lazy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -126,7 +126,8 @@ struct gw_req {
 	const char *reason;      /* why the gateway answered itself */
 	char *listener;          /* "ns/gateway/listener" */
 	char *method, *path, *host, *route;
-	char upstream[GW_ADDR_MAX + 8];
+	const struct gw_ir_endpoint *up_ep; /* endpoint of the current attempt (in ir) */
+	char upstream[GW_ADDR_MAX + 8];     /* up_ep as text, made when needed: req_upstream() */
 	char upgrade_proto[64];
 	struct gw_splice_pair sp;      /* tunnel: kernel splice (side 0 = client, 1 = upstream) */
 	struct gw_timer splice_timer;  /* tunnel: re-check the drain before a FIN */
@@ -481,6 +482,22 @@ static struct gw_slice str_slice(const char *s)
 	return sl;
 }
 
+/* req_upstream() : "address:port" ("[v6]:port") of the current attempt's
+ * endpoint, formatted on first use: only the access log and error messages
+ * want it, not every request. "" before any attempt. */
+static const char *req_upstream(struct gw_req *r)
+{
+	const struct gw_ir_endpoint *ep = r->up_ep;
+	bool v6;
+
+	if (r->upstream[0] || !ep || !ep->address)
+		return r->upstream;
+	v6 = strchr(ep->address, ':') != NULL;
+	snprintf(r->upstream, sizeof(r->upstream), "%s%s%s:%u", v6 ? "[" : "", ep->address,
+		 v6 ? "]" : "", ep->port);
+	return r->upstream;
+}
+
 static void conn_log_request(struct gw_conn *c, struct gw_req *r)
 {
 	struct gw_access_entry e;
@@ -499,7 +516,7 @@ static void conn_log_request(struct gw_conn *c, struct gw_req *r)
 	e.route = r->route;
 	e.rule = r->action ? r->action->rule_name : NULL;
 	e.rule_index = r->action ? (int32_t)r->action->rule_index : -1;
-	e.backend = r->upstream[0] ? r->upstream : NULL;
+	e.backend = req_upstream(r)[0] ? r->upstream : NULL;
 	e.status = r->status;
 	e.bytes_in = r->bytes_in;
 	e.bytes_out = r->bytes_out;
@@ -666,9 +683,8 @@ static void up_connect(struct gw_conn *c)
 		r->attempts++;
 		if (gw_upstream_addr(&cl->endpoints[idx], &ss, &len))
 			continue;
-		snprintf(r->upstream, sizeof(r->upstream), "%s%s%s:%u",
-			 ss.ss_family == AF_INET6 ? "[" : "", cl->endpoints[idx].address,
-			 ss.ss_family == AF_INET6 ? "]" : "", cl->endpoints[idx].port);
+		r->up_ep = &cl->endpoints[idx];
+		r->upstream[0] = 0; /* req_upstream() formats it if asked */
 		/* h2c backends: HTTP/1.1 over a bridge to the pooled h2c streams
 		 * (under a BackendTLSPolicy: HTTP/1.1 over TLS, never h2c in clear) */
 		if (cl->app_proto == GW_APP_H2C && !cl->tls)
@@ -691,8 +707,11 @@ static void up_connect(struct gw_conn *c)
 			gw_stat_add(w, upstream_reused, 1);
 		else
 			gw_stat_add(w, upstream_connects, 1);
+		/* a pooled connection is still watched for READ: it only changes
+		 * hands (no syscall), and req_step() writes the head at once;
+		 * conn_update() asks for WRITE if the socket is full */
 		if (gw_loop_add_fd(w->loop, &uc->io, uc->fd,
-				   uc->connected ? GW_IO_READ | GW_IO_WRITE : GW_IO_WRITE, up_io, c)) {
+				   uc->connected ? GW_IO_READ : GW_IO_WRITE, up_io, c)) {
 			gw_upstream_close(w->up, uc);
 			continue;
 		}
@@ -769,7 +788,7 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 		socklen_t l = sizeof(err);
 
 		if (getsockopt(uc->fd, SOL_SOCKET, SO_ERROR, &err, &l) == -1 || err) {
-			pr_debug("proxy: connect to %s: %s", r->upstream, strerror(err));
+			pr_debug("proxy: connect to %s: %s", req_upstream(r), strerror(err));
 			up_failed(c);
 			conn_update(c);
 			return;
@@ -783,7 +802,7 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 			}
 			if (hs) {
 				/* chain, name or SAN refused: another endpoint, then 502 */
-				pr_debug("proxy: TLS to %s failed", r->upstream);
+				pr_debug("proxy: TLS to %s failed", req_upstream(r));
 				up_failed(c);
 				conn_update(c);
 				return;
@@ -844,6 +863,45 @@ static char *slice_dup(struct gw_arena *a, struct gw_slice s)
 	return gw_arena_strndup(a, s.p ? s.p : "", s.len);
 }
 
+/* the Forwarded line: a quoted IPv6 peer (GW_ADDR_MAX), a host up to 255 */
+#define GW_FORWARDED_MAX 512
+
+static inline char *put(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+#define PUT_LIT(p, lit) put(p, lit, sizeof(lit) - 1)
+
+/* forwarded_line() : writes "Forwarded: for=...;proto=...[;host="..."]\r\n"
+ * (RFC 7239) into out (GW_FORWARDED_MAX bytes) and returns its length. By
+ * hand rather than with snprintf: it runs for every request. A host of 256
+ * bytes or more is left out (the bound that makes the line fit). */
+static size_t forwarded_line(char *out, const char *peer, bool https, struct gw_slice host)
+{
+	size_t pl = strnlen(peer, GW_ADDR_MAX - 1);
+	bool v6 = memchr(peer, ':', pl) != NULL;
+	char *p = out;
+
+	_Static_assert(GW_FORWARDED_MAX >= 15 + 2 + GW_ADDR_MAX + 2 + 13 + 8 + 255 + 1 + 2,
+		       "Forwarded line buffer too small");
+	p = PUT_LIT(p, "Forwarded: for=");
+	if (v6)
+		p = PUT_LIT(p, "\"[");
+	p = put(p, peer, pl);
+	if (v6)
+		p = PUT_LIT(p, "]\"");
+	p = https ? PUT_LIT(p, ";proto=https") : PUT_LIT(p, ";proto=http");
+	if (host.len && host.len < 256) {
+		p = PUT_LIT(p, ";host=\"");
+		p = put(p, host.p, host.len);
+		p = PUT_LIT(p, "\"");
+	}
+	p = PUT_LIT(p, "\r\n");
+	return (size_t)(p - out);
+}
+
 /* start_request() : the head of hreq (head_len bytes at the front of `in`)
  * is complete and valid. Routes it and either answers locally or starts
  * the upstream exchange. */
@@ -857,7 +915,8 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 	const struct gw_ir_backend *backend = NULL;
 	const struct gw_ir_listener *lst;
 	struct gw_req *r;
-	char extra[512];
+	char extra[GW_FORWARDED_MAX];
+	size_t extra_len;
 	int n, bi, i;
 
 	r = a ? gw_arena_alloc(a, sizeof(*r)) : NULL;
@@ -937,12 +996,16 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 	}
 	lst = res.listener;
 	if (lst) {
-		size_t ll = strlen(lst->gateway ? lst->gateway : "") + strlen(lst->name ? lst->name : "") + 2;
+		const char *gw = lst->gateway ? lst->gateway : "", *ln = lst->name ? lst->name : "";
+		size_t gl = strlen(gw), nl = strlen(ln);
 
-		r->listener = gw_arena_alloc(a, ll);
-		if (r->listener)
-			snprintf(r->listener, ll, "%s/%s", lst->gateway ? lst->gateway : "",
-				 lst->name ? lst->name : "");
+		/* "gateway/listener", no printf on the request path */
+		r->listener = gw_arena_alloc(a, gl + nl + 2);
+		if (r->listener) {
+			memcpy(r->listener, gw, gl);
+			r->listener[gl] = '/';
+			memcpy(r->listener + gl + 1, ln, nl + 1);
+		}
 	}
 	r->action = res.action;
 	r->route = gw_arena_strdup(a, res.action->route);
@@ -954,13 +1017,8 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 	/* RFC 7239: one more Forwarded element; a client's own Forwarded lines
 	 * are kept before it, which is what appending to a list means. Added to
 	 * the forwarded head only (ctx.extra would also land in redirects). */
-	n = snprintf(extra, sizeof(extra), "Forwarded: for=%s%s%s;proto=%s",
-		     strchr(c->peer, ':') ? "\"[" : "", c->peer, strchr(c->peer, ':') ? "]\"" : "",
-		     lst && lst->proto == GW_PROTO_HTTPS ? "https" : "http");
-	if (hreq->host.len && hreq->host.len < 256)
-		n += snprintf(extra + n, sizeof(extra) - (size_t)n, ";host=\"%.*s\"",
-			      (int)hreq->host.len, hreq->host.p);
-	snprintf(extra + n, sizeof(extra) - (size_t)n, "\r\n");
+	extra_len = forwarded_line(extra, c->peer, lst && lst->proto == GW_PROTO_HTTPS,
+				   hreq->host);
 	if (r->upgrade)
 		snprintf(r->upgrade_proto, sizeof(r->upgrade_proto), "%.*s",
 			 (int)hreq->fr.upgrade_proto.len, hreq->fr.upgrade_proto.p);
@@ -1017,7 +1075,7 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 		return;
 	}
 	{
-		size_t el = strlen(extra);
+		size_t el = extra_len;
 
 		/* the head ends with CRLF CRLF: the line goes before the last CRLF */
 		if ((size_t)n + el > r->uout.size) {
@@ -1138,7 +1196,7 @@ static void req_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 		return;
 	}
 	if (r->uc && !r->uc->connected && now >= r->attempt_ms + o->connect_timeout_ms) {
-		pr_debug("proxy: connect to %s timed out", r->upstream);
+		pr_debug("proxy: connect to %s timed out", req_upstream(r));
 		gw_stat_add(c->w, upstream_connect_errors, 1);
 		if (c->w->mw)
 			gw_metrics_upstream_connect_failure(c->w->mw);
@@ -1227,7 +1285,7 @@ static bool resp_head(struct gw_conn *c)
 	struct gw_http_header hdrs[GW_MAX_HEADERS];
 	struct gw_http_resp resp;
 	struct gw_http_limits lim;
-	char extra[64];
+	const char *extra = "";
 	int n, m;
 
 	gw_http_limits_default(&lim);
@@ -1239,7 +1297,7 @@ static bool resp_head(struct gw_conn *c)
 	n = gw_http1_parse_response(b_peek(&r->uin), r->uin.data, &resp, &lim);
 	if (n == -EAGAIN) {
 		if (r->up_eof || !b_room(&r->uin)) {
-			pr_debug("proxy: incomplete response head from %s", r->upstream);
+			pr_debug("proxy: incomplete response head from %s", req_upstream(r));
 			if (!r->up_got_bytes || !r->uin.data)
 				up_failed(c);
 			else
@@ -1248,7 +1306,7 @@ static bool resp_head(struct gw_conn *c)
 		return false;
 	}
 	if (n < 0) {
-		pr_info("proxy: invalid response head from %s: %s", r->upstream,
+		pr_info("proxy: invalid response head from %s: %s", req_upstream(r),
 			gw_http1_strerror(resp.err));
 		local_response(c, 502, true, NULL);
 		return false;
@@ -1272,7 +1330,7 @@ static bool resp_head(struct gw_conn *c)
 	}
 	if (resp.status != 101 && should_retry(c, resp.status)) {
 		/* the answer is dropped unread: this connection cannot be reused */
-		pr_debug("proxy: %s answered %d: retry %u", r->upstream, resp.status,
+		pr_debug("proxy: %s answered %d: retry %u", req_upstream(r), resp.status,
 			 r->retries + 1);
 		r->retries++;
 		up_detach(c, false);
@@ -1310,13 +1368,11 @@ static bool resp_head(struct gw_conn *c)
 		r->up_reusable = !resp.fr.conn_close && r->rbody.type != GW_BODY_EOF;
 	}
 	if (resp.status == 101)
-		snprintf(extra, sizeof(extra), "Connection: upgrade\r\n");
+		extra = "Connection: upgrade\r\n";
 	else if (r->close_after)
-		snprintf(extra, sizeof(extra), "Connection: close\r\n");
+		extra = "Connection: close\r\n";
 	else if (r->http10)
-		snprintf(extra, sizeof(extra), "Connection: keep-alive\r\n");
-	else
-		extra[0] = 0;
+		extra = "Connection: keep-alive\r\n";
 	if (b_alloc(c->w, &c->out))
 		return false;
 	b_realign(&c->out);

@@ -41,6 +41,7 @@ struct gw_loop {
 	atomic_bool stop;
 	struct epoll_event *batch; /* events being dispatched (scrubbed by del_fd) */
 	int n_batch;
+	int i_batch;               /* the one being dispatched: only later ones are scrubbed */
 };
 
 uint64_t gw_now_ms(void)
@@ -130,11 +131,32 @@ static uint32_t gw_to_epoll(uint32_t want)
 	return ev;
 }
 
+/* gw_loop_scrub() : forgets events of the batch being dispatched for io
+ * (those already dispatched do not matter) */
+static void gw_loop_scrub(struct gw_loop *loop, const struct gw_io *io)
+{
+	int i;
+
+	for (i = loop->i_batch + 1; i < loop->n_batch; i++)
+		if (loop->batch[i].data.ptr == io)
+			loop->batch[i].data.ptr = NULL;
+}
+
 int gw_loop_add_fd(struct gw_loop *loop, struct gw_io *io, int fd, uint32_t want, gw_io_fn cb,
 		   void *data)
 {
 	struct epoll_event ev = { .events = gw_to_epoll(want), .data.ptr = io };
 
+	if (io->registered && io->fd == fd) {
+		/* a new owner for a watched fd (a pooled upstream connection
+		 * changing hands): a delete and an add would cost two syscalls
+		 * per request. Events already reported were the old owner's:
+		 * forget them, as gw_loop_del_fd() would have. */
+		gw_loop_scrub(loop, io);
+		io->cb = cb;
+		io->data = data;
+		return gw_loop_mod_fd(loop, io, want);
+	}
 	io->fd = fd;
 	io->want = want & (GW_IO_READ | GW_IO_WRITE);
 	io->cb = cb;
@@ -162,8 +184,6 @@ int gw_loop_mod_fd(struct gw_loop *loop, struct gw_io *io, uint32_t want)
 
 void gw_loop_del_fd(struct gw_loop *loop, struct gw_io *io)
 {
-	int i;
-
 	if (!io->registered)
 		return;
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL) == -1)
@@ -171,9 +191,7 @@ void gw_loop_del_fd(struct gw_loop *loop, struct gw_io *io)
 	io->registered = false;
 	io->want = 0;
 	/* the owner may free io once we return: forget pending events for it */
-	for (i = 0; i < loop->n_batch; i++)
-		if (loop->batch[i].data.ptr == io)
-			loop->batch[i].data.ptr = NULL;
+	gw_loop_scrub(loop, io);
 }
 
 /* ---- timers: binary min-heap ordered by deadline ---- */
@@ -396,6 +414,7 @@ int gw_loop_run_once(struct gw_loop *loop, int timeout_ms)
 
 		if (!io)
 			continue; /* removed by an earlier callback of this batch */
+		loop->i_batch = i;
 		if (e & (EPOLLIN | EPOLLRDHUP))
 			out |= GW_IO_READ;
 		if (e & EPOLLOUT)
@@ -406,6 +425,7 @@ int gw_loop_run_once(struct gw_loop *loop, int timeout_ms)
 	}
 	loop->batch = NULL;
 	loop->n_batch = 0;
+	loop->i_batch = 0;
 	return n;
 }
 

@@ -5,6 +5,16 @@
  * the most likely to still be open on the backend side. Each idle connection
  * stays registered for reading; readiness on an idle connection is either
  * EOF or bytes nobody asked for, and both make it unusable, so it is closed.
+ *
+ * A connection stays in the epoll set for its whole life: taking it from the
+ * pool and giving it back only changes the owner of its struct gw_io (see
+ * gw_loop_add_fd()), so a keep-alive request costs no epoll_ctl() for the
+ * pool. The idle timer is lazy for the same reason: giving a connection back
+ * only moves idle_until; the timer, once armed, stays armed while the
+ * connection is in use, and when it fires it closes the connection only if
+ * it is pooled and past idle_until, else re-arms for what is left (or not at
+ * all when in use: the next release arms it). At most one timer expiry per
+ * idle period per connection instead of a heap delete and insert per request.
  */
 #define _GNU_SOURCE
 #include <sys/epoll.h> /* before api.h: see loop.c */
@@ -117,6 +127,13 @@ static uint32_t gw_up_hash(const struct sockaddr_storage *ss, socklen_t len)
 	uint32_t h = 2166136261u;
 	socklen_t i;
 
+	if (ss->ss_family == AF_INET) {
+		/* every request of the common case: address and port only */
+		const struct sockaddr_in *in4 = (const struct sockaddr_in *)ss;
+
+		h = (in4->sin_addr.s_addr ^ ((uint32_t)in4->sin_port << 16)) * 2654435761u;
+		return (h >> 16) % GW_UP_BUCKETS;
+	}
 	for (i = 0; i < len; i++)
 		h = (h ^ p[i]) * 16777619u;
 	return h % GW_UP_BUCKETS;
@@ -210,12 +227,11 @@ int gw_upstream_pick(struct gw_upstream_pool *pool, const struct gw_ir *ir, int3
 static void gw_up_idle_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 {
 	struct gw_upconn *uc = io->data;
-	struct gw_up_bucket *b = gw_up_bucket(uc->pool, &uc->addr, uc->addrlen, false);
 
 	/* EOF, reset or unsolicited bytes: this connection can carry no request */
 	pr_debug("upstream: idle connection fd %d closed by backend", uc->fd);
-	if (b)
-		gw_up_unlink(b, uc);
+	gw_up_unlink(uc->bucket, uc);
+	uc->pooled = false;
 	uc->pool->n_idle--;
 	gw_upstream_close(uc->pool, uc);
 }
@@ -223,10 +239,18 @@ static void gw_up_idle_io(struct gw_loop *loop, struct gw_io *io, uint32_t event
 static void gw_up_idle_timer(struct gw_loop *loop, struct gw_timer *t)
 {
 	struct gw_upconn *uc = t->data;
-	struct gw_up_bucket *b = gw_up_bucket(uc->pool, &uc->addr, uc->addrlen, false);
+	uint64_t now = gw_loop_now(loop);
 
-	if (b)
-		gw_up_unlink(b, uc);
+	if (!uc->pooled)
+		return; /* in use: gw_upstream_release() arms it again */
+	if (uc->idle_until > now) {
+		/* used since the timer was armed: wait for what is left. Failing
+		 * to re-arm (no memory for the heap) closes it, as an expiry. */
+		if (!gw_loop_add_timer(loop, t, uc->idle_until - now, gw_up_idle_timer, uc))
+			return;
+	}
+	gw_up_unlink(uc->bucket, uc);
+	uc->pooled = false;
 	uc->pool->n_idle--;
 	gw_upstream_close(uc->pool, uc);
 }
@@ -255,10 +279,11 @@ struct gw_upconn *gw_upstream_take_idle(struct gw_upstream_pool *pool,
 		if (it->tls_key == key)
 			uc = it;
 	if (uc) {
+		/* io stays registered (the caller's gw_loop_add_fd() takes it
+		 * over) and the idle timer armed (lazy: see the top) */
 		gw_up_unlink(b, uc);
 		pool->n_idle--;
-		gw_loop_del_fd(pool->loop, &uc->io);
-		gw_loop_del_timer(pool->loop, &uc->idle_timer);
+		uc->pooled = false;
 		uc->reused = true;
 	}
 	return uc;
@@ -301,17 +326,22 @@ void gw_upstream_release(struct gw_upstream_pool *pool, struct gw_upconn *uc, bo
 
 	if (!uc)
 		return;
-	gw_loop_del_fd(pool->loop, &uc->io);
 	gw_loop_cancel(pool->loop, &uc->task);
 	if (!reusable || !uc->connected || !pool->max_idle)
 		goto close;
-	b = gw_up_bucket(pool, &uc->addr, uc->addrlen, true);
+	b = uc->bucket ? uc->bucket : gw_up_bucket(pool, &uc->addr, uc->addrlen, true);
 	if (!b || b->n_idle >= pool->max_idle)
 		goto close;
+	uc->bucket = b;
+	/* still registered (the usual case): only the owner and interest
+	 * change, and interest is usually READ already: no syscall */
 	if (gw_loop_add_fd(pool->loop, &uc->io, uc->fd, GW_IO_READ, gw_up_idle_io, uc))
 		goto close;
-	if (gw_loop_add_timer(pool->loop, &uc->idle_timer, pool->idle_ms, gw_up_idle_timer, uc))
+	uc->idle_until = gw_loop_now(pool->loop) + pool->idle_ms;
+	if (!gw_timer_armed(&uc->idle_timer) &&
+	    gw_loop_add_timer(pool->loop, &uc->idle_timer, pool->idle_ms, gw_up_idle_timer, uc))
 		goto close;
+	uc->pooled = true;
 	uc->reused = false;
 	uc->prev = NULL;
 	uc->next = b->idle;
