@@ -41,6 +41,15 @@ struct gw_proxy_opts {
 
 struct gw_metrics;
 
+/* a listening socket with what it listens on: handed between daemons at a
+ * graceful restart (gwbpf/handoff.h) */
+struct gw_proxy_sock {
+	char address[64]; /* numeric IP as the IR bind spells it */
+	uint16_t port;
+	int type;         /* SOCK_STREAM or SOCK_DGRAM */
+	int fd;
+};
+
 /* counters summed over workers (relaxed atomics; for /metrics) */
 struct gw_proxy_stats {
 	uint64_t conns_accepted;

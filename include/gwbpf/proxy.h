@@ -35,6 +35,26 @@ void gw_proxy_stats(struct gw_proxy *p, struct gw_proxy_stats *st);
  * in-flight requests finish for at most drain_ms, then stops and joins the
  * workers. Idempotent. */
 void gw_proxy_shutdown(struct gw_proxy *p, uint32_t drain_ms);
+/* gw_proxy_inherit() : before gw_proxy_start(): listening sockets handed
+ * over by a predecessor (gwbpf/handoff.h). Takes ownership of every fd in
+ * socks[0..n) (the array stays the caller's). A worker that needs a
+ * listener for a bind takes matching ones (same address, port, type) instead
+ * of binding, so the accept queues are kept. 0, -EBUSY (started), -ENOMEM. */
+int gw_proxy_inherit(struct gw_proxy *p, const struct gw_proxy_sock *socks, size_t n);
+/* gw_proxy_inherit_done() : closes the inherited sockets no worker took (no
+ * bind of ours matches them); call once gw_proxy_ready(). Returns how many
+ * were taken. */
+size_t gw_proxy_inherit_done(struct gw_proxy *p);
+/* gw_proxy_listener_fds() : dup()s of every listening socket of every
+ * worker, for a successor. *socks is malloc'd, the caller closes the fds and
+ * frees it. 0 or -errno. */
+int gw_proxy_listener_fds(struct gw_proxy *p, struct gw_proxy_sock **socks, size_t *n);
+/* gw_proxy_set_handed_over() : the listening sockets now belong to a
+ * successor. The next gw_proxy_shutdown() drains softly: idle keep-alive
+ * connections stay open until their next request (answered with
+ * "Connection: close") or the drain timeout, instead of being closed at
+ * once, which would race with a request the client is sending. */
+void gw_proxy_set_handed_over(struct gw_proxy *p);
 /* gw_proxy_free() : shuts down (drain 0) if needed; accepts NULL */
 void gw_proxy_free(struct gw_proxy *p);
 

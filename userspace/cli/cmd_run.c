@@ -28,6 +28,7 @@
 #include "gwbpf/dataplane.h"
 #include "gwbpf/diag.h"
 #include "gwbpf/h2.h"
+#include "gwbpf/handoff.h"
 #include "gwbpf/ifaddrs.h"
 #include "gwbpf/ir.h"
 #include "gwbpf/kube.h"
@@ -46,6 +47,9 @@
 #define GW_RUN_MAX_PATHS 64
 #define GW_RUN_MAX_IFACES 16
 #define GW_RUN_DRAIN_MS 10000
+#define GW_RUN_HANDOFF_FETCH_MS 3000  /* the predecessor answers at once */
+#define GW_RUN_HANDOFF_READY_MS 30000 /* first snapshot served, else it keeps serving */
+#define GW_RUN_ADMIN_RETRY_MS 100
 
 /* --bpf mechanisms; the default is what `make bench` showed wins (docs/bpf.md) */
 #define GW_RUN_BPF_MSG    0x1u
@@ -78,6 +82,16 @@ struct gw_run {
 	uint64_t reloads_ok, reloads_failed;
 	bool last_reload_ok;
 	bool stopping;
+	/* graceful restart (--handoff; docs/operations.md) */
+	const char *admin_addr;
+	const char *handoff_path;       /* NULL = no handoff */
+	struct gw_handoff_server *hsrv; /* hands our sockets to a successor */
+	int hconn;                      /* to the predecessor until we are ready, or -1 */
+	uint64_t handoff_deadline;      /* ms: ready by then or let it keep serving */
+	uint64_t admin_deadline;        /* ms: stop retrying the admin address */
+	struct gw_timer handoff_timer;
+	struct gw_timer admin_timer;
+	bool failed;                    /* a fatal error after the loop started */
 };
 
 static void usage(FILE *f)
@@ -88,7 +102,7 @@ static void usage(FILE *f)
 		"                 [--no-bpf] [--bpf LIST] [--workers N] [--bpffs DIR] [--cgroup DIR]\n"
 		"                 [--xdp-iface IF]... [--access-log PATH|off]\n"
 		"                 [--header-timeout MS] [--idle-timeout MS] [--drain-timeout MS]\n"
-		"                 [--l4-idle-timeout MS] [--udp-idle-timeout MS]\n\n"
+		"                 [--l4-idle-timeout MS] [--udp-idle-timeout MS] [--handoff PATH]\n\n"
 		"Serves the Gateways found in PATH (files or folders of manifests, watched\n"
 		"for changes). --admin (default 127.0.0.1:9901) serves /healthz, /readyz,\n"
 		"/status and /metrics. SIGTERM or SIGINT stops accepting, drains, exits 0.\n"
@@ -100,7 +114,11 @@ static void usage(FILE *f)
 		"them (tests, single-node development clusters). --max-conns N caps client\n"
 		"connections per worker (idle ones are shed first); --body-idle-timeout and\n"
 		"--body-timeout (MS, default 30000 and 60000) cut a trickled request body (408).\n"
-		"--admin must be a loopback address unless --admin-public is given.\n");
+		"--admin must be a loopback address unless --admin-public is given.\n"
+		"--handoff PATH: graceful restart. A daemon listens on the Unix socket PATH;\n"
+		"a new one started with the same PATH takes its listening sockets (no\n"
+		"connection refused or lost), then the old one drains and exits 0\n"
+		"(docs/operations.md). Without a daemon on PATH it starts normally.\n");
 }
 
 static void log_diags(const struct gw_diag_list *dl)
@@ -525,6 +543,111 @@ static bool admin_local(const char *addr)
 	return false;
 }
 
+/* ---- graceful restart ---- */
+
+static int handoff_sockets(void *arg, struct gw_proxy_sock **socks, size_t *n)
+{
+	struct gw_run *r = arg;
+
+	return gw_proxy_listener_fds(r->proxy, socks, n);
+}
+
+/* handoff_over() : a successor serves on our listening sockets: let go of
+ * the admin address (it binds it next) and drain like SIGTERM, softly */
+static void handoff_over(void *arg)
+{
+	struct gw_run *r = arg;
+
+	gw_admin_free(r->admin);
+	r->admin = NULL;
+	gw_proxy_set_handed_over(r->proxy);
+	r->stopping = true;
+	gw_loop_stop(r->loop);
+}
+
+static const struct gw_handoff_ops handoff_ops = {
+	.sockets = handoff_sockets,
+	.handed_over = handoff_over,
+};
+
+static void admin_retry(struct gw_loop *loop, struct gw_timer *t);
+
+/* start_admin() : the admin endpoint, then the handoff socket for a
+ * successor. While a predecessor still holds the admin address (it lets go
+ * when it drains), retries until admin_deadline. 0 (up, or retry armed) or
+ * -errno. */
+static int start_admin(struct gw_run *r)
+{
+	r->admin = gw_admin_new(r->loop, r->admin_addr, &admin_ops, r);
+	if (!r->admin) {
+		int err = -errno;
+
+		if (err == -EADDRINUSE && r->handoff_path && gw_now_ms() < r->admin_deadline) {
+			gw_loop_add_timer(r->loop, &r->admin_timer, GW_RUN_ADMIN_RETRY_MS,
+					  admin_retry, r);
+			return 0;
+		}
+		pr_err("run: admin address %s: %s", r->admin_addr, strerror(-err));
+		return err;
+	}
+	pr_info("run: admin on %s", r->admin_addr);
+	if (r->handoff_path && !r->hsrv) {
+		r->hsrv = gw_handoff_server_new(r->loop, r->handoff_path, &handoff_ops, r);
+		if (!r->hsrv)
+			pr_warn("run: --handoff %s: %s; a successor will start without our sockets",
+				r->handoff_path, strerror(errno));
+	}
+	return 0;
+}
+
+static void admin_retry(struct gw_loop *loop, struct gw_timer *t)
+{
+	struct gw_run *r = t->data;
+
+	if (start_admin(r)) {
+		r->failed = true;
+		gw_loop_stop(loop);
+	}
+}
+
+/* handoff_tick() : once every worker serves (on the inherited sockets), tell
+ * the predecessor, which drains; then take the admin address */
+static void handoff_tick(struct gw_loop *loop, struct gw_timer *t)
+{
+	struct gw_run *r = t->data;
+	size_t taken;
+	int err;
+
+	if (!gw_proxy_ready(r->proxy)) {
+		if (gw_now_ms() < r->handoff_deadline) {
+			gw_loop_add_timer(loop, &r->handoff_timer, 20, handoff_tick, r);
+			return;
+		}
+		pr_warn("handoff: not serving within %d ms (no configuration that translates?); "
+			"the predecessor keeps serving",
+			GW_RUN_HANDOFF_READY_MS);
+		close(r->hconn);
+		r->hconn = -1;
+		gw_proxy_inherit_done(r->proxy);
+		goto admin;
+	}
+	taken = gw_proxy_inherit_done(r->proxy);
+	err = gw_handoff_ready(r->hconn, GW_RUN_HANDOFF_FETCH_MS);
+	r->hconn = -1;
+	if (err)
+		pr_warn("handoff: the predecessor did not confirm (%s); serving anyway",
+			strerror(-err));
+	else
+		pr_info("handoff: took over (%zu inherited sockets in use); the predecessor drains",
+			taken);
+admin:
+	r->admin_deadline = gw_now_ms() + GW_RUN_HANDOFF_READY_MS;
+	if (start_admin(r)) {
+		r->failed = true;
+		gw_loop_stop(loop);
+	}
+}
+
 static int parse_ms(const char *s, uint32_t *out)
 {
 	char *end;
@@ -542,7 +665,7 @@ int gw_cmd_run(int argc, char **argv)
 		OPT_CONFIG = 256, OPT_KUBE, OPT_KUBECONFIG, OPT_ADMIN, OPT_POOL, OPT_LISTEN,
 		OPT_BPF, OPT_SPLICE_MAX, OPT_NOBPF, OPT_WORKERS, OPT_BPFFS, OPT_CGROUP, OPT_XDP, OPT_ALOG, OPT_HDR_TO,
 		OPT_IDLE_TO, OPT_DRAIN_TO, OPT_ALLOW_LOCAL, OPT_ADMIN_PUBLIC, OPT_BODY_IDLE_TO,
-		OPT_BODY_TO, OPT_MAX_CONNS, OPT_L4_IDLE_TO, OPT_UDP_IDLE_TO, OPT_HELP,
+		OPT_BODY_TO, OPT_MAX_CONNS, OPT_L4_IDLE_TO, OPT_UDP_IDLE_TO, OPT_HANDOFF, OPT_HELP,
 	};
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
@@ -570,6 +693,7 @@ int gw_cmd_run(int argc, char **argv)
 		{ "admin-public", no_argument, NULL, OPT_ADMIN_PUBLIC },
 		{ "l4-idle-timeout", required_argument, NULL, OPT_L4_IDLE_TO },
 		{ "udp-idle-timeout", required_argument, NULL, OPT_UDP_IDLE_TO },
+		{ "handoff", required_argument, NULL, OPT_HANDOFF },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ 0 },
 	};
@@ -603,6 +727,7 @@ int gw_cmd_run(int argc, char **argv)
 
 	memset(&r, 0, sizeof(r));
 	r.sigfd = -1;
+	r.hconn = -1;
 	gw_proxy_opts_default(&popts);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -674,6 +799,13 @@ int gw_cmd_run(int argc, char **argv)
 			break;
 		case OPT_ALOG:
 			popts.access_log = optarg;
+			break;
+		case OPT_HANDOFF:
+			if (!*optarg || strlen(optarg) >= 108) {
+				gw_cli_err("run: --handoff wants a Unix socket path (< 108 bytes)");
+				return GW_EXIT_USAGE;
+			}
+			r.handoff_path = optarg;
 			break;
 		case OPT_MAX_CONNS:
 			popts.max_conns = (unsigned int)strtoul(optarg, &end, 10);
@@ -822,6 +954,30 @@ int gw_cmd_run(int argc, char **argv)
 		pr_err("run: proxy: %s", strerror(errno));
 		goto out;
 	}
+	if (r.handoff_path) {
+		struct gw_proxy_sock *socks = NULL;
+		size_t n = 0;
+		int herr = gw_handoff_fetch(r.handoff_path, GW_RUN_HANDOFF_FETCH_MS, &socks, &n,
+					    &r.hconn);
+
+		if (!herr) {
+			herr = gw_proxy_inherit(r.proxy, socks, n);
+			free(socks);
+			if (herr) {
+				close(r.hconn);
+				r.hconn = -1;
+			} else {
+				pr_info("handoff: %zu listening sockets from the daemon on %s",
+					n, r.handoff_path);
+			}
+		}
+		if (herr == -ENOENT || herr == -ECONNREFUSED)
+			pr_info("handoff: no daemon on %s; starting fresh", r.handoff_path);
+		else if (herr)
+			pr_warn("handoff: %s: %s; starting without it (binding anew: SO_REUSEPORT "
+				"lets both daemons serve until the old one is stopped)",
+				r.handoff_path, strerror(-herr));
+	}
 	if (gw_proxy_start(r.proxy)) {
 		pr_err("run: cannot start the proxy workers");
 		goto out;
@@ -859,19 +1015,30 @@ int gw_cmd_run(int argc, char **argv)
 		pr_warn("run: no snapshot yet; waiting for a configuration that translates");
 	r.last_reload_ok = r.t != NULL;
 
-	r.admin = gw_admin_new(r.loop, admin_addr, &admin_ops, &r);
-	if (!r.admin) {
-		pr_err("run: admin address %s: %s", admin_addr, strerror(errno));
-		goto out;
+	r.admin_addr = admin_addr;
+	if (r.hconn >= 0) {
+		/* the admin address is the predecessor's until it drains */
+		r.handoff_deadline = gw_now_ms() + GW_RUN_HANDOFF_READY_MS;
+		gw_loop_add_timer(r.loop, &r.handoff_timer, 0, handoff_tick, &r);
+	} else {
+		r.admin_deadline = gw_now_ms() + (uint64_t)drain_ms + GW_RUN_HANDOFF_FETCH_MS;
+		if (start_admin(&r))
+			goto out;
 	}
-	pr_info("run: admin on %s, %u workers%s", admin_addr, popts.workers,
-		r.dp ? ", BPF data plane on" : "");
+	pr_info("run: %u workers%s", popts.workers, r.dp ? ", BPF data plane on" : "");
 
 	gw_loop_run(r.loop);
 	gw_proxy_shutdown(r.proxy, drain_ms);
 	pr_info("run: stopped");
-	ret = GW_EXIT_OK;
+	ret = r.failed ? GW_EXIT_FAIL : GW_EXIT_OK;
 out:
+	if (r.loop) {
+		gw_loop_del_timer(r.loop, &r.handoff_timer);
+		gw_loop_del_timer(r.loop, &r.admin_timer);
+	}
+	gw_handoff_server_free(r.hsrv);
+	if (r.hconn >= 0)
+		close(r.hconn);
 	gw_admin_free(r.admin);
 	gw_proxy_free(r.proxy);
 	gw_metrics_free(r.metrics);

@@ -2086,6 +2086,18 @@ void gw_conn_drain(struct gw_worker *w, const char *address, uint16_t port)
 	gw_h2_drain(w, address, port);
 }
 
+void gw_conn_drain_soft(struct gw_worker *w)
+{
+	struct gw_conn *c;
+
+	for (c = w->conns; c; c = c->next) {
+		c->draining = true;
+		if (c->req)
+			c->req->close_after = true;
+	}
+	gw_h2_drain(w, NULL, 0);
+}
+
 void gw_conn_close_all(struct gw_worker *w)
 {
 	struct gw_conn *c, *cnext;

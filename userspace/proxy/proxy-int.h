@@ -81,6 +81,14 @@ struct gw_worker {
 	struct gw_worker_stats stats;
 };
 
+/* a listening socket inherited from a predecessor (gw_proxy_inherit()) */
+struct gw_inherited {
+	struct sockaddr_storage ss; /* what it is bound to (family, address, port) */
+	int type;                   /* SOCK_STREAM, SOCK_DGRAM */
+	unsigned int rank;          /* index among inherited sockets of the same bind */
+	_Atomic int fd;             /* -1 once a worker took it (or it was closed) */
+};
+
 struct gw_proxy {
 	struct gw_proxy_opts opts;
 	struct gw_access_log *alog;
@@ -89,6 +97,12 @@ struct gw_proxy {
 	bool started;
 	bool stopped;
 	_Atomic uint64_t first_gen; /* generation of the first published snapshot */
+	/* listener lists change in their worker only; this lock lets the main
+	 * thread walk them for a successor (never taken on the request path) */
+	pthread_mutex_t lmu;
+	struct gw_inherited *inh;   /* from a predecessor, until gw_proxy_inherit_done() */
+	size_t n_inh;
+	_Atomic bool handed_over;   /* listeners belong to a successor: drain softly */
 };
 
 /* conn.c */
@@ -98,6 +112,11 @@ void gw_conn_accept(struct gw_worker *w, struct gw_listener *l, int fd,
  * being kept alive; idle ones are closed now. address NULL = all. */
 void gw_conn_drain(struct gw_worker *w, const char *address, uint16_t port);
 void gw_conn_close_all(struct gw_worker *w);
+/* gw_conn_drain_soft() : every connection stops being kept alive after its
+ * current or next request; idle ones are left open for their next request
+ * (a successor serves the listeners: closing them now would race with a
+ * request in flight from the client). The drain timer closes the rest. */
+void gw_conn_drain_soft(struct gw_worker *w);
 
 /* mirror.c: gw_mirror_start() sends head[0..len) (a complete bodyless request
  * head, copied) to an endpoint of cluster, plaintext clusters only; failures

@@ -137,15 +137,6 @@ static void listener_close(struct gw_worker *w, struct gw_listener *l)
 	free(l);
 }
 
-static void worker_close_listeners(struct gw_worker *w)
-{
-	while (w->listeners) {
-		struct gw_listener *l = w->listeners;
-
-		w->listeners = l->next;
-		listener_close(w, l);
-	}
-}
 
 /* listener_proto() : who serves a bind's connections: an HTTPS port that
  * also has TLS (passthrough/TLSRoute) listeners is read by userspace/l4
@@ -157,6 +148,78 @@ static enum gw_proto listener_proto(const struct gw_ir_bind *b)
 			if (b->listeners[i].proto == GW_PROTO_TLS)
 				return GW_PROTO_TLS;
 	return b->proto;
+}
+
+static void worker_close_listeners(struct gw_worker *w)
+{
+	pthread_mutex_lock(&w->p->lmu);
+	while (w->listeners) {
+		struct gw_listener *l = w->listeners;
+
+		w->listeners = l->next;
+		listener_close(w, l);
+	}
+	pthread_mutex_unlock(&w->p->lmu);
+}
+
+/* listener_add() : serves fd (a bound socket, ours to own) as a listener of
+ * bind b in worker w. 0, or -errno with fd closed. Called with p->lmu held. */
+static int listener_add(struct gw_worker *w, const struct gw_ir_bind *b, int fd)
+{
+	struct gw_listener *l = calloc(1, sizeof(*l));
+
+	if (!l) {
+		close(fd);
+		return -ENOMEM;
+	}
+	snprintf(l->address, sizeof(l->address), "%s", b->address);
+	l->port = b->port;
+	l->fd = fd;
+	l->w = w;
+	l->seen = true;
+	l->tls = b->proto == GW_PROTO_HTTPS;
+	l->proto = listener_proto(b);
+	if (gw_loop_add_fd(w->loop, &l->io, fd, GW_IO_READ,
+			   l->proto == GW_PROTO_UDP ? gw_l4_udp_io : listener_io, l)) {
+		close(fd);
+		free(l);
+		return -ENOMEM;
+	}
+	l->next = w->listeners;
+	w->listeners = l;
+	gw_stat_add(w, listeners, 1);
+	return 0;
+}
+
+/* worker_adopt() : takes the inherited sockets of bind b that fall to this
+ * worker (rank modulo the worker count, so each worker gets its share of
+ * the predecessor's per-worker sockets, and all of them are served).
+ * Returns how many it serves now. Called with p->lmu held. */
+static size_t worker_adopt(struct gw_worker *w, const struct gw_ir_bind *b)
+{
+	struct gw_proxy *p = w->p;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int type = b->proto == GW_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	size_t i, n = 0;
+
+	if (!p->n_inh || gw_sock_addr(b->address, b->port, &ss, &len))
+		return 0;
+	for (i = 0; i < p->n_inh; i++) {
+		struct gw_inherited *h = &p->inh[i];
+		int fd;
+
+		if (h->type != type || h->rank % p->n_workers != w->id ||
+		    h->ss.ss_family != ss.ss_family || memcmp(&h->ss, &ss, len))
+			continue;
+		fd = atomic_exchange(&h->fd, -1);
+		if (fd < 0 || listener_add(w, b, fd))
+			continue;
+		n++;
+	}
+	if (n && !w->id)
+		pr_info("proxy: adopted %s:%u from the predecessor", b->address, b->port);
+	return n;
 }
 
 /* worker_apply() : makes the pending snapshot current: opens listeners for
@@ -173,24 +236,28 @@ static void worker_apply(struct gw_worker *w)
 		gw_ir_put(ir);
 		return;
 	}
+	pthread_mutex_lock(&w->p->lmu);
 	for (l = w->listeners; l; l = l->next)
 		l->seen = false;
 	for (i = 0; i < ir->n_binds; i++) {
 		const struct gw_ir_bind *b = &ir->binds[i];
+		bool have = false;
 		int fd;
 
 		if (!b->address)
 			continue;
-		for (l = w->listeners; l; l = l->next)
-			if (l->port == b->port && !strcmp(l->address, b->address) &&
-			    (l->proto == GW_PROTO_UDP) == (b->proto == GW_PROTO_UDP))
-				break;
-		if (l) {
+		/* every match: an adopted bind may have several sockets here */
+		for (l = w->listeners; l; l = l->next) {
+			if (l->port != b->port || strcmp(l->address, b->address) ||
+			    (l->proto == GW_PROTO_UDP) != (b->proto == GW_PROTO_UDP))
+				continue;
 			l->seen = true;
 			l->tls = b->proto == GW_PROTO_HTTPS;
 			l->proto = listener_proto(b);
-			continue;
+			have = true;
 		}
+		if (have || worker_adopt(w, b))
+			continue;
 		/* one socket per worker: the kernel spreads connections (and UDP
 		 * clients, each kept on one socket) among them */
 		fd = gw_sock_listen(b->address, b->port,
@@ -201,27 +268,8 @@ static void worker_apply(struct gw_worker *w)
 					strerror(-fd));
 			continue;
 		}
-		l = calloc(1, sizeof(*l));
-		if (!l) {
-			close(fd);
+		if (listener_add(w, b, fd))
 			continue;
-		}
-		snprintf(l->address, sizeof(l->address), "%s", b->address);
-		l->port = b->port;
-		l->fd = fd;
-		l->w = w;
-		l->seen = true;
-		l->tls = b->proto == GW_PROTO_HTTPS;
-		l->proto = listener_proto(b);
-		if (gw_loop_add_fd(w->loop, &l->io, fd, GW_IO_READ,
-				   l->proto == GW_PROTO_UDP ? gw_l4_udp_io : listener_io, l)) {
-			close(fd);
-			free(l);
-			continue;
-		}
-		l->next = w->listeners;
-		w->listeners = l;
-		gw_stat_add(w, listeners, 1);
 		if (!w->id)
 			pr_info("proxy: listening on %s:%u", b->address, b->port);
 	}
@@ -237,6 +285,7 @@ static void worker_apply(struct gw_worker *w)
 		gw_conn_drain(w, l->address, l->port);
 		listener_close(w, l);
 	}
+	pthread_mutex_unlock(&w->p->lmu);
 	/* contexts of the new snapshot (built once, shared by the workers);
 	 * connections in a handshake keep the old ones until it ends */
 	gw_tls_snap_put(w->tls);
@@ -268,7 +317,10 @@ static void worker_wake(struct gw_loop *loop, void *data)
 	worker_apply(w);
 	if (atomic_load(&w->draining) && !gw_timer_armed(&w->drain_timer)) {
 		worker_close_listeners(w);
-		gw_conn_drain(w, NULL, 0);
+		if (atomic_load(&w->p->handed_over))
+			gw_conn_drain_soft(w);
+		else
+			gw_conn_drain(w, NULL, 0);
 		gw_loop_add_timer(loop, &w->drain_timer, w->drain_ms, worker_drain_timeout, w);
 	}
 }
@@ -307,6 +359,7 @@ struct gw_proxy *gw_proxy_new(const struct gw_proxy_opts *opts)
 	if (!p)
 		goto out;
 	p->opts = *opts;
+	pthread_mutex_init(&p->lmu, NULL);
 	if (!p->opts.workers) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -484,6 +537,109 @@ void gw_proxy_free(struct gw_proxy *p)
 		gw_loop_free(w->loop);
 	}
 	free(p->workers);
+	gw_proxy_inherit_done(p);
+	free(p->inh);
+	pthread_mutex_destroy(&p->lmu);
 	gw_access_log_close(p->alog);
 	free(p);
+}
+
+/* ---- graceful restart: sockets from a predecessor, to a successor ---- */
+
+int gw_proxy_inherit(struct gw_proxy *p, const struct gw_proxy_sock *socks, size_t n)
+{
+	struct gw_inherited *inh;
+	size_t i, j;
+
+	if (p->started)
+		return -EBUSY;
+	inh = calloc(n ? n : 1, sizeof(*inh));
+	if (!inh) {
+		for (i = 0; i < n; i++)
+			close(socks[i].fd);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		socklen_t len;
+
+		inh[i].type = socks[i].type;
+		atomic_init(&inh[i].fd, socks[i].fd);
+		if (gw_sock_addr(socks[i].address, socks[i].port, &inh[i].ss, &len))
+			inh[i].ss.ss_family = AF_UNSPEC; /* never matches a bind */
+		for (j = 0; j < i; j++)
+			if (inh[j].type == inh[i].type && !strcmp(socks[j].address, socks[i].address) &&
+			    socks[j].port == socks[i].port)
+				inh[i].rank++;
+	}
+	/* a second call replaces nothing silently: close what was left */
+	gw_proxy_inherit_done(p);
+	free(p->inh);
+	p->inh = inh;
+	p->n_inh = n;
+	return 0;
+}
+
+size_t gw_proxy_inherit_done(struct gw_proxy *p)
+{
+	size_t i, taken = 0;
+
+	for (i = 0; i < p->n_inh; i++) {
+		int fd = atomic_exchange(&p->inh[i].fd, -1);
+
+		if (fd < 0) {
+			taken++;
+			continue;
+		}
+		close(fd);
+	}
+	return taken;
+}
+
+int gw_proxy_listener_fds(struct gw_proxy *p, struct gw_proxy_sock **socks, size_t *n)
+{
+	struct gw_proxy_sock *v = NULL;
+	size_t cnt = 0, k = 0;
+	unsigned int i;
+	int err = 0;
+
+	pthread_mutex_lock(&p->lmu);
+	for (i = 0; i < p->n_workers; i++)
+		for (struct gw_listener *l = p->workers[i].listeners; l; l = l->next)
+			cnt++;
+	v = calloc(cnt ? cnt : 1, sizeof(*v));
+	if (!v) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < p->n_workers; i++) {
+		for (struct gw_listener *l = p->workers[i].listeners; l; l = l->next) {
+			int fd = fcntl(l->fd, F_DUPFD_CLOEXEC, 3);
+
+			if (fd == -1) {
+				err = -errno;
+				goto out;
+			}
+			snprintf(v[k].address, sizeof(v[k].address), "%s", l->address);
+			v[k].port = l->port;
+			v[k].type = l->proto == GW_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+			v[k].fd = fd;
+			k++;
+		}
+	}
+out:
+	pthread_mutex_unlock(&p->lmu);
+	if (err) {
+		while (k)
+			close(v[--k].fd);
+		free(v);
+		return err;
+	}
+	*socks = v;
+	*n = k;
+	return 0;
+}
+
+void gw_proxy_set_handed_over(struct gw_proxy *p)
+{
+	atomic_store(&p->handed_over, true);
 }
