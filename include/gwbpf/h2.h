@@ -98,6 +98,7 @@ void gw_h2_close_all(struct gw_worker *w);
  * Idle bridge sockets are pooled like TCP ones, under this settings key. */
 #define GW_H2_BRIDGE_KEY 0x6832632d62726467ULL /* "h2c-brdg" */
 
+struct gw_ir;
 struct gw_upconn;
 struct sockaddr_storage;
 
@@ -107,6 +108,16 @@ struct sockaddr_storage;
  * errno. Worker thread only. */
 struct gw_upconn *gw_h2_bridge_get(struct gw_worker *w, const struct sockaddr_storage *ss,
 				   socklen_t len);
+
+/* gw_h2_bridge_get_tls() : gw_h2_bridge_get() for a request to
+ * ir->clusters[cluster]: when the cluster has a BackendTLSPolicy, the
+ * bridge's streams go over h2 on TLS with its settings (ALPN h2 required)
+ * and the socket is pooled under a key of them. ir must stay valid while
+ * the request is written (the caller's snapshot). NULL + errno EPROTO when
+ * the policy is unusable (nothing may be sent: answer 502). ir NULL =
+ * gw_h2_bridge_get(). */
+struct gw_upconn *gw_h2_bridge_get_tls(struct gw_worker *w, const struct sockaddr_storage *ss,
+				       socklen_t len, const struct gw_ir *ir, int32_t cluster);
 
 /* gw_h2_abuse_total() : connections closed for reason r so far (all workers) */
 uint64_t gw_h2_abuse_total(enum gw_h2_abuse r);

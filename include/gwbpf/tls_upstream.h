@@ -55,6 +55,19 @@ ssize_t gw_tls_up_write(struct gw_upconn *uc, const void *buf, size_t len);
  * will come for them) */
 bool gw_tls_up_pending(const struct gw_upconn *uc);
 
+/* gw_tls_up_key() : the pooling key of connections to ir->clusters[cluster]
+ * (a digest of its TLS settings and ALPN; 0 for a plaintext cluster) */
+uint64_t gw_tls_up_key(const struct gw_ir *ir, int32_t cluster);
+
+/* gw_tls_up_alpn_h2() : the established session selected ALPN "h2". The
+ * contexts of h2 clusters (app_proto GW_APP_H2C) offer only "h2"; a backend
+ * may still answer without ALPN, and the caller must then not speak h2. */
+bool gw_tls_up_alpn_h2(const struct gw_upconn *uc);
+
+/* gw_tls_up_verify_failed() : the last handshake step failed on the
+ * backend's certificate (chain, hostname or subjectAltNames) */
+bool gw_tls_up_verify_failed(const struct gw_upconn *uc);
+
 /* gw_tls_up_free() : frees a session (no close_notify). Accepts NULL. */
 void gw_tls_up_free(struct gw_tls_up *t);
 

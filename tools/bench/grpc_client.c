@@ -1,9 +1,15 @@
 /* tools/bench/grpc_client.c - a small gRPC client over h2c (prior knowledge)
- * for tests: calls one method of the conformance GrpcEcho service and prints
- * the result as one JSON object on stdout.
+ * or h2 over TLS (--tls) for tests: calls one method of the conformance
+ * GrpcEcho service and prints the result as one JSON object on stdout.
  *
  *   grpc_client [--authority HOST] [-H name:value]... [--timeout SECONDS]
- *               [--count N] ADDR:PORT /package.Service/Method
+ *               [--count N] [--tls [--cacert FILE] [--sni NAME]]
+ *               ADDR:PORT /package.Service/Method
+ *
+ * --tls offers ALPN h2 only and fails when the server does not select it;
+ * the SNI is --sni, else the authority's host. With --cacert the server's
+ * certificate must chain to FILE and match the SNI name; without it, it is
+ * not checked (a test tool).
  *
  * The request message is an empty EchoRequest. The output is
  *   {"status": 200, "grpc_status": 0, "grpc_message": "",
@@ -37,6 +43,8 @@
 #include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #define GC_MAX_HDRS 32
 #define GC_MAX_CALLS 1000
@@ -63,6 +71,67 @@ struct gc_call {
 static struct gc_call g_calls[GC_MAX_CALLS];
 static int g_ncalls;
 static int g_fd = -1;
+static SSL *g_ssl; /* --tls */
+
+/* io_send() / io_recv() : send(2) / recv(2) on g_fd, through TLS with --tls
+ * (blocking socket: -1 + errno EIO for a TLS failure) */
+static ssize_t io_send(const void *p, size_t n)
+{
+	int r;
+
+	if (!g_ssl)
+		return send(g_fd, p, n, MSG_NOSIGNAL);
+	r = SSL_write(g_ssl, p, (int)GW_MIN(n, (size_t)INT32_MAX));
+	if (r > 0)
+		return r;
+	errno = EIO;
+	return -1;
+}
+
+static ssize_t io_recv(void *p, size_t n)
+{
+	int r;
+
+	if (!g_ssl)
+		return recv(g_fd, p, n, 0);
+	r = SSL_read(g_ssl, p, (int)GW_MIN(n, (size_t)INT32_MAX));
+	if (r > 0)
+		return r;
+	if (SSL_get_error(g_ssl, r) == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	errno = EIO;
+	return -1;
+}
+
+/* tls_start() : the TLS handshake on g_fd; NULL or what went wrong */
+static const char *tls_start(SSL_CTX **ctxp, const char *cacert, const char *sni)
+{
+	static const unsigned char alpn[] = "\x02h2";
+	const unsigned char *sel = NULL;
+	unsigned int sl = 0;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	*ctxp = ctx;
+	if (!ctx || SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1))
+		return "TLS context";
+	if (cacert) {
+		if (SSL_CTX_load_verify_locations(ctx, cacert, NULL) != 1)
+			return "--cacert does not load";
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	}
+	g_ssl = SSL_new(ctx);
+	if (!g_ssl || SSL_set_fd(g_ssl, g_fd) != 1 ||
+	    (sni && SSL_set_tlsext_host_name(g_ssl, sni) != 1) ||
+	    (cacert && sni && SSL_set1_host(g_ssl, sni) != 1))
+		return "TLS session";
+	if (SSL_connect(g_ssl) != 1)
+		return SSL_get_verify_result(g_ssl) != X509_V_OK ? "TLS certificate refused"
+								 : "TLS handshake failed";
+	SSL_get0_alpn_selected(g_ssl, &sel, &sl);
+	if (sl != 2 || memcmp(sel, "h2", 2))
+		return "ALPN h2 not selected";
+	return NULL;
+}
 
 static int str_add(struct gc_str *s, const void *p, size_t n)
 {
@@ -316,7 +385,7 @@ static int io_flush(nghttp2_session *s)
 
 	while ((n = nghttp2_session_mem_send(s, &p)) > 0) {
 		while (n > 0) {
-			ssize_t w = send(g_fd, p, (size_t)n, MSG_NOSIGNAL);
+			ssize_t w = io_send(p, (size_t)n);
 
 			if (w == -1 && errno == EINTR)
 				continue;
@@ -399,8 +468,14 @@ int main(int argc, char **argv)
 	    {"header", required_argument, NULL, 'H'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"count", required_argument, NULL, 'n'},
+	    {"tls", no_argument, NULL, 'T'},
+	    {"cacert", required_argument, NULL, 'C'},
+	    {"sni", required_argument, NULL, 'S'},
 	    {0},
 	};
+	const char *cacert = NULL, *sni = NULL;
+	bool tls = false;
+	SSL_CTX *tls_ctx = NULL;
 	const char *authority = NULL, *hdrs[GC_MAX_HDRS], *error = NULL;
 	int nh = 0, opt, count = 1, err = 1, i;
 	double timeout = 10;
@@ -410,7 +485,7 @@ int main(int argc, char **argv)
 	char host[64], *colon;
 	uint64_t deadline;
 
-	while ((opt = getopt_long(argc, argv, "a:H:t:n:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "a:H:t:n:TC:S:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'a':
 			authority = optarg;
@@ -425,6 +500,15 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			count = atoi(optarg);
+			break;
+		case 'T':
+			tls = true;
+			break;
+		case 'C':
+			cacert = optarg;
+			break;
+		case 'S':
+			sni = optarg;
 			break;
 		default:
 			goto usage;
@@ -456,6 +540,20 @@ int main(int argc, char **argv)
 
 		setsockopt(g_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
+	if (tls) {
+		char sn[256];
+
+		if (!sni) {
+			/* the authority's host, without a port */
+			snprintf(sn, sizeof(sn), "%s", authority);
+			if (sn[0] != '[' && strchr(sn, ':'))
+				*strchr(sn, ':') = '\0';
+			sni = sn;
+		}
+		error = tls_start(&tls_ctx, cacert, sni);
+		if (error)
+			goto report;
+	}
 	if (nghttp2_session_callbacks_new(&cb))
 		goto out;
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
@@ -474,7 +572,7 @@ int main(int argc, char **argv)
 	nv[n++] = (nghttp2_nv){(uint8_t *)(nm), (uint8_t *)(vl), strlen(nm), strlen(vl),           \
 			       NGHTTP2_NV_FLAG_NONE}
 		ADD(":method", "POST");
-		ADD(":scheme", "http");
+		ADD(":scheme", tls ? "https" : "http");
 		ADD(":authority", authority);
 		ADD(":path", argv[optind + 1]);
 		ADD("content-type", "application/grpc");
@@ -518,9 +616,10 @@ int main(int argc, char **argv)
 			error = "timeout";
 			break;
 		}
-		if (poll(&pf, 1, (int)GW_MIN(deadline - now, 1000)) <= 0)
+		if (!(g_ssl && SSL_pending(g_ssl)) &&
+		    poll(&pf, 1, (int)GW_MIN(deadline - now, 1000)) <= 0)
 			continue;
-		r = recv(g_fd, buf, sizeof(buf), 0);
+		r = io_recv(buf, sizeof(buf));
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r <= 0) {
@@ -543,6 +642,8 @@ report:
 out:
 	nghttp2_session_del(s);
 	nghttp2_session_callbacks_del(cb);
+	SSL_free(g_ssl);
+	SSL_CTX_free(tls_ctx);
 	if (g_fd != -1)
 		close(g_fd);
 	for (i = 0; i < g_ncalls; i++) {
@@ -554,6 +655,7 @@ out:
 	return err;
 usage:
 	fprintf(stderr, "Usage: grpc_client [--authority HOST] [-H name:value]... [--timeout S] "
-			"[--count N] ADDR:PORT /package.Service/Method\n");
+			"[--count N] [--tls [--cacert FILE] [--sni NAME]] "
+			"ADDR:PORT /package.Service/Method\n");
 	return 2;
 }

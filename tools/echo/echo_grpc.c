@@ -5,6 +5,11 @@
  *   gwbpf-echo --h2c  --listen ADDR:PORT... [--namespace NS] [--pod P] ...
  *   gwbpf-echo --grpc --listen ADDR:PORT... (the same server)
  *   --max-streams N: the SETTINGS_MAX_CONCURRENT_STREAMS it advertises (1000)
+ *   --tls-cert FILE --tls-key FILE: h2 over TLS instead of h2c (a backend
+ *     behind a BackendTLSPolicy): ALPN selects h2 when the client offers it
+ *     (a client that does not gets no ALPN, and should give up); each
+ *     handshake prints "tls handshake sni=NAME alpn=PROTO client_cert=yes|no".
+ *   --tls-client-ca FILE: also require a client certificate issued by FILE
  *
  * Both flags start the same server, because one h2c port can tell a gRPC call
  * from a plain request by its content-type:
@@ -39,6 +44,8 @@
 #include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "gwbpf/log.h"
 
@@ -79,6 +86,9 @@ struct eg_stream {
 struct eg_conn {
 	int fd;
 	nghttp2_session *s;
+	SSL *ssl;	  /* --tls-cert: h2 over TLS */
+	bool handshaken;  /* TLS handshake done (always true without TLS) */
+	bool tls_out;	  /* the last TLS step waits to write */
 	bool want_out;
 	struct eg_conn *next;
 };
@@ -88,6 +98,7 @@ static uint32_t g_max_streams = 1000; /* SETTINGS_MAX_CONCURRENT_STREAMS we adve
 static struct eg_conn *g_conns;
 static int g_epfd = -1;
 static volatile sig_atomic_t g_stop;
+static SSL_CTX *g_tls; /* --tls-cert/--tls-key */
 
 /* ---- strings and protobuf ---- */
 
@@ -474,6 +485,23 @@ static ssize_t on_send(nghttp2_session *s, const uint8_t *data, size_t len, int 
 
 	(void)s;
 	(void)flags;
+	if (c->ssl) {
+		int r;
+
+		ERR_clear_error();
+		r = SSL_write(c->ssl, data, (int)GW_MIN(len, (size_t)INT32_MAX));
+		if (r > 0)
+			return r;
+		switch (SSL_get_error(c->ssl, r)) {
+		case SSL_ERROR_WANT_WRITE:
+			c->tls_out = true;
+			return NGHTTP2_ERR_WOULDBLOCK;
+		case SSL_ERROR_WANT_READ:
+			return NGHTTP2_ERR_WOULDBLOCK;
+		default:
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		}
+	}
 	w = send(c->fd, data, len, MSG_NOSIGNAL);
 	if (w == -1)
 		return errno == EAGAIN || errno == EINTR ? NGHTTP2_ERR_WOULDBLOCK
@@ -495,6 +523,7 @@ static void conn_free(struct eg_conn *c)
 			break;
 		}
 	nghttp2_session_del(c->s); /* closes streams: on_stream_close frees them */
+	SSL_free(c->ssl);
 	close(c->fd);
 	free(c);
 }
@@ -506,11 +535,12 @@ static int conn_sync(struct eg_conn *c)
 	struct epoll_event ev = {.data.ptr = c};
 	bool want;
 
-	if (nghttp2_session_send(c->s))
+	c->tls_out = false;
+	if (c->handshaken && nghttp2_session_send(c->s))
 		return -EPIPE;
 	if (!nghttp2_session_want_read(c->s) && !nghttp2_session_want_write(c->s))
 		return -EPIPE;
-	want = nghttp2_session_want_write(c->s);
+	want = c->handshaken ? nghttp2_session_want_write(c->s) || c->tls_out : c->tls_out;
 	if (want != c->want_out) {
 		ev.events = EPOLLIN | (want ? EPOLLOUT : 0);
 		if (epoll_ctl(g_epfd, EPOLL_CTL_MOD, c->fd, &ev) == -1)
@@ -520,11 +550,88 @@ static int conn_sync(struct eg_conn *c)
 	return 0;
 }
 
+/* tls_step() : moves the TLS handshake on; -EPIPE when it failed */
+static int tls_step(struct eg_conn *c)
+{
+	const unsigned char *alpn = NULL;
+	unsigned int alen = 0;
+	const char *sni;
+	X509 *peer;
+	int r;
+
+	ERR_clear_error();
+	r = SSL_do_handshake(c->ssl);
+	if (r != 1) {
+		switch (SSL_get_error(c->ssl, r)) {
+		case SSL_ERROR_WANT_WRITE:
+			c->tls_out = true;
+			return 0;
+		case SSL_ERROR_WANT_READ:
+			return 0;
+		default:
+			printf("tls handshake failed\n");
+			return -EPIPE;
+		}
+	}
+	c->handshaken = true;
+	sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+	SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
+	peer = SSL_get1_peer_certificate(c->ssl);
+	printf("tls handshake sni=%s alpn=%.*s client_cert=%s\n", sni ? sni : "-", (int)alen,
+	       alen ? (const char *)alpn : "", peer ? "yes" : "no");
+	X509_free(peer);
+	return 0;
+}
+
+/* tls_read() : decrypted bytes into buf: >0, -EAGAIN, or 0 at the end */
+static ssize_t tls_read(struct eg_conn *c, uint8_t *buf, size_t len)
+{
+	int r;
+
+	ERR_clear_error();
+	r = SSL_read(c->ssl, buf, (int)len);
+	if (r > 0)
+		return r;
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_WRITE:
+		c->tls_out = true;
+		return -EAGAIN;
+	case SSL_ERROR_WANT_READ:
+		return -EAGAIN;
+	default:
+		return 0;
+	}
+}
+
 static void conn_io(struct eg_conn *c, uint32_t events)
 {
 	uint8_t buf[16384];
 
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+	if (c->ssl && !c->handshaken) {
+		c->tls_out = false;
+		if (tls_step(c)) {
+			conn_free(c);
+			return;
+		}
+		if (!c->handshaken) {
+			if (conn_sync(c))
+				conn_free(c);
+			return;
+		}
+	}
+	if (c->ssl) {
+		/* until OpenSSL would block: what it decrypted raises no event */
+		for (int rounds = 0; rounds < 256; rounds++) {
+			ssize_t r = tls_read(c, buf, sizeof(buf));
+
+			if (r == -EAGAIN)
+				break;
+			if (r <= 0 || nghttp2_session_mem_recv(c->s, buf, (size_t)r) < 0) {
+				conn_free(c);
+				return;
+			}
+		}
+	} else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		for (int rounds = 0; rounds < 16; rounds++) {
 			ssize_t r = recv(c->fd, buf, sizeof(buf), 0);
 
@@ -570,6 +677,16 @@ static void accept_all(int lfd)
 			continue;
 		}
 		c->fd = fd;
+		c->handshaken = !g_tls;
+		if (g_tls && (!(c->ssl = SSL_new(g_tls)) || SSL_set_fd(c->ssl, fd) != 1)) {
+			SSL_free(c->ssl);
+			nghttp2_session_del(c->s);
+			free(c);
+			close(fd);
+			continue;
+		}
+		if (c->ssl)
+			SSL_set_accept_state(c->ssl);
 		ev.data.ptr = c;
 		if (epoll_ctl(g_epfd, EPOLL_CTL_ADD, fd, &ev) == -1 ||
 		    nghttp2_submit_settings(c->s, NGHTTP2_FLAG_NONE, iv, ARRAY_SIZE(iv))) {
@@ -615,6 +732,53 @@ static int listen_on(const char *spec)
 	return fd;
 }
 
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+		       const unsigned char *in, unsigned int inlen, void *arg)
+{
+	(void)ssl;
+	(void)arg;
+	for (unsigned int i = 0; i < inlen; i += 1u + in[i])
+		if (in[i] == 2 && i + 3 <= inlen && !memcmp(in + i + 1, "h2", 2)) {
+			*out = in + i + 1;
+			*outlen = 2;
+			return SSL_TLSEXT_ERR_OK;
+		}
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
+/* tls_setup() : the server context of --tls-cert/--tls-key (and
+ * --tls-client-ca); 0 or -EINVAL (said on stderr) */
+static int tls_setup(const char *cert, const char *key, const char *client_ca)
+{
+	g_tls = SSL_CTX_new(TLS_server_method());
+	if (!g_tls)
+		goto fail;
+	SSL_CTX_set_min_proto_version(g_tls, TLS1_2_VERSION);
+	SSL_CTX_set_mode(g_tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (SSL_CTX_use_certificate_chain_file(g_tls, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(g_tls, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(g_tls) != 1)
+		goto fail;
+	if (client_ca) {
+		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(client_ca);
+
+		if (!names || SSL_CTX_load_verify_locations(g_tls, client_ca, NULL) != 1) {
+			sk_X509_NAME_pop_free(names, X509_NAME_free);
+			goto fail;
+		}
+		SSL_CTX_set_client_CA_list(g_tls, names);
+		SSL_CTX_set_verify(g_tls, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	}
+	SSL_CTX_set_alpn_select_cb(g_tls, alpn_select, NULL);
+	return 0;
+fail:
+	fprintf(stderr, "gwbpf-echo: TLS certificate %s / key %s%s%s do not load\n", cert, key,
+		client_ca ? " / client CA " : "", client_ca ? client_ca : "");
+	SSL_CTX_free(g_tls);
+	g_tls = NULL;
+	return -EINVAL;
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -637,8 +801,12 @@ int gw_echo_h2_main(int argc, char **argv)
 	    {"service", required_argument, NULL, 's'},
 	    {"ingress", required_argument, NULL, 'i'},
 	    {"max-streams", required_argument, NULL, 'm'},
+	    {"tls-cert", required_argument, NULL, 'c'},
+	    {"tls-key", required_argument, NULL, 'k'},
+	    {"tls-client-ca", required_argument, NULL, 'C'},
 	    {0},
 	};
+	const char *cert = NULL, *key = NULL, *client_ca = NULL;
 	int lfds[EG_MAX_LISTEN], nl = 0, opt, err = 1, i;
 	struct sigaction sa = {0};
 
@@ -646,7 +814,7 @@ int gw_echo_h2_main(int argc, char **argv)
 	g_ctx.ingress = getenv("INGRESS_NAME") ?: "";
 	g_ctx.service = getenv("SERVICE_NAME") ?: "";
 	g_ctx.pod = getenv("POD_NAME") ?: "";
-	while ((opt = getopt_long(argc, argv, "HGl:n:p:s:i:m:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "HGl:n:p:s:i:m:c:k:C:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'H':
 		case 'G':
@@ -679,17 +847,37 @@ int gw_echo_h2_main(int argc, char **argv)
 		case 'm':
 			g_max_streams = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
+		case 'c':
+			cert = optarg;
+			break;
+		case 'k':
+			key = optarg;
+			break;
+		case 'C':
+			client_ca = optarg;
+			break;
 		default:
 			fprintf(stderr,
 				"Usage: gwbpf-echo --h2c|--grpc --listen ADDR:PORT... "
 				"[--namespace NS] [--pod NAME] [--service NAME] [--ingress NAME] "
-				"[--max-streams N]\n");
+				"[--max-streams N] [--tls-cert FILE --tls-key FILE "
+				"[--tls-client-ca FILE]]\n");
 			err = 2;
 			goto out;
 		}
 	}
 	if (nl == 0 || optind != argc) {
 		fprintf(stderr, "gwbpf-echo: --h2c/--grpc needs --listen ADDR:PORT\n");
+		err = 2;
+		goto out;
+	}
+	if (!cert != !key || (client_ca && !cert)) {
+		fprintf(stderr, "gwbpf-echo: --tls-cert and --tls-key go together "
+				"(--tls-client-ca needs them)\n");
+		err = 2;
+		goto out;
+	}
+	if (cert && tls_setup(cert, key, client_ca)) {
 		err = 2;
 		goto out;
 	}
@@ -707,8 +895,8 @@ int gw_echo_h2_main(int argc, char **argv)
 		if (epoll_ctl(g_epfd, EPOLL_CTL_ADD, lfds[i], &ev) == -1)
 			goto out;
 	}
-	pr_info("gwbpf-echo: h2c/gRPC serving pod=%s namespace=%s on %d address(es)\n", g_ctx.pod,
-		g_ctx.namespace, nl);
+	pr_info("gwbpf-echo: %s/gRPC serving pod=%s namespace=%s on %d address(es)\n",
+		g_tls ? "h2 over TLS" : "h2c", g_ctx.pod, g_ctx.namespace, nl);
 	while (!g_stop) {
 		struct epoll_event evs[64];
 		int n = epoll_wait(g_epfd, evs, ARRAY_SIZE(evs), 1000);
@@ -732,5 +920,7 @@ out:
 		close(lfds[i]);
 	if (g_epfd != -1)
 		close(g_epfd);
+	SSL_CTX_free(g_tls);
+	g_tls = NULL;
 	return err;
 }

@@ -581,8 +581,8 @@ static void req_end(struct gw_conn *c)
 	cls = r->status >= 100 && r->status < 600 ? r->status / 100 : 0;
 	gw_stat_add(c->w, responses[cls], 1);
 	if (c->w->mw)
-		gw_metrics_request_bytes(c->w->mw, r->listener, r->route, r->status,
-					 now_us() - r->start_us, r->bytes_in, r->bytes_out);
+		gw_metrics_request(c->w->mw, r->listener, r->route, r->status,
+				   now_us() - r->start_us);
 	conn_log_request(c, r);
 	b_free(c->w, &r->uout);
 	b_free(c->w, &r->uin);
@@ -685,10 +685,10 @@ static void up_connect(struct gw_conn *c)
 			continue;
 		r->up_ep = &cl->endpoints[idx];
 		r->upstream[0] = 0; /* req_upstream() formats it if asked */
-		/* h2c backends: HTTP/1.1 over a bridge to the pooled h2c streams
-		 * (under a BackendTLSPolicy: HTTP/1.1 over TLS, never h2c in clear) */
-		if (cl->app_proto == GW_APP_H2C && !cl->tls)
-			uc = gw_h2_bridge_get(w, &ss, len);
+		/* h2c backends: HTTP/1.1 over a bridge to the pooled HTTP/2 streams
+		 * (under a BackendTLSPolicy: h2 over TLS, never h2c in clear) */
+		if (cl->app_proto == GW_APP_H2C)
+			uc = gw_h2_bridge_get_tls(w, &ss, len, r->ir, r->cluster);
 		else
 			uc = gw_tls_up_get(w->up, &ss, len, r->ir, r->cluster);
 		if (!uc && errno == EPROTO) {

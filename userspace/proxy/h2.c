@@ -338,9 +338,8 @@ static void stream_free(struct h2_stream *st)
 	if (st->ir) {
 		gw_stat_add(w, responses[cls], 1);
 		if (w->mw)
-			gw_metrics_request_bytes(w->mw, st->listener, st->route, st->status,
-						 now_us() - st->start_us, st->bytes_in,
-						 st->bytes_out);
+			gw_metrics_request(w->mw, st->listener, st->route, st->status,
+					   now_us() - st->start_us);
 		stream_log(st);
 	}
 	if (st->prev)
@@ -544,11 +543,6 @@ static void up_connect(struct h2_stream *st)
 	struct gw_worker *w = st->hc->w;
 	const struct gw_ir_cluster *cl = &st->ir->clusters[st->cluster];
 
-	if (cl->tls && st->up_h2) {
-		/* h2 over TLS to backends is not implemented: never h2c in clear */
-		local_response(st, 502, "upstream_tls_h2");
-		return;
-	}
 	while (st->attempts < H2_MAX_ATTEMPTS) {
 		struct sockaddr_storage ss;
 		socklen_t len;
@@ -568,9 +562,16 @@ static void up_connect(struct h2_stream *st)
 			 ss.ss_family == AF_INET6 ? "[" : "", cl->endpoints[idx].address,
 			 ss.ss_family == AF_INET6 ? "]" : "", cl->endpoints[idx].port);
 		if (st->up_h2) {
-			/* a stream on a pooled h2c connection */
-			if (h2up_submit(w, &ss, len, st->unv, st->n_unv, st->req_body, &up2_ops, st,
-					&st->hs)) {
+			/* a stream on a pooled h2c (or, under a BackendTLSPolicy,
+			 * h2 over TLS) connection */
+			int err = h2up_submit_cl(w, &ss, len, st->ir, st->cluster, st->unv,
+						 st->n_unv, st->req_body, &up2_ops, st, &st->hs);
+
+			if (err == -EPROTO) {
+				local_response(st, 502, "upstream_tls_policy");
+				return;
+			}
+			if (err) {
 				gw_stat_add(w, upstream_connect_errors, 1);
 				continue;
 			}
@@ -596,7 +597,8 @@ static void up_connect(struct h2_stream *st)
 		stream_arm(st);
 		return;
 	}
-	local_response(st, 502, "upstream_connect");
+	/* the pool names a TLS failure (verify, handshake, ALPN) */
+	local_response(st, 502, st->up_h2 && st->hs.why ? st->hs.why : "upstream_connect");
 }
 
 /* up_failed() : the upstream connection broke or refused */

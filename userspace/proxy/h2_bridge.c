@@ -17,6 +17,8 @@
  * chunked trailer section. HEAD, 204 and 304 carry no body. The socket in
  * conn.c goes back to the HTTP/1.1 keep-alive pool between requests, keyed
  * by the endpoint address, so the next request to that endpoint reuses it.
+ * Under a BackendTLSPolicy the streams go over h2 on TLS (h2_upstream.c),
+ * and the bridge socket is pooled under a key of those TLS settings.
  */
 #define _GNU_SOURCE
 #include <sys/epoll.h> /* before api.h: see loop.c */
@@ -31,6 +33,7 @@
 #include "gwbpf/http1.h"
 #include "gwbpf/log.h"
 #include "gwbpf/loop.h"
+#include "gwbpf/tls_upstream.h"
 #include "gwbpf/upstream.h"
 
 #include "h2up-int.h"
@@ -52,6 +55,12 @@ enum h2b_state {
 struct h2b {
 	struct gw_worker *w;
 	int fd;
+	int peer_fd; /* conn.c's end (uc->fd): finds the bridge of a pooled uc */
+	/* the cluster of conn.c's current request (TLS settings), set by each
+	 * gw_h2_bridge_get_tls(); the snapshot is conn.c's request's, valid
+	 * while it runs, which is when its head arrives here */
+	const struct gw_ir *ir;
+	int32_t cluster;
 	struct gw_io io;
 	struct gw_task task; /* h2b_update after the stream took body bytes */
 	struct sockaddr_storage ss;
@@ -376,7 +385,8 @@ static bool start(struct h2b *b)
 	b->status = 0;
 	b->resp_head_done = b->resp_chunked = b->resp_nobody = b->resp_end = b->in_trailers = false;
 	/* nghttp2 copies nv: the head may go once submitted */
-	if (h2up_submit(b->w, &b->ss, b->sslen, nv, n, !b->req_end, &h2b_ops, b, &b->hs)) {
+	if (h2up_submit_cl(b->w, &b->ss, b->sslen, b->ir, b->cluster, nv, n, !b->req_end, &h2b_ops,
+			   b, &b->hs)) {
 		fail(b, 502);
 		return false;
 	}
@@ -514,15 +524,36 @@ static void h2b_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 struct gw_upconn *gw_h2_bridge_get(struct gw_worker *w, const struct sockaddr_storage *ss,
 				   socklen_t len)
 {
+	return gw_h2_bridge_get_tls(w, ss, len, NULL, 0);
+}
+
+struct gw_upconn *gw_h2_bridge_get_tls(struct gw_worker *w, const struct sockaddr_storage *ss,
+				       socklen_t len, const struct gw_ir *ir, int32_t cluster)
+{
+	const struct gw_ir_upstream_tls *t = ir ? ir->clusters[cluster].tls : NULL;
+	/* a TLS digest is odd and GW_H2_BRIDGE_KEY too: their xor is even, so
+	 * it is neither a TCP/TLS key nor the key of cleartext bridges */
+	uint64_t key = t ? gw_tls_up_key(ir, cluster) ^ GW_H2_BRIDGE_KEY : GW_H2_BRIDGE_KEY;
 	struct gw_upconn *uc = NULL;
 	struct h2b *b = NULL;
 	int sv[2] = {-1, -1};
 	int err = -ENOMEM;
 
+	if (t && t->invalid) {
+		errno = EPROTO; /* BackendTLSPolicy without a usable CA: nothing is sent */
+		return NULL;
+	}
 	/* an idle bridge socket to this endpoint, kept by the HTTP/1.1 pool */
-	uc = gw_upstream_take_idle(w->up, ss, len, GW_H2_BRIDGE_KEY);
-	if (uc)
+	uc = gw_upstream_take_idle(w->up, ss, len, key);
+	if (uc) {
+		for (b = h2b_list; b && b->peer_fd != uc->fd; b = b->next)
+			;
+		if (b) {
+			b->ir = ir;
+			b->cluster = cluster;
+		}
 		return uc;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == -1) {
 		err = -errno;
 		goto out;
@@ -533,6 +564,9 @@ struct gw_upconn *gw_h2_bridge_get(struct gw_worker *w, const struct sockaddr_st
 		goto out;
 	b->w = w;
 	b->fd = sv[1];
+	b->peer_fd = sv[0];
+	b->ir = ir;
+	b->cluster = cluster;
 	memcpy(&b->ss, ss, len);
 	b->sslen = len;
 	err = gw_loop_add_fd(w->loop, &b->io, b->fd, GW_IO_READ, h2b_io, b);
@@ -546,7 +580,7 @@ struct gw_upconn *gw_h2_bridge_get(struct gw_worker *w, const struct sockaddr_st
 	memcpy(&uc->addr, ss, len);
 	uc->addrlen = len;
 	uc->pool = w->up;
-	uc->tls_key = GW_H2_BRIDGE_KEY;
+	uc->tls_key = key;
 	uc->connected = true;
 	err = 0;
 out:

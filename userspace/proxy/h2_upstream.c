@@ -1,6 +1,9 @@
-/* proxy/h2_upstream.c - per-worker pool of multiplexed h2c (HTTP/2 with prior
- * knowledge) connections to backends: Service ports with appProtocol
- * kubernetes.io/h2c and GRPCRoute backends. See h2up-int.h for the contract.
+/* proxy/h2_upstream.c - per-worker pool of multiplexed HTTP/2 connections to
+ * backends: Service ports with appProtocol kubernetes.io/h2c and GRPCRoute
+ * backends. See h2up-int.h for the contract. In clear they speak h2c with
+ * prior knowledge; under a BackendTLSPolicy, h2 over TLS (tls_upstream.c:
+ * the same verification as HTTP/1.1 connections, ALPN offering only "h2"),
+ * and a backend that does not select h2 fails the connection.
  *
  * One nghttp2 client session per TCP connection, many streams on it: a
  * stream goes to the first connection to its endpoint that has not received
@@ -31,6 +34,7 @@
 
 #include "gwbpf/log.h"
 #include "gwbpf/loop.h"
+#include "gwbpf/tls_upstream.h"
 #include "gwbpf/upstream.h"
 
 #include "h2up-int.h"
@@ -38,6 +42,8 @@
 
 #define H2UP_READ_CHUNK 16384
 #define H2UP_CONN_WINDOW (16 << 20)
+#define H2UP_TLS_READS 16     /* TLS records read per event before yielding */
+#define H2UP_MAX_NV 128	      /* request fields copied to set :scheme https */
 
 struct h2up_conn {
 	struct gw_worker *w;
@@ -46,6 +52,9 @@ struct h2up_conn {
 	const uint8_t *wp; /* mem_send output not written yet */
 	size_t wlen;
 	struct gw_timer idle;
+	struct gw_task tls_more; /* decrypted bytes epoll will not announce */
+	uint64_t key;		 /* TLS settings (gw_tls_up_key); 0 = h2c in clear */
+	const char *why;	 /* why the connection failed, for the streams' logs */
 	struct h2up_stream *streams; /* attached */
 	struct h2up_stream *pending; /* closed, closed() not called yet */
 	uint32_t n_active;
@@ -62,6 +71,7 @@ static __thread struct h2up_conn *h2up_conns;
 
 static void h2up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events);
 static void conn_update(struct h2up_conn *c);
+static void tls_more_cb(struct gw_loop *loop, struct gw_task *t);
 
 static void list_del(struct h2up_stream **head, struct h2up_stream *hs)
 {
@@ -97,6 +107,8 @@ static void stream_end(struct h2up_conn *c, struct h2up_stream *hs, uint32_t cod
 	hs->closed = true;
 	hs->code = code;
 	hs->retry = retry;
+	if (c->why)
+		hs->why = c->why;
 	/* the pending list holds it until closed() is delivered; hs->c stays
 	 * NULL so the owner sees a detached stream meanwhile */
 	list_add(&c->pending, hs);
@@ -196,6 +208,7 @@ static void conn_free(struct h2up_conn *c)
 	struct gw_worker *w = c->w;
 
 	gw_loop_del_timer(w->loop, &c->idle);
+	gw_loop_cancel(w->loop, &c->tls_more);
 	if (c->uc) {
 		gw_loop_del_fd(w->loop, &c->uc->io);
 		gw_upstream_close(w->up, c->uc);
@@ -245,9 +258,17 @@ static bool conn_flush(struct h2up_conn *c)
 				return n == 0;
 			c->wlen = (size_t)n;
 		}
-		n = send(c->uc->fd, c->wp, c->wlen, MSG_NOSIGNAL);
-		if (n == -1)
-			return errno == EAGAIN || errno == EINTR;
+		if (c->uc->tls) {
+			/* a retried SSL_write may see the buffer move (the
+			 * context sets SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER) */
+			n = gw_tls_up_write(c->uc, c->wp, c->wlen);
+			if (n < 0)
+				return n == -EAGAIN;
+		} else {
+			n = send(c->uc->fd, c->wp, c->wlen, MSG_NOSIGNAL);
+			if (n == -1)
+				return errno == EAGAIN || errno == EINTR;
+		}
 		c->wp += n;
 		c->wlen -= (size_t)n;
 	}
@@ -287,6 +308,10 @@ static void conn_update(struct h2up_conn *c)
 		conn_fail(c);
 	if (c->in_io)
 		return; /* h2up_io finishes the job */
+	/* a TLS handshake nobody waits for: its settings are borrowed from the
+	 * snapshot of the stream that started it (tls_upstream.c), which may go */
+	if (!c->dead && c->uc->tls && !c->uc->connected && !c->streams)
+		c->dead = true;
 	if (c->dead || (c->uc->connected && !nghttp2_session_want_read(c->s) &&
 			!nghttp2_session_want_write(c->s) && !c->wlen)) {
 		if (c->streams || c->pending) {
@@ -298,10 +323,14 @@ static void conn_update(struct h2up_conn *c)
 		conn_free(c);
 		return;
 	}
-	if (!c->uc->connected || c->wlen || nghttp2_session_want_write(c->s))
+	if (!c->uc->connected)
+		want = gw_tls_up_want(c->uc); /* connect, then the TLS handshake */
+	else if (c->wlen || nghttp2_session_want_write(c->s))
 		want |= GW_IO_WRITE;
 	if (c->uc->connected)
 		want |= GW_IO_READ;
+	if (c->uc->connected && gw_tls_up_pending(c->uc))
+		gw_loop_defer(w->loop, &c->tls_more, tls_more_cb, c);
 	gw_loop_mod_fd(w->loop, &c->uc->io, want);
 	if (!c->n_active && !c->goaway) {
 		if (!gw_timer_armed(&c->idle))
@@ -312,32 +341,76 @@ static void conn_update(struct h2up_conn *c)
 	}
 }
 
+/* tls_handshake() : one step of the TLS handshake of c (TCP is up); the
+ * connection counts as connected once the backend verified and chose h2 */
+static void tls_handshake(struct h2up_conn *c)
+{
+	int r = gw_tls_up_handshake(c->uc);
+
+	if (r == -EAGAIN)
+		return;
+	if (r) {
+		c->why = gw_tls_up_verify_failed(c->uc) ? "upstream_tls_verify"
+							: "upstream_tls_handshake";
+		pr_debug("h2up: TLS to a backend failed (%s)", c->why);
+		conn_fail(c);
+		return;
+	}
+	if (!gw_tls_up_alpn_h2(c->uc)) {
+		/* RFC 9113 section 3.2: over TLS, h2 only by ALPN; HTTP/1.1
+		 * clients are bridged onto this pool too, so nothing may be
+		 * spoken on this session */
+		c->why = "upstream_tls_alpn";
+		pr_debug("h2up: a TLS backend did not select ALPN h2");
+		conn_fail(c);
+		return;
+	}
+	c->uc->connected = true;
+}
+
+/* conn_read() : feeds the session what arrived; false when it broke */
+static bool conn_read(struct h2up_conn *c)
+{
+	uint8_t buf[H2UP_READ_CHUNK];
+	ssize_t n;
+
+	if (!c->uc->tls) {
+		n = recv(c->uc->fd, buf, sizeof(buf), 0);
+		if (n > 0)
+			return nghttp2_session_mem_recv(c->s, buf, (size_t)n) >= 0;
+		return n == -1 && (errno == EAGAIN || errno == EINTR);
+	}
+	/* until OpenSSL would block: decrypted bytes it keeps raise no event;
+	 * what is left after H2UP_TLS_READS records waits for tls_more */
+	for (int i = 0; i < H2UP_TLS_READS; i++) {
+		n = gw_tls_up_read(c->uc, buf, sizeof(buf));
+		if (n == -EAGAIN)
+			return true;
+		if (n <= 0 || nghttp2_session_mem_recv(c->s, buf, (size_t)n) < 0)
+			return false;
+	}
+	return true;
+}
+
 static void h2up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 {
 	struct h2up_conn *c = io->data;
 
 	(void)loop;
 	c->in_io = true;
-	if (!c->uc->connected && (events & (GW_IO_WRITE | GW_IO_ERR))) {
+	if (!c->uc->connected && (events & (GW_IO_WRITE | GW_IO_ERR | GW_IO_READ))) {
 		int err = 0;
 		socklen_t l = sizeof(err);
 
 		if (getsockopt(c->uc->fd, SOL_SOCKET, SO_ERROR, &err, &l) == -1 || err)
 			conn_fail(c);
-		else
+		else if (c->uc->tls)
+			tls_handshake(c);
+		else if (events & (GW_IO_WRITE | GW_IO_ERR))
 			c->uc->connected = true;
 	}
-	if (!c->dead && c->uc->connected && (events & (GW_IO_READ | GW_IO_ERR))) {
-		uint8_t buf[H2UP_READ_CHUNK];
-		ssize_t n = recv(c->uc->fd, buf, sizeof(buf), 0);
-
-		if (n > 0) {
-			if (nghttp2_session_mem_recv(c->s, buf, (size_t)n) < 0)
-				conn_fail(c);
-		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-			conn_fail(c);
-		}
-	}
+	if (!c->dead && c->uc->connected && (events & (GW_IO_READ | GW_IO_ERR)) && !conn_read(c))
+		conn_fail(c);
 	if (!c->dead && !conn_flush(c))
 		conn_fail(c);
 	deliver(c);
@@ -345,8 +418,19 @@ static void h2up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 	conn_update(c);
 }
 
+static void tls_more_cb(struct gw_loop *loop, struct gw_task *t)
+{
+	struct h2up_conn *c = t->data;
+
+	h2up_io(loop, &c->uc->io, GW_IO_READ);
+}
+
+/* conn_new() : a connection to ss for streams to ir->clusters[cluster]
+ * (ir NULL: h2c in clear). NULL + errno: EPROTO when the cluster's TLS
+ * policy is unusable (nothing may be sent), else as gw_upstream_get(). */
 static struct h2up_conn *conn_new(struct gw_worker *w, const struct sockaddr_storage *ss,
-				  socklen_t len, uint32_t hint)
+				  socklen_t len, const struct gw_ir *ir, int32_t cluster,
+				  uint32_t hint)
 {
 	nghttp2_session_callbacks *cb = NULL;
 	nghttp2_option *opt = NULL;
@@ -360,7 +444,14 @@ static struct h2up_conn *conn_new(struct gw_worker *w, const struct sockaddr_sto
 	if (!c)
 		goto out;
 	c->w = w;
-	c->uc = gw_upstream_get(w->up, ss, len);
+	if (ir && ir->clusters[cluster].tls) {
+		/* a new connection: the pool keeps no idle ones under an h2
+		 * key, and gw_tls_up_get reuses only idle ones */
+		c->uc = gw_tls_up_get(w->up, ss, len, ir, cluster);
+		c->key = gw_tls_up_key(ir, cluster);
+	} else {
+		c->uc = gw_upstream_get(w->up, ss, len);
+	}
 	if (!c->uc) {
 		err = -errno;
 		goto out;
@@ -383,7 +474,7 @@ static struct h2up_conn *conn_new(struct gw_worker *w, const struct sockaddr_sto
 	if (nghttp2_submit_settings(c->s, NGHTTP2_FLAG_NONE, iv, ARRAY_SIZE(iv)) ||
 	    nghttp2_session_set_local_window_size(c->s, NGHTTP2_FLAG_NONE, 0, H2UP_CONN_WINDOW))
 		goto out;
-	err = gw_loop_add_fd(w->loop, &c->uc->io, c->uc->fd, GW_IO_WRITE, h2up_io, c);
+	err = gw_loop_add_fd(w->loop, &c->uc->io, c->uc->fd, gw_tls_up_want(c->uc), h2up_io, c);
 	if (err)
 		goto out;
 	c->next = h2up_conns;
@@ -406,9 +497,10 @@ out:
 	return c;
 }
 
-static bool same_addr(const struct gw_upconn *uc, const struct sockaddr_storage *ss, socklen_t len)
+static bool same_dest(const struct h2up_conn *c, const struct sockaddr_storage *ss, socklen_t len,
+		      uint64_t key)
 {
-	return uc->addrlen == len && !memcmp(&uc->addr, ss, len);
+	return c->key == key && c->uc->addrlen == len && !memcmp(&c->uc->addr, ss, len);
 }
 
 /* slots() : streams c may still take. Before the peer's SETTINGS, up to
@@ -430,13 +522,38 @@ int h2up_submit(struct gw_worker *w, const struct sockaddr_storage *ss, socklen_
 		const nghttp2_nv *nv, size_t n, bool body, const struct h2up_ops *ops, void *owner,
 		struct h2up_stream *hs)
 {
+	return h2up_submit_cl(w, ss, len, NULL, 0, nv, n, body, ops, owner, hs);
+}
+
+int h2up_submit_cl(struct gw_worker *w, const struct sockaddr_storage *ss, socklen_t len,
+		   const struct gw_ir *ir, int32_t cluster, const nghttp2_nv *nv, size_t n,
+		   bool body, const struct h2up_ops *ops, void *owner, struct h2up_stream *hs)
+{
 	nghttp2_data_provider prd = {.source.ptr = hs, .read_callback = body_cb};
+	const struct gw_ir_upstream_tls *t = ir ? ir->clusters[cluster].tls : NULL;
+	nghttp2_nv tnv[H2UP_MAX_NV];
 	struct h2up_conn *c;
+	uint64_t key = t ? gw_tls_up_key(ir, cluster) : 0;
 	uint32_t hint = 0;
 	int32_t id;
 
+	if (t && t->invalid)
+		return -EPROTO; /* BackendTLSPolicy without a usable CA: nothing is sent */
+	if (t) {
+		/* the owners build their fields for h2c; over TLS the scheme is https */
+		if (n > ARRAY_SIZE(tnv))
+			return -E2BIG;
+		for (size_t i = 0; i < n; i++) {
+			tnv[i] = nv[i];
+			if (nv[i].namelen == 7 && !memcmp(nv[i].name, ":scheme", 7)) {
+				tnv[i].value = (uint8_t *)"https";
+				tnv[i].valuelen = 5;
+			}
+		}
+		nv = tnv;
+	}
 	for (c = h2up_conns; c; c = c->next) {
-		if (c->w != w || !same_addr(c->uc, ss, len))
+		if (c->w != w || !same_dest(c, ss, len, key))
 			continue;
 		if (c->settings)
 			hint = nghttp2_session_get_remote_settings(
@@ -448,7 +565,7 @@ int h2up_submit(struct gw_worker *w, const struct sockaddr_storage *ss, socklen_
 		gw_stat_add(w, upstream_reused, 1);
 	} else {
 		/* a peer that spoke on another connection told us its limit */
-		c = conn_new(w, ss, len, GW_MIN(hint, (uint32_t)H2UP_MAX_STREAMS));
+		c = conn_new(w, ss, len, ir, cluster, GW_MIN(hint, (uint32_t)H2UP_MAX_STREAMS));
 		if (!c)
 			return -errno;
 	}

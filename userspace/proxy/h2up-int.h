@@ -20,6 +20,7 @@
 
 #define H2UP_MAX_STREAMS 100 /* per connection, whatever the peer allows */
 
+struct gw_ir;
 struct gw_worker;
 struct h2up_conn;
 
@@ -56,6 +57,11 @@ struct h2up_stream {
 	bool closed;   /* closed() is due (pending list) */
 	uint32_t code;
 	bool retry;
+	/* why its connection failed, when the pool knows better than "it
+	 * broke" (upstream_tls_verify, upstream_tls_handshake,
+	 * upstream_tls_alpn); kept after closed() until the next submit, so
+	 * the owner can name it when no endpoint is left */
+	const char *why;
 	struct h2up_stream *next, *prev;
 };
 
@@ -67,6 +73,16 @@ struct h2up_stream {
 int h2up_submit(struct gw_worker *w, const struct sockaddr_storage *ss, socklen_t len,
 		const nghttp2_nv *nv, size_t n, bool body, const struct h2up_ops *ops, void *owner,
 		struct h2up_stream *hs);
+/* h2up_submit_cl() : h2up_submit() for a request to ir->clusters[cluster]:
+ * when the cluster has a BackendTLSPolicy (tls), the stream goes on an h2
+ * over TLS connection made with its settings (tls_upstream.c; ALPN h2 is
+ * required) and :scheme becomes https; else on h2c. -EPROTO when the
+ * cluster's policy is unusable (nothing may be sent; answer 502). ir is
+ * only read during the call and while a connection it starts handshakes
+ * (the owner holds the snapshot that long). ir NULL = h2up_submit(). */
+int h2up_submit_cl(struct gw_worker *w, const struct sockaddr_storage *ss, socklen_t len,
+		   const struct gw_ir *ir, int32_t cluster, const nghttp2_nv *nv, size_t n,
+		   bool body, const struct h2up_ops *ops, void *owner, struct h2up_stream *hs);
 /* h2up_consume() : n response bytes left the owner's buffer: window back */
 void h2up_consume(struct h2up_stream *hs, size_t n);
 /* h2up_resume() : the owner has more request body (or its end) */

@@ -16,8 +16,12 @@
  *     the CRD says;
  *   - the Gateway's backend client certificate, when set, is presented to
  *     backends that ask for one.
- * TLS 1.2 minimum; ALPN offers http/1.1 only (h2 over TLS to backends is
- * not implemented, docs/tls.md).
+ * TLS 1.2 minimum. ALPN offers http/1.1, or only h2 for clusters spoken to
+ * over HTTP/2 (appProtocol kubernetes.io/h2c, GRPCRoute backends): their
+ * connections belong to h2_upstream.c, which refuses a session where the
+ * backend did not select h2 (RFC 9113 section 3.2: h2 over TLS is chosen by
+ * ALPN only). The ALPN is part of the pooling key, so an HTTP/1.1 and an h2
+ * connection are never taken for each other.
  */
 #include "gwbpf/api.h"
 
@@ -39,6 +43,7 @@ struct gw_tls_up {
 	SSL *ssl;
 	uint32_t want;
 	bool established;
+	bool verify_failed; /* the handshake failed on the certificate */
 	const struct gw_ir_upstream_tls *cfg; /* borrowed from the IR until the handshake ends */
 };
 
@@ -61,11 +66,18 @@ static uint64_t fnv(uint64_t h, const char *s)
 	return (h ^ 0) * 1099511628211ull;
 }
 
-/* tls_key() : digest of every setting a connection is made with; never 0 */
-static uint64_t tls_key(const struct gw_ir_upstream_tls *t)
+static bool cl_h2(const struct gw_ir_cluster *cl)
+{
+	return cl->app_proto == GW_APP_H2C;
+}
+
+/* tls_key() : digest of every setting a connection is made with (h2: the
+ * ALPN it offers); odd, so never 0 */
+static uint64_t tls_key(const struct gw_ir_upstream_tls *t, bool h2)
 {
 	uint64_t h = 1469598103934665603ull;
 
+	h = fnv(h, h2 ? "h2" : "http/1.1");
 	h = fnv(h, t->sni);
 	h = fnv(h, t->ca_pem);
 	h = fnv(h, t->system_ca ? "system" : "");
@@ -119,7 +131,7 @@ static int load_store(SSL_CTX *ctx, const char *pem)
 
 static SSL_CTX *ctx_build(const struct gw_ir_cluster *cl)
 {
-	static const unsigned char alpn[] = "\x08http/1.1";
+	static const unsigned char alpn1[] = "\x08http/1.1", alpn2[] = "\x02h2";
 	const struct gw_ir_upstream_tls *t = cl->tls;
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
@@ -141,7 +153,8 @@ static SSL_CTX *ctx_build(const struct gw_ir_cluster *cl)
 		pr_warn("tls: cluster %s: backend client certificate does not load", cl->name);
 		goto fail;
 	}
-	if (SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1))
+	if (cl_h2(cl) ? SSL_CTX_set_alpn_protos(ctx, alpn2, sizeof(alpn2) - 1)
+		      : SSL_CTX_set_alpn_protos(ctx, alpn1, sizeof(alpn1) - 1))
 		goto fail;
 	return ctx;
 fail:
@@ -198,7 +211,7 @@ struct gw_upconn *gw_tls_up_get(struct gw_upstream_pool *pool, const struct sock
 		errno = EPROTO;
 		return NULL;
 	}
-	uc = gw_upstream_get_key(pool, ss, len, tls_key(t));
+	uc = gw_upstream_get_key(pool, ss, len, tls_key(t, cl_h2(&ir->clusters[cluster])));
 	if (!uc || uc->tls)
 		return uc; /* pooled: its session is established */
 	s = calloc(1, sizeof(*s));
@@ -299,6 +312,7 @@ int gw_tls_up_handshake(struct gw_upconn *uc)
 		if (r != -EAGAIN) {
 			vr = SSL_get_verify_result(s->ssl);
 			if (vr != X509_V_OK) {
+				s->verify_failed = true;
 				atomic_fetch_add_explicit(&st_verify_failures, 1,
 							  memory_order_relaxed);
 				pr_debug("tls: backend certificate refused: %s",
@@ -311,6 +325,7 @@ int gw_tls_up_handshake(struct gw_upconn *uc)
 		return r;
 	}
 	if (!san_ok(s->ssl, s->cfg)) {
+		s->verify_failed = true;
 		atomic_fetch_add_explicit(&st_verify_failures, 1, memory_order_relaxed);
 		pr_debug("tls: backend certificate has none of the subjectAltNames of %s",
 			 s->cfg->policy ? s->cfg->policy : "the policy");
@@ -363,6 +378,29 @@ ssize_t gw_tls_up_write(struct gw_upconn *uc, const void *buf, size_t len)
 		return r;
 	ERR_clear_error();
 	return -EPIPE;
+}
+
+uint64_t gw_tls_up_key(const struct gw_ir *ir, int32_t cluster)
+{
+	const struct gw_ir_cluster *cl = &ir->clusters[cluster];
+
+	return cl->tls ? tls_key(cl->tls, cl_h2(cl)) : 0;
+}
+
+bool gw_tls_up_alpn_h2(const struct gw_upconn *uc)
+{
+	const unsigned char *p = NULL;
+	unsigned int n = 0;
+
+	if (!uc->tls || !uc->tls->established)
+		return false;
+	SSL_get0_alpn_selected(uc->tls->ssl, &p, &n);
+	return n == 2 && !memcmp(p, "h2", 2);
+}
+
+bool gw_tls_up_verify_failed(const struct gw_upconn *uc)
+{
+	return uc->tls && uc->tls->verify_failed;
 }
 
 bool gw_tls_up_pending(const struct gw_upconn *uc)
