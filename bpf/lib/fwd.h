@@ -24,52 +24,7 @@
 #include "lib/resp.h"
 #include "lib/sockmap.h"
 #include "lib/steer.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, GW_LOAN_SLOTS);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct gw_loan_slot);
-} gw_loan SEC(".maps");
-
-/* backend socket key -> slot index */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, GW_LOAN_SLOTS);
-	__type(key, struct gw_sock_key);
-	__type(value, __u32);
-} gw_loan_key SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, GW_LOAN_CLUSTERS);
-	__type(key, __u32);
-	__type(value, struct gw_loan_dir);
-} gw_loan_dir_v2 SEC(".maps");
-
-/* client socket key -> state; the proxy deletes it when the connection ends
- * (LRU: a crashed proxy cannot fill it) */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GW_STEER_CONNS);
-	__type(key, struct gw_sock_key);
-	__type(value, struct gw_steer_conn);
-} gw_steer_conn SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GW_STEER_CONNS);
-	__type(key, struct gw_sock_key);
-	__type(value, __u64);
-} gw_steer_ack SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, GW_ROUTE_CNT_MAX);
-	__type(key, struct gw_route_key);
-	__type(value, struct gw_counter);
-} gw_route_cnt SEC(".maps");
+#include "lib/fwd_maps.h"
 
 struct gw_fwd_scratch {
 	__u8 buf[GW_HTTP_HEAD_MAX];
@@ -89,25 +44,36 @@ static __always_inline void gw_msg_own_key(struct sk_msg_md *msg, struct gw_sock
 	gw_ctx_sock_key(msg, k, false);
 }
 
-static __always_inline void gw_fwd_route_count(const struct gw_steer_rec *r, __u64 bytes)
+/* gw_fwd_count() : adds (count, bytes) to a per-CPU counter map's entry k,
+ * creating it (a full map loses the count: never the message) */
+static __always_inline void gw_fwd_count(void *map, const struct gw_route_key *k, __u64 count,
+					 __u64 bytes)
+{
+	struct gw_counter init = {.count = count, .bytes = bytes};
+	struct gw_counter *c = bpf_map_lookup_elem(map, k);
+
+	if (c) {
+		c->count += count;
+		c->bytes += bytes;
+		return;
+	}
+	bpf_map_update_elem(map, k, &init, BPF_NOEXIST);
+}
+
+/* gw_fwd_route_count() : one request of bytes forwarded on the route r
+ * decided; its key is also recorded for slot idx, whose response is counted
+ * under the same route (gw_fwd_backend) */
+static __always_inline void gw_fwd_route_count(const struct gw_steer_rec *r, __u64 bytes, __u32 idx)
 {
 	struct gw_route_key k = {.listener = r->listener, .vhost = r->vhost, .match = r->match};
-	struct gw_counter init = {.count = 1, .bytes = bytes};
 	struct gw_steer_scratch *s;
-	struct gw_counter *c;
 	__u32 zero = 0;
 
 	s = bpf_map_lookup_elem(&gw_steer_scratch, &zero);
 	if (s)
 		k.bind = (__u16)s->bind_index;
-	c = bpf_map_lookup_elem(&gw_route_cnt, &k);
-
-	if (c) {
-		c->count++;
-		c->bytes += bytes;
-		return;
-	}
-	bpf_map_update_elem(&gw_route_cnt, &k, &init, BPF_NOEXIST);
+	gw_fwd_count(&gw_route_cnt, &k, 1, bytes);
+	bpf_map_update_elem(&gw_loan_route, &idx, &k, BPF_ANY);
 }
 
 /* gw_fwd_take() : an idle loan of the cluster for table epoch, taken (state
@@ -205,7 +171,7 @@ static __always_inline int gw_fwd_client(struct sk_msg_md *msg, __u32 verdict,
 	conn->kreq++;
 	conn->kbytes += size;
 	gw_count(GW_VERDICT_STEER_FWD, size);
-	gw_fwd_route_count(r, size);
+	gw_fwd_route_count(r, size, idx);
 	return 0;
 pass:
 	__sync_fetch_and_add(&conn->passed, size);
@@ -265,8 +231,10 @@ static __always_inline int gw_fwd_backend(struct sk_msg_md *msg)
 	struct gw_sock_key me = {};
 	struct gw_steer_conn *conn;
 	struct gw_loan_slot *s;
+	struct gw_route_key *rk;
 	__u64 w, size = msg->size;
 	__u32 *idx, flags;
+	bool head;
 
 	gw_msg_own_key(msg, &me);
 	idx = bpf_map_lookup_elem(&gw_loan_key, &me);
@@ -278,6 +246,8 @@ static __always_inline int gw_fwd_backend(struct sk_msg_md *msg)
 	w = s->state;
 	if (GW_LOAN_ST(w) != GW_LOAN_BUSY)
 		return -1;
+	/* the first write of a response: neither in its body nor lost track */
+	head = !(s->flags & (GW_LOAN_F_BODY | GW_LOAN_F_UNFRAMED));
 	flags = gw_fwd_frame(msg, s, size);
 	s->flags = flags;
 	if (bpf_msg_redirect_hash(msg, &gw_sock_hash, &s->client, BPF_F_INGRESS) != SK_PASS) {
@@ -287,6 +257,9 @@ static __always_inline int gw_fwd_backend(struct sk_msg_md *msg)
 		return SK_DROP;
 	}
 	gw_count(GW_VERDICT_STEER_RESP, size);
+	rk = bpf_map_lookup_elem(&gw_loan_route, idx);
+	if (rk)
+		gw_fwd_count(&gw_route_resp, rk, head ? 1 : 0, size);
 	if (flags & GW_LOAN_F_UNFRAMED) {
 		conn = bpf_map_lookup_elem(&gw_steer_conn, &s->client);
 		if (conn && !(conn->flags & GW_SC_F_UNFRAMED)) {

@@ -58,7 +58,9 @@ struct gw_dataplane_stats {
 struct gw_dp_route_count {
 	uint16_t bind, listener, vhost, match;
 	uint64_t requests;
-	uint64_t bytes; /* request bytes */
+	uint64_t bytes;      /* request bytes */
+	uint64_t responses;  /* responses the kernel delivered (their head written) */
+	uint64_t resp_bytes; /* response bytes delivered to the client, heads included */
 };
 
 /* one socket of the bypass sockhash */

@@ -45,6 +45,12 @@ struct gw_metrics_worker *gw_metrics_worker(struct gw_metrics *m, unsigned int i
  * series' first sighting). listener/route may be NULL ("" is printed). */
 void gw_metrics_request(struct gw_metrics_worker *w, const char *listener, const char *route,
 			int status, uint64_t duration_us);
+/* gw_metrics_request_bytes() : gw_metrics_request() that also adds the
+ * request's bytes read from the client (head and body) and its response bytes
+ * written to the client to the (listener, route) series */
+void gw_metrics_request_bytes(struct gw_metrics_worker *w, const char *listener,
+			      const char *route, int status, uint64_t duration_us,
+			      uint64_t bytes_in, uint64_t bytes_out);
 void gw_metrics_upstream_connect_failure(struct gw_metrics_worker *w);
 void gw_metrics_upstream_timeout(struct gw_metrics_worker *w);
 void gw_metrics_conn_open(struct gw_metrics_worker *w);
@@ -68,6 +74,13 @@ int gw_metrics_render(struct gw_metrics *m, char *buf, size_t cap);
 typedef void (*gw_metrics_request_fn)(const char *listener, const char *route,
 				      uint64_t requests, void *arg);
 void gw_metrics_foreach_request(struct gw_metrics *m, gw_metrics_request_fn fn, void *arg);
+
+/* gw_metrics_foreach_route_bytes() : gw_metrics_foreach_request() with the
+ * series' request and response bytes (gw_metrics_request_bytes()) */
+typedef void (*gw_metrics_route_bytes_fn)(const char *listener, const char *route,
+					  uint64_t requests, uint64_t bytes_in,
+					  uint64_t bytes_out, void *arg);
+void gw_metrics_foreach_route_bytes(struct gw_metrics *m, gw_metrics_route_bytes_fn fn, void *arg);
 
 /* gw_metrics_escape_label() : a label value escaped as the format requires
  * (\\, \", \n) into out; returns the length or -ENOSPC */

@@ -16,17 +16,23 @@ struct gw_metrics;
  *   {"generation": n,
  *    "routes": [{"route": "ns/name",
  *                "requests": {"kernel", "userspace", "total"},
- *                "kernelRequestBytes": n,
+ *                "bytes": {"kernel": {"request", "response", "responses"},
+ *                          "userspace": {"request", "response"}},
+ *                "kernelRequestBytes": n,          (= bytes.kernel.request)
  *                "listeners": [{"listener": "ns/gw/section", "hosts": [...],
  *                               same counts}],
  *                "rules": [{"rule", "name"?, "kernelEligible", "kernel",
- *                           "kernelRequestBytes",
+ *                           "kernelRequestBytes", "kernelResponses",
+ *                           "kernelResponseBytes",
  *                           "backends": [{"cluster": "ns/svc:port" or null,
  *                                         "weight", "endpoints": [{"address",
  *                                         "port", "ready"}]}]}]}],
  *    "unrouted": {"userspace": n},      answered without a route (404, 421...)
  *    "unattributed": {"kernel": n},     kernel counts no rule of ir matches
  *    "mechanisms": gw_bpfstat_mechanisms() or null}
+ * Request bytes are what came from the client (head and body), response
+ * bytes what went to it (head and body); the kernel's "responses" are the
+ * responses whose head it delivered.
  * Returns a malloc'd JSON string, or NULL (ENOMEM). */
 char *gw_route_stats_json(const struct gw_ir *ir, struct gw_metrics *m, bool kernel,
 			  const char *bpffs);

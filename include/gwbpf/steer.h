@@ -37,6 +37,8 @@ struct gw_steer_cs {
 	uint64_t acked;		/* last ack written */
 	uint64_t kreq_seen;	/* kernel-forwarded requests seen by gw_steer_cs_active() */
 	uint64_t wait_start_ms; /* gw_steer_cs_busy() started waiting; 0 = not */
+	uint64_t kreq_settled;  /* kernel-forwarded requests gw_steer_cs_busy() settled after */
+	uint64_t settle_ms;     /* gw_steer_cs_busy() settling since; 0 = not */
 	int fd;                 /* the proxy's accepted socket (gw_steer_kill_client()) */
 	bool registered;        /* in the process-wide table of connections by key */
 	struct gw_steer_cs *hnext;
@@ -45,6 +47,11 @@ struct gw_steer_cs {
 /* how long the proxy waits for a kernel response in flight before it gives
  * up on the connection (a backend that stalls mid-response) */
 #define GW_STEER_WAIT_MS 10000
+/* how long the proxy waits after the kernel served a request before it acts
+ * on the connection: the kernel ends `inflight` when it sets the redirect of
+ * a response's last write, a few instructions before those bytes are queued
+ * on the client socket (ms; a timer tick may be up to 1 ms short) */
+#define GW_STEER_SETTLE_MS 2
 
 /* gw_steer_set() : maps to use from now on (borrowed; they must outlive every
  * connection), or NULL to stop. Call before connections are accepted. */

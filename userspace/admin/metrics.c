@@ -33,6 +33,8 @@ struct series {
 	char listener[GW_METRICS_NAME_MAX];
 	char route[GW_METRICS_NAME_MAX];
 	uint64_t codes[N_CLASSES];
+	uint64_t bytes_in;  /* request bytes read from clients (head and body) */
+	uint64_t bytes_out; /* response bytes written to clients */
 };
 
 struct gw_metrics_worker {
@@ -165,6 +167,13 @@ static struct series *series_get(struct gw_metrics_worker *w, const char *listen
 void gw_metrics_request(struct gw_metrics_worker *w, const char *listener, const char *route,
 			int status, uint64_t duration_us)
 {
+	gw_metrics_request_bytes(w, listener, route, status, duration_us, 0, 0);
+}
+
+void gw_metrics_request_bytes(struct gw_metrics_worker *w, const char *listener,
+			      const char *route, int status, uint64_t duration_us,
+			      uint64_t bytes_in, uint64_t bytes_out)
+{
 	struct series *s;
 	int cls = status / 100;
 	size_t b;
@@ -175,6 +184,8 @@ void gw_metrics_request(struct gw_metrics_worker *w, const char *listener, const
 	if (cls < 1 || cls >= N_CLASSES)
 		cls = 0;
 	BUMP(s->codes[cls], 1);
+	BUMP(s->bytes_in, bytes_in);
+	BUMP(s->bytes_out, bytes_out);
 	for (b = 0; b < N_BUCKETS && duration_us > bucket_us[b]; b++)
 		;
 	BUMP(w->buckets[b], 1);
@@ -290,6 +301,8 @@ static void outf(struct wr *w, const char *fmt, ...)
 struct agg {
 	const char *listener, *route;
 	uint64_t codes[N_CLASSES];
+	uint64_t bytes_in;  /* request bytes read from clients (head and body) */
+	uint64_t bytes_out; /* response bytes written to clients */
 };
 
 static int agg_cmp(const void *a, const void *b)
@@ -365,6 +378,30 @@ void gw_metrics_foreach_request(struct gw_metrics *m, gw_metrics_request_fn fn, 
 			if (__atomic_load_n(&wk->series[k].used, __ATOMIC_ACQUIRE))
 				series_visit(&wk->series[k], fn, arg);
 		series_visit(&wk->other, fn, arg);
+	}
+}
+
+static void series_visit_bytes(const struct series *s, gw_metrics_route_bytes_fn fn, void *arg)
+{
+	uint64_t n = 0;
+
+	for (int c = 0; c < N_CLASSES; c++)
+		n += READ(s->codes[c]);
+	if (n)
+		fn(s->listener, s->route, n, READ(s->bytes_in), READ(s->bytes_out), arg);
+}
+
+void gw_metrics_foreach_route_bytes(struct gw_metrics *m, gw_metrics_route_bytes_fn fn, void *arg)
+{
+	if (!m || !fn)
+		return;
+	for (unsigned int i = 0; i < m->n_workers; i++) {
+		struct gw_metrics_worker *wk = &m->workers[i];
+
+		for (size_t k = 0; k < GW_METRICS_MAX_SERIES; k++)
+			if (__atomic_load_n(&wk->series[k].used, __ATOMIC_ACQUIRE))
+				series_visit_bytes(&wk->series[k], fn, arg);
+		series_visit_bytes(&wk->other, fn, arg);
 	}
 }
 

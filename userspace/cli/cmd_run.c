@@ -92,6 +92,10 @@ struct gw_run {
 	struct gw_timer handoff_timer;
 	struct gw_timer admin_timer;
 	bool failed;                    /* a fatal error after the loop started */
+	bool handed_over;               /* a successor serves our listening sockets */
+	bool signalled;                 /* SIGTERM/SIGINT received */
+	uint64_t handover_ms;           /* when we handed over (gw_now_ms) */
+	struct gw_timer linger_timer;
 };
 
 static void usage(FILE *f)
@@ -263,6 +267,7 @@ static void sig_io_cb(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			pr_info("run: signal %u: draining", si.ssi_signo);
 			r->stopping = true;
+			r->signalled = true;
 			gw_loop_stop(loop);
 		}
 	}
@@ -560,6 +565,8 @@ static void handoff_over(void *arg)
 
 	gw_admin_free(r->admin);
 	r->admin = NULL;
+	r->handed_over = true;
+	r->handover_ms = gw_now_ms();
 	gw_proxy_set_handed_over(r->proxy);
 	r->stopping = true;
 	gw_loop_stop(r->loop);
@@ -571,6 +578,36 @@ static const struct gw_handoff_ops handoff_ops = {
 };
 
 static void admin_retry(struct gw_loop *loop, struct gw_timer *t);
+
+static void linger_done(struct gw_loop *loop, struct gw_timer *t)
+{
+	gw_loop_stop(loop);
+}
+
+/* linger() : after a handover, drained early: stay (serving nothing) until
+ * SIGTERM or the drain deadline. A supervisor that restarts a process which
+ * exits (a pod's restartPolicy: Always) would otherwise start it again at
+ * once, and the restarted one would take the sockets back from the
+ * successor (docs/operations.md). */
+static void linger(struct gw_run *r, uint32_t drain_ms)
+{
+	uint64_t end = r->handover_ms + drain_ms, now = gw_now_ms();
+
+	if (!r->handed_over || r->signalled || now >= end)
+		return;
+	/* nothing may publish any more: the successor owns the maps */
+	if (r->src)
+		gw_loop_del_fd(r->loop, &r->src_io);
+	if (r->ks)
+		gw_loop_del_fd(r->loop, &r->ks_io);
+	gw_loop_del_timer(r->loop, &r->reload_timer);
+	gw_loop_del_timer(r->loop, &r->loan_timer);
+	pr_info("run: handed over and drained; exiting on SIGTERM or in %llu ms",
+		(unsigned long long)(end - now));
+	gw_loop_add_timer(r->loop, &r->linger_timer, end - now, linger_done, r);
+	gw_loop_run(r->loop);
+	gw_loop_del_timer(r->loop, &r->linger_timer);
+}
 
 /* start_admin() : the admin endpoint, then the handoff socket for a
  * successor. While a predecessor still holds the admin address (it lets go
@@ -1029,6 +1066,7 @@ int gw_cmd_run(int argc, char **argv)
 
 	gw_loop_run(r.loop);
 	gw_proxy_shutdown(r.proxy, drain_ms);
+	linger(&r, drain_ms);
 	pr_info("run: stopped");
 	ret = r.failed ? GW_EXIT_FAIL : GW_EXIT_OK;
 out:

@@ -2,8 +2,9 @@
  * gwbpf/route_stats.h).
  *
  * The kernel counts what it forwards per route match by IR indices
- * (gw_route_cnt); the proxy counts what it serves per (listener, route) name
- * (metrics registry). Only the daemon has the snapshot that turns indices
+ * (gw_route_cnt: requests and request bytes; gw_route_resp: responses and
+ * response bytes); the proxy counts what it serves per (listener, route) name
+ * (metrics registry: requests, bytes read from and written to clients). Only the daemon has the snapshot that turns indices
  * into names, so the join is done here, on the admin thread, when asked.
  */
 #include "gwbpf/api.h"
@@ -47,6 +48,25 @@ static void add(json_t *o, const char *key, uint64_t v)
 	json_object_set_new(o, key, json_integer((c ? json_integer_value(c) : 0) + (json_int_t)v));
 }
 
+/* the byte counters of a route or listener entry, and where finish() puts
+ * them: bytes.{kernel,userspace}.{request,response} (+ kernel.responses) */
+static const char *const byte_keys[][3] = {
+	{ "kernelRequestBytes", "kernel", "request" },
+	{ "kernelResponseBytes", "kernel", "response" },
+	{ "kernelResponses", "kernel", "responses" },
+	{ "userspaceRequestBytes", "userspace", "request" },
+	{ "userspaceResponseBytes", "userspace", "response" },
+};
+
+/* zero() : the request and byte counters of an entry, at 0 */
+static void zero(json_t *e)
+{
+	add(e, "kernel", 0);
+	add(e, "userspace", 0);
+	for (size_t i = 0; i < ARRAY_SIZE(byte_keys); i++)
+		add(e, byte_keys[i][0], 0);
+}
+
 /* entry() : the route's entry with its zeroed counters */
 static json_t *entry(struct rs_ctx *x, const char *route)
 {
@@ -57,9 +77,7 @@ static json_t *entry(struct rs_ctx *x, const char *route)
 	e = child(x->routes, route);
 	if (!e)
 		return NULL;
-	add(e, "kernel", 0);
-	add(e, "userspace", 0);
-	add(e, "kernelRequestBytes", 0);
+	zero(e);
 	child(e, "listeners");
 	child(e, "rules");
 	return e;
@@ -69,11 +87,8 @@ static json_t *listener_entry(json_t *e, const char *label)
 {
 	json_t *l = child(json_object_get(e, "listeners"), label);
 
-	if (l && !json_object_get(l, "kernel")) {
-		add(l, "kernel", 0);
-		add(l, "userspace", 0);
-		add(l, "kernelRequestBytes", 0);
-	}
+	if (l && !json_object_get(l, "kernel"))
+		zero(l);
 	return l;
 }
 
@@ -132,6 +147,8 @@ static json_t *rule_entry(const struct gw_ir *ir, json_t *e, const struct gw_ir_
 		json_object_set_new(r, "kernelEligible", json_false());
 		add(r, "kernel", 0);
 		add(r, "kernelRequestBytes", 0);
+		add(r, "kernelResponses", 0);
+		add(r, "kernelResponseBytes", 0);
 		json_object_set_new(r, "backends", backends_doc(ir, a));
 	}
 	if (kernel_ok)
@@ -208,12 +225,12 @@ static int on_kernel(const struct gw_dp_route_count *rc, void *arg)
 	listener_label(l, label, sizeof(label));
 	le = listener_entry(e, label);
 	re = rule_entry(ir, e, a, false);
-	add(e, "kernel", rc->requests);
-	add(e, "kernelRequestBytes", rc->bytes);
-	add(le, "kernel", rc->requests);
-	add(le, "kernelRequestBytes", rc->bytes);
-	add(re, "kernel", rc->requests);
-	add(re, "kernelRequestBytes", rc->bytes);
+	for (json_t *const *o = (json_t *const[]){ e, le, re, NULL }; *o; o++) {
+		add(*o, "kernel", rc->requests);
+		add(*o, "kernelRequestBytes", rc->bytes);
+		add(*o, "kernelResponses", rc->responses);
+		add(*o, "kernelResponseBytes", rc->resp_bytes);
+	}
 	return 0;
 stale:
 	/* counted under an older snapshot's indices (docs/status.md) */
@@ -221,19 +238,39 @@ stale:
 	return 0;
 }
 
-static void on_proxy(const char *listener, const char *route, uint64_t n, void *arg)
+static void on_proxy(const char *listener, const char *route, uint64_t n, uint64_t bytes_in,
+		     uint64_t bytes_out, void *arg)
 {
 	struct rs_ctx *x = arg;
-	json_t *e;
+	json_t *e, *l;
 
 	if (!route || !*route) {
 		x->unrouted += n;
 		return;
 	}
 	e = entry(x, route);
-	add(e, "userspace", n);
-	if (listener && *listener)
-		add(listener_entry(e, listener), "userspace", n);
+	l = listener && *listener ? listener_entry(e, listener) : NULL;
+	for (json_t *const *o = (json_t *const[]){ e, l, NULL }; *o; o++) {
+		add(*o, "userspace", n);
+		add(*o, "userspaceRequestBytes", bytes_in);
+		add(*o, "userspaceResponseBytes", bytes_out);
+	}
+}
+
+/* bytes() : the byte counters moved out of an entry into the "bytes" object
+ * (kernelRequestBytes also stays where it was: older readers use it) */
+static json_t *bytes(json_t *e)
+{
+	json_t *b = json_pack("{s:{},s:{}}", "kernel", "userspace");
+
+	for (size_t i = 0; b && i < ARRAY_SIZE(byte_keys); i++) {
+		json_t *side = json_object_get(b, byte_keys[i][1]);
+
+		json_object_set(side, byte_keys[i][2], json_object_get(e, byte_keys[i][0]));
+		if (i)
+			json_object_del(e, byte_keys[i][0]);
+	}
+	return b;
 }
 
 /* counts() : {"kernel","userspace","total"} moved out of an entry */
@@ -259,6 +296,7 @@ static json_t *finish(json_t *routes)
 
 		json_object_set_new(o, "route", json_string(name));
 		json_object_set_new(o, "requests", counts(e));
+		json_object_set_new(o, "bytes", bytes(e));
 		json_object_set(o, "kernelRequestBytes", json_object_get(e, "kernelRequestBytes"));
 		json_object_foreach(json_object_get(e, "listeners"), k, v)
 		{
@@ -272,6 +310,7 @@ static json_t *finish(json_t *routes)
 			json_object_set_new(l, "listener", json_string(k));
 			json_object_set_new(l, "hosts", hosts);
 			json_object_set_new(l, "requests", counts(v));
+			json_object_set_new(l, "bytes", bytes(v));
 			json_object_set(l, "kernelRequestBytes",
 					json_object_get(v, "kernelRequestBytes"));
 			json_array_append_new(ls, l);
@@ -296,7 +335,7 @@ char *gw_route_stats_json(const struct gw_ir *ir, struct gw_metrics *m, bool ker
 	walk_ir(&x);
 	if (kernel)
 		gw_dataplane_route_counts(bpffs, on_kernel, &x);
-	gw_metrics_foreach_request(m, on_proxy, &x);
+	gw_metrics_foreach_route_bytes(m, on_proxy, &x);
 	mech = kernel ? gw_bpfstat_mechanisms(bpffs) : json_null();
 	doc = json_pack("{s:I,s:o,s:{s:I},s:{s:I},s:o}", "generation", (json_int_t)ir->generation,
 			"routes", finish(x.routes), "unrouted", "userspace", (json_int_t)x.unrouted,

@@ -199,6 +199,23 @@ static void print_backends(const json_t *item, FILE *f)
 	}
 }
 
+/* print_bytes() : a route's bytes, kernel vs proxy (its "bytes" object) */
+static void print_bytes(const json_t *b, FILE *f)
+{
+	const json_t *k = json_object_get(b, "kernel"), *u = json_object_get(b, "userspace");
+
+	if (!json_is_object(b))
+		return;
+	fprintf(f, "  %-14s kernel %" JSON_INTEGER_FORMAT " request B, %" JSON_INTEGER_FORMAT
+		   " response B (%" JSON_INTEGER_FORMAT " responses); userspace %"
+		   JSON_INTEGER_FORMAT " request B, %" JSON_INTEGER_FORMAT " response B\n",
+		"bytes", json_integer_value(json_object_get(k, "request")),
+		json_integer_value(json_object_get(k, "response")),
+		json_integer_value(json_object_get(k, "responses")),
+		json_integer_value(json_object_get(u, "request")),
+		json_integer_value(json_object_get(u, "response")));
+}
+
 /* print_dataplane() : a route's requests, kernel vs proxy (item "dataplane") */
 static void print_dataplane(const json_t *dp, FILE *f)
 {
@@ -213,6 +230,7 @@ static void print_dataplane(const json_t *dp, FILE *f)
 		"requests", IV(dp, "requests", "kernel"),
 		json_integer_value(json_object_get(dp, "kernelRequestBytes")),
 		IV(dp, "requests", "userspace"), IV(dp, "requests", "total"));
+	print_bytes(json_object_get(dp, "bytes"), f);
 	json_array_foreach(json_object_get(dp, "listeners"), i, x) {
 		char hosts[256] = "";
 		size_t j, n = 0;
@@ -238,9 +256,11 @@ static void print_dataplane(const json_t *dp, FILE *f)
 			 name ? name : "");
 		if (json_is_true(json_object_get(x, "kernelEligible")))
 			fprintf(f, "  %-14s %-44s kernel %" JSON_INTEGER_FORMAT
-				   " (%" JSON_INTEGER_FORMAT " request B)\n",
+				   " (%" JSON_INTEGER_FORMAT " request B, %" JSON_INTEGER_FORMAT
+				   " response B)\n",
 				"rule", id, json_integer_value(json_object_get(x, "kernel")),
-				json_integer_value(json_object_get(x, "kernelRequestBytes")));
+				json_integer_value(json_object_get(x, "kernelRequestBytes")),
+				json_integer_value(json_object_get(x, "kernelResponseBytes")));
 		else
 			fprintf(f, "  %-14s %-44s userspace only\n", "rule", id);
 	}
@@ -332,8 +352,9 @@ int gw_status_view_join_routes(void *list, const void *stats)
 		item_name(item, name, sizeof(name));
 		r = json_object_get(by_name, name);
 		if (r && json_object_set_new(item, "dataplane",
-					     json_pack("{s:O,s:O,s:O,s:O}", "requests",
-						       json_object_get(r, "requests"),
+					     json_pack("{s:O,s:O*,s:O,s:O,s:O}", "requests",
+						       json_object_get(r, "requests"), "bytes",
+						       json_object_get(r, "bytes"),
 						       "kernelRequestBytes",
 						       json_object_get(r, "kernelRequestBytes"),
 						       "listeners", json_object_get(r, "listeners"),

@@ -566,13 +566,15 @@ int gw_dataplane_route_counts(const char *bpffs, gw_dp_route_fn fn, void *arg)
 	struct gw_counter *vals = NULL;
 	struct gw_dp_route_count rc;
 	uint32_t n = 0;
-	int fd, err = 0;
+	int fd, rfd, err = 0;
 
 	if (ncpu <= 0)
 		return -EINVAL;
 	fd = gw_dp_obj_get(bpffs, GW_PIN_ROUTE_CNT);
 	if (fd < 0)
 		return fd;
+	/* responses per route: absent under pins of an older gwbpf (then 0) */
+	rfd = gw_dp_obj_get(bpffs, GW_PIN_ROUTE_RESP);
 	vals = calloc((size_t)ncpu, sizeof(*vals));
 	if (!vals) {
 		err = -ENOMEM;
@@ -592,12 +594,22 @@ int gw_dataplane_route_counts(const char *bpffs, gw_dp_route_fn fn, void *arg)
 			rc.requests += vals[c].count;
 			rc.bytes += vals[c].bytes;
 		}
+		/* a response is counted under its request's key, so every
+		 * route with responses is in gw_route_cnt too */
+		if (rfd >= 0 && !bpf_map_lookup_elem(rfd, &key, vals)) {
+			for (int c = 0; c < ncpu; c++) {
+				rc.responses += vals[c].count;
+				rc.resp_bytes += vals[c].bytes;
+			}
+		}
 		err = fn(&rc, arg);
 		if (err)
 			break;
 	}
 out:
 	free(vals);
+	if (rfd >= 0)
+		close(rfd);
 	close(fd);
 	return err;
 }

@@ -272,28 +272,36 @@ static size_t utf8_chars(const char *s, size_t len)
 	return n;
 }
 
+/* check_enum() : false (and one error) when n is not one of the schema's enum
+ * values. Integers compare by value (0x12D is 301), given in *x; strings
+ * by text. Strings are quoted in the message, numbers are not. */
+static bool check_enum(struct gw_vctx *v, const struct gw_schema *s, const struct gw_node *n,
+		       const int64_t *x)
+{
+	const char *q = x ? "" : "\"";
+	char list[512] = "";
+	size_t used = 0;
+	bool ok = false;
+
+	for (size_t i = 0; i < s->n_enum; i++) {
+		if (x ? *x == strtoll(s->enums[i], NULL, 10) : !strcmp(n->str, s->enums[i]))
+			ok = true;
+		if (used < sizeof(list))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s%s%s",
+						 i ? ", " : "", q, s->enums[i], q);
+	}
+	if (!ok)
+		gw_v_error(v, n, "unsupported value %s%s%s: supported values: %s", q, n->str, q,
+			   list);
+	return ok;
+}
+
 static void check_string(struct gw_vctx *v, const struct gw_schema *s, const struct gw_node *n)
 {
 	size_t chars = utf8_chars(n->str, n->len);
 
-	if (s->n_enum) {
-		char list[512] = "";
-		size_t used = 0;
-		bool ok = false;
-
-		for (size_t i = 0; i < s->n_enum; i++) {
-			if (!strcmp(n->str, s->enums[i]))
-				ok = true;
-			if (used < sizeof(list))
-				used += (size_t)snprintf(list + used, sizeof(list) - used, "%s\"%s\"",
-							 i ? ", " : "", s->enums[i]);
-		}
-		if (!ok) {
-			gw_v_error(v, n, "unsupported value \"%s\": supported values: %s", n->str,
-				   list);
-			return;
-		}
-	}
+	if (s->n_enum && !check_enum(v, s, n, NULL))
+		return;
 	if (s->min_len >= 0 && chars < (size_t)s->min_len) {
 		gw_v_error(v, n, "must be at least %d characters long", s->min_len);
 		return;
@@ -332,14 +340,8 @@ static void check_number(struct gw_vctx *v, const struct gw_schema *s, const str
 		gw_v_error(v, n, "must be greater than or equal to %lld", (long long)s->minimum);
 	else if ((s->flags & GW_SF_HAS_MAX) && x > s->maximum)
 		gw_v_error(v, n, "must be less than or equal to %lld", (long long)s->maximum);
-	if (s->n_enum) {
-		bool ok = false;
-
-		for (size_t i = 0; i < s->n_enum; i++)
-			ok |= !strcmp(n->str, s->enums[i]);
-		if (!ok)
-			gw_v_error(v, n, "unsupported value %s", n->str);
-	}
+	if (s->n_enum)
+		check_enum(v, s, n, &x);
 }
 
 static void walk(struct gw_vctx *v, const struct gw_schema *s, const struct gw_node *n);
@@ -579,23 +581,16 @@ const struct gw_schema *gw_schema_find(const char *group, const char *version, c
 int gw_validate_object(const struct gw_object *o, struct gw_diag_list *diags)
 {
 	const struct gw_schema *s = gw_schema_find(o->group, o->version, o->kind);
-	struct gw_vctx *v;
-	int err;
+	/* on the stack (1.4 KB, not recursive): no allocation, so no -ENOMEM */
+	struct gw_vctx v = { .o = o, .diags = diags };
 
 	if (!s) {
 		pr_debug("validate: %s: unknown kind %s/%s, skipped\n", o->file ? o->file : "",
 			 o->api_version, o->kind);
 		return -ENOENT;
 	}
-	v = calloc(1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	v->o = o;
-	v->diags = diags;
-	gw_object_ref(o, v->ref, sizeof(v->ref));
-	check_metadata(v);
-	walk(v, s, o->root);
-	err = v->n_errors ? -EINVAL : 0;
-	free(v);
-	return err;
+	gw_object_ref(o, v.ref, sizeof(v.ref));
+	check_metadata(&v);
+	walk(&v, s, o->root);
+	return v.n_errors ? -EINVAL : 0;
 }

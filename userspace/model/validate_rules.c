@@ -182,8 +182,6 @@ static void rule_listeners(struct gw_vctx *v, const struct gw_rule *r, const str
 					       : !gw_v_has(l, "hostname") && !gw_v_has(m, "hostname"));
 			}
 			break;
-		default:
-			break;
 		}
 		if (bad) {
 			err_item(v, n, i, r->msg);
@@ -345,16 +343,20 @@ static bool is_iana_svc_name(const char *s)
 	return letter;
 }
 
+/* is_base64() : what the API server's decoder takes for []byte fields (Go's
+ * base64.StdEncoding): standard alphabet, padded to whole quanta, '=' only at
+ * the end; CR and LF are skipped, so the 76-column lines of `base64` pasted
+ * into a YAML block scalar are fine. Other whitespace is refused. */
 static bool is_base64(const char *s, size_t len)
 {
-	size_t pad = 0;
+	size_t pad = 0, n = 0;
 
-	/* Kubernetes uses standard encoding with padding; whitespace is not allowed */
-	if (len % 4)
-		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 
+		if (c == '\r' || c == '\n')
+			continue;
+		n++;
 		if (c == '=') {
 			pad++;
 			continue;
@@ -363,7 +365,7 @@ static bool is_base64(const char *s, size_t len)
 			     (c >= '0' && c <= '9') || c == '+' || c == '/'))
 			return false;
 	}
-	return pad <= 2;
+	return n % 4 == 0 && pad <= 2;
 }
 
 static void rule_endpoint_addrs(struct gw_vctx *v, const struct gw_rule *r,

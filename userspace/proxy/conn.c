@@ -581,8 +581,8 @@ static void req_end(struct gw_conn *c)
 	cls = r->status >= 100 && r->status < 600 ? r->status / 100 : 0;
 	gw_stat_add(c->w, responses[cls], 1);
 	if (c->w->mw)
-		gw_metrics_request(c->w->mw, r->listener, r->route, r->status,
-				   now_us() - r->start_us);
+		gw_metrics_request_bytes(c->w->mw, r->listener, r->route, r->status,
+					 now_us() - r->start_us, r->bytes_in, r->bytes_out);
 	conn_log_request(c, r);
 	b_free(c->w, &r->uout);
 	b_free(c->w, &r->uin);

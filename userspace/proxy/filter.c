@@ -47,12 +47,16 @@ static void put_sl(struct wr *w, struct gw_slice s)
 	put(w, s.p, s.len);
 }
 
+/* put_u() : decimal, by hand: it runs for every response (the status) */
 static void put_u(struct wr *w, unsigned long v)
 {
-	char b[24];
-	int n = snprintf(b, sizeof(b), "%lu", v);
+	char b[24], *p = b + sizeof(b);
 
-	put(w, b, (size_t)n);
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(w, p, (size_t)(b + sizeof(b) - p));
 }
 
 static void put_hdr(struct wr *w, const char *name, const char *val)

@@ -338,8 +338,9 @@ static void stream_free(struct h2_stream *st)
 	if (st->ir) {
 		gw_stat_add(w, responses[cls], 1);
 		if (w->mw)
-			gw_metrics_request(w->mw, st->listener, st->route, st->status,
-					   now_us() - st->start_us);
+			gw_metrics_request_bytes(w->mw, st->listener, st->route, st->status,
+						 now_us() - st->start_us, st->bytes_in,
+						 st->bytes_out);
 		stream_log(st);
 	}
 	if (st->prev)

@@ -229,6 +229,20 @@ int gw_steer_cs_busy(struct gw_steer_cs *cs, uint64_t now_ms)
 	fate = gw_steer_loan_fate(m, &sc);
 	if (fate < 0)
 		return -EPIPE;
+	if (!fate && sc.kreq != cs->kreq_settled) {
+		/* the kernel served a request since we last acted: its last
+		 * bytes may still be on their way into the client socket, and
+		 * our response or FIN must not overtake them (seen once in
+		 * test_bpf_steer's half-close case): settle first */
+		if (!cs->settle_ms) {
+			cs->settle_ms = now_ms ? now_ms : 1;
+			return 1;
+		}
+		if (now_ms - cs->settle_ms < GW_STEER_SETTLE_MS)
+			return 1;
+		cs->kreq_settled = sc.kreq;
+		cs->settle_ms = 0;
+	}
 	if (!fate) {
 		cs->wait_start_ms = 0;
 		return 0;

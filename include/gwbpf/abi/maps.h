@@ -204,6 +204,8 @@ _Static_assert(sizeof(struct gw_steer_rec) == 40, "gw_steer_rec ABI");
 #define GW_PIN_STEER_CON "gw_steer_conn"
 #define GW_PIN_STEER_ACK "gw_steer_ack"
 #define GW_PIN_ROUTE_CNT "gw_route_cnt"
+#define GW_PIN_ROUTE_RESP "gw_route_resp" /* responses per route (struct gw_counter) */
+#define GW_PIN_LOAN_ROUTE "gw_loan_route" /* slot -> struct gw_route_key of its request */
 
 #define GW_LOAN_SLOTS    1024 /* loaned connections in all */
 #define GW_LOAN_CLUSTERS 1024 /* cluster indices the directory covers */
@@ -269,6 +271,11 @@ struct gw_route_key {
 	__u16 bind;     /* bind index in the IR */
 };
 _Static_assert(sizeof(struct gw_route_key) == 8, "gw_route_key ABI");
+
+/* gw_route_resp: per-CPU, key = struct gw_route_key, value = struct gw_counter
+ * (count: responses the kernel framed to their end; bytes: every response
+ * byte it delivered to the client, head included). gw_loan_route[slot] is the
+ * route of the request a busy loan is answering (written when it is taken). */
 
 /* gw_route_names[struct gw_route_key]: written by userspace only, read by no
  * program. The names of gw_route_cnt's keys in the snapshot last synced, so
