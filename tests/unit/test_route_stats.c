@@ -66,8 +66,9 @@ static json_t *stats_doc(struct fx *f, struct gw_metrics **mp)
 	for (int i = 0; i < 5; i++)
 		gw_metrics_request(gw_metrics_worker(m, 0), lst, "default/fast", 200, 1);
 	for (int i = 0; i < 3; i++)
-		gw_metrics_request(gw_metrics_worker(m, 1), lst, "default/fast", 503, 1);
-	gw_metrics_request(gw_metrics_worker(m, 1), lst, "default/slow", 200, 1);
+		gw_metrics_request_bytes(gw_metrics_worker(m, 1), lst, "default/fast", 503, 1, 40,
+					 100 + i);
+	gw_metrics_request_bytes(gw_metrics_worker(m, 1), lst, "default/slow", 200, 1, 70, 130);
 	gw_metrics_request(gw_metrics_worker(m, 0), NULL, NULL, 404, 1);
 	gw_metrics_request(gw_metrics_worker(m, 1), NULL, NULL, 404, 1);
 	s = gw_route_stats_json(f->t->ir, m, false, NULL);
@@ -97,6 +98,12 @@ static void test_document(void **state)
 	assert_int_equal(iv(fast, "requests", "kernel"), 0);
 	assert_int_equal(iv(fast, "requests", "total"), 8);
 	assert_int_equal(iv(slow, "requests", "userspace"), 1);
+	/* bytes per side: the proxy's, summed over workers; none in the kernel */
+	assert_int_equal(iv(json_object_get(fast, "bytes"), "userspace", "request"), 3 * 40);
+	assert_int_equal(iv(json_object_get(fast, "bytes"), "userspace", "response"), 303);
+	assert_int_equal(iv(json_object_get(fast, "bytes"), "kernel", "response"), 0);
+	assert_int_equal(iv(json_object_get(slow, "bytes"), "userspace", "request"), 70);
+	assert_int_equal(iv(json_object_get(slow, "bytes"), "userspace", "response"), 130);
 	assert_int_equal(iv(doc, "unrouted", "userspace"), 2);
 	assert_int_equal(iv(doc, "unattributed", "kernel"), 0);
 	assert_true(json_is_null(json_object_get(doc, "mechanisms")));
@@ -107,6 +114,7 @@ static void test_document(void **state)
 	assert_string_equal(json_string_value(json_object_get(l, "listener")), "default/gw/web");
 	assert_int_equal(json_array_size(json_object_get(l, "hosts")), 2);
 	assert_int_equal(iv(l, "requests", "userspace"), 8);
+	assert_int_equal(iv(json_object_get(l, "bytes"), "userspace", "response"), 303);
 
 	/* the plain rule may be decided by the kernel, the header rule not */
 	r = json_array_get(json_object_get(fast, "rules"), 0);
