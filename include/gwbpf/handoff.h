@@ -32,6 +32,11 @@ int gw_handoff_fetch(const char *path, uint32_t timeout_ms, struct gw_proxy_sock
  * Closes conn in every case. 0, -ETIMEDOUT or -errno. */
 int gw_handoff_ready(int conn, uint32_t timeout_ms);
 
+/* gw_handoff_waiting() : the predecessor on conn still waits for READY
+ * (it sends nothing before it); false once it closed the connection or sent
+ * anything (REFUSED after its own timeout). Never blocks. */
+bool gw_handoff_waiting(int conn);
+
 /* ---- predecessor (running daemon) ---- */
 
 struct gw_handoff_ops {

@@ -48,7 +48,7 @@
 #define GW_RUN_MAX_IFACES 16
 #define GW_RUN_DRAIN_MS 10000
 #define GW_RUN_HANDOFF_FETCH_MS 3000  /* the predecessor answers at once */
-#define GW_RUN_HANDOFF_READY_MS 30000 /* first snapshot served, else it keeps serving */
+#define GW_RUN_HANDOFF_READY_MS 30000 /* admin address retries after a handover */
 #define GW_RUN_ADMIN_RETRY_MS 100
 
 /* --bpf mechanisms; the default is what `make bench` showed wins (docs/bpf.md) */
@@ -87,7 +87,6 @@ struct gw_run {
 	const char *handoff_path;       /* NULL = no handoff */
 	struct gw_handoff_server *hsrv; /* hands our sockets to a successor */
 	int hconn;                      /* to the predecessor until we are ready, or -1 */
-	uint64_t handoff_deadline;      /* ms: ready by then or let it keep serving */
 	uint64_t admin_deadline;        /* ms: stop retrying the admin address */
 	struct gw_timer handoff_timer;
 	struct gw_timer admin_timer;
@@ -648,7 +647,9 @@ static void admin_retry(struct gw_loop *loop, struct gw_timer *t)
 }
 
 /* handoff_tick() : once every worker serves (on the inherited sockets), tell
- * the predecessor, which drains; then take the admin address */
+ * the predecessor, which drains; then take the admin address. Not ready
+ * yet and the predecessor gave up or went away: the inherited sockets are
+ * still good (we hold them), they are served once we are ready. */
 static void handoff_tick(struct gw_loop *loop, struct gw_timer *t)
 {
 	struct gw_run *r = t->data;
@@ -656,19 +657,26 @@ static void handoff_tick(struct gw_loop *loop, struct gw_timer *t)
 	int err;
 
 	if (!gw_proxy_ready(r->proxy)) {
-		if (gw_now_ms() < r->handoff_deadline) {
-			gw_loop_add_timer(loop, &r->handoff_timer, 20, handoff_tick, r);
-			return;
+		if (r->hconn >= 0 && !gw_handoff_waiting(r->hconn)) {
+			pr_warn("handoff: the predecessor stopped waiting before we served; its "
+				"sockets are served once the first snapshot is");
+			close(r->hconn);
+			r->hconn = -1;
+			r->admin_deadline = UINT64_MAX;
+			if (start_admin(r)) {
+				r->failed = true;
+				gw_loop_stop(loop);
+				return;
+			}
 		}
-		pr_warn("handoff: not serving within %d ms (no configuration that translates?); "
-			"the predecessor keeps serving",
-			GW_RUN_HANDOFF_READY_MS);
-		close(r->hconn);
-		r->hconn = -1;
-		gw_proxy_inherit_done(r->proxy);
-		goto admin;
+		gw_loop_add_timer(loop, &r->handoff_timer, 20, handoff_tick, r);
+		return;
 	}
 	taken = gw_proxy_inherit_done(r->proxy);
+	if (r->hconn < 0) {
+		pr_info("handoff: serving (%zu inherited sockets in use)", taken);
+		return;
+	}
 	err = gw_handoff_ready(r->hconn, GW_RUN_HANDOFF_FETCH_MS);
 	r->hconn = -1;
 	if (err)
@@ -677,7 +685,8 @@ static void handoff_tick(struct gw_loop *loop, struct gw_timer *t)
 	else
 		pr_info("handoff: took over (%zu inherited sockets in use); the predecessor drains",
 			taken);
-admin:
+	/* it let go of the admin address before it confirmed; retry a while
+	 * in case its close is slow */
 	r->admin_deadline = gw_now_ms() + GW_RUN_HANDOFF_READY_MS;
 	if (start_admin(r)) {
 		r->failed = true;
@@ -1055,7 +1064,6 @@ int gw_cmd_run(int argc, char **argv)
 	r.admin_addr = admin_addr;
 	if (r.hconn >= 0) {
 		/* the admin address is the predecessor's until it drains */
-		r.handoff_deadline = gw_now_ms() + GW_RUN_HANDOFF_READY_MS;
 		gw_loop_add_timer(r.loop, &r.handoff_timer, 0, handoff_tick, &r);
 	} else {
 		r.admin_deadline = gw_now_ms() + (uint64_t)drain_ms + GW_RUN_HANDOFF_FETCH_MS;

@@ -32,7 +32,7 @@
 #include "gwbpf/loop.h"
 #include "gwbpf/sock.h"
 
-#define GW_HANDOFF_PEER_MS 10000 /* a successor must be READY within this */
+#define GW_HANDOFF_PEER_MS 120000 /* a successor must be READY within this (--kube lists first) */
 #define GW_HANDOFF_PKT (sizeof(struct gw_handoff_hdr) + \
 			GW_HANDOFF_BATCH * sizeof(struct gw_handoff_rec))
 
@@ -349,6 +349,13 @@ int gw_handoff_ready(int conn, uint32_t timeout_ms)
 	}
 	close(conn);
 	return err;
+}
+
+bool gw_handoff_waiting(int conn)
+{
+	struct pollfd pfd = { .fd = conn, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 0;
 }
 
 /* ---- predecessor ---- */
