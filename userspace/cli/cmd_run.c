@@ -91,6 +91,7 @@ struct gw_run {
 	struct gw_timer handoff_timer;
 	struct gw_timer admin_timer;
 	bool failed;                    /* a fatal error after the loop started */
+	bool admin_waiting;             /* the admin address was in use: retrying */
 	bool handed_over;               /* a successor serves our listening sockets */
 	bool signalled;                 /* SIGTERM/SIGINT received */
 	uint64_t handover_ms;           /* when we handed over (gw_now_ms) */
@@ -619,6 +620,11 @@ static int start_admin(struct gw_run *r)
 		int err = -errno;
 
 		if (err == -EADDRINUSE && r->handoff_path && gw_now_ms() < r->admin_deadline) {
+			if (!r->admin_waiting)
+				pr_info("run: admin address %s in use (by the daemon we replace?); "
+					"retrying",
+					r->admin_addr);
+			r->admin_waiting = true;
 			gw_loop_add_timer(r->loop, &r->admin_timer, GW_RUN_ADMIN_RETRY_MS,
 					  admin_retry, r);
 			return 0;
@@ -1023,6 +1029,10 @@ int gw_cmd_run(int argc, char **argv)
 			pr_warn("handoff: %s: %s; starting without it (binding anew: SO_REUSEPORT "
 				"lets both daemons serve until the old one is stopped)",
 				r.handoff_path, strerror(-herr));
+		/* a daemon may be there that keeps the admin address until it
+		 * is stopped: wait for it rather than fail */
+		if (herr && herr != -ENOENT && herr != -ECONNREFUSED)
+			r.admin_deadline = UINT64_MAX;
 	}
 	if (gw_proxy_start(r.proxy)) {
 		pr_err("run: cannot start the proxy workers");
@@ -1066,7 +1076,8 @@ int gw_cmd_run(int argc, char **argv)
 		/* the admin address is the predecessor's until it drains */
 		gw_loop_add_timer(r.loop, &r.handoff_timer, 0, handoff_tick, &r);
 	} else {
-		r.admin_deadline = gw_now_ms() + (uint64_t)drain_ms + GW_RUN_HANDOFF_FETCH_MS;
+		if (!r.admin_deadline)
+			r.admin_deadline = gw_now_ms() + (uint64_t)drain_ms + GW_RUN_HANDOFF_FETCH_MS;
 		if (start_admin(&r))
 			goto out;
 	}
