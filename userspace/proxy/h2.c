@@ -78,6 +78,8 @@ struct h2_stream {
 	uint64_t tried;
 	unsigned int attempts;
 	bool retried_stale;
+	unsigned int retries;	     /* HTTPRoute retry: tries after the first */
+	struct gw_timer retry_timer; /* backoff before the next one */
 	struct gw_upconn *uc;
 	/* client -> upstream */
 	char *uout; /* malloc'd; grows at most to a stream window + framing */
@@ -88,6 +90,9 @@ struct h2_stream {
 	bool req_chunked; /* body sent with chunked framing (length unknown) */
 	bool req_end;	  /* END_STREAM received */
 	bool req_body;	  /* the request has a body */
+	/* request trailers, forwarded when the body ends (docs/http2.md) */
+	struct gw_http_header *qtrailers; /* arena, GW_H2_MAX_HEADERS */
+	size_t n_qtrailers, qtrailer_bytes;
 	/* upstream -> client */
 	char *uin; /* GW_PROXY_BUF_SIZE; body_ready decoded bytes at the front */
 	size_t uin_len, body_ready;
@@ -164,6 +169,7 @@ static const char *const h2_abuse_names[GW_H2_ABUSE_MAX] = {
 static uint64_t h2_abuse_count[GW_H2_ABUSE_MAX];
 
 static void h2_update(struct h2_conn *hc);
+static void up_want(struct h2_stream *st);
 static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events);
 static int up2_request(struct h2_stream *st);
 static const struct h2up_ops up2_ops;
@@ -335,6 +341,7 @@ static void stream_free(struct h2_stream *st)
 	stream_up_detach(st, st->up_reusable && st->resp_done && st->req_end &&
 				 st->uout_off == st->uout_len);
 	gw_loop_del_timer(w->loop, &st->timer);
+	gw_loop_del_timer(w->loop, &st->retry_timer);
 	if (st->ir) {
 		gw_stat_add(w, responses[cls], 1);
 		if (w->mw)
@@ -674,6 +681,61 @@ static void submit_filtered(struct h2_stream *st, const struct gw_http_resp *res
 		local_response(st, 502, "submit");
 }
 
+/* should_retry() : the rule's retry policy (HTTPRoute retry) asks for
+ * another try after an answer with this status. As for HTTP/1.1 (conn.c),
+ * only requests without a body are retried: a body is streamed, never kept. */
+static bool should_retry(const struct h2_stream *st, int status)
+{
+	const struct gw_ir_retry *rt = &st->action->retry;
+	size_t i;
+
+	if (!rt->attempts || st->retries >= rt->attempts || st->req_body)
+		return false;
+	if (!rt->n_codes)
+		return status == 500 || status == 502 || status == 503 || status == 504;
+	for (i = 0; i < rt->n_codes; i++)
+		if (rt->codes[i] == status)
+			return true;
+	return false;
+}
+
+static void retry_timer_cb(struct gw_loop *loop, struct gw_timer *t)
+{
+	struct h2_stream *st = t->data;
+	struct h2_conn *hc = st->hc;
+
+	if (!st->resp_head_done) { /* not answered meanwhile (deadline) */
+		up_connect(st);
+		up_want(st);
+	}
+	h2_update(hc);
+}
+
+/* retry_start() : the answer in uin is dropped unread and the head goes
+ * again to an endpoint of the cluster, after the rule's backoff (always
+ * through the timer: the caller is still inside the old connection's
+ * event). The connection that answered cannot be reused. */
+static void retry_start(struct h2_stream *st, int status)
+{
+	struct gw_worker *w = st->hc->w;
+
+	pr_debug("h2: %s: stream %d: %s answered %d: retry %u", st->hc->peer, st->id,
+		 st->upstream, status, st->retries + 1);
+	st->retries++;
+	stream_up_detach(st, false);
+	st->uin_len = st->body_ready = 0;
+	st->up_eof = false;
+	st->tried = 0;
+	st->attempts = 0;
+	st->uout_off = st->uout_len = 0;
+	if (uout_append(st, st->head, st->head_len)) {
+		local_response(st, 502, "nomem");
+		return;
+	}
+	gw_loop_add_timer(w->loop, &st->retry_timer, st->action->retry.backoff_ms,
+			  retry_timer_cb, st);
+}
+
 /* resp_parse_head() : a complete upstream head at the front of uin is sent
  * as HEADERS. Returns true when it was (or a 1xx was dropped), false when
  * more bytes are needed; errors answer 502 (and return true). */
@@ -700,6 +762,10 @@ static bool resp_parse_head(struct h2_stream *st)
 		/* 1xx: interim answers are not forwarded (docs/proxy.md) */
 		memmove(st->uin, st->uin + n, st->uin_len - (size_t)n);
 		st->uin_len -= (size_t)n;
+		return true;
+	}
+	if (should_retry(st, resp.status)) {
+		retry_start(st, resp.status);
 		return true;
 	}
 	st->up_reusable = !resp.fr.conn_close && resp.version_minor == 1;
@@ -1050,6 +1116,20 @@ static void up2_closed(void *owner, uint32_t code, bool retry)
 	(void)code;
 }
 
+/* up2_trailers() : the request trailers go to the h2c stream as its last
+ * HEADERS (from inside up2_body, at the end of the body). 0 or -errno. */
+static int up2_trailers(struct h2_stream *st)
+{
+	nghttp2_nv nv[GW_H2_MAX_HEADERS];
+	size_t i;
+
+	for (i = 0; i < st->n_qtrailers && i < GW_H2_MAX_HEADERS; i++)
+		nv[i] = (nghttp2_nv){(uint8_t *)st->qtrailers[i].name.p,
+				     (uint8_t *)st->qtrailers[i].value.p, st->qtrailers[i].name.len,
+				     st->qtrailers[i].value.len, NGHTTP2_NV_FLAG_NONE};
+	return h2up_submit_trailer(&st->hs, nv, i);
+}
+
 /* up2_body() : the request body from uout to the upstream stream */
 static ssize_t up2_body(void *owner, uint8_t *buf, size_t length, uint32_t *flags)
 {
@@ -1069,6 +1149,8 @@ static ssize_t up2_body(void *owner, uint8_t *buf, size_t length, uint32_t *flag
 		st->uout_off = st->uout_len = 0;
 		if (st->req_end) {
 			*flags |= NGHTTP2_DATA_FLAG_EOF;
+			if (st->n_qtrailers && !up2_trailers(st))
+				*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
 			return (ssize_t)n;
 		}
 	}
@@ -1290,6 +1372,11 @@ static void stream_start(struct h2_stream *st, bool end_stream)
 	}
 	st->head = out;
 	st->head_len = (size_t)n;
+	/* RequestMirror: bodies are streamed once, so only bodyless requests
+	 * are mirrored (as for HTTP/1.1, conn.c); the copy is the HTTP/1.1 head */
+	for (i = 0; !st->req_body && i < st->fr.n_mirrors; i++)
+		if (st->fr.mirrors[i] >= 0 && (size_t)st->fr.mirrors[i] < st->ir->n_clusters)
+			gw_mirror_start(w, st->ir, st->fr.mirrors[i], out, (size_t)n);
 	if (st->up_h2 ? up2_request(st) : uout_append(st, out, (size_t)n)) {
 		local_response(st, 503, "nomem");
 		return;
@@ -1335,6 +1422,68 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *us
 	return 0;
 }
 
+/* req_trailer() : one field of st's trailer section (st NULL: the stream is
+ * gone, nothing to do). Kept to be forwarded when the body ends: in the
+ * chunked trailer section to an HTTP/1.1 upstream, as trailing HEADERS to an
+ * h2c one. Fields RFC 9110 §6.5.1 bars from trailers (framing, routing,
+ * authentication: the list http1.c refuses) are dropped; nghttp2 has already
+ * refused pseudo-headers, uppercase names and CR/LF/NUL in values. A trailer
+ * section over the header-list limit resets the stream (0, or the nghttp2
+ * error that does that). */
+static int req_trailer(struct h2_stream *st, const uint8_t *name, size_t namelen,
+		       const uint8_t *value, size_t valuelen)
+{
+	static const char *const barred[] = {
+	    "content-length", "transfer-encoding", "host", "trailer", "te",
+	    "connection", "keep-alive", "upgrade", "expect", "proxy-connection",
+	    "content-encoding", "content-range", "authorization", "proxy-authorization",
+	};
+	struct gw_http_header *h;
+	size_t i;
+
+	if (!st)
+		return 0;
+	st->qtrailer_bytes += namelen + valuelen + 32;
+	if (st->qtrailer_bytes > GW_H2_MAX_HEADER_LIST || st->n_qtrailers >= GW_H2_MAX_HEADERS)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	for (i = 0; i < ARRAY_SIZE(barred); i++)
+		if (namelen == strlen(barred[i]) && !memcmp(name, barred[i], namelen))
+			return 0;
+	if (!st->qtrailers)
+		st->qtrailers = gw_arena_alloc(st->a, sizeof(*st->qtrailers) * GW_H2_MAX_HEADERS);
+	if (!st->qtrailers)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	h = &st->qtrailers[st->n_qtrailers];
+	h->name.p = gw_arena_strndup(st->a, (const char *)name, namelen);
+	h->value.p = gw_arena_strndup(st->a, (const char *)value, valuelen);
+	if (!h->name.p || !h->value.p)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	h->name.len = namelen;
+	h->value.len = valuelen;
+	st->n_qtrailers++;
+	return 0;
+}
+
+/* chunked_end() : the last chunk of a chunked request body, with the request
+ * trailers in its trailer section. A body sent with a Content-Length has no
+ * place for trailers: they are dropped (docs/http2.md). 0 or -ENOMEM. */
+static int chunked_end(struct h2_stream *st)
+{
+	size_t i;
+	int err;
+
+	err = uout_append(st, "0\r\n", 3);
+	for (i = 0; !err && i < st->n_qtrailers; i++) {
+		const struct gw_http_header *h = &st->qtrailers[i];
+
+		err = uout_append(st, h->name.p, h->name.len);
+		err = err ?: uout_append(st, ": ", 2);
+		err = err ?: uout_append(st, h->value.p, h->value.len);
+		err = err ?: uout_append(st, "\r\n", 2);
+	}
+	return err ?: uout_append(st, "\r\n", 2);
+}
+
 static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
 		     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
 		     void *user)
@@ -1344,8 +1493,10 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 	struct gw_http_header *h;
 	size_t i;
 
-	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
-		return 0; /* trailers are not forwarded (docs/http2.md) */
+	if (f->hd.type != NGHTTP2_HEADERS)
+		return 0;
+	if (f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return req_trailer(stream_get(hc, f->hd.stream_id), name, namelen, value, valuelen);
 	st = stream_get(hc, f->hd.stream_id);
 	if (!st || st->too_big)
 		return 0;
@@ -1454,8 +1605,11 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
 			break;
 	end_stream:
 		st->req_end = true;
-		if (st->uc && st->req_chunked)
-			uout_append(st, "0\r\n\r\n", 5);
+		if (st->uc && st->req_chunked && chunked_end(st))
+			nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+		else if (st->n_qtrailers && !st->req_chunked && !st->up_h2)
+			pr_debug("h2: %s: stream %d: request trailers dropped (Content-Length body)",
+				 hc->peer, st->id);
 		up2_more_body(st);
 		up_want(st);
 		break;

@@ -603,6 +603,13 @@ void h2up_resume(struct h2up_stream *hs)
 	conn_update(hs->c);
 }
 
+int h2up_submit_trailer(struct h2up_stream *hs, const nghttp2_nv *nv, size_t n)
+{
+	if (!hs->c || !hs->id)
+		return -ENOTCONN;
+	return nghttp2_submit_trailer(hs->c->s, hs->id, nv, n) ? -ENOMEM : 0;
+}
+
 void h2up_cancel(struct h2up_stream *hs)
 {
 	struct h2up_conn *c = hs->c;

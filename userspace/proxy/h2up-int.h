@@ -87,6 +87,11 @@ int h2up_submit_cl(struct gw_worker *w, const struct sockaddr_storage *ss, sockl
 void h2up_consume(struct h2up_stream *hs, size_t n);
 /* h2up_resume() : the owner has more request body (or its end) */
 void h2up_resume(struct h2up_stream *hs);
+/* h2up_submit_trailer() : ends hs's request with trailers (nv[0..n), copied)
+ * instead of END_STREAM on its last DATA. Only from inside ops->body, which
+ * then returns with NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM.
+ * 0, or -ENOTCONN / -ENOMEM (the body then ends as usual, without them). */
+int h2up_submit_trailer(struct h2up_stream *hs, const nghttp2_nv *nv, size_t n);
 /* h2up_cancel() : the owner is done with hs: RST_STREAM CANCEL when it is
  * still open, detached either way; closed() is not called. Accepts a
  * detached hs. */
