@@ -14,6 +14,8 @@ struct gw_splice_opts {
 	const char *bpffs;    /* pin directory; NULL = GW_DP_BPFFS_DEFAULT */
 	uint32_t max_entries; /* sockhash size; 0 = GW_SPLICE_MAX (tests use tiny maps) */
 	bool no_selfcheck;    /* skip the startup transfer (unit tests) */
+	bool keep_pairs;      /* the pair entries found belong to a running predecessor that
+				 hands its streams over (gwbpf/handoff.h): not flushed */
 };
 
 /* One spliced pair, embedded in the caller's connection (no allocation).
@@ -29,6 +31,20 @@ struct gw_splice_pair {
 	uint64_t eof_ms[2];   /* when the drain wait for side i began (0 = not yet) */
 	bool paired;
 	bool user_only[2]; /* accounting broke: side i stays in userspace */
+};
+
+/* One body splice (gw_body_splice_start()), embedded in the caller's
+ * request (no allocation). All-zero = none. */
+struct gw_body_splice {
+	int fd_in, fd_out;     /* the body arrives on fd_in, leaves on fd_out */
+	uint64_t cookie_in;    /* SO_COOKIE of fd_in (gw_body_left key) */
+	uint64_t cookie_out;   /* SO_COOKIE of fd_out (gw_body_out key) */
+	uint64_t base_out;     /* bytes ever written into fd_out at the start */
+	uint64_t budget;       /* bytes handed to the kernel */
+	uint64_t user_in;      /* bytes the caller read from fd_in since the start */
+	uint64_t seen_left;    /* budget left at the last gw_body_splice_progress() */
+	uint64_t drain_ms;     /* when the drain wait began (0 = not yet) */
+	bool on;
 };
 
 /* one spliced direction (gw_splice_conns()) */

@@ -40,6 +40,10 @@
 
 #define GW_SPLICE_DRAIN_MAX_MS 5000
 
+/* smallest Content-Length body left for which the body splice is tried:
+ * below it, copying costs less than the map updates and the psock set-up */
+#define GW_BODY_SPLICE_MIN (256u << 10)
+
 /* gw_splice_probe() : 0 when this kernel has what the splice needs (sk_skb
  * programs, SOCKHASH, mmapable arrays), else -EOPNOTSUPP/-errno */
 int gw_splice_probe(void);
@@ -102,6 +106,68 @@ int gw_splice_drained(struct gw_splice *sp, struct gw_splice_pair *p, int side);
  * accepts an unpaired p; p is zeroed. The sockets leave the sockhash when
  * they close (or now, if still open). */
 void gw_splice_unpair(struct gw_splice *sp, struct gw_splice_pair *p);
+
+/* ---- body splice (docs/bpf.md "Body splice") ----
+ *
+ * The remaining bytes of one HTTP body of a known Content-Length, from fd_in
+ * to fd_out, carried by the kernel (bpf/sk_skb_body.bpf.c), after which both
+ * sockets are the caller's again with nothing read past the body:
+ *
+ *   start:  only when the caller holds no unwritten byte for fd_out and
+ *           fd_in has nothing unread (-EAGAIN: forward what is there, try
+ *           again). Give the kernel all but the last
+ *           byte of the body: err = gw_body_splice_start(sp, up, cl, left - 1,
+ *           &r->bs). err < 0: not spliced (counted); go on in userspace.
+ *   during: do not write to fd_out. Keep reading fd_in: it becomes readable
+ *           only when the kernel passes the last byte up (or at EOF, or when
+ *           bytes follow a budget the kernel could not spend); call
+ *           gw_body_splice_note() for each read.
+ *   end:    when fd_in had bytes or EOF: gw_body_splice_done() until > 0
+ *           (every redirected byte is in fd_out's send queue; re-check in a
+ *           millisecond on 0), then gw_body_splice_end(), and subtract the
+ *           bytes it reports from the body left. Read bytes are the body's
+ *           last byte and whatever follows it, in order.
+ *
+ * gw_body_splice_progress() feeds idle time-outs: the budget moved.
+ */
+
+/* gw_body_splice_available() : sp loaded the body splice (its self-check passed) */
+bool gw_body_splice_available(const struct gw_splice *sp);
+
+/* gw_body_splice_start() : inserts fd_in (body arrives) and fd_out (body
+ * leaves), connected non-blocking TCP sockets, with budget bytes for the
+ * kernel. 0 = the kernel carries them; -EAGAIN: fd_in has unread bytes (the
+ * stream parser must start on an skb boundary): read and forward them, then
+ * try again (not counted); -ENODEV (sp NULL or no body splice),
+ * -ENOTCONN (a socket closing), -ENOSPC (map full), -EOPNOTSUPP (bypassed
+ * socket), other -errno: nothing changed, b zeroed, counted. */
+int gw_body_splice_start(struct gw_splice *sp, int fd_in, int fd_out, uint64_t budget,
+			 struct gw_body_splice *b);
+
+/* gw_body_splice_note() : the caller read n bytes from b->fd_in */
+static inline void gw_body_splice_note(struct gw_body_splice *b, size_t n)
+{
+	if (b->on)
+		b->user_in += n;
+}
+
+/* gw_body_splice_progress() : true when the kernel forwarded bytes since
+ * the last call (for idle time-outs) */
+bool gw_body_splice_progress(struct gw_splice *sp, struct gw_body_splice *b);
+
+/* gw_body_splice_done() : > 0 when the kernel is finished with the body
+ * (budget spent, or fd_in at EOF / bytes passed up) and every byte it
+ * redirected is in fd_out's send queue; 0 = not yet (re-check soon; gives up
+ * waiting after GW_SPLICE_DRAIN_MAX_MS, counted as a drain time-out);
+ * -errno */
+int gw_body_splice_done(struct gw_splice *sp, struct gw_body_splice *b);
+
+/* gw_body_splice_end() : removes both sockets and the budget; *redir = bytes
+ * the kernel forwarded, *lost = true when it passed up bytes the caller never
+ * read (they were discarded with the socket's psock: fd_in cannot be trusted
+ * for another message). Accepts an idle b; b is zeroed. */
+void gw_body_splice_end(struct gw_splice *sp, struct gw_body_splice *b, uint64_t *redir,
+			bool *lost);
 
 /* gw_splice_stat_add() : count into the shared stats (any thread) */
 void gw_splice_stat_add(struct gw_splice *sp, enum gw_splice_stat s, uint64_t n);

@@ -70,6 +70,9 @@ static const char *const gw_splice_stat_names[GW_SPLICE_STAT_END] = {
     [GW_SPLICE_ACCOUNTING] = "accounting_fallback",
     [GW_SPLICE_DRAIN_TIMEOUT] = "drain_timeout",
     [GW_SPLICE_FB_BYPASS] = "fallback_bypassed",
+    [GW_SPLICE_BODY_STARTED] = "body_started",
+    [GW_SPLICE_BODY_BYTES] = "body_bytes",
+    [GW_SPLICE_BODY_FALLBACK] = "body_fallback",
 };
 
 static struct gw_splice *gw_splice_global;
@@ -169,6 +172,7 @@ static void gw_splice_unpin(struct gw_splice *sp)
 	unlink(gw_splice_pin_path(sp->dir, GW_PIN_SPLICE_PROG, path));
 	for (size_t i = 0; i < ARRAY_SIZE(gw_splice_pins); i++)
 		unlink(gw_splice_pin_path(sp->dir, gw_splice_pins[i], path));
+	gw_body_splice_unpin(sp);
 }
 
 static void gw_splice_free(struct gw_splice *sp)
@@ -177,6 +181,7 @@ static void gw_splice_free(struct gw_splice *sp)
 		close(sp->bypass_fd);
 	if (sp->stats)
 		munmap(sp->stats, sp->stats_len);
+	gw_body_splice_free(sp);
 	sk_skb__destroy(sp->skel);
 	free(sp);
 }
@@ -258,9 +263,12 @@ struct gw_splice *gw_splice_open(const struct gw_splice_opts *opts)
 	}
 	sp->stats = mem;
 	/* a previous daemon's pairs died with its sockets (docs/bpf.md):
-	 * whatever bookkeeping it left is stale */
-	gw_splice_flush(sp->peer_fd);
-	gw_splice_flush(sp->ctr_fd);
+	 * whatever bookkeeping it left is stale, unless it is alive and hands
+	 * its spliced streams to us (graceful restart) */
+	if (!opts->keep_pairs) {
+		gw_splice_flush(sp->peer_fd);
+		gw_splice_flush(sp->ctr_fd);
+	}
 	/* the bypass may be loaded after us: looked up again at pairing */
 	sp->bypass_fd = bpf_obj_get(gw_splice_pin_path(sp->dir, GW_PIN_SOCK_HASH, path));
 	if (!opts->no_selfcheck) {
@@ -268,6 +276,8 @@ struct gw_splice *gw_splice_open(const struct gw_splice_opts *opts)
 		if (err)
 			goto out;
 	}
+	/* the body splice is optional: without it large bodies are copied */
+	gw_body_splice_open(sp, opts);
 	pr_info("splice: sk_skb splice on (%s maps under %s)",
 		sp->created_maps ? "created" : "adopted", sp->dir);
 out:
@@ -296,7 +306,7 @@ void gw_splice_close(struct gw_splice *sp, bool keep_pinned)
 
 /* gw_splice_written() : bytes ever written into fd's send side: acked plus
  * still queued. The difference to a baseline is what went in since. */
-static int gw_splice_written(int fd, uint64_t *out)
+int gw_splice_written(int fd, uint64_t *out)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
@@ -310,7 +320,7 @@ static int gw_splice_written(int fd, uint64_t *out)
 	return 0;
 }
 
-static int gw_splice_established(int fd)
+int gw_splice_established(int fd)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
@@ -348,7 +358,7 @@ static uint16_t gw_splice_addr(const struct sockaddr_storage *ss, __u32 *ip, __u
  * delivered by sk_msg straight into fd's receive queue and never reach the
  * verdict, so the byte handover could not work. (Our own socket being in
  * the bypass is harmless: the kernel's egress sends skip sk_msg.) */
-static bool gw_splice_bypassed(struct gw_splice *sp, int fd)
+bool gw_splice_bypassed(struct gw_splice *sp, int fd)
 {
 	struct sockaddr_storage l, r;
 	socklen_t ll = sizeof(l), rl = sizeof(r), cl = sizeof(uint64_t);

@@ -130,8 +130,12 @@ struct gw_req {
 	char upstream[GW_ADDR_MAX + 8];     /* up_ep as text, made when needed: req_upstream() */
 	char upgrade_proto[64];
 	struct gw_splice_pair sp;      /* tunnel: kernel splice (side 0 = client, 1 = upstream) */
-	struct gw_timer splice_timer;  /* tunnel: re-check the drain before a FIN */
+	struct gw_timer splice_timer;  /* tunnel: re-check the drain before a FIN;
+					  body splice: re-check the drain at the end */
 	bool splice_tried;
+	struct gw_body_splice bs;      /* response body carried by the kernel (docs/bpf.md) */
+	uint64_t bs_budget;            /* bytes given to it */
+	bool bs_tried;
 };
 
 struct gw_conn {
@@ -576,6 +580,13 @@ static void req_end(struct gw_conn *c)
 	if (!r)
 		return;
 	gw_splice_unpair(gw_splice_default(), &r->sp);
+	if (r->bs.on) {
+		uint64_t redir;
+		bool lost;
+
+		gw_body_splice_end(gw_splice_default(), &r->bs, &redir, &lost);
+		r->bytes_out += redir;
+	}
 	gw_loop_del_timer(c->w->loop, &r->splice_timer);
 	up_detach(c, false);
 	cls = r->status >= 100 && r->status < 600 ? r->status / 100 : 0;
@@ -818,6 +829,7 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 			r->up_got_bytes = true;
 			r->last_up_ms = gw_loop_now(loop);
 			gw_splice_note(&r->sp, 1, (size_t)n, 0);
+			gw_body_splice_note(&r->bs, (size_t)n);
 		}
 		if (eof)
 			r->up_eof = true;
@@ -1191,6 +1203,9 @@ static void req_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 
 	if (!r || r->resp_done || c->state != GW_CS_REQ)
 		return;
+	/* a body the kernel carries: its progress is the upstream's activity */
+	if (r->bs.on && gw_body_splice_progress(gw_splice_default(), &r->bs))
+		r->last_up_ms = now;
 	if (body_timeout(c, now)) {
 		conn_update(c);
 		return;
@@ -1420,6 +1435,92 @@ static bool resp_head(struct gw_conn *c)
 	return true;
 }
 
+static void splice_timer_cb(struct gw_loop *loop, struct gw_timer *t);
+
+/* body_splice_try() : hands the rest of a large Content-Length response body
+ * to the kernel (gwbpf/splice.h "body splice") once we hold none of it: the
+ * kernel carries all but the last byte, whose arrival wakes us at the end.
+ * Plain TCP both ways only; the response filters work on the head alone.
+ * The kernel's stream parser must start on an empty receive queue: while
+ * the upstream is ahead of us, forward what waits (a bounded number of
+ * rounds, as the loop would anyway) until the queue is empty. Returns true
+ * when it moved bytes. */
+static bool body_splice_try(struct gw_conn *c)
+{
+	struct gw_req *r = c->req;
+	struct gw_splice *sp = gw_splice_default();
+	bool moved = false, eof = false;
+	ssize_t n;
+	int err;
+
+	if (r->bs_tried || r->rbody.type != GW_BODY_CL || c->tls || !r->uc || r->uc->tls ||
+	    !r->uc->connected || !r->qbody.done || r->uout.data || !gw_body_splice_available(sp))
+		return false;
+	for (int round = 0; round < 64; round++) {
+		if (r->rbody.done || r->rbody.left < GW_BODY_SPLICE_MIN || r->uin.data ||
+		    c->out.data || r->up_eof)
+			break;
+		err = gw_body_splice_start(sp, r->uc->fd, c->fd, r->rbody.left - 1, &r->bs);
+		if (err != -EAGAIN) {
+			r->bs_tried = true;
+			if (!err)
+				r->bs_budget = r->rbody.left - 1;
+			break;
+		}
+		n = up_read(c->w, r->uc, &r->uin, &eof);
+		if (eof)
+			r->up_eof = true;
+		if (n <= 0)
+			break;
+		r->last_up_ms = gw_loop_now(c->w->loop);
+		if (b_alloc(c->w, &c->out))
+			break;
+		r->bytes_out += body_move(&r->rbody, &r->uin, &c->out);
+		n = client_write(c);
+		if (n > 0)
+			gw_stat_add(c->w, bytes_out, (uint64_t)n);
+		moved = true;
+		if (n < 0)
+			break; /* conn_update() meets the error again and ends */
+	}
+	return moved;
+}
+
+/* body_splice_back() : the kernel's part of the body is over when the
+ * upstream has bytes for us (the last byte of the body) or ends; true once
+ * every byte it redirected is queued to the client and both sockets are ours
+ * again, the body counters advanced by what it carried. false = not yet. */
+static bool body_splice_back(struct gw_conn *c)
+{
+	struct gw_req *r = c->req;
+	struct gw_splice *sp = gw_splice_default();
+	uint64_t redir;
+	bool lost;
+	int d;
+
+	if (!r->uin.data && !r->up_eof)
+		return false;
+	d = gw_body_splice_done(sp, &r->bs);
+	if (d == 0) {
+		r->conn = c;
+		if (!gw_timer_armed(&r->splice_timer))
+			gw_loop_add_timer(c->w->loop, &r->splice_timer, 1, splice_timer_cb, r);
+		return false;
+	}
+	gw_body_splice_end(sp, &r->bs, &redir, &lost);
+	r->rbody.left -= GW_MIN(redir, r->rbody.left);
+	r->bytes_out += redir;
+	gw_stat_add(c->w, bytes_out, redir);
+	if (lost)
+		r->up_reusable = false; /* bytes after the body were discarded */
+	if (redir != r->bs_budget && r->uin.data) {
+		/* bytes came up with the budget unspent: the kernel could not
+		 * redirect (the client is going); the order is no longer ours */
+		r->rbody.bad = true;
+	}
+	return true;
+}
+
 /* req_step() : one round of progress on the current request; returns true
  * when something changed */
 static bool req_step(struct gw_conn *c)
@@ -1487,6 +1588,11 @@ static bool req_step(struct gw_conn *c)
 	}
 	/* response body towards the client */
 	if (r->resp_head_done && !r->resp_done && c->state == GW_CS_REQ) {
+		if (r->bs.on) {
+			if (!body_splice_back(c))
+				return progress; /* the kernel still carries the body */
+			progress = true;
+		}
 		if (!r->rbody.done && r->uin.data && b_alloc(c->w, &c->out) == 0) {
 			size_t before = c->out.data;
 
@@ -1511,6 +1617,8 @@ static bool req_step(struct gw_conn *c)
 			r->close_after = true;
 			r->resp_done = true;
 			r->up_reusable = false;
+			progress = true;
+		} else if (body_splice_try(c)) {
 			progress = true;
 		}
 	}

@@ -63,6 +63,9 @@ enum gw_splice_stat {
 	GW_SPLICE_DRAIN_TIMEOUT, /* FIN sent after the drain wait cap */
 	GW_SPLICE_FB_BYPASS,	 /* not spliced: a socket is in the sk_msg bypass, whose
 				    bytes never reach the verdict (docs/bpf.md) */
+	GW_SPLICE_BODY_STARTED,	 /* body splices: Content-Length bodies handed to the kernel */
+	GW_SPLICE_BODY_BYTES,	 /* body bytes the kernel forwarded (ended body splices) */
+	GW_SPLICE_BODY_FALLBACK, /* body splice refused (closing, map full, bypassed socket) */
 	GW_SPLICE_STAT_END,
 };
 #define GW_SPLICE_STAT_MAX 16
@@ -70,5 +73,35 @@ struct gw_splice_stats_val {
 	__u64 v[GW_SPLICE_STAT_MAX];
 };
 _Static_assert(sizeof(struct gw_splice_stats_val) == 128, "gw_splice_stats_val ABI");
+
+/* ---- body splice (bpf/sk_skb_body.bpf.c, docs/bpf.md "Body splice") ----
+ *
+ * A large Content-Length body: the socket it arrives on is in gw_body_hash
+ * (stream parser + stream verdict attached), the socket it leaves on in
+ * gw_body_out (no program: only a redirect target, so its own received
+ * bytes, e.g. pipelined requests, stay in its ordinary receive queue). The
+ * parser cuts messages at the end of the budget, the verdict redirects
+ * messages while budget is left and passes the rest up to userspace.
+ */
+#define GW_PIN_BODY_HASH "gw_body_hash"
+#define GW_PIN_BODY_OUT "gw_body_out"
+#define GW_PIN_BODY_LEFT "gw_body_left"
+#define GW_PIN_BODY_PARSER "gw_body_parse"
+#define GW_PIN_BODY_VERDICT "gw_body_verd"
+
+/* gw_body_left[cookie of the socket the body arrives on]: created by
+ * userspace before the socket enters gw_body_hash, then written only by the
+ * programs (one socket's parser and verdict never run concurrently: both run
+ * under the socket's strparser, strictly parse(n), verdict(n), parse(n+1)) */
+struct gw_body_left {
+	__u64 peer;   /* cookie of the socket (in gw_body_out) the body leaves on */
+	__u64 left;   /* bytes still to redirect; 0 = pass everything up */
+	__u64 redir;  /* bytes redirected so far */
+	__u64 passed; /* bytes passed up to userspace (after the budget, or misses) */
+	__u64 msg;    /* length of the message being parsed (the parser's answer):
+		       the verdict's skb->len is not it when strparser cut or
+		       joined skbs (observed on 6.18) */
+};
+_Static_assert(sizeof(struct gw_body_left) == 40, "gw_body_left ABI");
 
 #endif

@@ -1,0 +1,214 @@
+#!/usr/bin/python3
+"""body_splice_peer.py - both ends of tests/integration/test_bpf_body_splice.sh.
+
+  backend PORT        HTTP/1.1 keep-alive server:
+                        /big/N/SEED   200, Content-Length N, gen(N, SEED); the head
+                                      and the first 64 KiB leave in one write, the
+                                      rest 0.2 s later
+                        /small/SEED   200, a short body
+                        /cut/N/SEED   Content-Length N, N // 2 bytes as /big, close
+  client PORT CASE    prints one line per response (status, body length, whether
+                      the body is gen()'s, sha256 of the whole response head and
+                      body): the same through gwbpf with and without the kernel.
+                      Exit 1 when a body is not what the backend generated.
+
+gen() is a deterministic pattern whose 64 KiB blocks are numbered, so a body
+shifted by any amount, even a whole block, does not match.
+"""
+import hashlib
+import socket
+import struct
+import sys
+import threading
+import time
+
+BLOCK = 65536
+_blocks = {}
+
+
+def block(seed, i):
+    key = (seed, i)
+    b = _blocks.get(key)
+    if b is None:
+        base = hashlib.sha256(("%s" % seed).encode()).digest() * (BLOCK // 32)
+        b = struct.pack("<QQ", i, seed) + base[16:]
+        if len(_blocks) < 4096:
+            _blocks[key] = b
+    return b
+
+
+def gen_iter(n, seed, start=0):
+    """yields the bytes [start, n) of gen(n, seed) in pieces"""
+    off = start
+    while off < n:
+        i, o = divmod(off, BLOCK)
+        piece = block(seed, i)[o:o + min(BLOCK - o, n - off)]
+        yield piece
+        off += len(piece)
+
+
+def gen_sha(n, seed):
+    h = hashlib.sha256()
+    for p in gen_iter(n, seed):
+        h.update(p)
+    return h.hexdigest()
+
+
+# ---- backend ----
+
+def serve(conn):
+    buf = b""
+    try:
+        while True:
+            while b"\r\n\r\n" not in buf:
+                d = conn.recv(65536)
+                if not d:
+                    return
+                buf += d
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            line = head.split(b"\r\n", 1)[0].decode()
+            path = line.split(" ")[1]
+            parts = path.strip("/").split("/")
+            kind = parts[0]
+            if kind == "small":
+                body = ("small %s\n" % parts[1]).encode()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                continue
+            n, seed = int(parts[1]), int(parts[2])
+            hdr = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n" \
+                  b"Content-Length: %d\r\n\r\n" % n
+            limit = n if kind == "big" else n // 2
+            it = gen_iter(limit, seed)
+            first = next(it, b"")
+            conn.sendall(hdr + first)
+            # a pause after the first 64 KiB: the gateway forwards them
+            # and finds the upstream socket empty, where the body splice
+            # can start (it only starts on an empty receive queue)
+            time.sleep(0.2)
+            for p in it:
+                conn.sendall(p)
+            if kind == "cut":
+                conn.shutdown(socket.SHUT_RDWR)
+                return
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+def backend(port):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(64)
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+# ---- client ----
+
+class Reader:
+    def __init__(self, sock):
+        self.s = sock
+        self.buf = b""
+        self.eof = False
+
+    def fill(self):
+        d = self.s.recv(1 << 20)
+        if not d:
+            self.eof = True
+        self.buf += d
+        return bool(d)
+
+    def head(self):
+        while b"\r\n\r\n" not in self.buf:
+            if not self.fill():
+                raise SystemExit("EOF before a response head")
+        h, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        return h + b"\r\n\r\n"
+
+    def body(self, n, upto_eof=False):
+        """up to n bytes (all n unless the connection ends); yields pieces"""
+        left = n
+        while left:
+            if not self.buf and (self.eof or not self.fill()):
+                if upto_eof:
+                    return
+                raise SystemExit("EOF with %d body bytes missing" % left)
+            p = self.buf[:left]
+            self.buf = self.buf[len(p):]
+            left -= len(p)
+            yield p
+
+
+def response(r, path, upto_eof=False):
+    """reads one response to path; returns its summary line"""
+    head = r.head()
+    whole = hashlib.sha256(head)
+    status = head.split(b" ", 2)[1].decode()
+    cl = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            cl = int(v)
+    got = hashlib.sha256()
+    n = 0
+    for p in r.body(cl, upto_eof):
+        got.update(p)
+        whole.update(p)
+        n += len(p)
+    parts = path.strip("/").split("/")
+    if parts[0] in ("big", "cut"):
+        want_n = int(parts[1]) if parts[0] == "big" else int(parts[1]) // 2
+        ok = n == want_n and got.hexdigest() == gen_sha(want_n, int(parts[2]))
+    else:
+        body = ("small %s\n" % parts[1]).encode()
+        ok = n == len(body) and got.hexdigest() == hashlib.sha256(body).hexdigest()
+    if not ok:
+        print("%s: body of %d bytes is not the backend's" % (path, n))
+        sys.exit(1)
+    return "%s %s %d ok %s" % (path, status, n, whole.hexdigest()[:16])
+
+
+def req(path):
+    return ("GET %s HTTP/1.1\r\nHost: body.example\r\n\r\n" % path).encode()
+
+
+def client(port, case):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    r = Reader(s)
+    big = 20 << 20
+    out = []
+    if case == "seq":
+        # keep-alive: big, small, big on one connection
+        for path in ("/big/%d/1" % big, "/small/1", "/big/%d/2" % big, "/small/2"):
+            s.sendall(req(path))
+            out.append(response(r, path))
+    elif case == "pipe":
+        # everything in one write: the requests behind the big body wait in
+        # the gateway's receive queue while the kernel carries the body
+        paths = ("/big/%d/3" % big, "/small/3", "/big/%d/4" % (big + 12345), "/small/4",
+                 "/big/%d/5" % (400 << 10))
+        s.sendall(b"".join(req(p) for p in paths))
+        for path in paths:
+            out.append(response(r, path))
+    elif case == "cut":
+        # the upstream closes mid-body: what the client sees, then the end
+        path = "/cut/%d/6" % big
+        s.sendall(req(path))
+        out.append(response(r, path, upto_eof=True))
+        while not r.eof and r.fill():
+            pass
+        out.append("then %s" % ("EOF" if r.eof and not r.buf else "%d more bytes" % len(r.buf)))
+    else:
+        raise SystemExit("unknown case " + case)
+    s.close()
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "backend":
+        backend(int(sys.argv[2]))
+    else:
+        client(int(sys.argv[2]), sys.argv[3])
