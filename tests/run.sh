@@ -11,19 +11,31 @@ cd "$(dirname "$0")/.."
 
 # conformance, both modes side by side (every case leases its own machine-wide
 # address slot, and cases mostly wait on the network), then the per-case
-# verdicts of the two modes must be identical
+# verdicts of the two modes must be identical. Next to them, mode no-bpf with
+# every HTTP request over HTTP/2 (--client h2c, the cases that send HTTP
+# requests), which must pass on its own
 if [ "${1:-}" = "--conformance-both" ]; then
 	out=$B/test-results
 	python3 tests/conformance/run.py --mode bpf -j 3 > "$out/conformance-bpf.txt" 2>&1 &
 	pid1=$!
+	python3 tests/conformance/run.py --mode no-bpf --client h2c -j 2 \
+		> "$out/conformance-h2c.txt" 2>&1 &
+	pid3=$!
 	python3 tests/conformance/run.py --mode no-bpf -j 3 > "$out/conformance-no-bpf.txt" 2>&1
 	rc2=$?
 	wait $pid1
 	rc1=$?
-	cat "$out/conformance-bpf.txt" "$out/conformance-no-bpf.txt"
+	wait $pid3
+	rc3=$?
+	cat "$out/conformance-bpf.txt" "$out/conformance-no-bpf.txt" "$out/conformance-h2c.txt"
 	if [ $rc1 -eq 249 ] && [ $rc2 -eq 249 ]; then
 		tail -n 1 "$out/conformance-no-bpf.txt"
 		exit 249
+	fi
+	if [ $rc3 -ne 0 ] && [ $rc3 -ne 249 ]; then
+		echo "conformance: cases failed with every request over HTTP/2 (--client h2c):"
+		grep -E '^FAIL ' "$out/conformance-h2c.txt"
+		exit 1
 	fi
 	grep -E '^(PASS|FAIL|SKIP) ' "$out/conformance-bpf.txt" | awk '{print $1, $2}' | sort > "$out/conf-bpf.verdicts"
 	grep -E '^(PASS|FAIL|SKIP) ' "$out/conformance-no-bpf.txt" | awk '{print $1, $2}' | sort > "$out/conf-nobpf.verdicts"

@@ -74,15 +74,60 @@ def spawn_h2_echo(echo, ns, pod, dep, ip, ports, log_path):
 def h2c_request(resp_cls, addr, port, method, host, path, headers, timeout):
     """one HTTP/2 request with prior knowledge on a fresh connection (curl),
     as upstream's H2CPriorKnowledgeProtocol round tripper; fills a run.py Resp"""
+    return h2_request(resp_cls, addr, port, method, host, path, headers, timeout)
+
+
+def pinned_key(crt):
+    """the public key of certificate file crt as a PEM file next to it (curl
+    --pinnedpubkey), made once"""
+    pub = crt + ".pub.pem"
+    if not os.path.exists(pub):
+        p = subprocess.run(["openssl", "x509", "-pubkey", "-noout", "-in", crt],
+                           capture_output=True, timeout=10)
+        if p.returncode != 0:
+            raise RuntimeError("openssl x509 -pubkey %s: %s" % (crt, p.stderr.decode().strip()))
+        with open(pub + ".tmp", "wb") as f:
+            f.write(p.stdout)
+        os.rename(pub + ".tmp", pub)
+    return pub
+
+
+def h2_request(resp_cls, addr, port, method, host, path, headers, timeout, tls=None):
+    """one HTTP/2 request on a fresh connection (curl): h2c with prior
+    knowledge, or with tls = {"sni", "ca", "cert", "key"} HTTPS with ALPN h2.
+    The answer must come over HTTP/2 (a server picking http/1.1 by ALPN is an
+    error, not a fallback). Fills a run.py Resp.
+
+    What curl would add or change is undone: no Accept header (the Go client
+    sends none), paths sent as written (--path-as-is: no dot-segment
+    removal), a header with an empty value sent as one ("Name;"). The Host
+    header becomes :authority (curl does that for HTTP/2), which is what the
+    upstream Go client does too.
+
+    TLS: the served certificate must be the Secret's (its public key pinned,
+    curl --pinnedpubkey); names are not checked, for the reason run.py's
+    tls_context gives (wildcards "*"/"*.org" that OpenSSL refuses)."""
     r = resp_cls()
-    args = ["curl", "-sS", "--http2-prior-knowledge", "-i", "-X", method,
-            "--max-time", str(timeout), "-H", "Host: " + host,
-            "-H", "User-Agent: Go-http-client/2.0"]
+    args = ["curl", "-sS", "-i", "--path-as-is", "--max-time", str(timeout),
+            "-H", "Host: " + host, "-H", "User-Agent: Go-http-client/2.0", "-H", "Accept:"]
+    if method == "HEAD":
+        args.append("--head")
+    elif method != "GET":
+        args += ["-X", method]
     for k, v in headers:
         if k.lower() == "x-echo-set-header" and not v:
             continue
-        args += ["-H", "%s: %s" % (k, v)]
-    args.append("http://%s:%d%s" % (addr, port, path))
+        args += ["-H", "%s: %s" % (k, v) if v != "" else "%s;" % k]
+    if tls:
+        name = tls.get("sni") or addr
+        args += ["--http2", "-k", "--pinnedpubkey", pinned_key(tls["ca"])]
+        if tls.get("sni"):
+            args += ["--connect-to", "%s:%d:%s:%d" % (name, port, addr, port)]
+        if tls.get("cert"):
+            args += ["--cert", tls["cert"], "--key", tls["key"]]
+        args.append("https://%s:%d%s" % (name, port, path))
+    else:
+        args += ["--http2-prior-knowledge", "http://%s:%d%s" % (addr, port, path)]
     try:
         p = subprocess.run(args, capture_output=True, timeout=timeout + 2)
     except subprocess.TimeoutExpired:
@@ -98,6 +143,9 @@ def h2c_request(resp_cls, addr, port, method, host, path, headers, timeout):
         r.status = int(lines[0].split()[1])
     except (IndexError, ValueError):
         r.error = "bad status line %r" % lines[0]
+        return r
+    if not lines[0].startswith("HTTP/2 "):
+        r.error = "answered over %s, not HTTP/2" % lines[0].split()[0]
         return r
     for ln in lines[1:]:
         if ":" in ln:

@@ -12,7 +12,7 @@ requests the way the upstream suite does (retry until RequiredConsecutive-
 Successes in a row within MaxTimeToConsistency) and checks the response and
 what the backend saw. Everything started for a case is killed when it ends.
 
-Usage: run.py [--mode bpf|no-bpf] [--case NAME]... [-j N] [--report] [-v]
+Usage: run.py [--mode bpf|no-bpf] [--client http1|h2c] [--case NAME]... [-j N] [--report] [-v]
 Exit 0 only if no case failed; 249 (skip) when the upstream data or the
 binaries are missing.
 """
@@ -227,7 +227,11 @@ def tls_context(ca_file):
 def http_request(addr, port, method, host, path, headers, timeout=REQUEST_TIMEOUT, tls=None):
     """one request on a fresh connection, as the upstream round tripper does
     (a new client per request; redirects never followed). tls: (context,
-    server name) to speak HTTPS with that SNI"""
+    server name[, files]) to speak HTTPS with that SNI. With --client h2c
+    the request goes over HTTP/2 instead (grpc_kind.h2_request)"""
+    if CLIENT != "http1":
+        return grpc_kind.h2_request(Resp, addr, port, method, host, path, headers, timeout,
+                                    tls[2] if tls else None)
     r = Resp()
     lines = ["%s %s HTTP/1.1" % (method, path), "Host: " + host,
              "User-Agent: Go-http-client/1.1"]
@@ -349,6 +353,31 @@ def ws_probe(addr, port, host, path, spec, timeout=REQUEST_TIMEOUT):
 
 def calc_host(addr, port):
     return addr if port == 80 else "%s:%d" % (addr, port)
+
+
+# ---------------------------------------------------------------- --client h2c
+
+CLIENT = "http1"    # --client: http1, or h2c (every HTTP request over HTTP/2)
+
+
+def h2_skip_reason(spec):
+    """why a case does not run with --client h2c, or None. It runs when one
+    of its phases sends a plain HTTP request (gRPC and L4 requests in it run
+    as always; WebSocket ones stay HTTP/1.1, see h2_only_ws)"""
+    reqs = []
+    for ph in [spec] + list(spec.get("then") or []):
+        reqs += ph.get("requests") or []
+    plain = [e for e in reqs if e.get("grpc") is None and e.get("l4") is None]
+    if not plain:
+        return "--client h2c: sends no HTTP request (status, gRPC or L4 only): " \
+            "nothing of it changes over HTTP/2"
+    if "TLSRoute" in (spec.get("features") or []) and "HTTPRoute" not in (spec.get("features") or []):
+        return "--client h2c: TLSRoute passthrough: the HTTPS requests cross gwbpf as opaque TLS, " \
+            "so ALPN and the HTTP version are the backend's (echo-basic's TLS port: HTTP/1.1)"
+    if all(e.get("websocket") for e in plain):
+        return "--client h2c: WebSocket by HTTP/1.1 Upgrade only; HTTP/2 has no Upgrade " \
+            "(RFC 9113 8.6) and gwbpf does not offer RFC 8441 extended CONNECT"
+    return None
 
 
 # ---------------------------------------------------------------- expectations
@@ -972,6 +1001,7 @@ class Runner:
         if crt is None:
             raise RuntimeError("tls: no runner-generated Secret %s/%s" % (ns, name))
         ctx = tls_context(crt)
+        files = {"sni": t.get("serverName", ""), "ca": crt}   # for the HTTP/2 client (curl)
         if t.get("clientSecret"):
             # present this client certificate when the server asks for one
             cns, cname = t["clientSecret"].split("/", 1)
@@ -979,7 +1009,8 @@ class Runner:
             if ccrt is None:
                 raise RuntimeError("tls: no runner-generated Secret %s/%s" % (cns, cname))
             ctx.load_cert_chain(ccrt, ccrt[:-len(".crt")] + ".key")
-        return ctx, t.get("serverName", "")
+            files["cert"], files["key"] = ccrt, ccrt[:-len(".crt")] + ".key"
+        return ctx, t.get("serverName", ""), files
 
     def run_requests(self, items, reqs, first_budget):
         budget = first_budget
@@ -1195,8 +1226,9 @@ class Runner:
             lines.append("  sent:     WebSocket ws://%s:%d%s Host: %s frames: %s" % (
                 addr, port, path, host, json.dumps(exp["websocket"].get("exchange"))))
         else:
-            lines.append("  sent:     %s %s://%s:%d%s Host: %s%s headers: %s" % (
-                method, "https" if tls else "http", addr, port, path, host,
+            lines.append("  sent:     %s %s://%s:%d%s %s: %s%s headers: %s" % (
+                method, "https" if tls else "http", addr, port, path,
+                "Host" if CLIENT == "http1" else "over HTTP/2, :authority", host,
                 " SNI: %s" % tls[1] if tls else "", dict(headers)))
         e = {k: exp[k] for k in ("expectedRequest", "response", "backend", "namespace",
                                  "redirectRequest", "nonEchoResponse", "websocket", "tls") if k in exp}
@@ -1441,6 +1473,13 @@ def write_docs_readme(docs, results, cases, report):
         "pass every case: `supported-features.txt` (what gwbpf reports in GatewayClass",
         "`status.supportedFeatures`).",
         "",
+        "HTTP/2: `make conformance` also runs, in mode no-bpf, every case that sends HTTP requests",
+        "with `--client h2c`: each request over HTTP/2 (h2c with prior knowledge on HTTP listeners,",
+        "ALPN `h2` on HTTPS ones), compared exactly as over HTTP/1.1; it must pass as well. The",
+        "cases it skips (no HTTP request, WebSocket, TLSRoute passthrough) and the wire differences",
+        "it deals with (`:authority`, lowercase names, no hop-by-hop fields):",
+        "`tests/conformance/README.md`, \"Every request over HTTP/2\".",
+        "",
         "Gateway API %s, channel %s:" % (report["gatewayAPIVersion"], report["gatewayAPIChannel"]),
         "",
     ]
@@ -1497,13 +1536,21 @@ def main():
     ap.add_argument("--case", action="append", default=[],
                     help="run only this case (name or file stem); repeatable")
     ap.add_argument("-j", type=int, default=1, help="cases in parallel (1-4)")
+    ap.add_argument("--client", choices=["http1", "h2c", "h2"], default="http1",
+                    help="h2c (or its alias h2): send every HTTP request over HTTP/2, h2c "
+                    "with prior knowledge on HTTP listeners, ALPN h2 on HTTPS ones")
     ap.add_argument("--report", action="store_true",
                     help="write docs/conformance/report.yaml and supported-features.txt")
     ap.add_argument("-v", "--verbose", action="store_true", help="print gwbpf's log on failure")
     a = ap.parse_args()
     a.j = max(1, min(4, a.j))
-    global MODE_RUN
+    global MODE_RUN, CLIENT
     MODE_RUN = a.mode
+    CLIENT = "h2c" if a.client == "h2" else a.client
+    if CLIENT != "http1" and shutil.which("curl") is None:
+        skip_exit("--client h2c needs curl")
+    if CLIENT != "http1" and a.report:
+        ap.error("--report describes the HTTP/1.1 run; it cannot be combined with --client")
 
     gwapi = gateway_api_dir()
     if not gwapi:
@@ -1568,6 +1615,10 @@ def run_cases(a, gwapi):
             results[c.name] = ("SKIP", c.spec["skip"])
             out("SKIP %s: %s" % (c.name, c.spec["skip"]))
             return
+        if CLIENT != "http1" and h2_skip_reason(c.spec):
+            results[c.name] = ("SKIP", h2_skip_reason(c.spec))
+            out("SKIP %s: %s" % (c.name, results[c.name][1]))
+            return
         slot, lease = lease_slot()
         try:
             t0 = time.monotonic()
@@ -1598,7 +1649,7 @@ def run_cases(a, gwapi):
         list(ex.map(one, cases))
 
     n = {s: sum(1 for v in results.values() if v[0] == s) for s in ("PASS", "FAIL", "SKIP")}
-    out("mode %s" % a.mode)
+    out("mode %s%s" % (a.mode, "" if CLIENT == "http1" else ", client " + CLIENT))
     out("%d passed, %d failed, %d skipped" % (n["PASS"], n["FAIL"], n["SKIP"]))
     if a.report:
         write_report(results, cases)
