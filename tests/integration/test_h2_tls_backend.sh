@@ -222,8 +222,9 @@ body=$(curl -sS --max-time 10 "http://$A/h2tls/one") || gw_fail "HTTP/1.1 client
 body=$(curl -sS --max-time 10 --http2-prior-knowledge "http://$A/h2tls/two") ||
 	gw_fail "h2c client: curl failed"
 [ "$(field "$body" proto)" = HTTP/2.0 ] || gw_fail "h2c client: backend did not get HTTP/2: $body"
-c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://$A/h2bad/x") || true
+c=$(curl -s -o "$GW_TMP/bad" -w '%{http_code}' --max-time 10 "http://$A/h2bad/x") || true
 [ "$c" = 502 ] || gw_fail "HTTP/1.1 client, wrong CA on an h2c port: got $c, want 502"
+grep -q upstream_tls_verify "$GW_TMP/bad" || gw_fail "HTTP/1.1 client: 502 without the reason: $(cat "$GW_TMP/bad")"
 c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --http2-prior-knowledge \
 	"http://$A/h2bad/x") || true
 [ "$c" = 502 ] || gw_fail "h2c client, wrong CA on an h2c port: got $c, want 502"

@@ -139,14 +139,26 @@ static int out_printf(struct h2b *b, const char *fmt, ...)
 	return out_add(b, tmp, (size_t)n);
 }
 
-/* fail() : a gateway-made answer (the bridge could not forward) and close */
-static void fail(struct h2b *b, int status)
+/* fail_why() : a gateway-made answer (the bridge could not forward) and
+ * close; why (one of the pool's reason identifiers, or NULL) becomes the
+ * body, since conn.c logs this answer as the backend's */
+static void fail_why(struct h2b *b, int status, const char *why)
 {
 	h2up_cancel(&b->hs);
-	if (!b->resp_head_done)
+	if (!b->resp_head_done && why)
+		out_printf(b,
+			   "HTTP/1.1 %d %s\r\ncontent-type: text/plain\r\ncontent-length: %zu\r\n"
+			   "connection: close\r\n\r\ngwbpf: %s\n",
+			   status, gw_http_status_reason(status), strlen(why) + 8, why);
+	else if (!b->resp_head_done)
 		out_printf(b, "HTTP/1.1 %d %s\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
 			   status, gw_http_status_reason(status));
 	b->st = H2B_CLOSE;
+}
+
+static void fail(struct h2b *b, int status)
+{
+	fail_why(b, status, NULL);
 }
 
 /* ---- the answer (h2up ops; owner = b) ---- */
@@ -297,7 +309,7 @@ static void op_closed(void *owner, uint32_t code, bool retry)
 	if (!b->resp_end || code) {
 		/* reset or broken before the end: conn.c sees 502 or a cut body */
 		if (!b->resp_head_done)
-			fail(b, 502);
+			fail_why(b, 502, b->hs.why);
 		else
 			b->st = H2B_CLOSE;
 	}
@@ -337,7 +349,7 @@ static bool start(struct h2b *b)
 	struct gw_http_limits lim;
 	struct gw_http_req req;
 	size_t n = 0, nb = 0;
-	int used;
+	int used, err;
 
 	gw_http_limits_default(&lim);
 	lim.max_headers = H2B_MAX_FIELDS;
@@ -385,9 +397,10 @@ static bool start(struct h2b *b)
 	b->status = 0;
 	b->resp_head_done = b->resp_chunked = b->resp_nobody = b->resp_end = b->in_trailers = false;
 	/* nghttp2 copies nv: the head may go once submitted */
-	if (h2up_submit_cl(b->w, &b->ss, b->sslen, b->ir, b->cluster, nv, n, !b->req_end, &h2b_ops,
-			   b, &b->hs)) {
-		fail(b, 502);
+	err = h2up_submit_cl(b->w, &b->ss, b->sslen, b->ir, b->cluster, nv, n, !b->req_end,
+			     &h2b_ops, b, &b->hs);
+	if (err) {
+		fail_why(b, 502, err == -EPROTO ? "upstream_tls_policy" : "upstream_connect");
 		return false;
 	}
 	b->in_off += (size_t)used;
