@@ -44,12 +44,15 @@ struct {
 
 /* gw_body_parse() : the length of the next message, remembered in b->msg
  * for the verdict. skb->len counts the whole skb, including bytes before the
- * message start when the previous message ended inside it (strparser's
- * offset, invisible here; observed on 6.18), and an answer beyond what the
- * skb holds makes strparser wait for more. So messages must never end inside
- * an skb except where the offset is known:
- *   - userspace starts the splice only with an empty receive queue, so the
- *     first message starts an skb;
+ * message start when the previous message ended inside it or userspace read
+ * part of it (strparser's offset, invisible here; observed on 6.18), and an
+ * answer beyond what is there makes strparser wait for more. So:
+ *   - the first message is exactly what was unread when the splice started
+ *     (b->first, from userspace): it starts at an unknown offset but is all
+ *     there, and ends at the end of the last queued skb (unless TCP
+ *     coalesced new bytes into that skb meanwhile: then messages overshoot
+ *     skbs and wait for the next one, still inside the budget: slower, not
+ *     wrong);
  *   - within the budget a message is the whole skb, or, when the budget ends
  *     inside it, exactly the budget (the one cut);
  *   - after the budget every message is 1 byte, which is always there: the
@@ -65,6 +68,10 @@ int gw_body_parse(struct __sk_buff *skb)
 
 	if (!b)
 		return len;
+	if (b->first) {
+		len = b->first;
+		b->first = 0;
+	}
 	if (!b->left)
 		len = 1;
 	else if (len > b->left)

@@ -113,9 +113,9 @@ void gw_splice_unpair(struct gw_splice *sp, struct gw_splice_pair *p);
  * to fd_out, carried by the kernel (bpf/sk_skb_body.bpf.c), after which both
  * sockets are the caller's again with nothing read past the body:
  *
- *   start:  only when the caller holds no unwritten byte for fd_out and
- *           fd_in has nothing unread (-EAGAIN: forward what is there, try
- *           again). Give the kernel all but the last
+ *   start:  only when the caller holds no unwritten byte for fd_out and no
+ *           read byte of the body (bytes of fd_in still unread are fine:
+ *           the kernel counts them in). Give the kernel all but the last
  *           byte of the body: err = gw_body_splice_start(sp, up, cl, left - 1,
  *           &r->bs). err < 0: not spliced (counted); go on in userspace.
  *   during: do not write to fd_out. Keep reading fd_in: it becomes readable
@@ -136,9 +136,8 @@ bool gw_body_splice_available(const struct gw_splice *sp);
 
 /* gw_body_splice_start() : inserts fd_in (body arrives) and fd_out (body
  * leaves), connected non-blocking TCP sockets, with budget bytes for the
- * kernel. 0 = the kernel carries them; -EAGAIN: fd_in has unread bytes (the
- * stream parser must start on an skb boundary): read and forward them, then
- * try again (not counted); -ENODEV (sp NULL or no body splice),
+ * kernel (bytes of fd_in not read yet count against it). 0 = the kernel
+ * carries them; -ENODEV (sp NULL or no body splice),
  * -ENOTCONN (a socket closing), -ENOSPC (map full), -EOPNOTSUPP (bypassed
  * socket), other -errno: nothing changed, b zeroed, counted. */
 int gw_body_splice_start(struct gw_splice *sp, int fd_in, int fd_out, uint64_t budget,

@@ -6,6 +6,8 @@
                                       and the first 64 KiB leave in one write, the
                                       rest 0.2 s later
                         /small/SEED   200, a short body
+                        /fast/N/SEED  as /big, without the pause: the gateway's
+                                      receive queue is not empty when it starts
                         /cut/N/SEED   Content-Length N, N // 2 bytes as /big, close
   client PORT CASE    prints one line per response (status, body length, whether
                       the body is gen()'s, sha256 of the whole response head and
@@ -77,14 +79,15 @@ def serve(conn):
             n, seed = int(parts[1]), int(parts[2])
             hdr = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n" \
                   b"Content-Length: %d\r\n\r\n" % n
-            limit = n if kind == "big" else n // 2
+            limit = n // 2 if kind == "cut" else n
             it = gen_iter(limit, seed)
             first = next(it, b"")
             conn.sendall(hdr + first)
             # a pause after the first 64 KiB: the gateway forwards them
             # and finds the upstream socket empty, where the body splice
             # can start (it only starts on an empty receive queue)
-            time.sleep(0.2)
+            if kind != "fast":
+                time.sleep(0.2)
             for p in it:
                 conn.sendall(p)
             if kind == "cut":
@@ -159,8 +162,8 @@ def response(r, path, upto_eof=False):
         whole.update(p)
         n += len(p)
     parts = path.strip("/").split("/")
-    if parts[0] in ("big", "cut"):
-        want_n = int(parts[1]) if parts[0] == "big" else int(parts[1]) // 2
+    if parts[0] in ("big", "fast", "cut"):
+        want_n = int(parts[1]) // 2 if parts[0] == "cut" else int(parts[1])
         ok = n == want_n and got.hexdigest() == gen_sha(want_n, int(parts[2]))
     else:
         body = ("small %s\n" % parts[1]).encode()
@@ -188,7 +191,7 @@ def client(port, case):
     elif case == "pipe":
         # everything in one write: the requests behind the big body wait in
         # the gateway's receive queue while the kernel carries the body
-        paths = ("/big/%d/3" % big, "/small/3", "/big/%d/4" % (big + 12345), "/small/4",
+        paths = ("/fast/%d/3" % big, "/small/3", "/fast/%d/4" % (big + 12345), "/small/4",
                  "/big/%d/5" % (400 << 10))
         s.sendall(b"".join(req(p) for p in paths))
         for path in paths:
@@ -201,6 +204,26 @@ def client(port, case):
         while not r.eof and r.fill():
             pass
         out.append("then %s" % ("EOF" if r.eof and not r.buf else "%d more bytes" % len(r.buf)))
+    elif case == "stall":
+        # the client reads nothing for a second: the kernel's redirects wait
+        # on a full send queue, then everything must still arrive in order
+        path = "/big/%d/7" % big
+        s.sendall(req(path) + req("/small/7"))
+        time.sleep(1.0)
+        out.append(response(r, path))
+        out.append(response(r, "/small/7"))
+    elif case == "abort":
+        # the client leaves mid-body; the gateway must go on serving
+        s.sendall(req("/big/%d/8" % big))
+        r.head()
+        for _ in r.body(2 << 20):
+            pass
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        r = Reader(s)
+        s.sendall(req("/small/8"))
+        out.append("abort then " + response(r, "/small/8"))
     else:
         raise SystemExit("unknown case " + case)
     s.close()

@@ -164,10 +164,6 @@ int gw_body_splice_start(struct gw_splice *sp, int fd_in, int fd_out, uint64_t b
 		why = GW_SPLICE_FB_BYPASS;
 		goto out;
 	}
-	/* the stream parser must start at the start of an skb (see
-	 * gw_body_parse()): nothing of fd_in may wait unread, partly read */
-	if (ioctl(fd_in, SIOCINQ, &inq) == 0 && inq > 0)
-		return -EAGAIN;
 	err = gw_body_cookie(fd_in, &b->cookie_in);
 	if (!err)
 		err = gw_body_cookie(fd_out, &b->cookie_out);
@@ -175,8 +171,15 @@ int gw_body_splice_start(struct gw_splice *sp, int fd_in, int fd_out, uint64_t b
 		err = gw_splice_written(fd_out, &b->base_out);
 	if (err)
 		goto out;
+	/* what waits unread is the first message: the stream parser cannot
+	 * see where in its skb it starts (gw_body_parse()) */
+	if (ioctl(fd_in, SIOCINQ, &inq) == -1) {
+		err = -errno;
+		goto out;
+	}
 	bl.peer = b->cookie_out;
 	bl.left = budget;
+	bl.first = (uint64_t)inq;
 	if (bpf_map_update_elem(sp->body_left_fd, &b->cookie_in, &bl, BPF_NOEXIST)) {
 		err = -errno;
 		goto out;

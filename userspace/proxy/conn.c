@@ -1440,50 +1440,20 @@ static void splice_timer_cb(struct gw_loop *loop, struct gw_timer *t);
 /* body_splice_try() : hands the rest of a large Content-Length response body
  * to the kernel (gwbpf/splice.h "body splice") once we hold none of it: the
  * kernel carries all but the last byte, whose arrival wakes us at the end.
- * Plain TCP both ways only; the response filters work on the head alone.
- * The kernel's stream parser must start on an empty receive queue: while
- * the upstream is ahead of us, forward what waits (a bounded number of
- * rounds, as the loop would anyway) until the queue is empty. Returns true
- * when it moved bytes. */
-static bool body_splice_try(struct gw_conn *c)
+ * Plain TCP both ways only; the response filters work on the head alone. */
+static void body_splice_try(struct gw_conn *c)
 {
 	struct gw_req *r = c->req;
 	struct gw_splice *sp = gw_splice_default();
-	bool moved = false, eof = false;
-	ssize_t n;
-	int err;
 
-	if (r->bs_tried || r->rbody.type != GW_BODY_CL || c->tls || !r->uc || r->uc->tls ||
-	    !r->uc->connected || !r->qbody.done || r->uout.data || !gw_body_splice_available(sp))
-		return false;
-	for (int round = 0; round < 64; round++) {
-		if (r->rbody.done || r->rbody.left < GW_BODY_SPLICE_MIN || r->uin.data ||
-		    c->out.data || r->up_eof)
-			break;
-		err = gw_body_splice_start(sp, r->uc->fd, c->fd, r->rbody.left - 1, &r->bs);
-		if (err != -EAGAIN) {
-			r->bs_tried = true;
-			if (!err)
-				r->bs_budget = r->rbody.left - 1;
-			break;
-		}
-		n = up_read(c->w, r->uc, &r->uin, &eof);
-		if (eof)
-			r->up_eof = true;
-		if (n <= 0)
-			break;
-		r->last_up_ms = gw_loop_now(c->w->loop);
-		if (b_alloc(c->w, &c->out))
-			break;
-		r->bytes_out += body_move(&r->rbody, &r->uin, &c->out);
-		n = client_write(c);
-		if (n > 0)
-			gw_stat_add(c->w, bytes_out, (uint64_t)n);
-		moved = true;
-		if (n < 0)
-			break; /* conn_update() meets the error again and ends */
-	}
-	return moved;
+	if (r->bs_tried || r->rbody.type != GW_BODY_CL || r->rbody.done ||
+	    r->rbody.left < GW_BODY_SPLICE_MIN || r->uin.data || c->out.data || c->tls || !r->uc ||
+	    r->uc->tls || !r->uc->connected || r->up_eof || !r->qbody.done || r->uout.data ||
+	    !gw_body_splice_available(sp))
+		return;
+	r->bs_tried = true;
+	if (!gw_body_splice_start(sp, r->uc->fd, c->fd, r->rbody.left - 1, &r->bs))
+		r->bs_budget = r->rbody.left - 1;
 }
 
 /* body_splice_back() : the kernel's part of the body is over when the
@@ -1618,8 +1588,8 @@ static bool req_step(struct gw_conn *c)
 			r->resp_done = true;
 			r->up_reusable = false;
 			progress = true;
-		} else if (body_splice_try(c)) {
-			progress = true;
+		} else {
+			body_splice_try(c);
 		}
 	}
 	return progress;

@@ -101,7 +101,9 @@ struct gw_body_left {
 	__u64 msg;    /* length of the message being parsed (the parser's answer):
 		       the verdict's skb->len is not it when strparser cut or
 		       joined skbs (observed on 6.18) */
+	__u64 first;  /* bytes unread in the socket when the splice started: the
+		       first message, whatever skb offset it starts at; 0 = done */
 };
-_Static_assert(sizeof(struct gw_body_left) == 40, "gw_body_left ABI");
+_Static_assert(sizeof(struct gw_body_left) == 48, "gw_body_left ABI");
 
 #endif
