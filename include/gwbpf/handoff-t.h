@@ -9,6 +9,8 @@
  *   old -> new  SOCKETS    n records + n fds (SCM_RIGHTS), as many packets
  *                          as needed, the last one flagged LAST
  *   new -> old  READY      the successor serves on the sockets it adopted
+ *   old -> new  STREAMS    only if HELLO said F_STREAMS: spliced streams,
+ *                          n records + 2n fds (client, upstream) per packet
  *   old -> new  RELEASED   the predecessor closed its admin listener and
  *                          drains; the successor may bind the admin address
  *   old -> new  REFUSED    version mismatch (the header carries the old
@@ -33,9 +35,13 @@ enum gw_handoff_type {
 	GW_HANDOFF_READY,
 	GW_HANDOFF_RELEASED,
 	GW_HANDOFF_REFUSED,
+	GW_HANDOFF_STREAMS,
 };
 
-#define GW_HANDOFF_F_LAST 0x1u /* SOCKETS: no more packets follow */
+#define GW_HANDOFF_STREAM_BATCH 32 /* stream records per STREAMS packet (2 fds each) */
+
+#define GW_HANDOFF_F_LAST    0x1u /* SOCKETS: no more packets follow */
+#define GW_HANDOFF_F_STREAMS 0x2u /* HELLO: the successor keeps spliced streams */
 
 struct gw_handoff_hdr {
 	uint32_t magic;   /* GW_HANDOFF_MAGIC */
@@ -57,5 +63,16 @@ struct gw_handoff_rec {
 	char address[64];  /* numeric, NUL-terminated, as the IR bind spells it */
 };
 _Static_assert(sizeof(struct gw_handoff_rec) == 72, "gw_handoff_rec layout");
+
+/* one spliced stream: the pair bookkeeping of struct gw_splice_pair; the
+ * receiver checks both fds' SO_COOKIE against it */
+struct gw_handoff_stream_rec {
+	uint64_t cookie[2];   /* client side, upstream side */
+	uint64_t base[2];
+	uint64_t user_in[2];
+	uint64_t user_out[2];
+	uint64_t fwd[2];
+};
+_Static_assert(sizeof(struct gw_handoff_stream_rec) == 80, "gw_handoff_stream_rec layout");
 
 #endif

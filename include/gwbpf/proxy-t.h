@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gwbpf/splice-t.h"
+
 /* Every connection buffer has this fixed size and comes from a per-worker
  * pool (haproxy tune.bufsize). A request head must fit in one buffer, so this
  * is also the header size limit (431 beyond). */
@@ -48,6 +50,13 @@ struct gw_proxy_sock {
 	uint16_t port;
 	int type;         /* SOCK_STREAM or SOCK_DGRAM */
 	int fd;
+};
+
+/* a spliced stream handed between daemons at a graceful restart: its two
+ * sockets and the splice bookkeeping of the pair (gwbpf/splice-t.h) */
+struct gw_proxy_stream {
+	int fd[2];                /* client side, upstream side */
+	struct gw_splice_pair sp; /* sp.fd[] are the sender's numbers: use fd[] */
 };
 
 /* counters summed over workers (relaxed atomics; for /metrics) */

@@ -49,6 +49,14 @@ size_t gw_proxy_inherit_done(struct gw_proxy *p);
  * worker, for a successor. *socks is malloc'd, the caller closes the fds and
  * frees it. 0 or -errno. */
 int gw_proxy_listener_fds(struct gw_proxy *p, struct gw_proxy_sock **socks, size_t *n);
+/* gw_proxy_export_streams() : asks every worker for its WebSocket tunnels
+ * that the kernel splices both ways with nothing held in userspace, and
+ * waits for the answers (at most wait_ms). Each one is handed over: *v
+ * (malloc'd, caller frees) holds dups of its fds (caller owns them) and its
+ * pair state, and the worker forgot the connection without touching the
+ * stream. Everything else stays and drains. 0 or -ENOMEM. */
+int gw_proxy_export_streams(struct gw_proxy *p, uint32_t wait_ms, struct gw_proxy_stream **v,
+			    size_t *n);
 /* gw_proxy_set_handed_over() : the listening sockets now belong to a
  * successor. The next gw_proxy_shutdown() drains softly: idle keep-alive
  * connections stay open until their next request (answered with

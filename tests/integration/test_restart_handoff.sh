@@ -8,9 +8,11 @@
 #    takes over, then C (2 workers) takes over from B: wrk must see zero
 #    failed requests and zero refused connections (both counted and printed);
 #    A and B exit 0, each within its --drain-timeout;
-#  - a WebSocket stream opened through A (spliced by the kernel when the
-#    splice works) keeps echoing after B took over, and ends when A's drain
-#    timeout ends, as documented: streams stay with the old daemon;
+#  - a WebSocket stream opened through A, spliced by the kernel, is handed
+#    to B with the sockets, then by B to C: it echoes on (every line
+#    checked) after A and B exited, and the client's FIN travels through C
+#    to the backend and back (a clean close). Where the splice does not
+#    work, the stream stays in A's userspace relay and ends with A's drain;
 #  - peers that are not a gwbpf daemon: a client sending garbage to C's
 #    handoff socket changes nothing (C keeps serving, no handover); a new
 #    daemon whose PATH is a stale file, a server speaking another protocol
@@ -124,10 +126,11 @@ MODE=$(stat -c %a "$HSOCK")
 gw_log "handoff socket $HSOCK mode $MODE"
 [ "$MODE" = 600 ] || gw_fail "handoff socket mode $MODE, want 600"
 
-# a WebSocket stream through A: one line every 50 ms, each echo checked;
-# prints "lines_ok t_end how" when the stream ends (or after 30 s)
-$GW_PY - "$LPORT" > "$GW_TMP/ws.out" 2> "$GW_TMP/ws.log" << 'PYEOF' &
-import socket, sys, time
+# a WebSocket stream through A: one line every 50 ms, each echo checked,
+# until the file "ws.stop" appears (or 40 s); then the client half-closes and
+# waits for the stream's EOF. Prints "lines t_end how t_last_echo".
+$GW_PY - "$LPORT" "$GW_TMP/ws.stop" > "$GW_TMP/ws.out" 2> "$GW_TMP/ws.log" << 'PYEOF' &
+import os, socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 s.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
@@ -135,13 +138,13 @@ head = b""
 while b"\r\n\r\n" not in head:
     d = s.recv(4096)
     if not d:
-        print(0, "%.3f" % time.time(), "no-101"); sys.exit(0)
+        print(0, "%.3f" % time.time(), "no-101", 0); sys.exit(0)
     head += d
 if b" 101 " not in head.split(b"\r\n")[0]:
-    print(0, "%.3f" % time.time(), "no-101"); sys.exit(0)
+    print(0, "%.3f" % time.time(), "no-101", 0); sys.exit(0)
 rest = head.split(b"\r\n\r\n", 1)[1]
-ok, how, end = 0, "timeout", time.time() + 30
-while time.time() < end:
+ok, how, end, last = 0, "stopped", time.time() + 40, 0.0
+while time.time() < end and not os.path.exists(sys.argv[2]):
     line = b"line %06d\n" % ok
     try:
         s.sendall(line)
@@ -154,13 +157,21 @@ while time.time() < end:
         rest = b""
     except OSError as e:
         how = "error"; break
-    if how != "timeout":
+    if how != "stopped":
         break
     if got != line:
         how = "corrupt"; break
     ok += 1
+    last = time.time()
     time.sleep(0.05)
-print(ok, "%.3f" % time.time(), how)
+if how == "stopped":
+    # our FIN must travel to the backend, and the backend's back to us
+    s.shutdown(socket.SHUT_WR)
+    try:
+        how = "clean" if s.recv(100) == b"" else "extra-bytes"
+    except OSError:
+        how = "reset"
+print(ok, "%.3f" % time.time(), how, "%.3f" % last)
 PYEOF
 WS=$!
 gw_track $WS
@@ -170,6 +181,8 @@ while [ "$(started)" != "" ] && [ "$(started)" -lt 2 ] && [ $i -lt 20 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
+WS_SPLICED=0
+[ "$(started)" != "" ] && [ "$(started)" -ge 2 ] && WS_SPLICED=1
 gw_log "splices started in A (the self-check counts one): $(started)"
 
 # load through all the takeovers: 2 threads, 16 keep-alive connections
@@ -196,6 +209,7 @@ wait_log C "handoff: took over" 15 || fail "C did not take over from B"
 grep -q "handoff: 2 listening sockets from the daemon" "$GW_TMP/C.log" ||
 	fail "C did not receive the two sockets B inherited"
 wait_exit "$B" $((DRAIN / 1000 + 5)) || fail "B still runs after handing over to C"
+T_BX=$(now)
 gw_log "B exited $RC ($(grep -c 'handed over and drained' "$GW_TMP/B.log") linger line: drained before its deadline, it waits for it or SIGTERM)"
 [ "$RC" = 0 ] || fail "B exited $RC after handing over, want 0"
 
@@ -219,19 +233,31 @@ gw_log "wrk: $1 requests through two takeovers; refused connections: $2; failed 
 [ "$2" = 0 ] || fail "$2 connections refused during the takeovers"
 [ "$3" = 0 ] || fail "$3 requests failed during the takeovers"
 
-# the stream opened through A: echoed on after B took over, ended with A's drain
+# the stream opened through A: spliced, it went to B, then to C, and ends
+# cleanly through C; relayed in userspace, it ended with A's drain
+i=0
+while kill -0 $WS 2> /dev/null && [ "$WS_SPLICED" = 1 ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
+kill -0 $WS 2> /dev/null || [ "$WS_SPLICED" = 0 ] || fail "the spliced stream did not outlive A and B"
+touch "$GW_TMP/ws.stop"
 i=0
 while kill -0 $WS 2> /dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 wait $WS
 gw_untrack $WS
-read -r WS_OK WS_END WS_HOW < "$GW_TMP/ws.out" || fail "the WebSocket client printed nothing"
-set -- $($GW_PY -c "print('%.2f %.2f' % ($WS_END - $T_B, $WS_END - $T_A))")
-gw_log "WebSocket stream via A: $WS_OK lines echoed, ended ($WS_HOW) $1 s after B took over, $2 s after A exited"
-[ "$WS_HOW" = eof ] || [ "$WS_HOW" = error ] || fail "the stream ended with '$WS_HOW', want the end of A's drain"
-$GW_PY -c "import sys; sys.exit(0 if $1 > 1.0 else 1)" || fail "the stream did not outlive the handover by 1 s (A drains $DRAIN ms)"
-# A's exit may lag its drain timeout (pins, threads) on a loaded machine
-$GW_PY -c "import sys; sys.exit(0 if $1 > $DRAIN / 1000 - 0.5 and $2 < 0.5 else 1)" ||
-	fail "the stream did not end when A's drain timeout ended"
+read -r WS_OK WS_END WS_HOW WS_LAST < "$GW_TMP/ws.out" || fail "the WebSocket client printed nothing"
+set -- $($GW_PY -c "print('%.2f %.2f %.2f' % ($WS_END - $T_B, $WS_END - $T_A, $WS_LAST - $T_BX))")
+gw_log "WebSocket stream via A (spliced: $WS_SPLICED): $WS_OK lines echoed, ended ($WS_HOW) $1 s after B took over, $2 s after A exited; last echo $3 s after B exited"
+if [ "$WS_SPLICED" = 1 ]; then
+	grep -q "handoff: 1 spliced streams handed over" "$GW_TMP/A.log" || fail "A did not hand the stream over"
+	grep -q "keeping 1 spliced streams" "$GW_TMP/B.log" || fail "B did not keep the stream"
+	grep -q "keeping 1 spliced streams" "$GW_TMP/C.log" || fail "C did not keep the stream from B"
+	[ "$WS_HOW" = clean ] || fail "the handed-over stream ended with '$WS_HOW', want a clean close through C"
+	$GW_PY -c "import sys; sys.exit(0 if $3 > 0 else 1)" || fail "no echo on the stream after A and B exited"
+else
+	[ "$WS_HOW" = eof ] || [ "$WS_HOW" = error ] || fail "the stream ended with '$WS_HOW', want the end of A's drain"
+	# A's exit may lag its drain timeout (pins, threads) on a loaded machine
+	$GW_PY -c "import sys; sys.exit(0 if $1 > $DRAIN / 1000 - 0.5 and $2 < 0.5 else 1)" ||
+		fail "the stream did not end when A's drain timeout ended"
+fi
 
 # C serves; a client speaking garbage on its handoff socket changes nothing
 gw_wait_http "http://127.0.0.1:$LPORT/" 200 5 || fail "C does not serve"

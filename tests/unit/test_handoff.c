@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -237,13 +238,13 @@ static void test_no_predecessor(void **state)
 
 	(void)state;
 	unlink(path);
-	assert_int_equal(gw_handoff_fetch(path, 1000, &socks, &n, &conn), -ENOENT);
+	assert_int_equal(gw_handoff_fetch(path, 1000, false, &socks, &n, &conn), -ENOENT);
 	/* a stale file: a socket nobody listens on any more */
 	s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	close(s);
-	assert_int_equal(gw_handoff_fetch(path, 1000, &socks, &n, &conn), -ECONNREFUSED);
+	assert_int_equal(gw_handoff_fetch(path, 1000, false, &socks, &n, &conn), -ECONNREFUSED);
 	assert_int_equal(conn, -1);
 	assert_int_equal(count_fds(), fds);
 }
@@ -258,7 +259,7 @@ static void test_fetch_checks_each_socket(void **state)
 	(void)state;
 	fds = count_fds();
 	fake_start(&f, FAKE_GOOD, 2);
-	assert_int_equal(gw_handoff_fetch(path, 2000, &socks, &n, &conn), 0);
+	assert_int_equal(gw_handoff_fetch(path, 2000, false, &socks, &n, &conn), 0);
 	/* the lying record's fd is closed, the true one kept */
 	assert_int_equal(n, 1);
 	assert_true(conn >= 0);
@@ -295,7 +296,7 @@ static void test_fetch_refuses_bad_peers(void **state)
 
 		fds = count_fds();
 		fake_start(&f, cases[i].mode, 2);
-		assert_int_equal(gw_handoff_fetch(path, 300, &socks, &n, &conn), cases[i].err);
+		assert_int_equal(gw_handoff_fetch(path, 300, false, &socks, &n, &conn), cases[i].err);
 		assert_int_equal(conn, -1);
 		assert_null(socks);
 		fake_stop(&f);
@@ -313,7 +314,7 @@ static void test_fetch_many_packets(void **state)
 
 	(void)state;
 	fake_start(&f, FAKE_MANY, 70);
-	assert_int_equal(gw_handoff_fetch(path, 2000, &socks, &n, &conn), 0);
+	assert_int_equal(gw_handoff_fetch(path, 2000, false, &socks, &n, &conn), 0);
 	assert_int_equal(n, 70);
 	for (i = 0; i < n; i++) {
 		assert_int_equal(socks[i].port, port_of(f.socks[0]));
@@ -329,6 +330,8 @@ static void test_fetch_many_packets(void **state)
 struct pred {
 	struct gw_loop *loop;
 	int lfd;            /* the listening socket it hands over */
+	int pair[2];        /* a connected TCP pair it hands over as a stream */
+	uint64_t cookie[2];
 	int handed;         /* handed_over() calls */
 	struct gw_timer stop;
 };
@@ -349,6 +352,47 @@ static int pred_sockets(void *arg, struct gw_proxy_sock **socks, size_t *n)
 	return 0;
 }
 
+static int pred_streams(void *arg, struct gw_proxy_stream **v, size_t *n)
+{
+	struct pred *p = arg;
+	struct gw_proxy_stream *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	for (int i = 0; i < 2; i++) {
+		s->fd[i] = dup(p->pair[i]);
+		s->sp.cookie[i] = p->cookie[i];
+		s->sp.base[i] = 1000 + i;
+		s->sp.user_in[i] = 7;
+		s->sp.user_out[i] = 9;
+		s->sp.fwd[i] = 7;
+	}
+	s->sp.paired = true;
+	*v = s;
+	*n = 1;
+	return 0;
+}
+
+static void tcp_pair(int fds[2], uint64_t cookie[2])
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int l = gw_sock_listen("127.0.0.1", 0, SOCK_STREAM, 4);
+
+	assert_true(l >= 0);
+	a.sin_addr.s_addr = htonl(0x7f000001);
+	a.sin_port = htons(port_of(l));
+	fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(fds[0], (struct sockaddr *)&a, sizeof(a)), 0);
+	fds[1] = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(fds[1] >= 0);
+	close(l);
+	for (int i = 0; i < 2; i++) {
+		len = sizeof(cookie[i]);
+		assert_int_equal(getsockopt(fds[i], SOL_SOCKET, SO_COOKIE, &cookie[i], &len), 0);
+	}
+}
+
 static void pred_over(void *arg)
 {
 	struct pred *p = arg;
@@ -359,6 +403,7 @@ static void pred_over(void *arg)
 
 static const struct gw_handoff_ops pred_ops = {
 	.sockets = pred_sockets,
+	.streams = pred_streams,
 	.handed_over = pred_over,
 };
 
@@ -367,6 +412,8 @@ struct succ {
 	size_t n;
 	uint16_t port;
 	bool bogus_first;
+	struct gw_proxy_stream *streams;
+	size_t n_streams;
 };
 
 static void *succ_main(void *arg)
@@ -388,13 +435,13 @@ static void *succ_main(void *arg)
 		}
 		close(c);
 	}
-	s->err_fetch = gw_handoff_fetch(path, 2000, &socks, &s->n, &conn);
+	s->err_fetch = gw_handoff_fetch(path, 2000, true, &socks, &s->n, &conn);
 	if (!s->err_fetch) {
 		s->port = socks[0].port;
 		for (size_t i = 0; i < s->n; i++)
 			close(socks[i].fd);
 		free(socks);
-		s->err_ready = gw_handoff_ready(conn, 2000);
+		s->err_ready = gw_handoff_ready(conn, 2000, &s->streams, &s->n_streams);
 	}
 	return NULL;
 }
@@ -417,6 +464,7 @@ static void run_takeover(bool bogus_first)
 	assert_non_null(p.loop);
 	p.lfd = gw_sock_listen("127.0.0.1", 0, SOCK_STREAM, 4);
 	assert_true(p.lfd >= 0);
+	tcp_pair(p.pair, p.cookie);
 	/* a stale file there is replaced */
 	close(open(path, O_CREAT | O_WRONLY, 0644));
 	srv = gw_handoff_server_new(p.loop, path, &pred_ops, &p);
@@ -434,6 +482,23 @@ static void run_takeover(bool bogus_first)
 	assert_int_equal(s.err_ready, 0);
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.port, port_of(p.lfd));
+	/* the stream: both sockets, checked by cookie, with their state */
+	assert_int_equal(s.n_streams, 1);
+	for (int i = 0; i < 2; i++) {
+		uint64_t ck = 0;
+		socklen_t cl = sizeof(ck);
+
+		assert_int_equal(getsockopt(s.streams[0].fd[i], SOL_SOCKET, SO_COOKIE, &ck, &cl), 0);
+		assert_true(ck == p.cookie[i]);
+		assert_true(s.streams[0].sp.cookie[i] == p.cookie[i]);
+		assert_true(s.streams[0].sp.base[i] == 1000u + (unsigned int)i);
+		assert_true(s.streams[0].sp.fwd[i] == 7);
+		assert_int_equal(s.streams[0].sp.fd[i], s.streams[0].fd[i]);
+		close(s.streams[0].fd[i]);
+		close(p.pair[i]);
+	}
+	assert_true(s.streams[0].sp.paired);
+	free(s.streams);
 	gw_handoff_server_free(srv);
 	/* our file, removed */
 	assert_int_equal(stat(path, &st), -1);

@@ -96,6 +96,7 @@ struct gw_run {
 	bool signalled;                 /* SIGTERM/SIGINT received */
 	uint64_t handover_ms;           /* when we handed over (gw_now_ms) */
 	struct gw_timer linger_timer;
+	struct gw_handoff_streams *streams; /* spliced streams a predecessor handed us */
 };
 
 static void usage(FILE *f)
@@ -572,8 +573,46 @@ static void handoff_over(void *arg)
 	gw_loop_stop(r->loop);
 }
 
+/* handoff_streams() : our spliced tunnels and the streams we kept for our
+ * own predecessor, for the successor */
+static int handoff_streams(void *arg, struct gw_proxy_stream **v, size_t *n)
+{
+	struct gw_run *r = arg;
+	struct gw_proxy_stream *a = NULL, *b = NULL, *all;
+	size_t na = 0, nb = 0;
+	int err;
+
+	err = gw_proxy_export_streams(r->proxy, 1000, &a, &na);
+	if (err)
+		return err;
+	if (r->streams && gw_handoff_streams_export(r->streams, &b, &nb))
+		nb = 0;
+	all = realloc(a, (na + nb ? na + nb : 1) * sizeof(*all));
+	if (!all) {
+		/* streams already forgotten by their owners end with us */
+		for (size_t i = 0; i < na; i++) {
+			close(a[i].fd[0]);
+			close(a[i].fd[1]);
+		}
+		for (size_t i = 0; i < nb; i++) {
+			close(b[i].fd[0]);
+			close(b[i].fd[1]);
+		}
+		free(a);
+		free(b);
+		return -ENOMEM;
+	}
+	if (nb)
+		memcpy(all + na, b, nb * sizeof(*b));
+	free(b);
+	*v = all;
+	*n = na + nb;
+	return 0;
+}
+
 static const struct gw_handoff_ops handoff_ops = {
 	.sockets = handoff_sockets,
+	.streams = handoff_streams,
 	.handed_over = handoff_over,
 };
 
@@ -659,7 +698,8 @@ static void admin_retry(struct gw_loop *loop, struct gw_timer *t)
 static void handoff_tick(struct gw_loop *loop, struct gw_timer *t)
 {
 	struct gw_run *r = t->data;
-	size_t taken;
+	struct gw_proxy_stream *streams = NULL;
+	size_t taken, n_streams = 0;
 	int err;
 
 	if (!gw_proxy_ready(r->proxy)) {
@@ -683,8 +723,12 @@ static void handoff_tick(struct gw_loop *loop, struct gw_timer *t)
 		pr_info("handoff: serving (%zu inherited sockets in use)", taken);
 		return;
 	}
-	err = gw_handoff_ready(r->hconn, GW_RUN_HANDOFF_FETCH_MS);
+	err = gw_handoff_ready(r->hconn, GW_RUN_HANDOFF_FETCH_MS, &streams, &n_streams);
 	r->hconn = -1;
+	if (n_streams)
+		pr_info("handoff: keeping %zu spliced streams of the predecessor",
+			gw_handoff_streams_adopt(r->streams, streams, n_streams));
+	free(streams);
 	if (err)
 		pr_warn("handoff: the predecessor did not confirm (%s); serving anyway",
 			strerror(-err));
@@ -776,6 +820,8 @@ int gw_cmd_run(int argc, char **argv)
 	sigset_t mask;
 	int c, ret = GW_EXIT_FAIL;
 	char *end, **local_addrs = NULL;
+	struct gw_proxy_sock *hsocks = NULL; /* from a predecessor, for the proxy */
+	size_t n_hsocks = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.sigfd = -1;
@@ -983,9 +1029,36 @@ int gw_cmd_run(int argc, char **argv)
 
 		popts.workers = ncpu > 0 ? (unsigned int)ncpu : 1;
 	}
+	if (r.handoff_path) {
+		/* before the splice opens: with a predecessor alive, the pair
+		 * entries in the maps are its live streams, not stale ones */
+		bool splice_on = !no_bpf && (bpf_mech & GW_RUN_BPF_SPLICE);
+		int herr = gw_handoff_fetch(r.handoff_path, GW_RUN_HANDOFF_FETCH_MS, splice_on,
+					    &hsocks, &n_hsocks, &r.hconn);
+
+		if (!herr)
+			pr_info("handoff: %zu listening sockets from the daemon on %s", n_hsocks,
+				r.handoff_path);
+		else if (herr == -ENOENT || herr == -ECONNREFUSED)
+			pr_info("handoff: no daemon on %s; starting fresh", r.handoff_path);
+		else
+			pr_warn("handoff: %s: %s; starting without it (binding anew: SO_REUSEPORT "
+				"lets both daemons serve until the old one is stopped)",
+				r.handoff_path, strerror(-herr));
+		/* a daemon may be there that keeps the admin address until it
+		 * is stopped: wait for it rather than fail */
+		if (herr && herr != -ENOENT && herr != -ECONNREFUSED)
+			r.admin_deadline = UINT64_MAX;
+		r.streams = gw_handoff_streams_new(r.loop);
+		if (!r.streams) {
+			pr_err("run: out of memory");
+			goto out;
+		}
+	}
 	if (!no_bpf && (bpf_mech & GW_RUN_BPF_SPLICE)) {
 		/* before the workers serve: every tunnel they open may splice */
-		struct gw_splice_opts so = { .bpffs = bpffs, .max_entries = splice_max };
+		struct gw_splice_opts so = { .bpffs = bpffs, .max_entries = splice_max,
+					     .keep_pairs = r.hconn >= 0 };
 
 		r.splice = gw_splice_open(&so);
 		if (!r.splice)
@@ -1006,34 +1079,14 @@ int gw_cmd_run(int argc, char **argv)
 		pr_err("run: proxy: %s", strerror(errno));
 		goto out;
 	}
-	if (r.handoff_path) {
-		struct gw_proxy_sock *socks = NULL;
-		size_t n = 0;
-		int herr = gw_handoff_fetch(r.handoff_path, GW_RUN_HANDOFF_FETCH_MS, &socks, &n,
-					    &r.hconn);
-
-		if (!herr) {
-			herr = gw_proxy_inherit(r.proxy, socks, n);
-			free(socks);
-			if (herr) {
-				close(r.hconn);
-				r.hconn = -1;
-			} else {
-				pr_info("handoff: %zu listening sockets from the daemon on %s",
-					n, r.handoff_path);
-			}
-		}
-		if (herr == -ENOENT || herr == -ECONNREFUSED)
-			pr_info("handoff: no daemon on %s; starting fresh", r.handoff_path);
-		else if (herr)
-			pr_warn("handoff: %s: %s; starting without it (binding anew: SO_REUSEPORT "
-				"lets both daemons serve until the old one is stopped)",
-				r.handoff_path, strerror(-herr));
-		/* a daemon may be there that keeps the admin address until it
-		 * is stopped: wait for it rather than fail */
-		if (herr && herr != -ENOENT && herr != -ECONNREFUSED)
-			r.admin_deadline = UINT64_MAX;
+	if (hsocks && gw_proxy_inherit(r.proxy, hsocks, n_hsocks)) {
+		/* the sockets are closed; the predecessor keeps serving */
+		close(r.hconn);
+		r.hconn = -1;
 	}
+	free(hsocks);
+	hsocks = NULL;
+	n_hsocks = 0;
 	if (gw_proxy_start(r.proxy)) {
 		pr_err("run: cannot start the proxy workers");
 		goto out;
@@ -1096,6 +1149,11 @@ out:
 	gw_handoff_server_free(r.hsrv);
 	if (r.hconn >= 0)
 		close(r.hconn);
+	for (size_t i = 0; i < n_hsocks; i++)
+		close(hsocks[i].fd);
+	free(hsocks);
+	/* kept streams end after the drain, before the splice closes */
+	gw_handoff_streams_free(r.streams);
 	gw_admin_free(r.admin);
 	gw_proxy_free(r.proxy);
 	gw_metrics_free(r.metrics);

@@ -2176,6 +2176,39 @@ void gw_conn_drain_soft(struct gw_worker *w)
 	gw_h2_drain(w, NULL, 0);
 }
 
+/* gw_conn_export_tunnels() : see proxy-int.h. Only a tunnel whose bytes
+ * are all the kernel's (paired both ways, nothing buffered here, no end
+ * seen) can change hands without a byte lost or reordered: its state is
+ * the pair bookkeeping alone. */
+size_t gw_conn_export_tunnels(struct gw_worker *w, gw_conn_export_fn fn, void *arg)
+{
+	struct gw_conn *c, *next;
+	size_t n = 0;
+
+	for (c = w->conns; c; c = next) {
+		struct gw_req *r = c->req;
+
+		next = c->next;
+		if (c->state != GW_CS_TUNNEL || c->tls || !r || !r->uc || !r->sp.paired ||
+		    r->sp.user_only[0] || r->sp.user_only[1] || c->in.data || c->out.data ||
+		    r->uin.data || r->uout.data || c->in_eof || r->up_eof || c->in_hup ||
+		    r->up_hup || c->tunnel_shut_up || c->tunnel_shut_client)
+			continue;
+		/* publish what userspace forwarded: the kernel owns both ways */
+		if (gw_splice_sync(gw_splice_default(), &r->sp, 0) ||
+		    gw_splice_sync(gw_splice_default(), &r->sp, 1) ||
+		    fn(arg, c->fd, r->uc->fd, &r->sp))
+			continue;
+		/* forget it: the pair entries and the sockets now belong to the
+		 * successor; closing our descriptors closes no socket */
+		memset(&r->sp, 0, sizeof(r->sp));
+		r->resp_done = true;
+		conn_free(c);
+		n++;
+	}
+	return n;
+}
+
 void gw_conn_close_all(struct gw_worker *w)
 {
 	struct gw_conn *c, *cnext;

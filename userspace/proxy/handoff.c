@@ -46,9 +46,10 @@ static void hdr_init(struct gw_handoff_hdr *h, enum gw_handoff_type type)
 	h->type = (uint16_t)type;
 }
 
-/* send_msg() : one packet: hdr, then recs[0..n) and their fds. 0 or -errno */
-static int send_msg(int fd, const struct gw_handoff_hdr *h, const struct gw_handoff_rec *recs,
-		    const int *fds, size_t n)
+/* send_msg_fds() : one packet: hdr, then len bytes of records, with n_fds
+ * fds attached. 0 or -errno */
+static int send_msg_fds(int fd, const struct gw_handoff_hdr *h, const void *recs, size_t len,
+			const int *fds, size_t n_fds)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * GW_HANDOFF_BATCH)];
@@ -56,9 +57,10 @@ static int send_msg(int fd, const struct gw_handoff_hdr *h, const struct gw_hand
 	} cm;
 	struct iovec iov[2] = {
 		{ .iov_base = (void *)h, .iov_len = sizeof(*h) },
-		{ .iov_base = (void *)recs, .iov_len = n * sizeof(*recs) },
+		{ .iov_base = (void *)recs, .iov_len = len },
 	};
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = n ? 2 : 1 };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	size_t n = n_fds;
 
 	if (n > GW_HANDOFF_BATCH)
 		return -EINVAL;
@@ -77,6 +79,13 @@ static int send_msg(int fd, const struct gw_handoff_hdr *h, const struct gw_hand
 	if (sendmsg(fd, &msg, MSG_NOSIGNAL) == -1)
 		return -errno;
 	return 0;
+}
+
+/* send_msg() : hdr, then recs[0..n), one fd each */
+static int send_msg(int fd, const struct gw_handoff_hdr *h, const struct gw_handoff_rec *recs,
+		    const int *fds, size_t n)
+{
+	return send_msg_fds(fd, h, recs, n * sizeof(*recs), fds, n);
 }
 
 static int send_simple(int fd, enum gw_handoff_type type)
@@ -221,9 +230,10 @@ static bool sock_matches(int fd, const struct gw_handoff_rec *rec, struct gw_pro
 	return true;
 }
 
-int gw_handoff_fetch(const char *path, uint32_t timeout_ms, struct gw_proxy_sock **socks,
-		     size_t *n, int *conn)
+int gw_handoff_fetch(const char *path, uint32_t timeout_ms, bool take_streams,
+		     struct gw_proxy_sock **socks, size_t *n, int *conn)
 {
+	struct gw_handoff_hdr hello;
 	uint64_t deadline = gw_now_ms() + timeout_ms;
 	struct gw_proxy_sock *v = NULL;
 	size_t nv = 0, dropped = 0;
@@ -243,7 +253,10 @@ int gw_handoff_fetch(const char *path, uint32_t timeout_ms, struct gw_proxy_sock
 		err = -errno;
 		goto out;
 	}
-	err = send_simple(fd, GW_HANDOFF_HELLO);
+	hdr_init(&hello, GW_HANDOFF_HELLO);
+	if (take_streams)
+		hello.flags = GW_HANDOFF_F_STREAMS;
+	err = send_msg(fd, &hello, NULL, NULL, 0);
 	if (err)
 		goto out;
 	pkt = malloc(GW_HANDOFF_PKT);
@@ -319,14 +332,82 @@ out:
 	return 0;
 }
 
-int gw_handoff_ready(int conn, uint32_t timeout_ms)
+/* stream_matches() : fd is a TCP socket whose SO_COOKIE is cookie */
+static bool stream_matches(int fd, uint64_t cookie)
+{
+	uint64_t ck = 0;
+	socklen_t len = sizeof(ck);
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0 && type == SOCK_STREAM &&
+	       getsockopt(fd, SOL_SOCKET, SO_COOKIE, &ck, &len) == 0 && ck == cookie;
+}
+
+/* take_streams() : one STREAMS packet's records and fds into *v (grown as
+ * needed); fds that do not match their record are closed. Owns fds on
+ * every path. 0 or -errno */
+static int take_streams(const struct gw_handoff_hdr *h, const void *payload, const int *fds,
+			size_t n_fds, struct gw_proxy_stream **v, size_t *n, size_t *cap)
+{
+	const struct gw_handoff_stream_rec *recs = payload;
+	size_t i;
+
+	if (h->n > GW_HANDOFF_STREAM_BATCH || h->len != h->n * sizeof(*recs) ||
+	    n_fds != 2u * h->n) {
+		close_fds(fds, n_fds);
+		return -EPROTO;
+	}
+	for (i = 0; i < h->n; i++) {
+		struct gw_proxy_stream *s;
+
+		if (!stream_matches(fds[2 * i], recs[i].cookie[0]) ||
+		    !stream_matches(fds[2 * i + 1], recs[i].cookie[1])) {
+			pr_warn("handoff: a stream's sockets are not what its record says; closed");
+			close(fds[2 * i]);
+			close(fds[2 * i + 1]);
+			continue;
+		}
+		if (*n == *cap) {
+			size_t nc = *cap ? 2 * *cap : 16;
+			struct gw_proxy_stream *nv = realloc(*v, nc * sizeof(*nv));
+
+			if (!nv) {
+				close_fds(fds + 2 * i, n_fds - 2 * i);
+				return -ENOMEM;
+			}
+			*v = nv;
+			*cap = nc;
+		}
+		s = &(*v)[(*n)++];
+		memset(s, 0, sizeof(*s));
+		s->fd[0] = fds[2 * i];
+		s->fd[1] = fds[2 * i + 1];
+		for (int k = 0; k < 2; k++) {
+			s->sp.fd[k] = s->fd[k];
+			s->sp.cookie[k] = recs[i].cookie[k];
+			s->sp.base[k] = recs[i].base[k];
+			s->sp.user_in[k] = recs[i].user_in[k];
+			s->sp.user_out[k] = recs[i].user_out[k];
+			s->sp.fwd[k] = recs[i].fwd[k];
+		}
+		s->sp.paired = true;
+	}
+	return 0;
+}
+
+int gw_handoff_ready(int conn, uint32_t timeout_ms, struct gw_proxy_stream **streams,
+		     size_t *n_streams)
 {
 	uint64_t deadline = gw_now_ms() + timeout_ms;
+	struct gw_proxy_stream *v = NULL;
+	size_t nv = 0, cap = 0;
+	char *pkt = malloc(GW_HANDOFF_PKT);
 	int err;
 
-	err = send_simple(conn, GW_HANDOFF_READY);
+	err = pkt ? send_simple(conn, GW_HANDOFF_READY) : -ENOMEM;
 	while (!err) {
-		struct gw_handoff_hdr h;
+		const struct gw_handoff_hdr *h = (const void *)pkt;
 		int fds[GW_HANDOFF_BATCH];
 		size_t n_fds = 0;
 		ssize_t got;
@@ -334,20 +415,30 @@ int gw_handoff_ready(int conn, uint32_t timeout_ms)
 		err = wait_in(conn, deadline);
 		if (err)
 			break;
-		got = recv_msg(conn, &h, sizeof(h), fds, &n_fds);
-		close_fds(fds, n_fds);
-		if (got == -EAGAIN || got == -EINTR)
+		got = recv_msg(conn, pkt, GW_HANDOFF_PKT, fds, &n_fds);
+		if (got == -EAGAIN || got == -EINTR) {
+			close_fds(fds, n_fds);
 			continue;
-		if (got <= 0) {
+		}
+		if (got == 0 || (got < 0 && got != -EPROTO)) {
 			/* it closed (or failed): either way it let go */
-			err = 0;
+			close_fds(fds, n_fds);
 			break;
 		}
-		if (!hdr_check(&h, got) && h.type == GW_HANDOFF_RELEASED)
+		err = got < 0 ? -EPROTO : hdr_check(h, got);
+		if (!err && h->type == GW_HANDOFF_STREAMS) {
+			err = take_streams(h, pkt + sizeof(*h), fds, n_fds, &v, &nv, &cap);
+			continue;
+		}
+		close_fds(fds, n_fds);
+		if (!err && h->type == GW_HANDOFF_RELEASED)
 			break;
 		err = -EPROTO;
 	}
+	free(pkt);
 	close(conn);
+	*streams = v;
+	*n_streams = nv;
 	return err;
 }
 
@@ -380,6 +471,7 @@ struct gw_handoff_server {
 	struct gw_io peer_io;
 	struct gw_timer peer_timer;
 	bool done;          /* handed over: serve no one else */
+	bool peer_streams;  /* the successor keeps spliced streams (HELLO F_STREAMS) */
 };
 
 static void peer_close(struct gw_handoff_server *s)
@@ -446,6 +538,51 @@ static int send_sockets(struct gw_handoff_server *s)
 	return err;
 }
 
+/* send_streams() : the spliced streams, in packets of
+ * GW_HANDOFF_STREAM_BATCH; their fds are closed here whatever happens (a
+ * stream whose packet did not go out ends with them). 0 or -errno */
+static int send_streams(struct gw_handoff_server *s)
+{
+	struct gw_handoff_stream_rec recs[GW_HANDOFF_STREAM_BATCH];
+	int fds[2 * GW_HANDOFF_STREAM_BATCH];
+	struct gw_proxy_stream *v = NULL;
+	size_t n = 0, i = 0;
+	int err;
+
+	if (!s->peer_streams || !s->ops->streams)
+		return 0;
+	err = s->ops->streams(s->arg, &v, &n);
+	if (err)
+		return err;
+	while (!err && i < n) {
+		struct gw_handoff_hdr h;
+		size_t k = 0;
+
+		hdr_init(&h, GW_HANDOFF_STREAMS);
+		for (; i < n && k < GW_HANDOFF_STREAM_BATCH; i++, k++) {
+			for (int j = 0; j < 2; j++) {
+				recs[k].cookie[j] = v[i].sp.cookie[j];
+				recs[k].base[j] = v[i].sp.base[j];
+				recs[k].user_in[j] = v[i].sp.user_in[j];
+				recs[k].user_out[j] = v[i].sp.user_out[j];
+				recs[k].fwd[j] = v[i].sp.fwd[j];
+				fds[2 * k + j] = v[i].fd[j];
+			}
+		}
+		h.n = (uint16_t)k;
+		h.len = (uint32_t)(k * sizeof(recs[0]));
+		err = send_msg_fds(s->peer, &h, recs, h.len, fds, 2 * k);
+	}
+	for (i = 0; i < n; i++) {
+		close(v[i].fd[0]);
+		close(v[i].fd[1]);
+	}
+	free(v);
+	if (n && !err)
+		pr_info("handoff: %zu spliced streams handed over", n);
+	return err;
+}
+
 static void peer_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 {
 	struct gw_handoff_server *s = io->data;
@@ -488,6 +625,7 @@ static void peer_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 		return;
 	}
 	if (s->state == PEER_HELLO) {
+		s->peer_streams = h.flags & GW_HANDOFF_F_STREAMS;
 		err = send_sockets(s);
 		if (err) {
 			pr_warn("handoff: cannot send the listening sockets: %s; still serving",
@@ -503,6 +641,10 @@ static void peer_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 	pr_info("handoff: the successor serves; draining");
 	s->done = true;
 	gw_loop_del_fd(loop, &s->io);
+	err = send_streams(s);
+	if (err)
+		pr_warn("handoff: sending the spliced streams: %s (those not sent end)",
+			strerror(-err));
 	s->ops->handed_over(s->arg);
 	send_simple(s->peer, GW_HANDOFF_RELEASED);
 	peer_close(s);

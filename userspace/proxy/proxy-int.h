@@ -78,6 +78,7 @@ struct gw_worker {
 	_Atomic bool draining;         /* shutdown asked: close idle, no new accepts */
 	struct gw_timer drain_timer;
 	uint32_t drain_ms;             /* set before draining is */
+	_Atomic bool export_req;       /* hand spliced tunnels over (gw_proxy_export_streams) */
 	struct gw_worker_stats stats;
 };
 
@@ -103,6 +104,11 @@ struct gw_proxy {
 	struct gw_inherited *inh;   /* from a predecessor, until gw_proxy_inherit_done() */
 	size_t n_inh;
 	_Atomic bool handed_over;   /* listeners belong to a successor: drain softly */
+	/* streams for a successor, appended by the workers under lmu */
+	struct gw_proxy_stream *exp;
+	size_t n_exp, cap_exp;
+	bool exp_closed;            /* the caller took the list: workers add nothing */
+	_Atomic unsigned int exp_pending; /* workers yet to answer */
 };
 
 /* conn.c */
@@ -117,6 +123,16 @@ void gw_conn_close_all(struct gw_worker *w);
  * (a successor serves the listeners: closing them now would race with a
  * request in flight from the client). The drain timer closes the rest. */
 void gw_conn_drain_soft(struct gw_worker *w);
+
+/* gw_conn_export_tunnels() : offers fn each WebSocket tunnel spliced both
+ * ways with nothing held in userspace (graceful restart: the successor
+ * keeps it). fn returns 0 once it holds its own copies of both fds; the
+ * connection is then dropped here without touching the stream (no FIN, no
+ * unpair). Returns how many were taken. */
+struct gw_splice_pair;
+typedef int (*gw_conn_export_fn)(void *arg, int fd_client, int fd_up,
+				 const struct gw_splice_pair *sp);
+size_t gw_conn_export_tunnels(struct gw_worker *w, gw_conn_export_fn fn, void *arg);
 
 /* mirror.c: gw_mirror_start() sends head[0..len) (a complete bodyless request
  * head, copied) to an endpoint of cluster, plaintext clusters only; failures

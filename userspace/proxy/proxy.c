@@ -310,9 +310,59 @@ static void worker_drain_timeout(struct gw_loop *loop, struct gw_timer *t)
 	gw_loop_stop(loop);
 }
 
+/* export_one() : a worker's tunnel into the successor's list (under lmu,
+ * refused once the caller took the list). 0 or -errno (the worker keeps it) */
+static int export_one(void *arg, int fd_client, int fd_up, const struct gw_splice_pair *sp)
+{
+	struct gw_proxy *p = ((struct gw_worker *)arg)->p;
+	struct gw_proxy_stream *s;
+	int err = 0;
+
+	pthread_mutex_lock(&p->lmu);
+	if (p->exp_closed) {
+		err = -EAGAIN;
+		goto out;
+	}
+	if (p->n_exp == p->cap_exp) {
+		size_t cap = p->cap_exp ? 2 * p->cap_exp : 16;
+		struct gw_proxy_stream *nv = realloc(p->exp, cap * sizeof(*nv));
+
+		if (!nv) {
+			err = -ENOMEM;
+			goto out;
+		}
+		p->exp = nv;
+		p->cap_exp = cap;
+	}
+	s = &p->exp[p->n_exp];
+	s->fd[0] = fcntl(fd_client, F_DUPFD_CLOEXEC, 3);
+	s->fd[1] = fcntl(fd_up, F_DUPFD_CLOEXEC, 3);
+	if (s->fd[0] < 0 || s->fd[1] < 0) {
+		err = -errno;
+		if (s->fd[0] >= 0)
+			close(s->fd[0]);
+		if (s->fd[1] >= 0)
+			close(s->fd[1]);
+		goto out;
+	}
+	s->sp = *sp;
+	p->n_exp++;
+out:
+	pthread_mutex_unlock(&p->lmu);
+	return err;
+}
+
 static void worker_wake(struct gw_loop *loop, void *data)
 {
 	struct gw_worker *w = data;
+
+	if (atomic_exchange(&w->export_req, false)) {
+		size_t n = gw_conn_export_tunnels(w, export_one, w);
+
+		if (n)
+			pr_info("proxy: worker %u: %zu spliced streams handed over", w->id, n);
+		atomic_fetch_sub(&w->p->exp_pending, 1);
+	}
 
 	worker_apply(w);
 	if (atomic_load(&w->draining) && !gw_timer_armed(&w->drain_timer)) {
@@ -539,6 +589,7 @@ void gw_proxy_free(struct gw_proxy *p)
 	free(p->workers);
 	gw_proxy_inherit_done(p);
 	free(p->inh);
+	free(p->exp);
 	pthread_mutex_destroy(&p->lmu);
 	gw_access_log_close(p->alog);
 	free(p);
@@ -636,6 +687,41 @@ out:
 	}
 	*socks = v;
 	*n = k;
+	return 0;
+}
+
+int gw_proxy_export_streams(struct gw_proxy *p, uint32_t wait_ms, struct gw_proxy_stream **v,
+			    size_t *n)
+{
+	uint64_t end = gw_now_ms() + wait_ms;
+	unsigned int i, started = 0;
+
+	pthread_mutex_lock(&p->lmu);
+	p->exp_closed = false;
+	p->n_exp = 0;
+	pthread_mutex_unlock(&p->lmu);
+	for (i = 0; i < p->n_workers; i++)
+		started += p->workers[i].started;
+	atomic_store(&p->exp_pending, started);
+	for (i = 0; i < p->n_workers; i++) {
+		if (!p->workers[i].started)
+			continue;
+		atomic_store(&p->workers[i].export_req, true);
+		gw_loop_wake(p->workers[i].loop);
+	}
+	/* the workers answer within one loop turn; bounded anyway */
+	while (atomic_load(&p->exp_pending) && gw_now_ms() < end)
+		usleep(1000);
+	pthread_mutex_lock(&p->lmu);
+	p->exp_closed = true;
+	*v = p->exp;
+	*n = p->n_exp;
+	p->exp = NULL;
+	p->n_exp = p->cap_exp = 0;
+	pthread_mutex_unlock(&p->lmu);
+	if (atomic_load(&p->exp_pending))
+		pr_warn("proxy: %u workers did not answer in %u ms; their streams stay and drain",
+			atomic_load(&p->exp_pending), wait_ms);
 	return 0;
 }
 
