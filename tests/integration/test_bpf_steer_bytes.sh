@@ -156,6 +156,21 @@ echo "$want" | while IFS= read -r line; do
 	grep -qF "bytes          $line" "$GW_TMP/routes.txt" || gw_fail "status routes: no line '$line'"
 done || exit 1
 
+# the daemon down: `status maps` reads the kernel's side from the pins alone
 gw_stop_gwbpf
 [ "$GW_RC" = 0 ] || gw_fail "gwbpf exit status $GW_RC"
+st maps --json > "$GW_TMP/maps.json" || gw_fail "status maps --json with the daemon down"
+$GW_PY - "$GW_TMP/maps.json" "$GW_TMP/sent.json" << 'PYEOF' || gw_fail "status maps --json routes: $(head -c 3000 "$GW_TMP/maps.json")"
+import json, sys
+doc, t = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))["kern"]
+kern = [r for r in doc["routes"] if r.get("name", {}).get("route") == "default/kern"]
+if len(kern) != 1:
+    sys.exit("default/kern not named once: %r" % doc["routes"])
+k = kern[0]
+got = (k["requests"], k["requestBytes"], k["responses"], k["responseBytes"])
+want = (t["requests"], t["sent"], t["requests"], t["read"])
+if got != want:
+    sys.exit("default/kern: %r, want %r" % (got, want))
+PYEOF
+gw_log "status maps --json (daemon down): the kernel's requests and bytes of default/kern as sent"
 gw_log "pass"

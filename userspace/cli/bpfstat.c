@@ -382,9 +382,10 @@ static int add_route(const struct gw_dp_route_count *rc, void *arg)
 
 	if (json_array_size(x->list) >= GW_ROUTE_CNT_MAX)
 		return 1;
-	r = json_pack("{s:i,s:i,s:i,s:i,s:I,s:I}", "bind", rc->bind, "listener", rc->listener,
-		      "vhost", rc->vhost, "match", rc->match, "requests", (json_int_t)rc->requests,
-		      "requestBytes", (json_int_t)rc->bytes);
+	r = json_pack("{s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:I}", "bind", rc->bind, "listener",
+		      rc->listener, "vhost", rc->vhost, "match", rc->match, "requests",
+		      (json_int_t)rc->requests, "requestBytes", (json_int_t)rc->bytes, "responses",
+		      (json_int_t)rc->responses, "responseBytes", (json_int_t)rc->resp_bytes);
 	/* the names the daemon wrote for these indices (its last snapshot) */
 	if (r && x->names_fd >= 0 && !bpf_map_lookup_elem(x->names_fd, &k, &n)) {
 		char label[600];
@@ -609,13 +610,16 @@ static void print_route_counts(const json_t *routes, FILE *f)
 		fprintf(f, "  bind %" JSON_INTEGER_FORMAT " listener %" JSON_INTEGER_FORMAT
 			   " vhost %" JSON_INTEGER_FORMAT " match %" JSON_INTEGER_FORMAT
 			   "  requests %" JSON_INTEGER_FORMAT
-			   "  request bytes %" JSON_INTEGER_FORMAT "%s%s\n",
+			   "  request bytes %" JSON_INTEGER_FORMAT "  responses %" JSON_INTEGER_FORMAT
+			   "  response bytes %" JSON_INTEGER_FORMAT "%s%s\n",
 			json_integer_value(json_object_get(r, "bind")),
 			json_integer_value(json_object_get(r, "listener")),
 			json_integer_value(json_object_get(r, "vhost")),
 			json_integer_value(json_object_get(r, "match")),
 			json_integer_value(json_object_get(r, "requests")),
-			json_integer_value(json_object_get(r, "requestBytes")), lb ? "  " : "",
+			json_integer_value(json_object_get(r, "requestBytes")),
+			json_integer_value(json_object_get(r, "responses")),
+			json_integer_value(json_object_get(r, "responseBytes")), lb ? "  " : "",
 			lb ? json_string_value(lb) : "");
 	}
 }
