@@ -5,8 +5,10 @@
 # abuse is counted in /metrics (gwbpf_h2_abuse_total{reason}), and an honest
 # client is served right after. Covered: concurrent streams over the limit,
 # header lists over the limit, CONTINUATION flood, rapid reset, SETTINGS
-# flood, PING flood (read and unread), and memory per connection (clients
-# that open 100 streams each and never read a byte of the answers).
+# flood, PING flood (read and unread), the lingering close (a client that
+# floods without reading still receives its GOAWAY, then a FIN), and memory
+# per connection (clients that open 100 streams each and never read a byte of
+# the answers).
 # Real clients check the honest side: h2load with 200 streams on one
 # connection (it honours our MAX_CONCURRENT_STREAMS) and curl's 431.
 . "$(dirname "$0")/lib.sh"
@@ -127,6 +129,105 @@ case "$res" in "goaway 11" | closed) ;; *) gw_fail "ping_noread: '$res'" ;; esac
 	gw_fail "ping_noread not counted"
 honest ping_noread
 gw_log "unread PING flood: closed ($res), counted"
+
+# --- lingering close: a client that floods without reading still gets its
+# GOAWAY. It asks for 8 x 1 MB with big windows and reads nothing, so the
+# answers fill its receive buffer and gwbpf's send buffer; then a rapid reset
+# flood and PINGs, still unread, and only then it reads everything. A plain
+# close() over that unread input would send RST and destroy the GOAWAY still
+# queued behind the answers; gwbpf shuts its write side instead and drains
+# until the client closes, so the GOAWAY arrives and the connection ends with
+# a FIN. Three rounds (each about a second).
+cat > "$GW_TMP/noread.py" << 'PYEOF'
+"""a client that floods without reading: 8 GETs of PATH with big windows (the
+answers fill its receive buffer and the gateway's send buffer), then a rapid
+reset flood and PINGs, none of it reading; only then it reads everything.
+Prints "goaway CODE" or "no-goaway", then how the connection ended: "fin",
+"reset" or "open". Every loop is bounded."""
+import fcntl, select, socket, struct, sys, termios, time
+sys.path.insert(0, sys.argv[4])
+from h2_hostile import (PREFACE, frame, req_block, HEADERS, RST, SETTINGS, PING, GOAWAY,
+                        WINDOW, END_STREAM, END_HEADERS)
+host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
+s = socket.create_connection((host, port), timeout=5)
+# INITIAL_WINDOW_SIZE 8 MiB per stream, +64 MiB on the connection
+s.sendall(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 8 << 20)) +
+          frame(WINDOW, 0, 0, struct.pack(">I", 64 << 20)))
+sid = 1
+for i in range(8):
+    s.sendall(frame(HEADERS, END_HEADERS | END_STREAM, sid, req_block(path)))
+    sid += 2
+def queued():
+    return struct.unpack("i", fcntl.ioctl(s, termios.FIONREAD, b"\0\0\0\0"))[0]
+# wait (bounded) until the answers stop piling up in our receive buffer
+last, end = -1, time.time() + 10
+while time.time() < end:
+    time.sleep(0.2)
+    q = queued()
+    if q == last and q > 0:
+        break
+    last = q
+s.setblocking(False)
+def send(data):
+    try:
+        return s.send(data) == len(data)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return False
+# rapid reset: far over the limit, without reading a byte
+for i in range(300):
+    if not send(frame(HEADERS, END_HEADERS | END_STREAM, sid, req_block(path)) +
+                frame(RST, 0, sid, struct.pack(">I", 8))):
+        break
+    sid += 2
+# and more input the gateway will not read after its GOAWAY
+for i in range(20):
+    time.sleep(0.01)
+    if not send(frame(PING, 0, 0, struct.pack(">Q", i))):
+        break
+# now read it all: the answers' DATA, the GOAWAY, then the end: "fin" when
+# the gateway closed cleanly, "reset" when its close destroyed what we had not
+# read yet
+buf, off, goaway, end_how = bytearray(), 0, None, "open"
+end = time.time() + 20
+while time.time() < end:
+    r, _, _ = select.select([s], [], [], 1.0)
+    if not r:
+        continue
+    try:
+        d = s.recv(1 << 20)
+    except ConnectionResetError:
+        end_how = "reset"
+        break
+    except BlockingIOError:
+        continue
+    if not d:
+        end_how = "fin"
+        break
+    buf += d
+    while len(buf) - off >= 9:
+        n = int.from_bytes(buf[off:off + 3], "big")
+        if len(buf) - off < 9 + n:
+            break
+        if buf[off + 3] == GOAWAY and n >= 8 and goaway is None:
+            goaway = int.from_bytes(buf[off + 13:off + 17], "big")
+        off += 9 + n
+    if off > (1 << 20):
+        del buf[:off]
+        off = 0
+print(("goaway %d" % goaway if goaway is not None else "no-goaway") + " " + end_how)
+PYEOF
+i=0
+while [ $i -lt 3 ]; do
+	before=$(abuse rapid_reset)
+	res=$(timeout 60 $GW_PY "$GW_TMP/noread.py" 127.0.0.1 "$GWP" /big "$(dirname "$0")")
+	[ "$res" = "goaway 11 fin" ] || gw_fail "unread flood, round $i: expected 'goaway 11 fin', got '$res'"
+	[ "$(abuse rapid_reset)" = $((before + 1)) ] || gw_fail "unread flood not counted"
+	i=$((i + 1))
+done
+honest noread
+gw_log "flood without reading: GOAWAY ENHANCE_YOUR_CALM received, then FIN (lingering close)"
 
 # --- honest clients at the limits: 200 streams on one connection (h2load
 # waits for our MAX_CONCURRENT_STREAMS), a header list over 16 KiB is 431

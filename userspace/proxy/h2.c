@@ -51,6 +51,18 @@
 
 #define H2_MAX_ATTEMPTS 3
 #define H2_READ_CHUNK 16384
+/* frames are gathered into one buffer per connection and written with one
+ * send per loop pass; a frame at least this big (a full DATA frame) is
+ * written from nghttp2's buffer behind the gathered ones instead of copied */
+#define H2_OBUF_SIZE 16384
+#define H2_OBUF_DIRECT 4096
+/* closing an abusive connection: it has GW_H2_CLOSE_MS to take its GOAWAY
+ * (it may not be reading); then the lingering close (h2_linger) waits up to
+ * GW_H2_LINGER_MS for its FIN, dropping at most GW_H2_LINGER_BYTES of what
+ * it still sends */
+#define GW_H2_CLOSE_MS 5000
+#define GW_H2_LINGER_MS 2000
+#define GW_H2_LINGER_BYTES (256 * 1024)
 
 enum h2_rbody {
 	H2_RB_NONE = 0, /* no body (HEAD, 204, 304) */
@@ -136,8 +148,15 @@ struct h2_conn {
 	struct gw_timer timer; /* idle */
 	struct gw_task task;   /* TLS bytes pending inside OpenSSL */
 	nghttp2_session *s;
-	const uint8_t *wp; /* mem_send output not written yet */
+	const uint8_t *wp; /* mem_send output not written yet (nghttp2's buffer) */
 	size_t wlen;
+	char *obuf;		   /* H2_OBUF_SIZE: frames gathered for one write */
+	size_t olen, ooff;	   /* bytes in obuf, and how many of them are written */
+	struct gw_task flush_task; /* the write at the end of this loop pass */
+	bool closing;		   /* GOAWAY queued for abuse: read nothing more */
+	bool lingering;		   /* write side shut: reading and discarding */
+	bool drained;		   /* the last h2_flush() wrote everything */
+	size_t linger_bytes;	   /* discarded so far */
 	char laddr[GW_ADDR_MAX];
 	uint16_t lport;
 	char peer[GW_ADDR_MAX];
@@ -170,6 +189,7 @@ static uint64_t h2_abuse_count[GW_H2_ABUSE_MAX];
 
 static void h2_update(struct h2_conn *hc);
 static void up_want(struct h2_stream *st);
+static void h2_schedule(struct h2_conn *hc);
 static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events);
 static int up2_request(struct h2_stream *st);
 static const struct h2up_ops up2_ops;
@@ -286,7 +306,8 @@ static void stream_up_detach(struct h2_stream *st, bool reusable)
 	h2up_cancel(&st->hs);
 	if (!st->uc)
 		return;
-	gw_loop_del_fd(w->loop, &st->uc->io);
+	/* no gw_loop_del_fd(): the pool takes the registered fd over (an
+	 * interest change at most) or closes it, which unregisters it */
 	gw_upstream_release(w->up, st->uc, reusable);
 	st->uc = NULL;
 }
@@ -528,7 +549,7 @@ static void stream_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 	if (hc->w->mw)
 		gw_metrics_upstream_timeout(hc->w->mw);
 	local_response(st, 504, "timeout");
-	h2_update(hc);
+	h2_schedule(hc);
 }
 
 /* stream_arm() : (re)arms the upstream deadline: the route's request or
@@ -596,13 +617,22 @@ static void up_connect(struct h2_stream *st)
 			gw_stat_add(w, upstream_connect_errors, 1);
 			continue;
 		}
-		gw_stat_add(w, upstream_connects, 1);
-		if (gw_loop_add_fd(w->loop, &uc->io, uc->fd, GW_IO_WRITE, up_io, st)) {
+		if (uc->reused)
+			gw_stat_add(w, upstream_reused, 1);
+		else
+			gw_stat_add(w, upstream_connects, 1);
+		/* a pooled connection is registered for READ already: keeping
+		 * that interest costs no syscall, and the head is written at once
+		 * below instead of after a round through epoll */
+		if (gw_loop_add_fd(w->loop, &uc->io, uc->fd, uc->connected ? GW_IO_READ : GW_IO_WRITE,
+				   up_io, st)) {
 			gw_upstream_close(w->up, uc);
 			continue;
 		}
 		st->uc = uc;
 		stream_arm(st);
+		if (uc->connected)
+			up_io(w->loop, &uc->io, GW_IO_WRITE);
 		return;
 	}
 	/* the pool names a TLS failure (verify, handshake, ALPN) */
@@ -995,7 +1025,9 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 	}
 out:
 	up_want(st);
-	h2_update(hc);
+	/* the client connection writes once after this loop pass, whatever
+	 * number of its streams had upstream events in it */
+	h2_schedule(hc);
 }
 
 /* ---- upstream h2c ---- */
@@ -1173,8 +1205,9 @@ static void up2_kick(void *owner)
 	} else if (st->resp_done && !st->hs.c) {
 		gw_loop_del_timer(hc->w->loop, &st->timer);
 	}
-	h2_update(hc);
+	h2_schedule(hc);
 }
+
 
 static const struct h2up_ops up2_ops = {
     .header = up2_header,
@@ -1546,6 +1579,14 @@ static bool rapid_reset(const struct h2_conn *hc)
 	return hc->n_resets > GW_H2_MAX_RESETS && hc->n_resets * 2 > hc->n_streams;
 }
 
+static void h2_free(struct h2_conn *hc);
+
+/* h2_close_timer_cb() : an abusive client did not take its GOAWAY in time */
+static void h2_close_timer_cb(struct gw_loop *loop, struct gw_timer *t)
+{
+	h2_free(t->data);
+}
+
 /* h2_abuse() : the client misbehaves: count it, GOAWAY ENHANCE_YOUR_CALM
  * (streams in flight are cut: the client is not owed them) and close once
  * the GOAWAY is out. Safe to call more than once. */
@@ -1554,6 +1595,11 @@ static void h2_abuse(struct h2_conn *hc, enum gw_h2_abuse r, uint32_t code)
 	if (hc->abused)
 		return;
 	hc->abused = true;
+	/* nothing it sends from now on is read: the GOAWAY goes out, then the
+	 * lingering close (h2_linger) drains what it sent meanwhile. Bounded:
+	 * a client that does not read us either is dropped after this. */
+	hc->closing = true;
+	gw_loop_add_timer(hc->w->loop, &hc->timer, GW_H2_CLOSE_MS, h2_close_timer_cb, hc);
 	__atomic_add_fetch(&h2_abuse_count[r], 1, __ATOMIC_RELAXED);
 	pr_warn("h2: %s: closing the connection: %s (%u streams opened, %u reset, %u refused, "
 		"%u over the header limits)",
@@ -1765,6 +1811,8 @@ static void h2_free(struct h2_conn *hc)
 	gw_loop_del_fd(w->loop, &hc->io);
 	gw_loop_del_timer(w->loop, &hc->timer);
 	gw_loop_cancel(w->loop, &hc->task);
+	gw_loop_cancel(w->loop, &hc->flush_task);
+	free(hc->obuf);
 	gw_tls_conn_free(hc->tls);
 	close(hc->fd);
 	if (hc->prev)
@@ -1801,11 +1849,12 @@ static int h2_recv(struct h2_conn *hc, const uint8_t *p, size_t len)
 			code = NGHTTP2_ENHANCE_YOUR_CALM;
 		}
 		pr_debug("h2: %s: %s", hc->peer, nghttp2_strerror((int)r));
-		if (r != NGHTTP2_ERR_NOMEM && r != NGHTTP2_ERR_CALLBACK_FAILURE) {
-			h2_abuse(hc, why, code);
-			h2_flush(hc);
-		}
-		return -EPROTO;
+		if (r == NGHTTP2_ERR_NOMEM || r == NGHTTP2_ERR_CALLBACK_FAILURE)
+			return -EPROTO;
+		/* the connection stays until the GOAWAY is out (h2_update): a
+		 * close now could lose it to the RST of unread input */
+		h2_abuse(hc, why, code);
+		return 0;
 	}
 	gw_stat_add(hc->w, bytes_in, len);
 	return 0;
@@ -1833,45 +1882,181 @@ static bool h2_read(struct h2_conn *hc)
 	return !h2_recv(hc, buf, (size_t)n);
 }
 
-/* h2_flush() : writes what the session has to send; false on a broken socket */
-static bool h2_flush(struct h2_conn *hc)
+/* h2_gather() : copies small frames from nghttp2 into obuf until it is full,
+ * nghttp2 has nothing more, or a big frame is pending in wp (written from
+ * there). -1 when the session failed. */
+static int h2_gather(struct h2_conn *hc)
 {
-	for (int rounds = 0; rounds < 64; rounds++) {
-		ssize_t n;
+	if (hc->ooff) {
+		memmove(hc->obuf, hc->obuf + hc->ooff, hc->olen - hc->ooff);
+		hc->olen -= hc->ooff;
+		hc->ooff = 0;
+	}
+	while (hc->olen < H2_OBUF_SIZE) {
+		size_t take;
 
 		if (!hc->wlen) {
-			n = nghttp2_session_mem_send(hc->s, &hc->wp);
+			ssize_t n = nghttp2_session_mem_send(hc->s, &hc->wp);
+
 			if (n < 0)
-				return false;
+				return -1;
 			if (!n)
-				return true;
+				break;
 			hc->wlen = (size_t)n;
 		}
-		if (hc->tls) {
-			n = gw_tls_write(hc->tls, hc->wp, hc->wlen);
-			if (n == -EAGAIN)
-				return true;
-			if (n < 0)
-				return false;
-		} else {
-			n = send(hc->fd, hc->wp, hc->wlen, MSG_NOSIGNAL);
-			if (n == -1 && (errno == EAGAIN || errno == EINTR))
-				return true;
-			if (n == -1)
-				return false;
+		if (hc->wlen >= H2_OBUF_DIRECT)
+			break;
+		take = GW_MIN(hc->wlen, H2_OBUF_SIZE - hc->olen);
+		memcpy(hc->obuf + hc->olen, hc->wp, take);
+		hc->olen += take;
+		hc->wp += take;
+		hc->wlen -= take;
+	}
+	return 0;
+}
+
+/* h2_write() : one write of obuf's pending bytes and then wp's (plain TCP:
+ * one sendmsg of both; TLS: obuf first, as one record). Bytes written, 0 when
+ * the socket is full, -1 when it is broken. */
+static ssize_t h2_write(struct h2_conn *hc)
+{
+	struct iovec iov[2];
+	struct msghdr msg = {.msg_iov = iov};
+	ssize_t n;
+
+	if (hc->olen > hc->ooff) {
+		iov[msg.msg_iovlen].iov_base = hc->obuf + hc->ooff;
+		iov[msg.msg_iovlen++].iov_len = hc->olen - hc->ooff;
+	}
+	if (hc->wlen) {
+		iov[msg.msg_iovlen].iov_base = (void *)hc->wp;
+		iov[msg.msg_iovlen++].iov_len = hc->wlen;
+	}
+	if (!msg.msg_iovlen)
+		return 0;
+	if (hc->tls) {
+		n = gw_tls_write(hc->tls, iov[0].iov_base, iov[0].iov_len);
+		if (n == -EAGAIN)
+			return 0;
+		return n < 0 ? -1 : n;
+	}
+	n = sendmsg(hc->fd, &msg, MSG_NOSIGNAL);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	return n;
+}
+
+/* h2_flush() : writes what the session has to send, gathered: one write per
+ * call in the usual case (bounded rounds when the socket keeps taking).
+ * false on a broken socket or session. hc->drained tells whether everything
+ * went (nothing left in obuf, wp or nghttp2). */
+static bool h2_flush(struct h2_conn *hc)
+{
+	hc->drained = false;
+	for (int rounds = 0; rounds < 64; rounds++) {
+		size_t pending;
+		ssize_t n;
+
+		if (h2_gather(hc))
+			return false;
+		pending = hc->olen - hc->ooff + hc->wlen;
+		if (!pending) {
+			hc->drained = true;
+			return true;
 		}
+		n = h2_write(hc);
+		if (n < 0)
+			return false;
+		if (!n)
+			return true;
 		gw_stat_add(hc->w, bytes_out, (uint64_t)n);
-		hc->wp += n;
-		hc->wlen -= (size_t)n;
+		if ((size_t)n >= hc->olen - hc->ooff) {
+			n -= (ssize_t)(hc->olen - hc->ooff);
+			hc->olen = hc->ooff = 0;
+			hc->wp += n;
+			hc->wlen -= (size_t)n;
+		} else {
+			hc->ooff += (size_t)n;
+		}
+		if ((size_t)n < pending && hc->olen + hc->wlen)
+			return true; /* short write: the socket is full */
 	}
 	return true;
+}
+
+/* h2_flush_task_cb() : the deferred write of h2_schedule() */
+static void h2_flush_task_cb(struct gw_loop *loop, struct gw_task *t)
+{
+	h2_update(t->data);
+}
+
+/* h2_schedule() : hc has something to send; written at the end of this loop
+ * pass, so the frames of every stream served in the pass share one write */
+static void h2_schedule(struct h2_conn *hc)
+{
+	if (!hc->lingering)
+		gw_loop_defer(hc->w->loop, &hc->flush_task, h2_flush_task_cb, hc);
+}
+
+/* h2_linger_io() : after our FIN, the client's bytes are read and dropped
+ * until it closes, or the byte bound is reached: a close with unread input
+ * would send RST and could destroy the GOAWAY still in flight */
+static void h2_linger_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
+{
+	struct h2_conn *hc = io->data;
+	char buf[H2_READ_CHUNK];
+
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = recv(hc->fd, buf, sizeof(buf), 0);
+
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0)
+			break;
+		hc->linger_bytes += (size_t)n;
+		if (hc->linger_bytes > GW_H2_LINGER_BYTES)
+			break;
+	}
+	h2_free(hc);
+}
+
+static void h2_linger_timer_cb(struct gw_loop *loop, struct gw_timer *t)
+{
+	h2_free(t->data);
+}
+
+/* h2_linger() : the session is over (its GOAWAY written): lingering close.
+ * The write side is shut (FIN after what is queued) and the connection
+ * waits, reading and dropping, for the client to close, at most
+ * GW_H2_LINGER_MS and GW_H2_LINGER_BYTES. Streams, session and buffers go
+ * now; only the socket and a timer stay. */
+static void h2_linger(struct h2_conn *hc)
+{
+	struct gw_worker *w = hc->w;
+
+	while (hc->streams)
+		stream_free(hc->streams);
+	nghttp2_session_del(hc->s);
+	hc->s = NULL;
+	free(hc->obuf);
+	hc->obuf = NULL;
+	gw_loop_cancel(w->loop, &hc->task);
+	gw_loop_cancel(w->loop, &hc->flush_task);
+	hc->lingering = true;
+	gw_tls_shutdown(hc->tls);
+	if (shutdown(hc->fd, SHUT_WR) ||
+	    gw_loop_add_fd(w->loop, &hc->io, hc->fd, GW_IO_READ, h2_linger_io, hc) ||
+	    gw_loop_add_timer(w->loop, &hc->timer, GW_H2_LINGER_MS, h2_linger_timer_cb, hc)) {
+		h2_free(hc);
+		return;
+	}
 }
 
 static void h2_task_cb(struct gw_loop *loop, struct gw_task *t)
 {
 	struct h2_conn *hc = t->data;
 
-	if (!h2_read(hc))
+	if (!hc->closing && !h2_read(hc))
 		hc->dead = true;
 	h2_update(hc);
 }
@@ -1892,22 +2077,28 @@ static void h2_update(struct h2_conn *hc)
 	struct gw_worker *w = hc->w;
 	uint32_t want = 0;
 
-	if (hc->in_update)
+	if (hc->in_update || hc->lingering)
 		return;
 	hc->in_update = true;
+	gw_loop_cancel(w->loop, &hc->flush_task);
 	if (!hc->dead && !h2_flush(hc))
 		hc->dead = true;
 	hc->in_update = false;
-	if (hc->dead || (!nghttp2_session_want_read(hc->s) && !nghttp2_session_want_write(hc->s) &&
-			 !hc->wlen)) {
+	if (hc->dead) {
 		h2_free(hc);
 		return;
 	}
-	if (nghttp2_session_want_read(hc->s))
+	/* over: nothing more to read or write, or (abuse) the GOAWAY is out */
+	if (hc->drained && (hc->closing || (!nghttp2_session_want_read(hc->s) &&
+					    !nghttp2_session_want_write(hc->s)))) {
+		h2_linger(hc);
+		return;
+	}
+	if (nghttp2_session_want_read(hc->s) && !hc->closing)
 		want |= GW_IO_READ;
-	/* h2_flush stops after a bounded number of rounds: what nghttp2 still
-	 * has queued is sent when the socket is writable again */
-	if (hc->wlen || nghttp2_session_want_write(hc->s))
+	/* h2_flush stops after a bounded number of rounds or at a full socket:
+	 * what is still queued is sent when the socket is writable again */
+	if (!hc->drained || nghttp2_session_want_write(hc->s))
 		want |= GW_IO_WRITE;
 	if (hc->tls) {
 		if ((want & GW_IO_READ) && gw_tls_pending(hc->tls))
@@ -1915,11 +2106,15 @@ static void h2_update(struct h2_conn *hc)
 		want |= gw_tls_want(hc->tls);
 	}
 	gw_loop_mod_fd(w->loop, &hc->io, want);
-	/* idle: no stream open; a busy connection is bounded by its streams */
+	/* idle: no stream open; a busy connection is bounded by its streams.
+	 * A closing one keeps the deadline h2_abuse() gave it. */
+	if (hc->closing)
+		return;
 	if (!hc->streams && !gw_timer_armed(&hc->timer))
 		gw_loop_add_timer(w->loop, &hc->timer, w->p->opts.idle_timeout_ms, h2_idle_cb, hc);
 	else if (hc->streams)
 		gw_loop_del_timer(w->loop, &hc->timer);
+
 }
 
 static void h2_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
@@ -1928,6 +2123,8 @@ static void h2_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 
 	if (events & GW_IO_ERR) {
 		hc->dead = true;
+	} else if (hc->closing) {
+		/* abusive: only writing its GOAWAY now */
 	} else if ((events & GW_IO_READ) ||
 		   (hc->tls && (gw_tls_want(hc->tls) & GW_IO_READ) && (events & GW_IO_WRITE))) {
 		if (!h2_read(hc))
@@ -1951,6 +2148,9 @@ int gw_h2_conn_start(struct gw_worker *w, int fd, struct gw_tls_conn *tls, const
 
 	hc = calloc(1, sizeof(*hc));
 	if (!hc)
+		goto out;
+	hc->obuf = malloc(H2_OBUF_SIZE);
+	if (!hc->obuf)
 		goto out;
 	hc->w = w;
 	hc->fd = fd;
@@ -2002,6 +2202,7 @@ out:
 		while (hc->streams)
 			stream_free(hc->streams);
 		nghttp2_session_del(hc->s);
+		free(hc->obuf);
 		free(hc);
 	} else if (!err) {
 		h2_update(hc);
@@ -2015,8 +2216,10 @@ void gw_h2_drain(struct gw_worker *w, const char *address, uint16_t port)
 
 	for (hc = h2_conns; hc; hc = next) {
 		next = hc->next;
-		if (hc->w != w || (address && (hc->lport != port || strcmp(hc->laddr, address))))
+		if (hc->w != w || hc->lingering ||
+		    (address && (hc->lport != port || strcmp(hc->laddr, address))))
 			continue;
+
 		/* GOAWAY naming the last stream seen: the ones in flight finish,
 		 * and the session wants nothing more once they have */
 		nghttp2_submit_goaway(hc->s, NGHTTP2_FLAG_NONE,
