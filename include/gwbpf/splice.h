@@ -124,9 +124,10 @@ void gw_splice_unpair(struct gw_splice *sp, struct gw_splice_pair *p);
  *           gw_body_splice_note() for each read.
  *   end:    when fd_in had bytes or EOF: gw_body_splice_done() until > 0
  *           (every redirected byte is in fd_out's send queue; re-check in a
- *           millisecond on 0), then gw_body_splice_end(), and subtract the
- *           bytes it reports from the body left. Read bytes are the body's
- *           last byte and whatever follows it, in order.
+ *           millisecond on 0), then gw_body_splice_end() with room for
+ *           bytes passed up but not read yet, and subtract the bytes it
+ *           reports from the body left. Read bytes are the body's last byte
+ *           and whatever follows it, in order.
  *
  * gw_body_splice_progress() feeds idle time-outs: the budget moved.
  */
@@ -161,12 +162,15 @@ bool gw_body_splice_progress(struct gw_splice *sp, struct gw_body_splice *b);
  * -errno */
 int gw_body_splice_done(struct gw_splice *sp, struct gw_body_splice *b);
 
-/* gw_body_splice_end() : removes both sockets and the budget; *redir = bytes
- * the kernel forwarded, *lost = true when it passed up bytes the caller never
- * read (they were discarded with the socket's psock: fd_in cannot be trusted
- * for another message). Accepts an idle b; b is zeroed. */
-void gw_body_splice_end(struct gw_splice *sp, struct gw_body_splice *b, uint64_t *redir,
-			bool *lost);
+/* gw_body_splice_end() : removes both sockets and the budget. Bytes the
+ * kernel passed up that the caller has not read yet (they follow what it
+ * read) are read into buf (room bytes at most; buf may be NULL when room is
+ * 0), *got of them. *redir = bytes the kernel forwarded; *lost = true when
+ * passed-up bytes did not fit and were discarded with the socket's psock
+ * (fd_in cannot be trusted for another message). Accepts an idle b; b is
+ * zeroed. */
+void gw_body_splice_end(struct gw_splice *sp, struct gw_body_splice *b, char *buf, size_t room,
+			size_t *got, uint64_t *redir, bool *lost);
 
 /* gw_splice_stat_add() : count into the shared stats (any thread) */
 void gw_splice_stat_add(struct gw_splice *sp, enum gw_splice_stat s, uint64_t n);

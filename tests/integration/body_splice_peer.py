@@ -72,6 +72,27 @@ def serve(conn):
             path = line.split(" ")[1]
             parts = path.strip("/").split("/")
             kind = parts[0]
+            if kind == "post":
+                # a request body: its length and sha256 come back
+                cl = 0
+                for h in head.split(b"\r\n")[1:]:
+                    k, _, v = h.partition(b":")
+                    if k.strip().lower() == b"content-length":
+                        cl = int(v)
+                h = hashlib.sha256()
+                got = 0
+                while got < cl:
+                    if not buf:
+                        buf = conn.recv(1 << 20)
+                        if not buf:
+                            return
+                    p = buf[:cl - got]
+                    buf = buf[len(p):]
+                    h.update(p)
+                    got += len(p)
+                body = ("posted %d %s\n" % (got, h.hexdigest())).encode()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                continue
             if kind == "small":
                 body = ("small %s\n" % parts[1]).encode()
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
@@ -165,6 +186,10 @@ def response(r, path, upto_eof=False):
     if parts[0] in ("big", "fast", "cut"):
         want_n = int(parts[1]) // 2 if parts[0] == "cut" else int(parts[1])
         ok = n == want_n and got.hexdigest() == gen_sha(want_n, int(parts[2]))
+    elif parts[0] == "post":
+        want_n, seed = int(parts[1]), int(parts[2])
+        body = ("posted %d %s\n" % (want_n, gen_sha(want_n, seed))).encode()
+        ok = n == len(body) and got.hexdigest() == hashlib.sha256(body).hexdigest()
     else:
         body = ("small %s\n" % parts[1]).encode()
         ok = n == len(body) and got.hexdigest() == hashlib.sha256(body).hexdigest()
@@ -176,6 +201,23 @@ def response(r, path, upto_eof=False):
 
 def req(path):
     return ("GET %s HTTP/1.1\r\nHost: body.example\r\n\r\n" % path).encode()
+
+
+def post(sock, path, extra=b"", pause=0.0):
+    """sends POST path with gen(N, SEED) as its body, then extra in the same
+    write as the body's end (a pipelined request); pause: after 64 KiB"""
+    parts = path.strip("/").split("/")
+    n, seed = int(parts[1]), int(parts[2])
+    sock.sendall(("POST %s HTTP/1.1\r\nHost: body.example\r\nContent-Length: %d\r\n\r\n"
+                  % (path, n)).encode())
+    sent = 0
+    for p in gen_iter(n, seed):
+        sent += len(p)
+        if sent == n:
+            p += extra
+        sock.sendall(p)
+        if pause and sent == BLOCK:
+            time.sleep(pause)
 
 
 def client(port, case):
@@ -204,6 +246,21 @@ def client(port, case):
         while not r.eof and r.fill():
             pass
         out.append("then %s" % ("EOF" if r.eof and not r.buf else "%d more bytes" % len(r.buf)))
+    elif case == "post":
+        # request bodies: POST, GET, POST on one keep-alive connection; the
+        # client pauses after 64 KiB of the first (an empty queue at the
+        # start), not of the second (bytes unread at the start)
+        post(s, "/post/%d/11" % big, pause=0.2)
+        out.append(response(r, "/post/%d/11" % big))
+        s.sendall(req("/small/11"))
+        out.append(response(r, "/small/11"))
+        post(s, "/post/%d/12" % (big + 777), pause=0)
+        out.append(response(r, "/post/%d/12" % (big + 777)))
+    elif case == "postpipe":
+        # the next two requests follow the body's last byte in one write
+        post(s, "/post/%d/13" % big, extra=req("/small/13") + req("/small/14"), pause=0.2)
+        for path in ("/post/%d/13" % big, "/small/13", "/small/14"):
+            out.append(response(r, path))
     elif case == "stall":
         # the client reads nothing for a second: the kernel's redirects wait
         # on a full send queue, then everything must still arrive in order

@@ -1,11 +1,13 @@
 #!/bin/sh
-# test_bpf_body_splice.sh - large Content-Length response bodies carried by
-# the kernel (the body splice, docs/bpf.md "Body splice") on keep-alive
-# connections, checked against the backend's own pattern and byte for byte
-# against --no-bpf: big, small, big on one connection; five pipelined
-# requests written at once behind a big body; an upstream that closes
-# mid-body. The splice counters must show the kernel carried the bodies
-# (a splice that never starts fails), and its maps must be empty afterwards.
+# test_bpf_body_splice.sh - large Content-Length response and request bodies
+# carried by the kernel (the body splice, docs/bpf.md "Body splice") on
+# keep-alive connections, checked against the generator's own pattern and
+# byte for byte against --no-bpf: big, small, big on one connection; five
+# pipelined requests written at once behind big bodies; an upstream that
+# closes mid-body; a client that stalls, one that resets mid-body; POST,
+# GET, POST; a POST whose last bytes share a write with two more requests.
+# The splice counters must show the kernel carried the bodies (a splice
+# that never starts fails), and its maps must be empty afterwards.
 . "$(dirname "$0")/lib.sh"
 gw_init
 gw_require_root
@@ -59,17 +61,21 @@ run_both pipe # five requests in one write, behind big bodies
 run_both cut  # the upstream closes halfway through a 20 MiB body
 run_both stall # the client reads nothing for 1 s, then all of it
 run_both abort # the client resets the connection mid-body, then a new one
+run_both post     # request bodies: POST 20 MiB, GET, POST 20 MiB on one connection
+run_both postpipe # POST 20 MiB with two GETs in the write of its last bytes
 
 started=$(ev body_started)
 bytes=$(ev body_bytes)
-# seq 2 + pipe 3 + cut 1 + stall 1 bodies (abort's too, not counted: the
-# client may leave before it starts). The backend pauses after the first
-# 64 KiB of /big bodies (the splice starts on an empty receive queue), not
-# of /fast ones (it starts with body bytes waiting unread)
-[ "$((started - started0))" -ge 7 ] || gw_fail "only $((started - started0)) body splices started"
-# the kernel, not userspace, carried the rest: 5 x 20 MiB + 12345 + 400 KiB +
-# 10 MiB, minus at most 64 KiB + 1 byte of each of the 7 bodies
-min=$(((110 << 20) + 12345 + (400 << 10) - 7 * 65537))
+# response bodies: seq 2 + pipe 3 + cut 1 + stall 1 (abort's too, not
+# counted: the client may leave before it starts); request bodies: post 2 +
+# postpipe 1. The backend pauses after the first 64 KiB of /big bodies (the
+# splice starts on an empty receive queue), not of /fast ones (it starts
+# with body bytes waiting unread); the client likewise for POSTs 11 and 13.
+[ "$((started - started0))" -ge 10 ] || gw_fail "only $((started - started0)) body splices started"
+# the kernel, not userspace, carried the rest of each: responses of 5 x 20 MiB
+# + 12345 + 400 KiB + 10 MiB, requests of 3 x 20 MiB + 777, minus at most
+# 64 KiB + 1 byte of each of the 10 bodies
+min=$(((170 << 20) + 12345 + (400 << 10) + 777 - 10 * 65537))
 [ "$((bytes - bytes0))" -ge "$min" ] || gw_fail "the kernel carried only $((bytes - bytes0)) of >= $min bytes"
 gw_log "kernel carried $((bytes - bytes0)) body bytes in $((started - started0)) splices"
 

@@ -142,7 +142,7 @@ int gw_body_splice_start(struct gw_splice *sp, int fd_in, int fd_out, uint64_t b
 {
 	struct gw_body_left bl = {};
 	enum gw_splice_stat why = GW_SPLICE_BODY_FALLBACK;
-	bool in_left = false, in_out = false, in_hash = false;
+	bool in_left = false, in_out = false, in_holder = false, in_hash = false;
 	int err, lowat = 1, inq = 0;
 	socklen_t len = sizeof(lowat);
 	uint64_t v;
@@ -193,7 +193,16 @@ int gw_body_splice_start(struct gw_splice *sp, int fd_in, int fd_out, uint64_t b
 		goto out;
 	}
 	in_out = true;
+	/* fd_in also goes into the program-less map, as a holder: when it
+	 * leaves gw_body_hash at the end, its psock (and the bytes passed up
+	 * into the psock's queue) outlives the stream parser until
+	 * gw_body_splice_end() has read them */
 	v = (uint64_t)fd_in;
+	if (bpf_map_update_elem(sp->body_out_fd, &b->cookie_in, &v, BPF_NOEXIST)) {
+		err = -errno;
+		goto out;
+	}
+	in_holder = true;
 	if (bpf_map_update_elem(sp->body_hash_fd, &b->cookie_in, &v, BPF_NOEXIST)) {
 		err = -errno;
 		goto out;
@@ -215,6 +224,8 @@ out:
 	if (err) {
 		if (in_hash)
 			bpf_map_delete_elem(sp->body_hash_fd, &b->cookie_in);
+		if (in_holder)
+			bpf_map_delete_elem(sp->body_out_fd, &b->cookie_in);
 		if (in_out)
 			bpf_map_delete_elem(sp->body_out_fd, &b->cookie_out);
 		if (in_left)
@@ -274,23 +285,39 @@ int gw_body_splice_done(struct gw_splice *sp, struct gw_body_splice *b)
 	return 0;
 }
 
-void gw_body_splice_end(struct gw_splice *sp, struct gw_body_splice *b, uint64_t *redir,
-			bool *lost)
+void gw_body_splice_end(struct gw_splice *sp, struct gw_body_splice *b, char *buf, size_t room,
+			size_t *got, uint64_t *redir, bool *lost)
 {
 	struct gw_body_left bl = {};
+	uint64_t unread = 0;
+	ssize_t n;
 
+	*got = 0;
 	*redir = 0;
 	*lost = false;
 	if (!sp || !b->on)
 		goto out;
-	/* out of the parser's map first: no verdict runs after this, so the
-	 * counters read next are final */
+	/* out of the parser's map first: the stream parser stops, no verdict
+	 * runs after this, so the counters read next are final, and the
+	 * holder entry keeps the psock with what it passed up */
 	bpf_map_delete_elem(sp->body_hash_fd, &b->cookie_in);
 	if (!bpf_map_lookup_elem(sp->body_left_fd, &b->cookie_in, &bl)) {
 		*redir = bl.redir;
-		*lost = bl.passed > b->user_in;
+		unread = bl.passed > b->user_in ? bl.passed - b->user_in : 0;
 	}
+	/* bytes passed up but not read yet come first in the stream: read
+	 * them now, while the psock still holds them */
+	while (unread && room) {
+		n = recv(b->fd_in, buf + *got, GW_MIN(room, (size_t)unread), MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		*got += (size_t)n;
+		room -= (size_t)n;
+		unread -= GW_MIN(unread, (uint64_t)n);
+	}
+	*lost = unread > 0;
 	bpf_map_delete_elem(sp->body_left_fd, &b->cookie_in);
+	bpf_map_delete_elem(sp->body_out_fd, &b->cookie_in);
 	bpf_map_delete_elem(sp->body_out_fd, &b->cookie_out);
 	gw_splice_stat_add(sp, GW_SPLICE_BODY_BYTES, *redir);
 out:
@@ -337,6 +364,7 @@ static const char *gw_bsc_round(struct gw_splice *sp, int up_c, int up_s, int cl
 	struct gw_body_splice b;
 	uint8_t buf[16384];
 	bool lost, done = false;
+	size_t n_end;
 	const char *why = NULL;
 	ssize_t n;
 
@@ -378,7 +406,7 @@ static const char *gw_bsc_round(struct gw_splice *sp, int up_c, int up_s, int cl
 		if (user == 1 + GW_BSC_TAIL && got == GW_BSC_BODY && gw_body_splice_done(sp, &b) > 0)
 			done = true;
 	}
-	gw_body_splice_end(sp, &b, &redir, &lost);
+	gw_body_splice_end(sp, &b, NULL, 0, &n_end, &redir, &lost);
 	*redir_total += redir;
 	if (why)
 		return why;

@@ -136,6 +136,9 @@ struct gw_req {
 	struct gw_body_splice bs;      /* response body carried by the kernel (docs/bpf.md) */
 	uint64_t bs_budget;            /* bytes given to it */
 	bool bs_tried;
+	struct gw_body_splice qbs;     /* request body carried by the kernel */
+	uint64_t qbs_budget;
+	bool qbs_tried;
 };
 
 struct gw_conn {
@@ -580,12 +583,15 @@ static void req_end(struct gw_conn *c)
 	if (!r)
 		return;
 	gw_splice_unpair(gw_splice_default(), &r->sp);
-	if (r->bs.on) {
+	if (r->bs.on || r->qbs.on) {
 		uint64_t redir;
+		size_t got;
 		bool lost;
 
-		gw_body_splice_end(gw_splice_default(), &r->bs, &redir, &lost);
+		gw_body_splice_end(gw_splice_default(), &r->bs, NULL, 0, &got, &redir, &lost);
 		r->bytes_out += redir;
+		gw_body_splice_end(gw_splice_default(), &r->qbs, NULL, 0, &got, &redir, &lost);
+		r->bytes_in += redir;
 	}
 	gw_loop_del_timer(c->w->loop, &r->splice_timer);
 	up_detach(c, false);
@@ -1206,6 +1212,8 @@ static void req_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 	/* a body the kernel carries: its progress is the upstream's activity */
 	if (r->bs.on && gw_body_splice_progress(gw_splice_default(), &r->bs))
 		r->last_up_ms = now;
+	if (r->qbs.on && gw_body_splice_progress(gw_splice_default(), &r->qbs))
+		r->last_body_ms = now;
 	if (body_timeout(c, now)) {
 		conn_update(c);
 		return;
@@ -1456,28 +1464,45 @@ static void body_splice_try(struct gw_conn *c)
 		r->bs_budget = r->rbody.left - 1;
 }
 
-/* body_splice_back() : the kernel's part of the body is over when the
- * upstream has bytes for us (the last byte of the body) or ends; true once
- * every byte it redirected is queued to the client and both sockets are ours
- * again, the body counters advanced by what it carried. false = not yet. */
-static bool body_splice_back(struct gw_conn *c)
+/* body_splice_over() : the end of a body splice, either way: once every
+ * byte the kernel redirected is queued on the target socket, ends it, the
+ * bytes it passed up and we did not read yet appended to in (fd_in's
+ * buffer). 0 = over (*redir, *lost set); -EAGAIN = not yet (re-checked in a
+ * millisecond). */
+static int body_splice_over(struct gw_conn *c, struct gw_body_splice *bs, struct gw_buf *in,
+			    uint64_t *redir, bool *lost)
 {
 	struct gw_req *r = c->req;
 	struct gw_splice *sp = gw_splice_default();
-	uint64_t redir;
-	bool lost;
-	int d;
+	size_t got = 0;
 
-	if (!r->uin.data && !r->up_eof)
-		return false;
-	d = gw_body_splice_done(sp, &r->bs);
-	if (d == 0) {
+	if (gw_body_splice_done(sp, bs) == 0) {
 		r->conn = c;
 		if (!gw_timer_armed(&r->splice_timer))
 			gw_loop_add_timer(c->w->loop, &r->splice_timer, 1, splice_timer_cb, r);
-		return false;
+		return -EAGAIN;
 	}
-	gw_body_splice_end(sp, &r->bs, &redir, &lost);
+	if (in->area && !b_room(in))
+		b_realign(in);
+	gw_body_splice_end(sp, bs, in->area ? b_tail(in) : NULL, b_room(in), &got, redir, lost);
+	in->data += got;
+	return 0;
+}
+
+/* body_splice_back() : the kernel's part of the response body is over when
+ * the upstream has bytes for us (the last byte of the body) or ends; true
+ * once both sockets are ours again, the body counters advanced by what it
+ * carried. false = not yet. */
+static bool body_splice_back(struct gw_conn *c)
+{
+	struct gw_req *r = c->req;
+	uint64_t redir;
+	bool lost;
+
+	if (!r->uin.data && !r->up_eof)
+		return false;
+	if (body_splice_over(c, &r->bs, &r->uin, &redir, &lost))
+		return false;
 	r->rbody.left -= GW_MIN(redir, r->rbody.left);
 	r->bytes_out += redir;
 	gw_stat_add(c->w, bytes_out, redir);
@@ -1488,6 +1513,48 @@ static bool body_splice_back(struct gw_conn *c)
 		 * redirect (the client is going); the order is no longer ours */
 		r->rbody.bad = true;
 	}
+	return true;
+}
+
+/* qbody_splice_try() : body_splice_try() for the request body, client ->
+ * upstream, once we hold none of it and wrote everything upstream. Not on a
+ * connection the kernel's L7 forwarding shares (its byte accounting). */
+static void qbody_splice_try(struct gw_conn *c)
+{
+	struct gw_req *r = c->req;
+	struct gw_splice *sp = gw_splice_default();
+
+	if (r->qbs_tried || r->qbody.type != GW_BODY_CL || r->qbody.done ||
+	    r->qbody.left < GW_BODY_SPLICE_MIN || c->in.data || c->in_eof || r->uout.data ||
+	    c->tls || c->st.on || !r->uc || r->uc->tls || !r->uc->connected || r->resp_done ||
+	    (r->expect_100 && !r->sent_100) || !gw_body_splice_available(sp))
+		return;
+	r->qbs_tried = true;
+	if (!gw_body_splice_start(sp, c->fd, r->uc->fd, r->qbody.left - 1, &r->qbs))
+		r->qbs_budget = r->qbody.left - 1;
+}
+
+/* qbody_splice_back() : body_splice_back() for the request body: over when
+ * the client sent the body's last byte (and maybe its next request) or
+ * ended. A pipelined request the kernel had to discard (it did not fit in
+ * `in`) ends the connection after this response. */
+static bool qbody_splice_back(struct gw_conn *c)
+{
+	struct gw_req *r = c->req;
+	uint64_t redir;
+	bool lost;
+
+	if (!c->in.data && !c->in_eof)
+		return false;
+	if (body_splice_over(c, &r->qbs, &c->in, &redir, &lost))
+		return false;
+	r->qbody.left -= GW_MIN(redir, r->qbody.left);
+	r->bytes_in += redir;
+	r->last_body_ms = gw_loop_now(c->w->loop);
+	if (lost)
+		r->close_after = true;
+	if (redir != r->qbs_budget && c->in.data)
+		r->qbody.bad = true;
 	return true;
 }
 
@@ -1505,7 +1572,9 @@ static bool req_step(struct gw_conn *c)
 	BUG_ON(!r);
 
 	/* request body towards the upstream */
-	if (!r->qbody.done && c->in.data && r->uout.area) {
+	if (r->qbs.on && qbody_splice_back(c))
+		progress = true;
+	if (!r->qbs.on && !r->qbody.done && c->in.data && r->uout.area) {
 		size_t moved = body_move(&r->qbody, &c->in, &r->uout);
 
 		r->bytes_in += moved;
@@ -1522,7 +1591,7 @@ static bool req_step(struct gw_conn *c)
 		}
 		return true;
 	}
-	if (!r->qbody.done && c->in_eof && !c->in.data && !r->resp_done) {
+	if (!r->qbody.done && c->in_eof && !c->in.data && !r->resp_done && !r->qbs.on) {
 		/* the client went away mid-body */
 		r->close_after = true;
 		c->state = GW_CS_CLOSING;
@@ -1547,6 +1616,7 @@ static bool req_step(struct gw_conn *c)
 		if (n > 0)
 			progress = true;
 	}
+	qbody_splice_try(c);
 	if (!r->resp_head_done && r->uc && r->uin.data) {
 		if (resp_head(c))
 			progress = true;
@@ -1892,8 +1962,10 @@ static void client_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 			gw_steer_cs_read(&c->st, (size_t)n);
 		if (n > 0) {
 			gw_stat_add(c->w, bytes_in, (uint64_t)n);
-			if (c->req)
+			if (c->req) {
 				gw_splice_note(&c->req->sp, 0, (size_t)n, 0);
+				gw_body_splice_note(&c->req->qbs, (size_t)n);
+			}
 		}
 		if (eof)
 			c->in_eof = true;
