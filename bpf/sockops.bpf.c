@@ -55,8 +55,8 @@ static __always_inline void gw_sockops_established(struct bpf_sock_ops *skops)
 	 * forwards (the accepted ends are the gateway's and the backends') */
 	if (skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && cfg &&
 	    (cfg->flags & GW_CFG_F_STEER_FWD))
-		bpf_sock_ops_cb_flags_set(skops,
-					  skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
+						     BPF_SOCK_OPS_STATE_CB_FLAG);
 }
 
 /* gw_sockops_state() : a state change of a socket that asked for them; at

@@ -91,7 +91,8 @@ static __always_inline void gw_fwd_conn_closed(const struct gw_sock_key *me)
 		__u64 seq = conn->seq;
 
 		if (s)
-			__sync_val_compare_and_swap(&s->state, seq, (seq & ~0xffull) | GW_LOAN_DEAD);
+			__sync_val_compare_and_swap(&s->state, seq,
+						    (seq & ~0xffull) | GW_LOAN_DEAD);
 	}
 	bpf_map_delete_elem(&gw_steer_conn, me);
 	bpf_map_delete_elem(&gw_steer_ack, me);
