@@ -194,6 +194,8 @@ static bool sock_matches(int fd, const struct gw_handoff_rec *rec, struct gw_pro
 	int type = 0, acc = 0;
 	char addr[sizeof(rec->address)];
 
+	/* all of it: getsockname() writes what the analyzer cannot see */
+	memset(&got, 0, sizeof(got));
 	memcpy(addr, rec->address, sizeof(addr));
 	addr[sizeof(addr) - 1] = '\0';
 	if (gw_sock_addr(addr, rec->port, &want, &wlen))
@@ -259,7 +261,7 @@ int gw_handoff_fetch(const char *path, uint32_t timeout_ms, bool take_streams,
 	err = send_msg(fd, &hello, NULL, NULL, 0);
 	if (err)
 		goto out;
-	pkt = malloc(GW_HANDOFF_PKT);
+	pkt = calloc(1, GW_HANDOFF_PKT);
 	v = calloc(GW_HANDOFF_MAX, sizeof(*v));
 	if (!pkt || !v) {
 		err = -ENOMEM;

@@ -264,9 +264,13 @@ size_t gw_handoff_streams_count(const struct gw_handoff_streams *s)
 
 void gw_handoff_streams_free(struct gw_handoff_streams *s)
 {
+	struct hs *h, *next;
+
 	if (!s)
 		return;
-	while (s->head)
-		hs_end(s->head, false);
+	for (h = s->head; h; h = next) {
+		next = h->next;
+		hs_end(h, false);
+	}
 	free(s);
 }
