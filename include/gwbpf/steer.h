@@ -51,7 +51,7 @@ struct gw_steer_cs {
  * on the connection: the kernel ends `inflight` when it sets the redirect of
  * a response's last write, a few instructions before those bytes are queued
  * on the client socket (ms; a timer tick may be up to 1 ms short) */
-#define GW_STEER_SETTLE_MS 2
+#define GW_STEER_SETTLE_MS 10
 
 /* gw_steer_set() : maps to use from now on (borrowed; they must outlive every
  * connection), or NULL to stop. Call before connections are accepted. */

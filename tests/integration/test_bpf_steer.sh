@@ -99,6 +99,12 @@ gw_log "reference run (--no-bpf) done"
 # --- the kernel path
 gw_start --config "$GW_TMP/gw.yaml" --bpf msg,steer --workers 2 --bpffs "$BPFFS" \
 	--cgroup "$CG"
+# the loans are made by the daemon's first housekeeping pass: wait for its line
+i=0
+until grep -q "backend connections lent to the kernel" "$GW_TMP/gwbpf.log" || [ $i -ge 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 grep -q "backend connections lent to the kernel" "$GW_TMP/gwbpf.log" || gw_fail "no loans"
 fwd0=$(counter steer_fwd)
 client script "$GWP" "$GW_TMP/steer.json" || gw_fail "client against --bpf msg,steer"

@@ -54,6 +54,12 @@ YEOF
 
 gw_start --config "$GW_TMP/gw.yaml" --bpf msg,steer --workers 2 --bpffs "$BPFFS" \
 	--cgroup "$CG" --access-log off
+# the loans are made by the daemon's first housekeeping pass: wait for its line
+i=0
+until grep -q "backend connections lent to the kernel" "$GW_TMP/gwbpf.log" || [ $i -ge 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 grep -q "backend connections lent to the kernel" "$GW_TMP/gwbpf.log" || gw_fail "no loans"
 st() { "$GW_BIN" status "$@" --admin "$GW_ADMIN" --bpffs "$BPFFS"; }
 
