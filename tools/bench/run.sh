@@ -45,7 +45,7 @@
 #
 # Env: BENCH_SECONDS (5) BENCH_ROUNDS (1) BENCH_WORKERS (1) BENCH_MODES
 # (all of the above) BENCH_WRK_CPU (1) BENCH_LATENCY (1: the c=1 scenario)
-# BENCH_REMOTE (1: the remote-client run) B (build).
+# BENCH_REMOTE (1: the remote-client run) BENCH_PORT_OFFSET (0) B (build).
 set -u
 B=${B:-build}
 cd "$(dirname "$0")/../.."
@@ -57,9 +57,11 @@ WRK_CPU=${BENCH_WRK_CPU:-1}
 MODES=${BENCH_MODES:-"direct nginx haproxy gwbpf gwbpf+skmsg nginx+skmsg"}
 LATENCY=${BENCH_LATENCY:-1}
 REMOTE=${BENCH_REMOTE:-1}
-RHOST=10.201.0.1 RPEER=10.201.0.2 # the /30 of the remote-client netns (host end, wrk end)
+PO=${BENCH_PORT_OFFSET:-0} # added to every port below: two benches on one host
+# the /30 of the remote-client netns (host end, wrk end); another offset, another /30
+RHOST=10.201.$((PO % 256)).1 RPEER=10.201.$((PO % 256)).2
 OUT=$ROOT/$B/bench
-P_BACKEND=28001 P_GWBPF=28080 P_NGINX=28081 P_HAPROXY=28082 P_ADMIN=28901
+P_BACKEND=$((28001 + PO)) P_GWBPF=$((28080 + PO)) P_NGINX=$((28081 + PO)) P_HAPROXY=$((28082 + PO)) P_ADMIN=$((28901 + PO))
 
 die() { echo "bench: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
@@ -421,7 +423,7 @@ done
 # as gRPC routes do: gwbpf's pooled multiplexed upstream against HAProxy's
 # (proto h2); nginx cannot proxy to HTTP/2. Own table: results-h2.md,
 # appended to results.md. BENCH_H2=0 skips it.
-P_NGINX_H2=28083 P_HAPROXY_H2=28084 P_BACKEND_H2=28002
+P_NGINX_H2=$((28083 + PO)) P_HAPROXY_H2=$((28084 + PO)) P_BACKEND_H2=$((28002 + PO))
 H2_MODES=${BENCH_H2_MODES:-"nginx haproxy gwbpf haproxy>h2c gwbpf>h2c"}
 bench_h2() {
 	command -v h2load > /dev/null || { note "h2load missing (make deps): no HTTP/2 rows"; return 0; }
@@ -545,7 +547,7 @@ EOF2
 # 1 MiB bodies, and a new connection per request ("Connection: close": full
 # handshake each time, wrk does not resume sessions). Own table:
 # results-https.md, appended to results.md. BENCH_HTTPS=0 skips it.
-P_GWBPF_TLS=28443 P_NGINX_TLS=28444 P_HAPROXY_TLS=28445
+P_GWBPF_TLS=$((28443 + PO)) P_NGINX_TLS=$((28444 + PO)) P_HAPROXY_TLS=$((28445 + PO))
 HTTPS_MODES=${BENCH_HTTPS_MODES:-"nginx haproxy gwbpf"}
 bench_https() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
@@ -665,7 +667,7 @@ EOF2
 #   backend is tests/integration/splice_peer.py (flood mode); all processes
 #   in the bench cgroup, so CPU is per MiB for everything together.
 # Own table: results-splice.md. BENCH_SPLICE=0 skips it.
-P_HAPROXY_SP=28085 P_WS=28002
+P_HAPROXY_SP=$((28085 + PO)) P_WS=$((28002 + PO))
 NEWCONN_MODES=${BENCH_NEWCONN_MODES:-"direct nginx haproxy gwbpf gwbpf+skmsg"}
 WS_MODES=${BENCH_WS_MODES:-"direct gwbpf gwbpf+splice haproxy"}
 WS_BYTES=${BENCH_WS_BYTES:-1073741824}
@@ -780,7 +782,7 @@ bench_splice() {
 # wrk -t1 (OpenSSL) with keep-alive 64 B (c=50) and 1 MiB (c=8), and a TLS
 # handshake per request ("Connection: close", c=16). Own table:
 # results-passthrough.md. BENCH_PASSTHROUGH=0 skips it.
-P_TLSBE=28446 P_GWBPF_PT=28447 P_HAPROXY_PT=28448
+P_TLSBE=$((28446 + PO)) P_GWBPF_PT=$((28447 + PO)) P_HAPROXY_PT=$((28448 + PO))
 PT_MODES=${BENCH_PT_MODES:-"direct haproxy gwbpf gwbpf+splice"}
 bench_passthrough() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
