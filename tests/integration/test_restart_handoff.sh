@@ -198,7 +198,7 @@ grep -q "handoff: 2 listening sockets from the daemon" "$GW_TMP/B.log" ||
 	fail "B did not receive A's two listening sockets"
 wait_log A "handoff: the successor serves; draining" 5 || fail "A was not told"
 gw_wait_http "http://$GW_ADMIN/readyz" 200 10 || fail "B's admin is not ready"
-wait_exit "$A" $((DRAIN / 1000 + 5)) || fail "A still runs $((DRAIN / 1000 + 5)) s after the handover"
+wait_exit "$A" $((DRAIN / 1000 + 10)) || fail "A still runs $((DRAIN / 1000 + 10)) s after the handover"
 T_A=$(now)
 gw_log "A exited $RC, $($GW_PY -c "print('%.1f' % ($T_A - $T_B))") s after B took over"
 [ "$RC" = 0 ] || fail "A exited $RC after handing over, want 0"
@@ -208,7 +208,7 @@ wait_log C "handoff: took over" 15 || fail "C did not take over from B"
 # B (1 worker) serves both of A's sockets, and passes both on
 grep -q "handoff: 2 listening sockets from the daemon" "$GW_TMP/C.log" ||
 	fail "C did not receive the two sockets B inherited"
-wait_exit "$B" $((DRAIN / 1000 + 5)) || fail "B still runs after handing over to C"
+wait_exit "$B" $((DRAIN / 1000 + 10)) || fail "B still runs after handing over to C"
 T_BX=$(now)
 gw_log "B exited $RC ($(grep -c 'handed over and drained' "$GW_TMP/B.log") linger line: drained before its deadline, it waits for it or SIGTERM)"
 [ "$RC" = 0 ] || fail "B exited $RC after handing over, want 0"
