@@ -52,6 +52,9 @@ struct gw_steer_cs {
  * a response's last write, a few instructions before those bytes are queued
  * on the client socket (ms; a timer tick may be up to 1 ms short) */
 #define GW_STEER_SETTLE_MS 10
+/* the same before the proxy ends a connection the client half-closed (ms):
+ * nothing is lost by closing later, so this one is long */
+#define GW_STEER_SETTLE_FIN_MS 200
 
 /* gw_steer_set() : maps to use from now on (borrowed; they must outlive every
  * connection), or NULL to stop. Call before connections are accepted. */

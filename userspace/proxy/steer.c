@@ -211,6 +211,19 @@ static int gw_steer_loan_fate(const struct gw_steer_maps *m, const struct gw_ste
 	return 0;
 }
 
+/* gw_steer_settle_ms() : how long to settle: longer when what the proxy is
+ * about to do is end the connection after the client's FIN (nothing left to
+ * read but the EOF: peeking returns 0). A late close costs nothing, a late
+ * response to a pipelined request costs latency, so only the FIN waits long. */
+static uint64_t gw_steer_settle_ms(const struct gw_steer_cs *cs)
+{
+	char c;
+
+	if (recv(cs->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+		return GW_STEER_SETTLE_FIN_MS;
+	return GW_STEER_SETTLE_MS;
+}
+
 int gw_steer_cs_busy(struct gw_steer_cs *cs, uint64_t now_ms)
 {
 	const struct gw_steer_maps *m;
@@ -238,7 +251,7 @@ int gw_steer_cs_busy(struct gw_steer_cs *cs, uint64_t now_ms)
 			cs->settle_ms = now_ms ? now_ms : 1;
 			return 1;
 		}
-		if (now_ms - cs->settle_ms < GW_STEER_SETTLE_MS)
+		if (now_ms - cs->settle_ms < gw_steer_settle_ms(cs))
 			return 1;
 		cs->kreq_settled = sc.kreq;
 		cs->settle_ms = 0;
