@@ -176,6 +176,28 @@ struct h2_conn {
 /* every worker thread serves its own connections: no lock */
 static __thread struct h2_conn *h2_conns;
 
+/* GW_PROXY_BUF_SIZE buffers (a stream's upstream buffers) left by ended
+ * streams, for the next ones: a stream then costs no malloc for them.
+ * Bounded, and emptied when the worker ends (gw_h2_close_all). */
+#define H2_BUF_CACHE 128
+static __thread void *h2_bufs[H2_BUF_CACHE];
+static __thread unsigned int h2_n_bufs;
+
+/* h2_buf_get() : a GW_PROXY_BUF_SIZE buffer (not zeroed), NULL/ENOMEM */
+static void *h2_buf_get(void)
+{
+	return h2_n_bufs ? h2_bufs[--h2_n_bufs] : malloc(GW_PROXY_BUF_SIZE);
+}
+
+/* h2_buf_put() : gives back a buffer of h2_buf_get() (NULL accepted) */
+static void h2_buf_put(void *p)
+{
+	if (p && h2_n_bufs < H2_BUF_CACHE)
+		h2_bufs[h2_n_bufs++] = p;
+	else
+		free(p);
+}
+
 /* connections closed for abuse, by reason: shared by the workers (relaxed
  * atomics; an abusive connection is rare, so the shared line costs nothing
  * on the request path) */
@@ -377,8 +399,12 @@ static void stream_free(struct h2_stream *st)
 		hc->streams = st->next;
 	if (st->next)
 		st->next->prev = st->prev;
-	free(st->uout);
-	free(st->uin);
+	/* uout grows past GW_PROXY_BUF_SIZE only for big request bodies */
+	if (st->uout_cap == GW_PROXY_BUF_SIZE)
+		h2_buf_put(st->uout);
+	else
+		free(st->uout);
+	h2_buf_put(st->uin);
 	gw_ir_put(st->ir);
 	gw_arena_free(st->a);
 }
@@ -526,10 +552,26 @@ static int uout_append(struct h2_stream *st, const void *p, size_t n)
 {
 	if (st->uout_off && st->uout_off == st->uout_len)
 		st->uout_off = st->uout_len = 0;
+	if (!st->uout && st->uout_len + n <= GW_PROXY_BUF_SIZE) {
+		st->uout = h2_buf_get();
+		if (!st->uout)
+			return -ENOMEM;
+		st->uout_cap = GW_PROXY_BUF_SIZE;
+	}
 	if (st->uout_len + n > st->uout_cap) {
 		size_t cap = GW_MAX(st->uout_cap * 2, st->uout_len + n + 1024);
-		char *nb = realloc(st->uout, cap);
+		char *nb;
 
+		if (st->uout_cap == GW_PROXY_BUF_SIZE) {
+			/* a cached buffer is not realloc'd: it goes back */
+			nb = malloc(cap);
+			if (nb && st->uout_len)
+				memcpy(nb, st->uout, st->uout_len);
+			if (nb)
+				h2_buf_put(st->uout);
+		} else {
+			nb = realloc(st->uout, cap);
+		}
 		if (!nb)
 			return -ENOMEM;
 		st->uout = nb;
@@ -988,7 +1030,7 @@ static void up_io(struct gw_loop *loop, struct gw_io *io, uint32_t events)
 	if ((events & (GW_IO_READ | GW_IO_ERR)) && st->uin_len < GW_PROXY_BUF_SIZE) {
 		ssize_t n;
 
-		if (!st->uin && !(st->uin = malloc(GW_PROXY_BUF_SIZE))) {
+		if (!st->uin && !(st->uin = h2_buf_get())) {
 			local_response(st, 502, "nomem");
 			goto out;
 		}
@@ -1120,7 +1162,7 @@ static int up2_data(void *owner, const uint8_t *data, size_t len)
 		h2up_consume(&st->hs, len);
 		return 0;
 	}
-	if (!st->uin && !(st->uin = malloc(GW_PROXY_BUF_SIZE)))
+	if (!st->uin && !(st->uin = h2_buf_get()))
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	/* the window we advertise is the buffer size: it always fits */
 	if (len > GW_PROXY_BUF_SIZE - st->uin_len)
@@ -1294,9 +1336,10 @@ static void stream_start(struct h2_stream *st, bool end_stream)
 	const struct gw_ir_bind *bind = NULL;
 	const struct gw_ir_backend *backend = NULL;
 	const struct gw_ir_listener *lst;
-	char *out = NULL;
+	char out[GW_PROXY_BUF_SIZE]; /* the upstream head: not zeroed, unlike an arena's */
 	int n, bi;
 	size_t i;
+
 
 	gw_stat_add(w, requests, 1);
 	st->ir = gw_ir_get(w->ir);
@@ -1380,12 +1423,7 @@ static void stream_start(struct h2_stream *st, bool end_stream)
 	ctx.extra = st->req_chunked ? "Transfer-Encoding: chunked\r\n" : NULL;
 	ctx.extra_len = ctx.extra ? strlen(ctx.extra) : 0;
 	ctx.rnd = gw_worker_rand(w);
-	out = gw_arena_alloc(st->a, GW_PROXY_BUF_SIZE);
-	if (!out) {
-		local_response(st, 503, "nomem");
-		return;
-	}
-	n = gw_filter_request(&ctx, out, GW_PROXY_BUF_SIZE, &st->fr);
+	n = gw_filter_request(&ctx, out, sizeof(out), &st->fr);
 	if (n < 0) {
 		local_response(st, n == -ENOSPC ? 431 : 500, "filter");
 		return;
@@ -1403,7 +1441,12 @@ static void stream_start(struct h2_stream *st, bool end_stream)
 		local_response(st, 503, "no_endpoints");
 		return;
 	}
-	st->head = out;
+	/* kept for a retry and the h2c fields; out is on the stack */
+	st->head = gw_arena_strndup(st->a, out, (size_t)n);
+	if (!st->head) {
+		local_response(st, 503, "nomem");
+		return;
+	}
 	st->head_len = (size_t)n;
 	/* RequestMirror: bodies are streamed once, so only bodyless requests
 	 * are mirrored (as for HTTP/1.1, conn.c); the copy is the HTTP/1.1 head */
@@ -1432,7 +1475,8 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *us
 
 	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
-	a = gw_arena_new(4096);
+	/* the stream and its field table (about 4 KiB) fit the first chunk */
+	a = gw_arena_new(8192);
 	st = a ? gw_arena_alloc(a, sizeof(*st)) : NULL;
 	if (st) {
 		memset(st, 0, sizeof(*st));
@@ -2240,6 +2284,8 @@ void gw_h2_close_all(struct gw_worker *w)
 	}
 	h2b_close_all(w);
 	h2up_close_all(w);
+	while (h2_n_bufs)
+		free(h2_bufs[--h2_n_bufs]);
 }
 
 uint64_t gw_h2_abuse_total(enum gw_h2_abuse r)
