@@ -80,6 +80,24 @@ char *gw_arena_strdup(struct gw_arena *a, const char *s)
 	return s ? gw_arena_strndup(a, s, strlen(s)) : NULL;
 }
 
+void gw_arena_reset(struct gw_arena *a)
+{
+	struct gw_arena_chunk *c, *n;
+
+	if (!a || !a->head)
+		return;
+	/* chunks are pushed at the head: the first one is the last */
+	for (c = a->head; c->next; c = n) {
+		n = c->next;
+		free(c);
+	}
+	c->used = 0;
+	a->head = c;
+	/* growth starts again from the kept chunk: an arena reset per request
+	 * must not double its next chunk every time it needs a second one */
+	a->next_size = c->size < (1u << 20) ? c->size * 2 : c->size;
+}
+
 void gw_arena_free(struct gw_arena *a)
 {
 	struct gw_arena_chunk *c, *n;
