@@ -72,6 +72,16 @@ void gw_l4_udp_close(struct gw_worker *w, struct gw_listener *l);
  * (worker exit, drain timeout) */
 void gw_l4_close_all(struct gw_worker *w);
 
+/* gw_l4_export_streams() : graceful restart (gwbpf/handoff.h): offers fn
+ * each TCP/TLS-passthrough stream of w that the kernel splices both ways
+ * with nothing held in userspace; fn returns 0 once it holds its own copies
+ * of both fds, and the stream is then forgotten here without being touched
+ * (no unpair, no FIN). Returns how many were taken. Worker thread only. */
+struct gw_splice_pair;
+typedef int (*gw_l4_export_fn)(void *arg, int fd_client, int fd_up,
+			       const struct gw_splice_pair *sp);
+size_t gw_l4_export_streams(struct gw_worker *w, gw_l4_export_fn fn, void *arg);
+
 /* gw_l4_stats() : fills *st with the process-wide counters */
 void gw_l4_stats(struct gw_l4_stats *st);
 

@@ -8,11 +8,12 @@
 #    takes over, then C (2 workers) takes over from B: wrk must see zero
 #    failed requests and zero refused connections (both counted and printed);
 #    A and B exit 0, each within its --drain-timeout;
-#  - a WebSocket stream opened through A, spliced by the kernel, is handed
-#    to B with the sockets, then by B to C: it echoes on (every line
-#    checked) after A and B exited, and the client's FIN travels through C
-#    to the backend and back (a clean close). Where the splice does not
-#    work, the stream stays in A's userspace relay and ends with A's drain;
+#  - a WebSocket stream and a TCPRoute stream opened through A, spliced by
+#    the kernel, are handed to B with the sockets, then by B to C: they echo
+#    on (every line checked) after A and B exited, and each client's FIN
+#    travels through C to the backend and back (a clean close). Where the
+#    splice does not work, they stay in A's userspace relay and end with A's
+#    drain;
 #  - peers that are not a gwbpf daemon: a client sending garbage to C's
 #    handoff socket changes nothing (C keeps serving, no handover); a new
 #    daemon whose PATH is a stale file, a server speaking another protocol
@@ -29,11 +30,19 @@ gw_cgroup_make handoff
 LPORT=$(gw_free_port)
 EPORT=$(gw_free_port)
 WPORT=$(gw_free_port)
+TPORT=$(gw_free_port)
+RPORT=$(gw_free_port)
 GW_ADMIN=127.0.0.1:$(gw_free_port)
 HSOCK=$GW_TMP/handoff.sock
 DRAIN=3000
 gw_start_echo 127.0.0.1:$EPORT
 GW_PY_ECHO=1 gw_start_echo 127.0.0.1:$WPORT ws
+gw_require_file "$B/gwbpf-echo"
+# a private copy: a rebuild relinking build/gwbpf-echo must not fail the start
+cp "$B/gwbpf-echo" "$GW_TMP/echo-bin" || gw_skip "cannot copy $B/gwbpf-echo"
+"$GW_TMP/echo-bin" --raw 127.0.0.1:$RPORT --pod raw > "$GW_TMP/echo-raw.log" 2>&1 &
+gw_track $!
+gw_wait_port 127.0.0.1 $RPORT 10 || gw_fail "raw echo backend did not start"
 {
 	gw_yaml_gateway gw "$LPORT"
 	cat << YEOF
@@ -62,8 +71,28 @@ spec:
     - name: echo
       port: 8080
 YEOF
+	cat << YEOF
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gwt, namespace: default}
+spec:
+  gatewayClassName: gwbpf
+  addresses: [{type: IPAddress, value: 127.0.0.1}]
+  listeners:
+  - {name: tcp, protocol: TCP, port: $TPORT}
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TCPRoute
+metadata: {name: raw, namespace: default}
+spec:
+  parentRefs: [{name: gwt, sectionName: tcp}]
+  rules:
+  - backendRefs: [{name: raw, port: 9000}]
+YEOF
 	gw_yaml_service echo 8080 "$EPORT"
 	gw_yaml_service ws 8080 "$WPORT"
+	gw_yaml_service raw 9000 "$RPORT"
 } > "$GW_TMP/gw.yaml"
 
 ARGS="--config $GW_TMP/gw.yaml --admin $GW_ADMIN --bpf msg,splice --bpffs $GW_BPFFS --cgroup $GW_CG
@@ -107,7 +136,7 @@ wait_exit()
 # fail MSG : the daemons' logs (not the backends'), then gw_fail
 fail()
 {
-	for f in A B C D-stale D-version D-garbage ws; do
+	for f in A B C D-stale D-version D-garbage ws tcp; do
 		[ -s "$GW_TMP/$f.log" ] || continue
 		echo "--- $f.log" >&2
 		tail -n 15 "$GW_TMP/$f.log" >&2
@@ -126,26 +155,31 @@ MODE=$(stat -c %a "$HSOCK")
 gw_log "handoff socket $HSOCK mode $MODE"
 [ "$MODE" = 600 ] || gw_fail "handoff socket mode $MODE, want 600"
 
-# a WebSocket stream through A: one line every 50 ms, each echo checked,
-# until the file "ws.stop" appears (or 40 s); then the client half-closes and
-# waits for the stream's EOF. Prints "lines t_end how t_last_echo".
-$GW_PY - "$LPORT" "$GW_TMP/ws.stop" > "$GW_TMP/ws.out" 2> "$GW_TMP/ws.log" << 'PYEOF' &
+# stream.py PORT STOPFILE ws|tcp : a WebSocket (after a real 101) or a raw
+# TCP stream through the gateway, one line every 50 ms, each echo checked,
+# until STOPFILE appears (or 40 s); then the client half-closes and waits
+# for the stream's EOF. Prints "lines t_end how t_last_echo".
+cat > "$GW_TMP/stream.py" << 'PYEOF'
 import os, socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-          b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-head = b""
-while b"\r\n\r\n" not in head:
-    d = s.recv(4096)
-    if not d:
+port, stop, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+# a generous timeout: a loaded 2-core machine can pause a stream for seconds
+s = socket.create_connection(("127.0.0.1", port), timeout=15)
+rest = b""
+if mode == "ws":
+    s.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        d = s.recv(4096)
+        if not d:
+            print(0, "%.3f" % time.time(), "no-101", 0); sys.exit(0)
+        head += d
+    if b" 101 " not in head.split(b"\r\n")[0]:
         print(0, "%.3f" % time.time(), "no-101", 0); sys.exit(0)
-    head += d
-if b" 101 " not in head.split(b"\r\n")[0]:
-    print(0, "%.3f" % time.time(), "no-101", 0); sys.exit(0)
-rest = head.split(b"\r\n\r\n", 1)[1]
-ok, how, end, last = 0, "stopped", time.time() + 40, 0.0
-while time.time() < end and not os.path.exists(sys.argv[2]):
-    line = b"line %06d\n" % ok
+    rest = head.split(b"\r\n\r\n", 1)[1]
+ok, how, end, last, t0 = 0, "stopped", time.time() + 40, 0.0, time.time()
+while time.time() < end and not os.path.exists(stop):
+    line = b"%s line %06d\n" % (mode.encode(), ok)
     try:
         s.sendall(line)
         got = rest
@@ -171,18 +205,22 @@ if how == "stopped":
         how = "clean" if s.recv(100) == b"" else "extra-bytes"
     except OSError:
         how = "reset"
-print(ok, "%.3f" % time.time(), how, "%.3f" % last)
+print(ok, "%.3f" % time.time(), how, "%.3f" % last, "%.3f" % t0)
 PYEOF
+$GW_PY "$GW_TMP/stream.py" "$TPORT" "$GW_TMP/ws.stop" tcp > "$GW_TMP/tcp.out" 2> "$GW_TMP/tcp.log" &
+TCPS=$!
+gw_track $TCPS
+$GW_PY "$GW_TMP/stream.py" "$LPORT" "$GW_TMP/ws.stop" ws > "$GW_TMP/ws.out" 2> "$GW_TMP/ws.log" &
 WS=$!
 gw_track $WS
 started() { curl -s "http://$GW_ADMIN/metrics" | sed -n 's/^gwbpf_splice_events_total{event="started"} //p'; }
 i=0
-while [ "$(started)" != "" ] && [ "$(started)" -lt 2 ] && [ $i -lt 20 ]; do
+while [ "$(started)" != "" ] && [ "$(started)" -lt 3 ] && [ $i -lt 30 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
 WS_SPLICED=0
-[ "$(started)" != "" ] && [ "$(started)" -ge 2 ] && WS_SPLICED=1
+[ "$(started)" != "" ] && [ "$(started)" -ge 3 ] && WS_SPLICED=1
 gw_log "splices started in A (the self-check counts one): $(started)"
 
 # load through all the takeovers: 2 threads, 16 keep-alive connections
@@ -194,8 +232,9 @@ sleep 1.5
 start_gw B 1
 wait_log B "handoff: took over" 15 || fail "B did not take over"
 T_B=$(now)
-grep -q "handoff: 2 listening sockets from the daemon" "$GW_TMP/B.log" ||
-	fail "B did not receive A's two listening sockets"
+# two binds (HTTP, TCP), one socket per bind and worker
+grep -q "handoff: 4 listening sockets from the daemon" "$GW_TMP/B.log" ||
+	fail "B did not receive A's four listening sockets"
 wait_log A "handoff: the successor serves; draining" 5 || fail "A was not told"
 gw_wait_http "http://$GW_ADMIN/readyz" 200 10 || fail "B's admin is not ready"
 wait_exit "$A" $((DRAIN / 1000 + 10)) || fail "A still runs $((DRAIN / 1000 + 10)) s after the handover"
@@ -205,9 +244,9 @@ gw_log "A exited $RC, $($GW_PY -c "print('%.1f' % ($T_A - $T_B))") s after B too
 
 start_gw C 2
 wait_log C "handoff: took over" 15 || fail "C did not take over from B"
-# B (1 worker) serves both of A's sockets, and passes both on
-grep -q "handoff: 2 listening sockets from the daemon" "$GW_TMP/C.log" ||
-	fail "C did not receive the two sockets B inherited"
+# B (1 worker) serves all of A's sockets, and passes them all on
+grep -q "handoff: 4 listening sockets from the daemon" "$GW_TMP/C.log" ||
+	fail "C did not receive the four sockets B inherited"
 wait_exit "$B" $((DRAIN / 1000 + 10)) || fail "B still runs after handing over to C"
 T_BX=$(now)
 gw_log "B exited $RC ($(grep -c 'handed over and drained' "$GW_TMP/B.log") linger line: drained before its deadline, it waits for it or SIGTERM)"
@@ -233,30 +272,40 @@ gw_log "wrk: $1 requests through two takeovers; refused connections: $2; failed 
 [ "$2" = 0 ] || fail "$2 connections refused during the takeovers"
 [ "$3" = 0 ] || fail "$3 requests failed during the takeovers"
 
-# the stream opened through A: spliced, it went to B, then to C, and ends
-# cleanly through C; relayed in userspace, it ended with A's drain
+# the streams opened through A (a WebSocket and a TCPRoute stream): spliced,
+# they went to B, then to C, and end cleanly through C; relayed in
+# userspace, they ended with A's drain
 i=0
 while kill -0 $WS 2> /dev/null && [ "$WS_SPLICED" = 1 ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
-kill -0 $WS 2> /dev/null || [ "$WS_SPLICED" = 0 ] || fail "the spliced stream did not outlive A and B"
+ALIVE=1
+kill -0 $WS 2> /dev/null && kill -0 $TCPS 2> /dev/null || ALIVE=0
 touch "$GW_TMP/ws.stop"
-i=0
-while kill -0 $WS 2> /dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-wait $WS
-gw_untrack $WS
-read -r WS_OK WS_END WS_HOW WS_LAST < "$GW_TMP/ws.out" || fail "the WebSocket client printed nothing"
-set -- $($GW_PY -c "print('%.2f %.2f %.2f' % ($WS_END - $T_B, $WS_END - $T_A, $WS_LAST - $T_BX))")
-gw_log "WebSocket stream via A (spliced: $WS_SPLICED): $WS_OK lines echoed, ended ($WS_HOW) $1 s after B took over, $2 s after A exited; last echo $3 s after B exited"
+for p in $WS $TCPS; do
+	i=0
+	while kill -0 $p 2> /dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	wait $p
+	gw_untrack $p
+done
+[ "$ALIVE" = 1 ] || [ "$WS_SPLICED" = 0 ] || { cat "$GW_TMP/ws.out" "$GW_TMP/tcp.out"; fail "a spliced stream did not outlive A and B"; }
+for kind in ws tcp; do
+	read -r WS_OK WS_END WS_HOW WS_LAST WS_T0 < "$GW_TMP/$kind.out" || fail "the $kind client printed nothing"
+	gw_log "$kind stream: started $WS_T0, last echo $WS_LAST, ended $WS_END; B took over $T_B, A exited $T_A, B exited $T_BX"
+	set -- $($GW_PY -c "print('%.2f %.2f %.2f' % ($WS_END - $T_B, $WS_END - $T_A, $WS_LAST - $T_BX))")
+	gw_log "$kind stream via A (spliced: $WS_SPLICED): $WS_OK lines echoed, ended ($WS_HOW) $1 s after B took over, $2 s after A exited; last echo $3 s after B exited"
+	if [ "$WS_SPLICED" = 1 ]; then
+		[ "$WS_HOW" = clean ] || fail "the handed-over $kind stream ended with '$WS_HOW', want a clean close through C"
+		$GW_PY -c "import sys; sys.exit(0 if $3 > 0 else 1)" || fail "no echo on the $kind stream after A and B exited"
+	else
+		[ "$WS_HOW" = eof ] || [ "$WS_HOW" = error ] || fail "the $kind stream ended with '$WS_HOW', want the end of A's drain"
+		# A's exit may lag its drain timeout (pins, threads) on a loaded machine
+		$GW_PY -c "import sys; sys.exit(0 if $1 > $DRAIN / 1000 - 0.5 and $2 < 0.5 else 1)" ||
+			fail "the $kind stream did not end when A's drain timeout ended"
+	fi
+done
 if [ "$WS_SPLICED" = 1 ]; then
-	grep -q "handoff: 1 spliced streams handed over" "$GW_TMP/A.log" || fail "A did not hand the stream over"
-	grep -q "keeping 1 spliced streams" "$GW_TMP/B.log" || fail "B did not keep the stream"
-	grep -q "keeping 1 spliced streams" "$GW_TMP/C.log" || fail "C did not keep the stream from B"
-	[ "$WS_HOW" = clean ] || fail "the handed-over stream ended with '$WS_HOW', want a clean close through C"
-	$GW_PY -c "import sys; sys.exit(0 if $3 > 0 else 1)" || fail "no echo on the stream after A and B exited"
-else
-	[ "$WS_HOW" = eof ] || [ "$WS_HOW" = error ] || fail "the stream ended with '$WS_HOW', want the end of A's drain"
-	# A's exit may lag its drain timeout (pins, threads) on a loaded machine
-	$GW_PY -c "import sys; sys.exit(0 if $1 > $DRAIN / 1000 - 0.5 and $2 < 0.5 else 1)" ||
-		fail "the stream did not end when A's drain timeout ended"
+	grep -q "handoff: 2 spliced streams handed over" "$GW_TMP/A.log" || fail "A did not hand both streams over"
+	grep -q "keeping 2 spliced streams" "$GW_TMP/B.log" || fail "B did not keep both streams"
+	grep -q "keeping 2 spliced streams" "$GW_TMP/C.log" || fail "C did not keep both streams from B"
 fi
 
 # C serves; a client speaking garbage on its handoff socket changes nothing

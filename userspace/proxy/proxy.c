@@ -357,7 +357,8 @@ static void worker_wake(struct gw_loop *loop, void *data)
 	struct gw_worker *w = data;
 
 	if (atomic_exchange(&w->export_req, false)) {
-		size_t n = gw_conn_export_tunnels(w, export_one, w);
+		size_t n = gw_conn_export_tunnels(w, export_one, w) +
+			   gw_l4_export_streams(w, export_one, w);
 
 		if (n)
 			pr_info("proxy: worker %u: %zu spliced streams handed over", w->id, n);
