@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -519,6 +520,144 @@ static void test_server_bogus_peer_first(void **state)
 	run_takeover(true);
 }
 
+/* ---- streams kept for a predecessor (handoff_stream.c), splice off:
+ * the relay of stray bytes, the EOFs, a reset, the export ---- */
+
+/* two TCP connections: client c <-> gateway g0, gateway g1 <-> backend b */
+struct two {
+	int c, g0, g1, b;
+};
+
+static void two_open(struct two *t)
+{
+	int a[2], d[2];
+	uint64_t ck[2];
+
+	tcp_pair(a, ck);
+	tcp_pair(d, ck);
+	t->c = a[0];
+	t->g0 = a[1];
+	t->g1 = d[0];
+	t->b = d[1];
+}
+
+static void set_adopt(struct gw_handoff_streams *hs, struct two *t)
+{
+	struct gw_proxy_stream st;
+
+	memset(&st, 0, sizeof(st));
+	st.fd[0] = t->g0;
+	st.fd[1] = t->g1;
+	assert_int_equal(gw_handoff_streams_adopt(hs, &st, 1), 1);
+}
+
+/* spin() : runs loop until cond(arg) or 2 s */
+static void spin(struct gw_loop *loop, bool (*cond)(void *), void *arg)
+{
+	uint64_t end = gw_now_ms() + 2000;
+
+	while (!cond(arg) && gw_now_ms() < end)
+		gw_loop_run_once(loop, 10);
+	assert_true(cond(arg));
+}
+
+static bool readable(void *arg)
+{
+	struct pollfd p = { .fd = *(int *)arg, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+static bool set_empty(void *arg)
+{
+	return gw_handoff_streams_count(arg) == 0;
+}
+
+static void test_streams_relay_and_fins(void **state)
+{
+	int fds = count_fds();
+	struct gw_loop *loop = gw_loop_new();
+	struct gw_handoff_streams *hs;
+	struct two t;
+	char buf[64];
+
+	(void)state;
+	assert_non_null(loop);
+	hs = gw_handoff_streams_new(loop);
+	assert_non_null(hs);
+	two_open(&t);
+	set_adopt(hs, &t);
+	/* bytes passed up (no splice here: all of them) are relayed in order */
+	assert_int_equal(send(t.c, "hello", 5, 0), 5);
+	spin(loop, readable, &t.b);
+	assert_int_equal(recv(t.b, buf, sizeof(buf), 0), 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(send(t.b, "world!", 6, 0), 6);
+	spin(loop, readable, &t.c);
+	assert_int_equal(recv(t.c, buf, sizeof(buf), 0), 6);
+	/* the client's FIN reaches the backend; the stream stays half open */
+	shutdown(t.c, SHUT_WR);
+	spin(loop, readable, &t.b);
+	assert_int_equal(recv(t.b, buf, sizeof(buf), 0), 0);
+	assert_int_equal(gw_handoff_streams_count(hs), 1);
+	assert_int_equal(send(t.b, "late", 4, 0), 4);
+	spin(loop, readable, &t.c);
+	assert_int_equal(recv(t.c, buf, sizeof(buf), 0), 4);
+	/* the backend's FIN ends it: both ends closed, nothing kept */
+	shutdown(t.b, SHUT_WR);
+	spin(loop, readable, &t.c);
+	assert_int_equal(recv(t.c, buf, sizeof(buf), 0), 0);
+	spin(loop, set_empty, hs);
+	close(t.c);
+	close(t.b);
+	gw_handoff_streams_free(hs);
+	gw_loop_free(loop);
+	assert_int_equal(count_fds(), fds);
+}
+
+static void test_streams_reset_and_export(void **state)
+{
+	int fds = count_fds();
+	struct gw_loop *loop = gw_loop_new();
+	struct gw_handoff_streams *hs;
+	struct gw_proxy_stream *v = NULL;
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct two t, u;
+	char buf[16];
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(loop);
+	hs = gw_handoff_streams_new(loop);
+	assert_non_null(hs);
+	two_open(&t);
+	two_open(&u);
+	set_adopt(hs, &t);
+	set_adopt(hs, &u);
+	/* a reset from the client is passed on to the backend */
+	setsockopt(t.c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(t.c);
+	spin(loop, readable, &t.b);
+	assert_int_equal(recv(t.b, buf, sizeof(buf), 0), -1);
+	assert_int_equal(errno, ECONNRESET);
+	close(t.b);
+	assert_int_equal(gw_handoff_streams_count(hs), 1);
+	/* the other is exported: forgotten here, still flowing through the dups */
+	assert_int_equal(gw_handoff_streams_export(hs, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(gw_handoff_streams_count(hs), 0);
+	assert_int_equal(send(u.c, "x", 1, 0), 1);
+	assert_int_equal(recv(v[0].fd[0], buf, sizeof(buf), 0), 1);
+	close(v[0].fd[0]);
+	close(v[0].fd[1]);
+	free(v);
+	close(u.c);
+	close(u.b);
+	gw_handoff_streams_free(hs);
+	gw_loop_free(loop);
+	assert_int_equal(count_fds(), fds);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +667,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fetch_many_packets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_takeover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_bogus_peer_first, setup, teardown),
+		cmocka_unit_test(test_streams_relay_and_fins),
+		cmocka_unit_test(test_streams_reset_and_export),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
