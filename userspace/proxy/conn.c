@@ -125,7 +125,8 @@ struct gw_req {
 	int64_t upstream_us;     /* connect -> response head; -1 = no upstream */
 	const char *reason;      /* why the gateway answered itself */
 	char *listener;          /* "ns/gateway/listener" */
-	char *method, *path, *host, *route;
+	char *method, *path, *host; /* copies for the access log: NULL when it is off */
+	const char *route;          /* borrowed from ir (held until req_end) */
 	const struct gw_ir_endpoint *up_ep; /* endpoint of the current attempt (in ir) */
 	char upstream[GW_ADDR_MAX + 8];     /* up_ep as text, made when needed: req_upstream() */
 	char upgrade_proto[64];
@@ -989,18 +990,20 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 	r->last_body_ms = r->start_ms;
 	r->http10 = hreq->version_minor == 0;
 	r->head_method = gw_slice_eq(hreq->method, "HEAD");
-	r->method = slice_dup(a, hreq->method);
-	r->host = slice_dup(a, hreq->host);
-	r->path = slice_dup(a, hreq->target); /* before normalising rewrites it in place */
-	r->bytes_in = head_len;
-	r->upstream_us = -1;
-	r->start_us = now_us();
-	{
+	if (gw_access_log_enabled(w->p->alog)) {
+		/* only the access log reads these: no copies, no wall clock
+		 * read per request when it is off (the log is set at startup) */
 		struct timespec ts;
 
+		r->method = slice_dup(a, hreq->method);
+		r->host = slice_dup(a, hreq->host);
+		r->path = slice_dup(a, hreq->target); /* before normalising rewrites it */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		r->wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	}
+	r->bytes_in = head_len;
+	r->upstream_us = -1;
+	r->start_us = now_us();
 	r->close_after = hreq->fr.conn_close || c->draining;
 	r->cluster = -1;
 	body_init_request(&r->qbody, hreq);
@@ -1061,7 +1064,7 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 		}
 	}
 	r->action = res.action;
-	r->route = gw_arena_strdup(a, res.action->route);
+	r->route = res.action->route;
 	bi = gw_router_pick_backend(res.action, gw_worker_rand(w));
 	if (bi >= 0)
 		backend = &res.action->backends[bi];
