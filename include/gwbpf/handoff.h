@@ -24,7 +24,8 @@
  * splice); the predecessor then hands them over at READY. The rest:
  * gw_handoff_ready(). Errors, with nothing left open: -ENOENT or
  * -ECONNREFUSED (no predecessor, or a stale socket file), -EPROTONOSUPPORT
- * (the predecessor speaks another version), -EPROTO (malformed message),
+ * (the predecessor speaks another version), -EBUSY (it refused: another
+ * successor is being served), -EPROTO (malformed message),
  * -ETIMEDOUT, -errno. The caller starts normally after any of them. */
 int gw_handoff_fetch(const char *path, uint32_t timeout_ms, bool take_streams,
 		     struct gw_proxy_sock **socks, size_t *n, int *conn);

@@ -295,7 +295,7 @@ int gw_handoff_fetch(const char *path, uint32_t timeout_ms, bool take_streams,
 			pr_warn("handoff: %s speaks protocol version %u, we speak %u", path,
 				h->version, GW_HANDOFF_VERSION);
 		if (!err && h->type != GW_HANDOFF_SOCKETS)
-			err = h->type == GW_HANDOFF_REFUSED ? -EPROTONOSUPPORT : -EPROTO;
+			err = h->type == GW_HANDOFF_REFUSED ? -EBUSY : -EPROTO;
 		if (!err && (h->n > GW_HANDOFF_BATCH || h->len != h->n * sizeof(*recs) ||
 			     n_fds != h->n || nv + h->n > GW_HANDOFF_MAX))
 			err = -EPROTO;
