@@ -33,6 +33,7 @@ GWS=$(gw_free_port)
 B1=$(gw_free_port)
 B2=$(gw_free_port)
 B3=$(gw_free_port)
+B4=$(gw_free_port)
 
 tc_ca bca
 tc_ca other
@@ -52,7 +53,10 @@ gw_track $!
 "$B/gwbpf-echo" --https 127.0.0.1:$B3 --cert "$GW_TMP/be.crt" --key "$GW_TMP/be.key" \
 	--pod https-1-0 > "$GW_TMP/be3.log" 2>&1 &
 gw_track $!
-for p in $B1 $B2 $B3; do
+# the same gRPC/h2c echo in clear, for the connection-window check
+"$B/gwbpf-echo" --grpc --listen 127.0.0.1:$B4 --pod grpc-clear-0 > "$GW_TMP/be4.log" 2>&1 &
+gw_track $!
+for p in $B1 $B2 $B3 $B4; do
 	gw_wait_port 127.0.0.1 "$p" 10 || gw_fail "backend on $p did not start"
 done
 
@@ -119,6 +123,8 @@ spec:
     backendRefs: [{name: h-good, port: 8443}]
   - matches: [{path: {type: PathPrefix, value: /h2bad}}]
     backendRefs: [{name: h-wrongca, port: 8443}]
+  - matches: [{path: {type: PathPrefix, value: /h2clear}}]
+    backendRefs: [{name: h-clear, port: 8443}]
 YEOF
 	for s in good wrongca hostmiss noca; do
 		gw_yaml_service s-$s 8443 "$B1"
@@ -127,6 +133,7 @@ YEOF
 	gw_yaml_service s-noh2 8443 "$B3"
 	gw_yaml_service --app-protocol kubernetes.io/h2c h-good 8443 "$B1"
 	gw_yaml_service --app-protocol kubernetes.io/h2c h-wrongca 8443 "$B1"
+	gw_yaml_service --app-protocol kubernetes.io/h2c h-clear 8443 "$B4"
 	policy p-good s-good bca-cm backend.test
 	policy p-mtls s-mtls bca-cm backend.test
 	policy p-wrongca s-wrongca other-cm backend.test
@@ -229,6 +236,20 @@ c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --http2-prior-knowledge
 	"http://$A/h2bad/x") || true
 [ "$c" = 502 ] || gw_fail "h2c client, wrong CA on an h2c port: got $c, want 502"
 gw_log "appProtocol kubernetes.io/h2c under a policy: HTTP/1.1 and h2c clients get HTTP/2 over TLS; wrong CA 502"
+
+# --- more than the upstream connection window (16 MiB) of answers on one
+# pooled connection, over TLS and in clear: the window must come back for
+# the last DATA of every closed stream, or the connection stalls for good
+if command -v h2load > /dev/null 2>&1; then
+	pad=$(head -c 8000 /dev/zero | tr '\0' a)
+	for p in h2tls h2clear; do
+		timeout 60 h2load -n 2500 -c 1 -m 10 -H "x-pad: $pad" "http://$A/$p/w" \
+			> "$GW_TMP/h2load-$p" 2>&1 || true
+		grep -q "2500 succeeded" "$GW_TMP/h2load-$p" ||
+			gw_fail "$p: 2500 answers of 8 KB (20 MB on one upstream connection): $(grep -E 'requests:|finished' "$GW_TMP/h2load-$p")"
+	done
+	gw_log "20 MB of answers through one pooled upstream connection, TLS and clear: no stall"
+fi
 
 grep -q "AddressSanitizer\|LeakSanitizer" "$GW_TMP/gwbpf.log" && gw_fail_logs "sanitizer report"
 exit 0

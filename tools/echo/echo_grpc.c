@@ -89,6 +89,11 @@ struct eg_conn {
 	SSL *ssl;	  /* --tls-cert: h2 over TLS */
 	bool handshaken;  /* TLS handshake done (always true without TLS) */
 	bool tls_out;	  /* the last TLS step waits to write */
+	/* TLS: frames gathered into one record (a record per frame is slow) */
+	uint8_t obuf[16384];
+	size_t ooff, olen;
+	const uint8_t *tp; /* mem_send output not gathered yet */
+	size_t tlen;
 	bool want_out;
 	struct eg_conn *next;
 };
@@ -485,23 +490,7 @@ static ssize_t on_send(nghttp2_session *s, const uint8_t *data, size_t len, int 
 
 	(void)s;
 	(void)flags;
-	if (c->ssl) {
-		int r;
-
-		ERR_clear_error();
-		r = SSL_write(c->ssl, data, (int)GW_MIN(len, (size_t)INT32_MAX));
-		if (r > 0)
-			return r;
-		switch (SSL_get_error(c->ssl, r)) {
-		case SSL_ERROR_WANT_WRITE:
-			c->tls_out = true;
-			return NGHTTP2_ERR_WOULDBLOCK;
-		case SSL_ERROR_WANT_READ:
-			return NGHTTP2_ERR_WOULDBLOCK;
-		default:
-			return NGHTTP2_ERR_CALLBACK_FAILURE;
-		}
-	}
+	/* TLS connections go through tls_flush() (mem_send) instead */
 	w = send(c->fd, data, len, MSG_NOSIGNAL);
 	if (w == -1)
 		return errno == EAGAIN || errno == EINTR ? NGHTTP2_ERR_WOULDBLOCK
@@ -528,6 +517,55 @@ static void conn_free(struct eg_conn *c)
 	free(c);
 }
 
+/* tls_flush() : writes what nghttp2 has through TLS, many frames per
+ * record; 0, or -EPIPE when the connection broke */
+static int tls_flush(struct eg_conn *c)
+{
+	for (int rounds = 0; rounds < 64; rounds++) {
+		int r;
+
+		if (c->ooff == c->olen) {
+			c->ooff = c->olen = 0;
+			while (c->olen < sizeof(c->obuf)) {
+				size_t k;
+
+				if (!c->tlen) {
+					ssize_t n = nghttp2_session_mem_send(c->s, &c->tp);
+
+					if (n < 0)
+						return -EPIPE;
+					if (!n)
+						break;
+					c->tlen = (size_t)n;
+				}
+				k = GW_MIN(c->tlen, sizeof(c->obuf) - c->olen);
+				memcpy(c->obuf + c->olen, c->tp, k);
+				c->olen += k;
+				c->tp += k;
+				c->tlen -= k;
+			}
+			if (!c->olen)
+				return 0;
+		}
+		ERR_clear_error();
+		r = SSL_write(c->ssl, c->obuf + c->ooff, (int)(c->olen - c->ooff));
+		if (r <= 0) {
+			switch (SSL_get_error(c->ssl, r)) {
+			case SSL_ERROR_WANT_WRITE:
+				c->tls_out = true;
+				return 0;
+			case SSL_ERROR_WANT_READ:
+				return 0;
+			default:
+				return -EPIPE;
+			}
+		}
+		c->ooff += (size_t)r;
+	}
+	c->tls_out = true; /* more next time */
+	return 0;
+}
+
 /* conn_sync() : sends what nghttp2 has and watches the socket for what it
  * still wants; -EPIPE when the connection is finished */
 static int conn_sync(struct eg_conn *c)
@@ -536,9 +574,10 @@ static int conn_sync(struct eg_conn *c)
 	bool want;
 
 	c->tls_out = false;
-	if (c->handshaken && nghttp2_session_send(c->s))
+	if (c->handshaken && (c->ssl ? tls_flush(c) : nghttp2_session_send(c->s)))
 		return -EPIPE;
-	if (!nghttp2_session_want_read(c->s) && !nghttp2_session_want_write(c->s))
+	if (!nghttp2_session_want_read(c->s) && !nghttp2_session_want_write(c->s) &&
+	    c->ooff == c->olen && !c->tlen)
 		return -EPIPE;
 	want = c->handshaken ? nghttp2_session_want_write(c->s) || c->tls_out : c->tls_out;
 	if (want != c->want_out) {

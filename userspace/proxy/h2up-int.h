@@ -57,6 +57,7 @@ struct h2up_stream {
 	bool closed;   /* closed() is due (pending list) */
 	uint32_t code;
 	bool retry;
+	size_t unconsumed; /* DATA given to the owner, not h2up_consume()d yet */
 	/* why its connection failed, when the pool knows better than "it
 	 * broke" (upstream_tls_verify, upstream_tls_handshake,
 	 * upstream_tls_alpn); kept after closed() until the next submit, so
