@@ -24,10 +24,10 @@
 
 #include <stdint.h>
 
-#define GW_HANDOFF_MAGIC   0x4f485747u /* "GWHO" read as bytes */
+#define GW_HANDOFF_MAGIC 0x4f485747u /* "GWHO" read as bytes */
 #define GW_HANDOFF_VERSION 1
-#define GW_HANDOFF_BATCH   64   /* records (and fds) per SOCKETS packet */
-#define GW_HANDOFF_MAX     4096 /* sockets one handoff may carry in all */
+#define GW_HANDOFF_BATCH 64 /* records (and fds) per SOCKETS packet */
+#define GW_HANDOFF_MAX 4096 /* sockets one handoff may carry in all */
 
 enum gw_handoff_type {
 	GW_HANDOFF_HELLO = 1,
@@ -40,16 +40,16 @@ enum gw_handoff_type {
 
 #define GW_HANDOFF_STREAM_BATCH 32 /* stream records per STREAMS packet (2 fds each) */
 
-#define GW_HANDOFF_F_LAST    0x1u /* SOCKETS: no more packets follow */
+#define GW_HANDOFF_F_LAST 0x1u	  /* SOCKETS: no more packets follow */
 #define GW_HANDOFF_F_STREAMS 0x2u /* HELLO: the successor keeps spliced streams */
 
 struct gw_handoff_hdr {
-	uint32_t magic;   /* GW_HANDOFF_MAGIC */
+	uint32_t magic;	  /* GW_HANDOFF_MAGIC */
 	uint16_t version; /* GW_HANDOFF_VERSION of the sender */
-	uint16_t type;    /* enum gw_handoff_type */
-	uint16_t n;       /* SOCKETS: records after the header, one fd each */
-	uint16_t flags;   /* GW_HANDOFF_F_* */
-	uint32_t len;     /* bytes after the header (n * sizeof(struct gw_handoff_rec)) */
+	uint16_t type;	  /* enum gw_handoff_type */
+	uint16_t n;	  /* SOCKETS: records after the header, one fd each */
+	uint16_t flags;	  /* GW_HANDOFF_F_* */
+	uint32_t len;	  /* bytes after the header (n * sizeof(struct gw_handoff_rec)) */
 };
 _Static_assert(sizeof(struct gw_handoff_hdr) == 16, "gw_handoff_hdr layout");
 
@@ -57,8 +57,8 @@ _Static_assert(sizeof(struct gw_handoff_hdr) == 16, "gw_handoff_hdr layout");
  * fd itself (getsockname, SO_TYPE, SO_ACCEPTCONN) against it */
 struct gw_handoff_rec {
 	uint16_t family;   /* AF_INET, AF_INET6 */
-	uint16_t type;     /* SOCK_STREAM, SOCK_DGRAM */
-	uint16_t port;     /* host order */
+	uint16_t type;	   /* SOCK_STREAM, SOCK_DGRAM */
+	uint16_t port;	   /* host order */
 	uint16_t reserved; /* 0 */
 	char address[64];  /* numeric, NUL-terminated, as the IR bind spells it */
 };
@@ -67,7 +67,7 @@ _Static_assert(sizeof(struct gw_handoff_rec) == 72, "gw_handoff_rec layout");
 /* one spliced stream: the pair bookkeeping of struct gw_splice_pair; the
  * receiver checks both fds' SO_COOKIE against it */
 struct gw_handoff_stream_rec {
-	uint64_t cookie[2];   /* client side, upstream side */
+	uint64_t cookie[2]; /* client side, upstream side */
 	uint64_t base[2];
 	uint64_t user_in[2];
 	uint64_t user_out[2];

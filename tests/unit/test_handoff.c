@@ -72,18 +72,18 @@ static int teardown(void **state)
 /* ---- fake predecessors ---- */
 
 enum fake_mode {
-	FAKE_GOOD,     /* two sockets, one with a lying record (wrong port) */
-	FAKE_VERSION,  /* version 99 */
-	FAKE_MISSING,  /* says 2 records, attaches 1 fd */
-	FAKE_CUT,      /* a packet longer than any message */
-	FAKE_MANY,     /* 70 sockets of one bind: two packets */
-	FAKE_SILENT,   /* accepts, never answers */
+	FAKE_GOOD,    /* two sockets, one with a lying record (wrong port) */
+	FAKE_VERSION, /* version 99 */
+	FAKE_MISSING, /* says 2 records, attaches 1 fd */
+	FAKE_CUT,     /* a packet longer than any message */
+	FAKE_MANY,    /* 70 sockets of one bind: two packets */
+	FAKE_SILENT,  /* accepts, never answers */
 };
 
 struct fake {
 	enum fake_mode mode;
-	int lfd;         /* its Unix listener */
-	int socks[70];   /* listening TCP sockets it sends */
+	int lfd;       /* its Unix listener */
+	int socks[70]; /* listening TCP sockets it sends */
 	int n;
 	pthread_t th;
 };
@@ -97,11 +97,11 @@ static void fake_send(int c, struct gw_handoff_hdr *h, struct gw_handoff_rec *re
 	} cm;
 	static char pad[8192];
 	struct iovec iov[3] = {
-		{ h, sizeof(*h) },
-		{ recs, h->n * sizeof(*recs) },
-		{ pad, extra },
+	    {h, sizeof(*h)},
+	    {recs, h->n * sizeof(*recs)},
+	    {pad, extra},
 	};
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 3 };
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 3};
 
 	if (nfd) {
 		struct cmsghdr *cmh;
@@ -192,7 +192,7 @@ static void *fake_main(void *arg)
 
 static void fake_start(struct fake *f, enum fake_mode mode, int n)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int i;
 
 	memset(f, 0, sizeof(*f));
@@ -235,7 +235,7 @@ static void test_no_predecessor(void **state)
 	struct gw_proxy_sock *socks = NULL;
 	size_t n = 0;
 	int conn = -1, fds = count_fds(), s;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
 	(void)state;
 	unlink(path);
@@ -282,10 +282,10 @@ static void test_fetch_refuses_bad_peers(void **state)
 		enum fake_mode mode;
 		int err;
 	} cases[] = {
-		{ FAKE_VERSION, -EPROTONOSUPPORT },
-		{ FAKE_MISSING, -EPROTO },
-		{ FAKE_CUT, -EPROTO },
-		{ FAKE_SILENT, -ETIMEDOUT },
+	    {FAKE_VERSION, -EPROTONOSUPPORT},
+	    {FAKE_MISSING, -EPROTO},
+	    {FAKE_CUT, -EPROTO},
+	    {FAKE_SILENT, -ETIMEDOUT},
 	};
 
 	(void)state;
@@ -297,7 +297,8 @@ static void test_fetch_refuses_bad_peers(void **state)
 
 		fds = count_fds();
 		fake_start(&f, cases[i].mode, 2);
-		assert_int_equal(gw_handoff_fetch(path, 300, false, &socks, &n, &conn), cases[i].err);
+		assert_int_equal(gw_handoff_fetch(path, 300, false, &socks, &n, &conn),
+				 cases[i].err);
 		assert_int_equal(conn, -1);
 		assert_null(socks);
 		fake_stop(&f);
@@ -330,10 +331,10 @@ static void test_fetch_many_packets(void **state)
 
 struct pred {
 	struct gw_loop *loop;
-	int lfd;            /* the listening socket it hands over */
-	int pair[2];        /* a connected TCP pair it hands over as a stream */
+	int lfd;     /* the listening socket it hands over */
+	int pair[2]; /* a connected TCP pair it hands over as a stream */
 	uint64_t cookie[2];
-	int handed;         /* handed_over() calls */
+	int handed; /* handed_over() calls */
 	struct gw_timer stop;
 };
 
@@ -376,7 +377,7 @@ static int pred_streams(void *arg, struct gw_proxy_stream **v, size_t *n)
 
 static void tcp_pair(int fds[2], uint64_t cookie[2])
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t len = sizeof(a);
 	int l = gw_sock_listen("127.0.0.1", 0, SOCK_STREAM, 4);
 
@@ -403,9 +404,9 @@ static void pred_over(void *arg)
 }
 
 static const struct gw_handoff_ops pred_ops = {
-	.sockets = pred_sockets,
-	.streams = pred_streams,
-	.handed_over = pred_over,
+    .sockets = pred_sockets,
+    .streams = pred_streams,
+    .handed_over = pred_over,
 };
 
 struct succ {
@@ -425,7 +426,7 @@ static void *succ_main(void *arg)
 
 	if (s->bogus_first) {
 		/* garbage, then a header of the right size with a bad magic */
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
 		int c = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 		char junk[16] = "0123456789abcdef", buf[64];
 
@@ -454,8 +455,8 @@ static void pred_timeout(struct gw_loop *loop, struct gw_timer *t)
 
 static void run_takeover(bool bogus_first)
 {
-	struct pred p = { 0 };
-	struct succ s = { .bogus_first = bogus_first };
+	struct pred p = {0};
+	struct succ s = {.bogus_first = bogus_first};
 	struct gw_handoff_server *srv;
 	struct stat st;
 	pthread_t th;
@@ -489,7 +490,8 @@ static void run_takeover(bool bogus_first)
 		uint64_t ck = 0;
 		socklen_t cl = sizeof(ck);
 
-		assert_int_equal(getsockopt(s.streams[0].fd[i], SOL_SOCKET, SO_COOKIE, &ck, &cl), 0);
+		assert_int_equal(getsockopt(s.streams[0].fd[i], SOL_SOCKET, SO_COOKIE, &ck, &cl),
+				 0);
 		assert_true(ck == p.cookie[i]);
 		assert_true(s.streams[0].sp.cookie[i] == p.cookie[i]);
 		assert_true(s.streams[0].sp.base[i] == 1000u + (unsigned int)i);
@@ -563,7 +565,7 @@ static void spin(struct gw_loop *loop, bool (*cond)(void *), void *arg)
 
 static bool readable(void *arg)
 {
-	struct pollfd p = { .fd = *(int *)arg, .events = POLLIN };
+	struct pollfd p = {.fd = *(int *)arg, .events = POLLIN};
 
 	return poll(&p, 1, 0) == 1;
 }
@@ -621,7 +623,7 @@ static void test_streams_reset_and_export(void **state)
 	struct gw_loop *loop = gw_loop_new();
 	struct gw_handoff_streams *hs;
 	struct gw_proxy_stream *v = NULL;
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 	struct two t, u;
 	char buf[16];
 	size_t n = 0;
@@ -661,14 +663,14 @@ static void test_streams_reset_and_export(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_no_predecessor, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fetch_checks_each_socket, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fetch_refuses_bad_peers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fetch_many_packets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_server_takeover, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_server_bogus_peer_first, setup, teardown),
-		cmocka_unit_test(test_streams_relay_and_fins),
-		cmocka_unit_test(test_streams_reset_and_export),
+	    cmocka_unit_test_setup_teardown(test_no_predecessor, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fetch_checks_each_socket, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fetch_refuses_bad_peers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fetch_many_packets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_server_takeover, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_server_bogus_peer_first, setup, teardown),
+	    cmocka_unit_test(test_streams_relay_and_fins),
+	    cmocka_unit_test(test_streams_reset_and_export),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

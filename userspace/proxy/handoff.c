@@ -33,8 +33,8 @@
 #include "gwbpf/sock.h"
 
 #define GW_HANDOFF_PEER_MS 120000 /* a successor must be READY within this (--kube lists first) */
-#define GW_HANDOFF_PKT (sizeof(struct gw_handoff_hdr) + \
-			GW_HANDOFF_BATCH * sizeof(struct gw_handoff_rec))
+#define GW_HANDOFF_PKT                                                                             \
+	(sizeof(struct gw_handoff_hdr) + GW_HANDOFF_BATCH * sizeof(struct gw_handoff_rec))
 
 /* ---- both ends ---- */
 
@@ -56,10 +56,10 @@ static int send_msg_fds(int fd, const struct gw_handoff_hdr *h, const void *recs
 		struct cmsghdr align;
 	} cm;
 	struct iovec iov[2] = {
-		{ .iov_base = (void *)h, .iov_len = sizeof(*h) },
-		{ .iov_base = (void *)recs, .iov_len = len },
+	    {.iov_base = (void *)h, .iov_len = sizeof(*h)},
+	    {.iov_base = (void *)recs, .iov_len = len},
 	};
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
 	size_t n = n_fds;
 
 	if (n > GW_HANDOFF_BATCH)
@@ -101,7 +101,7 @@ static int send_simple(int fd, enum gw_handoff_type type)
 static int wait_in(int fd, uint64_t deadline)
 {
 	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		uint64_t now = gw_now_ms();
 		int r;
 
@@ -124,10 +124,12 @@ static ssize_t recv_msg(int fd, void *buf, size_t len, int *fds, size_t *n_fds)
 		char buf[CMSG_SPACE(sizeof(int) * GW_HANDOFF_BATCH)];
 		struct cmsghdr align;
 	} cm;
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
 	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cm.buf, .msg_controllen = sizeof(cm.buf),
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = cm.buf,
+	    .msg_controllen = sizeof(cm.buf),
 	};
 	struct cmsghdr *c;
 	ssize_t r;
@@ -446,7 +448,7 @@ int gw_handoff_ready(int conn, uint32_t timeout_ms, struct gw_proxy_stream **str
 
 bool gw_handoff_waiting(int conn)
 {
-	struct pollfd pfd = { .fd = conn, .events = POLLIN };
+	struct pollfd pfd = {.fd = conn, .events = POLLIN};
 
 	return poll(&pfd, 1, 0) == 0;
 }
@@ -464,16 +466,16 @@ struct gw_handoff_server {
 	const struct gw_handoff_ops *ops;
 	void *arg;
 	char *path;
-	dev_t dev;          /* the socket file we made, to remove only that one */
+	dev_t dev; /* the socket file we made, to remove only that one */
 	ino_t ino;
 	int fd;
 	struct gw_io io;
-	int peer;           /* the successor being served, or -1 */
+	int peer; /* the successor being served, or -1 */
 	enum peer_state state;
 	struct gw_io peer_io;
 	struct gw_timer peer_timer;
-	bool done;          /* handed over: serve no one else */
-	bool peer_streams;  /* the successor keeps spliced streams (HELLO F_STREAMS) */
+	bool done;	   /* handed over: serve no one else */
+	bool peer_streams; /* the successor keeps spliced streams (HELLO F_STREAMS) */
 };
 
 static void peer_close(struct gw_handoff_server *s)
@@ -752,8 +754,7 @@ void gw_handoff_server_free(struct gw_handoff_server *s)
 	if (s->fd >= 0) {
 		close(s->fd);
 		/* remove our file only: a successor may have put its own there */
-		if (s->ino && stat(s->path, &st) == 0 && st.st_ino == s->ino &&
-		    st.st_dev == s->dev)
+		if (s->ino && stat(s->path, &st) == 0 && st.st_ino == s->ino && st.st_dev == s->dev)
 			unlink(s->path);
 	}
 	free(s->path);

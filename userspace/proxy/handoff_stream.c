@@ -31,9 +31,9 @@ struct hs {
 	struct gw_handoff_streams *set;
 	struct gw_proxy_stream st; /* fds and pair state, ours */
 	struct gw_io io[2];
-	struct gw_timer fin;       /* re-check the drain before an EOF travels */
-	bool eof[2];               /* side i sent its EOF */
-	bool shut[2];              /* we shut side i's write half (its peer's EOF) */
+	struct gw_timer fin; /* re-check the drain before an EOF travels */
+	bool eof[2];	     /* side i sent its EOF */
+	bool shut[2];	     /* we shut side i's write half (its peer's EOF) */
 	struct hs *prev, *next;
 };
 
@@ -67,7 +67,7 @@ static void hs_end(struct hs *h, bool rst)
 	gw_splice_unpair(gw_splice_default(), &h->st.sp);
 	for (int i = 0; i < 2; i++) {
 		if (rst) {
-			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
 			setsockopt(h->st.fd[i], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		}
@@ -138,7 +138,7 @@ static int hs_write_all(int fd, const char *p, size_t len)
 			return -errno;
 		if (++tries > HS_WRITE_TRIES)
 			return -ETIMEDOUT;
-		poll(&(struct pollfd){ .fd = fd, .events = POLLOUT }, 1, 20);
+		poll(&(struct pollfd){.fd = fd, .events = POLLOUT}, 1, 20);
 	}
 	return 0;
 }
