@@ -14,6 +14,8 @@
 #    travels through C to the backend and back (a clean close). Where the
 #    splice does not work, they stay in A's userspace relay and end with A's
 #    drain;
+#  - a successor that never gets ready (dead API server) leaves C serving and
+#    takes nothing when it is stopped;
 #  - peers that are not a gwbpf daemon: a client sending garbage to C's
 #    handoff socket changes nothing (C keeps serving, no handover); a new
 #    daemon whose PATH is a stale file, a server speaking another protocol
@@ -136,7 +138,7 @@ wait_exit()
 # fail MSG : the daemons' logs (not the backends'), then gw_fail
 fail()
 {
-	for f in A B C D-stale D-version D-garbage ws tcp; do
+	for f in A B C E D-stale D-version D-garbage ws tcp; do
 		[ -s "$GW_TMP/$f.log" ] || continue
 		echo "--- $f.log" >&2
 		tail -n 15 "$GW_TMP/$f.log" >&2
@@ -325,6 +327,30 @@ wait_log C "malformed or out-of-turn message" 5 || fail "C did not log the bogus
 gw_wait_http "http://127.0.0.1:$LPORT/" 200 5 || fail "C stopped serving after a bogus peer"
 kill -0 "$C" 2> /dev/null || fail "C died after a bogus peer"
 grep -q "successor serves" "$GW_TMP/C.log" && fail "C handed over to a bogus peer"
+
+# a successor that never gets ready (its Kubernetes API server does not
+# answer): C keeps serving and hands nothing over; the successor, stopped,
+# takes nothing with it
+DEADAPI=$(gw_free_port)
+API=http://127.0.0.1:$DEADAPI gw_kubeconfig "$GW_TMP/dead.kubeconfig" "token: x"
+"$GW_BIN" run --kubeconfig "$GW_TMP/dead.kubeconfig" --admin "$GW_ADMIN" --no-bpf --workers 1 \
+	--access-log off --handoff "$HSOCK" > "$GW_TMP/E.log" 2>&1 &
+E=$!
+gw_track $E
+wait_log E "listening sockets from the daemon" 10 || fail "the unready successor did not reach C"
+i=0
+while [ $i -lt 10 ]; do
+	c=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$LPORT/")
+	[ "$c" = 200 ] || fail "C answered $c while an unready successor waited"
+	sleep 0.1
+	i=$((i + 1))
+done
+grep -q "successor serves" "$GW_TMP/C.log" && fail "C handed over to a successor that was not ready"
+kill "$E"
+wait_exit "$E" 10 || fail "the unready successor did not stop on SIGTERM"
+gw_log "unready successor: exited $RC; C kept serving"
+gw_wait_http "http://127.0.0.1:$LPORT/" 200 5 || fail "C stopped serving after the unready successor left"
+gw_wait_http "http://$GW_ADMIN/readyz" 200 5 || fail "C's admin is gone"
 
 # a new daemon (own port and admin) next to impostors on its handoff path
 LPORT2=$(gw_free_port)
