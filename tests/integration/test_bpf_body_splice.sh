@@ -67,15 +67,15 @@ run_both postpipe # POST 20 MiB with two GETs in the write of its last bytes
 started=$(ev body_started)
 bytes=$(ev body_bytes)
 # response bodies: seq 2 + pipe 3 + cut 1 + stall 1 (abort's too, not
-# counted: the client may leave before it starts); request bodies: post 2 +
-# postpipe 1. The backend pauses after the first 64 KiB of /big bodies (the
-# splice starts on an empty receive queue), not of /fast ones (it starts
-# with body bytes waiting unread); the client likewise for POSTs 11 and 13.
-[ "$((started - started0))" -ge 10 ] || gw_fail "only $((started - started0)) body splices started"
-# the kernel, not userspace, carried the rest of each: responses of 5 x 20 MiB
-# + 12345 + 400 KiB + 10 MiB, requests of 3 x 20 MiB + 777, minus at most
-# 64 KiB + 1 byte of each of the 10 bodies
-min=$(((170 << 20) + 12345 + (400 << 10) + 777 - 10 * 65537))
+# counted: the client may leave before it starts). The backend pauses after
+# the first 64 KiB of /big bodies (the splice starts on an empty receive
+# queue), not of /fast ones (it starts with body bytes waiting unread).
+# Request bodies (post, postpipe) are copied: their splice is switched off
+# (docs/bpf.md), and they must still be exact behind spliced responses.
+[ "$((started - started0))" -ge 7 ] || gw_fail "only $((started - started0)) body splices started"
+# the kernel, not userspace, carried the rest of each: 5 x 20 MiB + 12345 +
+# 400 KiB + 10 MiB, minus at most 64 KiB + 1 byte of each of the 7 bodies
+min=$(((110 << 20) + 12345 + (400 << 10) - 7 * 65537))
 [ "$((bytes - bytes0))" -ge "$min" ] || gw_fail "the kernel carried only $((bytes - bytes0)) of >= $min bytes"
 gw_log "kernel carried $((bytes - bytes0)) body bytes in $((started - started0)) splices"
 
