@@ -91,6 +91,7 @@ struct h2_stream {
 	unsigned int attempts;
 	bool retried_stale;
 	unsigned int retries;	     /* HTTPRoute retry: tries after the first */
+	int up2_again;		     /* h2c answer with this status is retried: dropped */
 	struct gw_timer retry_timer; /* backoff before the next one */
 	struct gw_upconn *uc;
 	/* client -> upstream */
@@ -800,7 +801,10 @@ static void retry_start(struct h2_stream *st, int status)
 	st->tried = 0;
 	st->attempts = 0;
 	st->uout_off = st->uout_len = 0;
-	if (uout_append(st, st->head, st->head_len)) {
+	st->up_retry = st->up_body_sent = false;
+	st->n_rfields = st->n_trailers = 0;
+	/* h2c streams are submitted again from unv; uout holds only the body */
+	if (!st->up_h2 && uout_append(st, st->head, st->head_len)) {
 		local_response(st, 502, "nomem");
 		return;
 	}
@@ -1088,6 +1092,8 @@ static int up2_header(void *owner, bool trailer, const uint8_t *name, size_t nam
 	struct h2_stream *st = owner;
 	struct gw_http_header *h;
 
+	if (st->up2_again)
+		return 0; /* trailers of an answer that is retried */
 	if (st->n_rfields + st->n_trailers >= GW_H2_MAX_HEADERS)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST: the stream answers 502 */
 	h = &st->rfields[st->n_rfields + st->n_trailers];
@@ -1132,6 +1138,12 @@ static void up2_head(struct h2_stream *st, bool end_stream)
 		st->n_rfields = 0;
 		return;
 	}
+	if (should_retry(st, resp.status)) {
+		/* dropped with what follows of it; up2_kick starts the retry
+		 * (nothing may be freed in here) */
+		st->up2_again = resp.status;
+		return;
+	}
 	if (end_stream || st->head_method)
 		st->resp_done = true;
 	submit_filtered(st, &resp, !st->resp_done);
@@ -1140,6 +1152,9 @@ static void up2_head(struct h2_stream *st, bool end_stream)
 static void up2_frame(void *owner, uint8_t type, bool end)
 {
 	struct h2_stream *st = owner;
+
+	if (st->up2_again)
+		return;
 
 	if (!st->deadline)
 		stream_arm(st); /* the backend spoke: the silence timeout restarts */
@@ -1180,6 +1195,9 @@ static int up2_data(void *owner, const uint8_t *data, size_t len)
 static void up2_closed(void *owner, uint32_t code, bool retry)
 {
 	struct h2_stream *st = owner;
+
+	if (st->up2_again)
+		return; /* the answer is dropped anyway: up2_kick retries */
 
 	if (!st->resp_done) {
 		/* reset by the backend or its connection broke: up2_kick answers */
@@ -1237,6 +1255,15 @@ static void up2_kick(void *owner)
 {
 	struct h2_stream *st = owner;
 	struct h2_conn *hc = st->hc;
+
+	if (st->up2_again) {
+		int status = st->up2_again;
+
+		st->up2_again = 0;
+		retry_start(st, status); /* cancels the upstream stream (RST CANCEL) */
+		h2_update(hc);
+		return;
+	}
 
 	if (st->up_eof && !st->resp_done) {
 		bool retry = st->up_retry;
