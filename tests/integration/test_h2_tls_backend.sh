@@ -34,6 +34,7 @@ B1=$(gw_free_port)
 B2=$(gw_free_port)
 B3=$(gw_free_port)
 B4=$(gw_free_port)
+MUTE=$(gw_free_port)
 
 tc_ca bca
 tc_ca other
@@ -56,7 +57,21 @@ gw_track $!
 # the same gRPC/h2c echo in clear, for the connection-window check
 "$B/gwbpf-echo" --grpc --listen 127.0.0.1:$B4 --pod grpc-clear-0 > "$GW_TMP/be4.log" 2>&1 &
 gw_track $!
-for p in $B1 $B2 $B3 $B4; do
+# a backend that accepts and never answers the ClientHello
+$GW_PY -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+held = []
+end = time.time() + 120
+while time.time() < end:
+    c, _ = s.accept()
+    held.append(c)
+' "$MUTE" > /dev/null 2>&1 &
+gw_track $!
+for p in $B1 $B2 $B3 $B4 $MUTE; do
 	gw_wait_port 127.0.0.1 "$p" 10 || gw_fail "backend on $p did not start"
 done
 
@@ -105,12 +120,17 @@ spec:
   parentRefs: [{name: gw}]
   rules:
 YEOF
-	for s in good mtls wrongca hostmiss noh2 noca; do
+	for s in good mtls wrongca hostmiss noh2 noca notls; do
 		cat << YEOF
   - matches: [{method: {service: $S}, headers: [{name: x-backend, value: $s}]}]
     backendRefs: [{name: s-$s, port: 8443}]
 YEOF
 	done
+	cat << YEOF
+  - matches: [{method: {service: $S}, headers: [{name: x-backend, value: mute}]}]
+    timeouts: {request: 500ms}
+    backendRefs: [{name: s-mute, port: 8443}]
+YEOF
 	cat << YEOF
 ---
 apiVersion: gateway.networking.k8s.io/v1
@@ -131,6 +151,8 @@ YEOF
 	done
 	gw_yaml_service s-mtls 8443 "$B2"
 	gw_yaml_service s-noh2 8443 "$B3"
+	gw_yaml_service s-notls 8443 "$B4"
+	gw_yaml_service s-mute 8443 "$MUTE"
 	gw_yaml_service --app-protocol kubernetes.io/h2c h-good 8443 "$B1"
 	gw_yaml_service --app-protocol kubernetes.io/h2c h-wrongca 8443 "$B1"
 	gw_yaml_service --app-protocol kubernetes.io/h2c h-clear 8443 "$B4"
@@ -140,6 +162,8 @@ YEOF
 	policy p-hostmiss s-hostmiss bca-cm wrong.test
 	policy p-noh2 s-noh2 bca-cm backend.test
 	policy p-noca s-noca missing-cm backend.test
+	policy p-notls s-notls bca-cm backend.test
+	policy p-mute s-mute bca-cm backend.test
 	policy p-h-good h-good bca-cm backend.test
 	policy p-h-wrongca h-wrongca other-cm backend.test
 	tc_ca_configmap bca-cm bca
@@ -209,18 +233,31 @@ expect_14 wrongca "certificate from another CA" "$A"
 expect_14 hostmiss "hostname not in the certificate" "$A"
 expect_14 noh2 "backend not selecting ALPN h2" "$A"
 expect_14 noca "policy without a usable CA" "$A"
+expect_14 notls "backend speaking h2c in clear" "$A"
 expect_14 wrongca "certificate from another CA (h2 client, TLS listener)" \
 	--tls --cacert "$GW_TMP/fca.crt" --authority gw.test "$AS"
 
 # the access log names why (JSON lines with "reason")
-for r in upstream_tls_verify upstream_tls_alpn upstream_tls_policy; do
+for r in upstream_tls_verify upstream_tls_alpn upstream_tls_policy upstream_tls_handshake; do
 	deadline=$(($(date +%s) + 5))
 	until grep -q "\"$r\"" "$GW_TMP/access.log"; do
 		[ "$(date +%s)" -lt "$deadline" ] || gw_fail "access log: no reason $r"
 		sleep 0.1
 	done
 done
-gw_log "access log reasons: upstream_tls_verify, upstream_tls_alpn, upstream_tls_policy"
+gw_log "access log reasons: upstream_tls_verify, upstream_tls_alpn, upstream_tls_policy, upstream_tls_handshake"
+
+# --- a backend that never answers the handshake: the route timeout answers
+# DEADLINE_EXCEEDED, and the half-made connection is dropped with its stream
+out=$("$GC" --timeout 10 "$A" /$S/Echo -H "x-backend: mute")
+[ "$(field "$out" grpc_status)" = 4 ] || gw_fail "mute TLS backend: want grpc-status 4: $out"
+deadline=$(($(date +%s) + 5))
+while [ "$(ss -Htn state established "( dport = :$MUTE )" | wc -l)" != 0 ]; do
+	[ "$(date +%s)" -lt "$deadline" ] ||
+		gw_fail "connection to the mute backend kept after its stream timed out"
+	sleep 0.1
+done
+gw_log "TLS handshake never answered: grpc-status 4 at the route timeout, connection dropped"
 
 # --- appProtocol kubernetes.io/h2c + policy, plain requests (HTTPRoute)
 body=$(curl -sS --max-time 10 "http://$A/h2tls/one") || gw_fail "HTTP/1.1 client: curl failed"
