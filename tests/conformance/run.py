@@ -101,21 +101,63 @@ def load_docs(text):
     return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
 
 
+CERT_CACHE = None   # main(): where this run keeps the certificates it made
+cert_lock = threading.Lock()
+
+
+def cached_cert(tmp, name, ident, make):
+    """<name>.crt and <name>.key into folder tmp. The upstream suite makes its
+    certificates once, at setup, for every test: so does a run. make(folder)
+    writes them the first time (ident tells apart what differs, e.g. SANs),
+    and each case gets a copy. Without CERT_CACHE, made in tmp directly. RSA
+    key generation was most of the runner's own CPU time (9 keys a case)."""
+    if CERT_CACHE is None:
+        make(tmp)
+        return
+    d = os.path.join(CERT_CACHE, hashlib.sha256(repr((name, ident)).encode()).hexdigest()[:20])
+    with cert_lock:
+        if not os.path.isdir(d):
+            shutil.rmtree(d + ".tmp", ignore_errors=True)
+            os.makedirs(d + ".tmp")
+            make(d + ".tmp")
+            os.rename(d + ".tmp", d)
+    for ext in (".crt", ".key"):
+        shutil.copyfile(os.path.join(d, name + ext), os.path.join(tmp, name + ext))
+
+
+def tls_secret_doc(tmp, namespace, name):
+    """the kubernetes.io/tls Secret of tmp/<name>.crt and .key"""
+    import base64
+    with open(os.path.join(tmp, name + ".crt"), "rb") as f:
+        c = base64.b64encode(f.read()).decode()
+    with open(os.path.join(tmp, name + ".key"), "rb") as f:
+        k = base64.b64encode(f.read()).decode()
+    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": name, "namespace": namespace},
+            "data": {"tls.crt": c, "tls.key": k}}
+
+
 def self_signed_secret(tmp, namespace, name, hosts):
-    """a kubernetes.io/tls Secret with a fresh self-signed cert (as the
-    upstream MustCreateSelfSignedCertSecret: RSA 2048, SANs = hosts, CA)"""
+    """a kubernetes.io/tls Secret with a self-signed cert (as the upstream
+    MustCreateSelfSignedCertSecret: RSA 2048, SANs = hosts, CA), made once
+    per run (cached_cert)"""
     import base64
     key = os.path.join(tmp, name + ".key")
     crt = os.path.join(tmp, name + ".crt")
     san = ",".join(("URI:" if "://" in h else "IP:" if re.match(r"^[0-9.]+$", h) else "DNS:") + h
                    for h in hosts)
     cn = hosts[0]
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
-                    "-subj", "/O=gwbpf conformance/CN=" + cn, "-keyout", key, "-out", crt,
-                    "-addext", "subjectAltName=" + san,
-                    "-addext", "basicConstraints=critical,CA:TRUE",
-                    "-addext", "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def make(d):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                        "365", "-subj", "/O=gwbpf conformance/CN=" + cn,
+                        "-keyout", os.path.join(d, name + ".key"),
+                        "-out", os.path.join(d, name + ".crt"),
+                        "-addext", "subjectAltName=" + san,
+                        "-addext", "basicConstraints=critical,CA:TRUE",
+                        "-addext", "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cached_cert(tmp, name, ("self-signed", tuple(hosts)), make)
     with open(crt, "rb") as f:
         c = base64.b64encode(f.read()).decode()
     with open(key, "rb") as f:
@@ -1307,10 +1349,13 @@ class Runner:
                                  "metadata": {"name": cm, "namespace": ns},
                                  "data": {"ca.crt": f.read()}})
             for ns, name, cn, ca in SETUP_CA_SIGNED_SECRETS:
-                crt, doc = mtls_kind.ca_signed_secret(self.tmp, ns, name, cn,
-                                                      self.secret_files[(ns, ca)])
-                docs.append(doc)
-                self.secret_files[(ns, name)] = crt
+                ca_crt = self.secret_files[(ns, ca)]
+                with open(ca_crt, "rb") as f:
+                    ca_id = hashlib.sha256(f.read()).hexdigest()
+                cached_cert(self.tmp, name, ("ca-signed", cn, ca_id),
+                            lambda d: mtls_kind.ca_signed_secret(d, ns, name, cn, ca_crt))
+                docs.append(tls_secret_doc(self.tmp, ns, name))
+                self.secret_files[(ns, name)] = os.path.join(self.tmp, name + ".crt")
             for ns, cm, src in SETUP_CA_CONFIGMAPS:
                 crt = self.secret_files.get((ns, src)) if src else None
                 if crt is None:
@@ -1564,6 +1609,9 @@ def main():
     # run private copies: a `make` relinking build/ in the middle of a run
     # (other work on the same tree) must not break cases half way
     bindir = tempfile.mkdtemp(prefix="gwbpf-conf-bin-")
+    global CERT_CACHE
+    CERT_CACHE = os.path.join(bindir, "certs")
+    os.makedirs(CERT_CACHE)
     for name in ("GWBPF", "ECHO"):
         dst = os.path.join(bindir, os.path.basename(globals()[name]))
         shutil.copy2(globals()[name], dst)
