@@ -151,6 +151,14 @@ static inline void gw_body_splice_note(struct gw_body_splice *b, size_t n)
 		b->user_in += n;
 }
 
+/* gw_body_splice_pending() : true when reading b->fd_in now is useful: the
+ * kernel passed bytes up that the caller has not read (the body's last
+ * byte), or fd_in ended (FIN or reset) and the parser took all it had.
+ * While it is false, a caller that does not watch fd_in for input (level-
+ * triggered EPOLLIN also fires for bytes the parser has not taken yet, and
+ * recv() then says EAGAIN) polls this instead: one map lookup. */
+bool gw_body_splice_pending(struct gw_splice *sp, const struct gw_body_splice *b);
+
 /* gw_body_splice_progress() : true when the kernel forwarded bytes since
  * the last call (for idle time-outs) */
 bool gw_body_splice_progress(struct gw_splice *sp, struct gw_body_splice *b);

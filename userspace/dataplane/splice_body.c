@@ -246,6 +246,23 @@ out:
 	return err;
 }
 
+bool gw_body_splice_pending(struct gw_splice *sp, const struct gw_body_splice *b)
+{
+	struct gw_body_left bl;
+
+	if (!sp || !b->on || bpf_map_lookup_elem(sp->body_left_fd, &b->cookie_in, &bl))
+		return true; /* nothing to wait for: let the caller read */
+	if (bl.passed > b->user_in)
+		return true;
+	/* FIN or reset, and the parser took everything that arrived */
+	if (gw_splice_established(b->fd_in) != 0) {
+		int inq = 0;
+
+		return ioctl(b->fd_in, SIOCINQ, &inq) == -1 || inq == 0;
+	}
+	return false;
+}
+
 bool gw_body_splice_progress(struct gw_splice *sp, struct gw_body_splice *b)
 {
 	struct gw_body_left bl;
@@ -278,7 +295,8 @@ int gw_body_splice_done(struct gw_splice *sp, struct gw_body_splice *b)
 		return 1;
 	if (now - b->drain_ms >= GW_SPLICE_DRAIN_MAX_MS) {
 		gw_splice_stat_add(sp, GW_SPLICE_DRAIN_TIMEOUT, 1);
-		pr_warn("splice: %llu body bytes the kernel redirected still not queued after %u ms",
+		pr_warn("splice: %llu body bytes the kernel redirected still not queued "
+			"after %u ms",
 			(unsigned long long)(bl.redir - (w - b->base_out)), GW_SPLICE_DRAIN_MAX_MS);
 		return 1;
 	}
@@ -403,7 +421,8 @@ static const char *gw_bsc_round(struct gw_splice *sp, int up_c, int up_s, int cl
 		}
 		if (why)
 			break;
-		if (user == 1 + GW_BSC_TAIL && got == GW_BSC_BODY && gw_body_splice_done(sp, &b) > 0)
+		if (user == 1 + GW_BSC_TAIL && got == GW_BSC_BODY &&
+		    gw_body_splice_done(sp, &b) > 0)
 			done = true;
 	}
 	gw_body_splice_end(sp, &b, NULL, 0, &n_end, &redir, &lost);

@@ -1537,8 +1537,30 @@ static bool body_splice_back(struct gw_conn *c)
 	uint64_t redir;
 	bool lost;
 
-	if (!r->uin.data && !r->up_eof)
-		return false;
+	if (!r->uin.data && !r->up_eof) {
+		/* the upstream is not watched for input meanwhile: EPOLLIN also
+		 * fires for bytes the parser has not taken yet (recv then says
+		 * EAGAIN), a busy loop while the client is the slower side. One
+		 * map lookup a millisecond says when to read. */
+		if (gw_body_splice_pending(gw_splice_default(), &r->bs)) {
+			bool eof = false;
+			ssize_t n = up_read(c->w, r->uc, &r->uin, &eof);
+
+			if (n > 0) {
+				r->last_up_ms = gw_loop_now(c->w->loop);
+				gw_body_splice_note(&r->bs, (size_t)n);
+			}
+			if (eof)
+				r->up_eof = true;
+		}
+		if (!r->uin.data && !r->up_eof) {
+			r->conn = c;
+			if (!gw_timer_armed(&r->splice_timer))
+				gw_loop_add_timer(c->w->loop, &r->splice_timer, 1, splice_timer_cb,
+						  r);
+			return false;
+		}
+	}
 	if (body_splice_over(c, &r->bs, &r->uin, &redir, &lost))
 		return false;
 	r->rbody.left -= GW_MIN(redir, r->rbody.left);
@@ -1578,9 +1600,9 @@ static void qbody_splice_try(struct gw_conn *c)
 	struct gw_splice *sp = gw_splice_default();
 
 	if (!GW_BODY_SPLICE_REQUESTS || r->qbs_tried || r->qbody.type != GW_BODY_CL ||
-	    r->qbody.done || r->qbody.left < GW_BODY_SPLICE_MIN || c->in.data || c->in_eof || r->uout.data ||
-	    c->tls || c->st.on || !r->uc || r->uc->tls || !r->uc->connected || r->resp_done ||
-	    (r->expect_100 && !r->sent_100) || !gw_body_splice_available(sp))
+	    r->qbody.done || r->qbody.left < GW_BODY_SPLICE_MIN || c->in.data || c->in_eof ||
+	    r->uout.data || c->tls || c->st.on || !r->uc || r->uc->tls || !r->uc->connected ||
+	    r->resp_done || (r->expect_100 && !r->sent_100) || !gw_body_splice_available(sp))
 		return;
 	r->qbs_tried = true;
 	if (!gw_body_splice_start(sp, c->fd, r->uc->fd, r->qbody.left - 1, &r->qbs))
@@ -2170,7 +2192,9 @@ static void conn_update(struct gw_conn *c)
 			uw |= gw_tls_up_want(r->uc); /* connect, then the TLS handshake */
 		else if (r->uout.data)
 			uw |= GW_IO_WRITE;
-		if (r->uc->connected && !r->up_eof && (!r->uin.area || r->uin.data < r->uin.size))
+		/* not while the kernel carries the body: body_splice_back() polls */
+		if (r->uc->connected && !r->up_eof && (!r->uin.area || r->uin.data < r->uin.size) &&
+		    !r->bs.on)
 			uw |= GW_IO_READ;
 		gw_loop_mod_fd(w->loop, &r->uc->io, uw);
 		/* decrypted response bytes inside OpenSSL raise no epoll event */

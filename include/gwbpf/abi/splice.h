@@ -63,7 +63,7 @@ enum gw_splice_stat {
 	GW_SPLICE_DRAIN_TIMEOUT, /* FIN sent after the drain wait cap */
 	GW_SPLICE_FB_BYPASS,	 /* not spliced: a socket is in the sk_msg bypass, whose
 				    bytes never reach the verdict (docs/bpf.md) */
-	GW_SPLICE_BODY_STARTED,	 /* body splices: Content-Length bodies handed to the kernel */
+	GW_SPLICE_BODY_STARTED,	 /* Content-Length bodies handed to the kernel */
 	GW_SPLICE_BODY_BYTES,	 /* body bytes the kernel forwarded (ended body splices) */
 	GW_SPLICE_BODY_FALLBACK, /* body splice refused (closing, map full, bypassed socket) */
 	GW_SPLICE_STAT_END,
