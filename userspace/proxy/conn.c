@@ -147,7 +147,8 @@ struct gw_conn {
 	int fd;
 	struct gw_tls_conn *tls;   /* HTTPS listener: TLS session; NULL = plain TCP */
 	struct gw_io io;
-	struct gw_timer timer;     /* idle / header timer */
+	struct gw_timer timer;     /* idle / header timer (lazy: see conn_set_timer()) */
+	uint64_t timer_due;        /* when timer_kind's deadline really is */
 	struct gw_timer req_timer; /* request deadlines */
 	struct gw_task task;
 	enum gw_ctimer timer_kind;
@@ -1163,7 +1164,15 @@ static void start_request(struct gw_conn *c, struct gw_http_req *hreq, size_t he
 static void conn_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 {
 	struct gw_conn *c = t->data;
+	uint64_t now = gw_loop_now(loop);
 
+	if (c->timer_kind == GW_CT_NONE)
+		return; /* left armed by conn_set_timer(): nothing to time now */
+	if (c->timer_due > now) {
+		/* armed for an earlier period of the same kind: the rest */
+		if (!gw_loop_add_timer(loop, t, c->timer_due - now, conn_timer_cb, c))
+			return;
+	}
 	if (c->lingering) {
 		conn_free(c);
 		return;
@@ -1908,16 +1917,22 @@ static void conn_set_timer(struct gw_conn *c, enum gw_ctimer kind)
 	if (c->timer_kind == kind)
 		return;
 	c->timer_kind = kind;
-	if (kind == GW_CT_NONE) {
-		gw_loop_del_timer(c->w->loop, &c->timer);
+	/* Lazy, as the upstream pool's idle timer: every keep-alive request
+	 * goes IDLE -> NONE -> IDLE, and a heap delete plus insert each time
+	 * bought nothing. NONE leaves the timer armed (conn_timer_cb() ignores
+	 * it); a new deadline later than the armed one keeps the armed one,
+	 * which re-arms itself for the rest when it fires. */
+	if (kind == GW_CT_NONE)
 		return;
-	}
 	if (kind == GW_CT_LINGER)
 		ms = GW_LINGER_MS;
 	else if (kind == GW_CT_HEADER || !c->n_requests)
 		ms = o->header_timeout_ms;
 	else
 		ms = o->idle_timeout_ms;
+	c->timer_due = gw_loop_now(c->w->loop) + ms;
+	if (gw_timer_armed(&c->timer) && c->timer.deadline <= c->timer_due)
+		return;
 	gw_loop_add_timer(c->w->loop, &c->timer, ms, conn_timer_cb, c);
 }
 
