@@ -50,7 +50,9 @@ struct gw_steer_cs {
 /* how long the proxy waits after the kernel served a request before it acts
  * on the connection: the kernel ends `inflight` when it sets the redirect of
  * a response's last write, a few instructions before those bytes are queued
- * on the client socket (ms; a timer tick may be up to 1 ms short) */
+ * on the client socket (ms; a timer tick may be up to 1 ms short). A bound,
+ * not a proof: those bytes go to the client socket's psock queue, which no
+ * TCP counter the proxy can read records (docs/bpf.md, "Settling") */
 #define GW_STEER_SETTLE_MS 10
 /* the same before the proxy ends a connection the client half-closed (ms):
  * nothing is lost by closing later, so this one is long */

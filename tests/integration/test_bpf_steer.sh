@@ -8,12 +8,15 @@
 # response is in flight, a head split at every byte offset, client FIN) runs
 # against `--no-bpf` and against `--bpf msg,steer`; the responses must be
 # byte-identical, and the counters must show requests kept in the kernel.
-# Then: client RST mid-response, backend gone (FIN) and back, 10,000
-# connections, and the per-connection maps back to empty.
+# Then: client RST mid-response, backend gone (FIN) and back, 300 half-closed
+# 200 KB kernel responses and 300 proxy answers pipelined behind such a
+# response (none may overtake the kernel's last write), 10,000 connections,
+# and the per-connection maps back to empty.
 . "$(dirname "$0")/lib.sh"
 gw_init
 gw_require_root
 gw_require_cmd bpftool
+gw_private_bin
 gw_cgroup_make steer
 CG=$GW_CG
 BPFFS=$GW_BPFFS
@@ -239,6 +242,83 @@ PYEOF
 [ $(($(counter steer_fwd) - f3)) -ge 300 ] ||
 	gw_fail "half-close: only $(($(counter steer_fwd) - f3)) of 300 served by the kernel"
 gw_log "300 half-closed 200 KB responses served by the kernel, none cut short"
+
+# --- 300 times: a 200 KB response from the kernel with a request written
+# right behind it that the proxy answers at once (a 404: no host matches, no
+# backend round trip to hide behind); the 404 must come after the last byte
+# of the kernel's response (with the settle waits at 0, 3 of 300 landed at
+# byte 151,069, ahead of the kernel's last 49,000-byte write)
+f4=$(counter steer_fwd)
+$GW_PY - "$GWP" 300 << 'PYEOF' || gw_fail "pipelined behind 200 KB kernel responses"
+import socket, sys, threading, time
+port, total = int(sys.argv[1]), int(sys.argv[2])
+body = bytes((i * 7 + 3) & 0xff for i in range(200000))
+want1 = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 200000\r\n\r\n" + body)
+bad, errs, lock = [], [], threading.Lock()
+todo = list(range(total))
+deadline = time.monotonic() + 90
+
+def one(i):
+    """a kernel response, then the proxy's 404 to a request written right
+    behind it: the 404 must come after every byte of the first"""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    got = bytearray()
+    try:
+        s.sendall(b"GET /big/%d HTTP/1.1\r\nHost: x.wild.test\r\n\r\n" % i)
+        s.sendall(b"GET /p/%d HTTP/1.1\r\nHost: nomatch.test\r\n\r\n" % i)
+        while True:
+            if len(got) >= len(want1) and b"\r\n\r\n" in got[len(want1):]:
+                h = bytes(got[len(want1):])
+                cl = [l for l in h.split(b"\r\n\r\n")[0].lower().split(b"\r\n")
+                      if l.startswith(b"content-length:")]
+                n = int(cl[0].split(b":")[1]) if cl else 0
+                if len(h) >= h.index(b"\r\n\r\n") + 4 + n:
+                    break
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            got += d
+    except socket.timeout:
+        pass
+    finally:
+        s.close()
+    first, second = bytes(got[:len(want1)]), bytes(got[len(want1):])
+    if first == want1 and second.startswith(b"HTTP/1.1 404 "):
+        return None
+    k = first.find(b"HTTP/1.1 404 ", 1)
+    return "%d bytes; first response %s%s" % (
+        len(got), "intact" if first == want1 else "differs",
+        ", 404 head at byte %d of it" % k if k > 0 else "")
+
+def worker():
+    while time.monotonic() < deadline:
+        with lock:
+            if not todo:
+                return
+            i = todo.pop()
+        try:
+            r = one(i)
+        except OSError as e:
+            r = "error %s" % e
+        if r:
+            with lock:
+                bad.append("%d: %s" % (i, r))
+
+ts = [threading.Thread(target=worker) for _ in range(10)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+done = total - len(todo)
+print("# pipelined: %d pairs, %d wrong" % (done, len(bad)))
+for m in bad[:5]:
+    print("#   " + m)
+sys.exit(0 if done == total and not bad else 1)
+PYEOF
+[ $(($(counter steer_fwd) - f4)) -ge 300 ] ||
+	gw_fail "pipelined: only $(($(counter steer_fwd) - f4)) of 300 first requests served by the kernel"
+gw_log "300 proxy answers pipelined behind 200 KB kernel responses, all in order"
 
 # --- churn: 10,000 connections leave the per-connection maps as they were
 socks() { "$B/gwbpf-dpctl" stats --bpffs "$BPFFS" 2> /dev/null | awk '$1 == "socks" { print $2 }'; }
