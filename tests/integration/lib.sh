@@ -115,7 +115,7 @@ gw_private_bin()
 {
 	i=0
 	until cp "$GW_BIN" "$GW_TMP/gwbpf" 2> /dev/null && chmod 755 "$GW_TMP/gwbpf" &&
-		"$GW_TMP/gwbpf" version > /dev/null 2>&1; do
+		"$GW_TMP/gwbpf" version 2> /dev/null | grep -q "^gwbpf "; do
 		[ $i -lt 50 ] || gw_skip "no runnable $GW_BIN (run make)"
 		sleep 0.2
 		i=$((i + 1))
