@@ -49,7 +49,7 @@ struct gw_steer_cs {
 #define GW_STEER_WAIT_MS 10000
 /* how long the proxy waits after the kernel served a request before it acts
  * on the connection: the kernel ends `inflight` when it sets the redirect of
- * a response's last write, a few instructions before those bytes are queued
+ * a response's last write, before the backend's sendmsg() queues those bytes
  * on the client socket (ms; a timer tick may be up to 1 ms short). A bound,
  * not a proof: those bytes go to the client socket's psock queue, which no
  * TCP counter the proxy can read records (docs/bpf.md, "Settling") */
