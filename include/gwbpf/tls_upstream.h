@@ -64,6 +64,10 @@ uint64_t gw_tls_up_key(const struct gw_ir *ir, int32_t cluster);
  * may still answer without ALPN, and the caller must then not speak h2. */
 bool gw_tls_up_alpn_h2(const struct gw_upconn *uc);
 
+/* gw_tls_up_resumed() : the established session was resumed (the
+ * context's last session was offered and taken: no certificate exchange) */
+bool gw_tls_up_resumed(const struct gw_upconn *uc);
+
 /* gw_tls_up_verify_failed() : the last handshake step failed on the
  * backend's certificate (chain, hostname or subjectAltNames) */
 bool gw_tls_up_verify_failed(const struct gw_upconn *uc);
@@ -79,6 +83,7 @@ struct gw_tls_up_stats {
 	uint64_t handshakes;         /* completed and verified */
 	uint64_t verify_failures;    /* chain, hostname or SAN refused */
 	uint64_t handshake_failures; /* every other failure */
+	uint64_t resumed;            /* of handshakes: sessions resumed */
 };
 void gw_tls_up_stats(struct gw_tls_up_stats *st);
 

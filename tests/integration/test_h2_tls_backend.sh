@@ -34,6 +34,7 @@ B1=$(gw_free_port)
 B2=$(gw_free_port)
 B3=$(gw_free_port)
 B4=$(gw_free_port)
+B5=$(gw_free_port)
 MUTE=$(gw_free_port)
 
 tc_ca bca
@@ -54,6 +55,10 @@ gw_track $!
 "$B/gwbpf-echo" --https 127.0.0.1:$B3 --cert "$GW_TMP/be.crt" --key "$GW_TMP/be.key" \
 	--pod https-1-0 > "$GW_TMP/be3.log" 2>&1 &
 gw_track $!
+# one stream per connection: more connections, which resume the first's session
+"$B/gwbpf-echo" --grpc --listen 127.0.0.1:$B5 --pod grpc-one-0 --max-streams 1 \
+	--tls-cert "$GW_TMP/be.crt" --tls-key "$GW_TMP/be.key" > "$GW_TMP/be5.log" 2>&1 &
+gw_track $!
 # the same gRPC/h2c echo in clear, for the connection-window check
 "$B/gwbpf-echo" --grpc --listen 127.0.0.1:$B4 --pod grpc-clear-0 > "$GW_TMP/be4.log" 2>&1 &
 gw_track $!
@@ -71,7 +76,7 @@ while time.time() < end:
     held.append(c)
 ' "$MUTE" > /dev/null 2>&1 &
 gw_track $!
-for p in $B1 $B2 $B3 $B4 $MUTE; do
+for p in $B1 $B2 $B3 $B4 $B5 $MUTE; do
 	gw_wait_port 127.0.0.1 "$p" 10 || gw_fail "backend on $p did not start"
 done
 
@@ -120,7 +125,7 @@ spec:
   parentRefs: [{name: gw}]
   rules:
 YEOF
-	for s in good mtls wrongca hostmiss noh2 noca notls; do
+	for s in good mtls wrongca hostmiss noh2 noca notls one; do
 		cat << YEOF
   - matches: [{method: {service: $S}, headers: [{name: x-backend, value: $s}]}]
     backendRefs: [{name: s-$s, port: 8443}]
@@ -152,6 +157,7 @@ YEOF
 	gw_yaml_service s-mtls 8443 "$B2"
 	gw_yaml_service s-noh2 8443 "$B3"
 	gw_yaml_service s-notls 8443 "$B4"
+	gw_yaml_service s-one 8443 "$B5"
 	gw_yaml_service s-mute 8443 "$MUTE"
 	gw_yaml_service --app-protocol kubernetes.io/h2c h-good 8443 "$B1"
 	gw_yaml_service --app-protocol kubernetes.io/h2c h-wrongca 8443 "$B1"
@@ -163,6 +169,7 @@ YEOF
 	policy p-noh2 s-noh2 bca-cm backend.test
 	policy p-noca s-noca missing-cm backend.test
 	policy p-notls s-notls bca-cm backend.test
+	policy p-one s-one bca-cm backend.test
 	policy p-mute s-mute bca-cm backend.test
 	policy p-h-good h-good bca-cm backend.test
 	policy p-h-wrongca h-wrongca other-cm backend.test
@@ -209,6 +216,20 @@ n=$(grep -c '"grpc_status": 0, ' "$GW_TMP/many")
 hs=$(grep -c "tls handshake sni=" "$GW_TMP/be1.log")
 [ "$hs" -le 3 ] || gw_fail "40 calls took $hs TLS handshakes at the backend: not pooled"
 gw_log "40 concurrent calls: all OK over $hs TLS connection(s) in total"
+
+# --- new connections resume the session of the first (a backend allowing
+# one stream per connection makes the pool open more)
+out=$("$GC" "$A" /$S/Echo -H 'x-backend: one')
+[ "$(field "$out" grpc_status)" = 0 ] || gw_fail "one-stream backend: $out"
+"$GC" --count 6 "$A" /$S/Echo -H 'x-backend: one' > "$GW_TMP/one" || gw_fail "6 calls"
+n=$(grep -c '"grpc_status": 0, ' "$GW_TMP/one")
+[ "$n" = 6 ] || gw_fail "one-stream backend, 6 calls: $n OK: $(head -3 "$GW_TMP/one")"
+# the first connection's ticket arrives before its answer, so the burst's
+# connections have a session to offer (the backend may still decline some)
+full=$(grep -c "resumed=no" "$GW_TMP/be5.log")
+res=$(grep -c "resumed=yes" "$GW_TMP/be5.log")
+[ "$res" -ge 1 ] || gw_fail "session resumption: $full full handshake(s), none resumed"
+gw_log "backend sessions: $full full handshake(s), $res resumed"
 
 # --- the Gateway's backend client certificate, over h2
 out=$("$GC" "$A" /$S/Echo -H 'x-backend: mtls')

@@ -3,7 +3,8 @@
  * server in the same thread. Clusters spoken to over HTTP/2 (app_proto
  * GW_APP_H2C) offer ALPN "h2" only, others "http/1.1" only; a backend that
  * does not select h2 is seen as such; a certificate from another CA fails
- * as a verification failure; the pooling keys of the two kinds differ. */
+ * as a verification failure; the pooling keys of the two kinds differ; a
+ * second connection under the same context resumes the first's session. */
 #include "gwbpf/api.h"
 
 #include <arpa/inet.h>
@@ -218,6 +219,40 @@ static void test_wrong_ca_is_a_verify_failure(void **state)
 	gw_upstream_close(f->pool, uc);
 }
 
+/* take_ticket() : lets the client read what the server sent after the
+ * handshake (TLS 1.3 session tickets) */
+static void take_ticket(struct gw_upconn *uc)
+{
+	char buf[64];
+
+	for (int i = 0; i < 20; i++) {
+		struct pollfd pf = {.fd = uc->fd, .events = POLLIN};
+
+		poll(&pf, 1, 10);
+		if (gw_tls_up_read(uc, buf, sizeof(buf)) == 0)
+			break; /* the server closed: everything before was read */
+	}
+}
+
+static void test_resumption(void **state)
+{
+	struct fx *f = *state;
+	struct gw_upconn *uc;
+
+	g_select_h2 = true;
+	assert_int_equal(handshake(f, 1, &uc), 0);
+	assert_false(gw_tls_up_resumed(uc));
+	take_ticket(uc);
+	gw_upstream_close(f->pool, uc);
+	assert_int_equal(handshake(f, 1, &uc), 0);
+	assert_true(gw_tls_up_resumed(uc));
+	gw_upstream_close(f->pool, uc);
+	/* another context (the h2 cluster, same settings) has no session */
+	assert_int_equal(handshake(f, 0, &uc), 0);
+	assert_false(gw_tls_up_resumed(uc));
+	gw_upstream_close(f->pool, uc);
+}
+
 static void test_keys(void **state)
 {
 	struct fx *f = *state;
@@ -245,6 +280,7 @@ int main(void)
 	    cmocka_unit_test(test_http1_cluster_offers_http1),
 	    cmocka_unit_test(test_wrong_ca_is_a_verify_failure),
 	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_resumption),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -8,7 +8,8 @@
  *   --tls-cert FILE --tls-key FILE: h2 over TLS instead of h2c (a backend
  *     behind a BackendTLSPolicy): ALPN selects h2 when the client offers it
  *     (a client that does not gets no ALPN, and should give up); each
- *     handshake prints "tls handshake sni=NAME alpn=PROTO client_cert=yes|no".
+ *     handshake prints "tls handshake sni=NAME alpn=PROTO client_cert=yes|no
+ *     resumed=yes|no".
  *   --tls-client-ca FILE: also require a client certificate issued by FILE
  *
  * Both flags start the same server, because one h2c port can tell a gRPC call
@@ -616,8 +617,9 @@ static int tls_step(struct eg_conn *c)
 	sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
 	SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
 	peer = SSL_get1_peer_certificate(c->ssl);
-	printf("tls handshake sni=%s alpn=%.*s client_cert=%s\n", sni ? sni : "-", (int)alen,
-	       alen ? (const char *)alpn : "", peer ? "yes" : "no");
+	printf("tls handshake sni=%s alpn=%.*s client_cert=%s resumed=%s\n", sni ? sni : "-",
+	       (int)alen, alen ? (const char *)alpn : "", peer ? "yes" : "no",
+	       SSL_session_reused(c->ssl) ? "yes" : "no");
 	X509_free(peer);
 	return 0;
 }

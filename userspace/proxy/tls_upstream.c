@@ -16,6 +16,12 @@
  *     the CRD says;
  *   - the Gateway's backend client certificate, when set, is presented to
  *     backends that ask for one.
+ * Resumption: each context keeps the last session a backend gave it (in
+ * the context's ex_data, so it lives and dies with the context, per
+ * worker), and a new connection offers it. A resumed session skips the
+ * chain check, which is why it is only ever offered under the context it
+ * was verified with (same CAs, same hostname); the subjectAltNames check
+ * runs on every connection, resumed or not.
  * TLS 1.2 minimum. ALPN offers http/1.1, or only h2 for clusters spoken to
  * over HTTP/2 (appProtocol kubernetes.io/h2c, GRPCRoute backends): their
  * connections belong to h2_upstream.c, which refuses a session where the
@@ -25,6 +31,7 @@
  */
 #include "gwbpf/api.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <strings.h>
 
@@ -55,7 +62,46 @@ struct gw_tls_up_cache {
 	size_t n;
 };
 
-static _Atomic uint64_t st_handshakes, st_verify_failures, st_failures;
+static _Atomic uint64_t st_handshakes, st_verify_failures, st_failures, st_resumed;
+
+/* SSL_CTX ex_data slot holding the context's last session (a reference) */
+static int sess_idx = -1;
+static pthread_once_t sess_once = PTHREAD_ONCE_INIT;
+
+static void sess_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	SSL_SESSION_free(ptr);
+}
+
+static void sess_init(void)
+{
+	sess_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, sess_free);
+}
+
+/* sess_new() : a backend gave a session (after the handshake in TLS 1.3,
+ * during it in 1.2): keep it for the next connection under this context.
+ * Only a session whose chain verified is kept. */
+static int sess_new(SSL *ssl, SSL_SESSION *sess)
+{
+	SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+	SSL_SESSION *copy;
+
+	if (sess_idx < 0 || SSL_get_verify_result(ssl) != X509_V_OK)
+		return 0;
+	/* a copy: sess stays the connection's, and SSL_free() of a connection
+	 * closed without close_notify (ours are) marks it not resumable */
+	copy = SSL_SESSION_dup(sess);
+	if (!copy)
+		return 0;
+	SSL_SESSION_free(SSL_CTX_get_ex_data(ctx, sess_idx));
+	SSL_CTX_set_ex_data(ctx, sess_idx, copy);
+	return 0; /* sess: not taken */
+}
 
 static uint64_t fnv(uint64_t h, const char *s)
 {
@@ -153,6 +199,9 @@ static SSL_CTX *ctx_build(const struct gw_ir_cluster *cl)
 		pr_warn("tls: cluster %s: backend client certificate does not load", cl->name);
 		goto fail;
 	}
+	pthread_once(&sess_once, sess_init);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, sess_new);
 	if (cl_h2(cl) ? SSL_CTX_set_alpn_protos(ctx, alpn2, sizeof(alpn2) - 1)
 		      : SSL_CTX_set_alpn_protos(ctx, alpn1, sizeof(alpn1) - 1))
 		goto fail;
@@ -230,6 +279,12 @@ struct gw_upconn *gw_tls_up_get(struct gw_upstream_pool *pool, const struct sock
 		SSL_set_hostflags(s->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		if (SSL_set1_host(s->ssl, t->sni) != 1)
 			goto fail;
+	}
+	if (sess_idx >= 0) {
+		SSL_SESSION *sess = SSL_CTX_get_ex_data(ctx, sess_idx);
+
+		if (sess && SSL_SESSION_is_resumable(sess) && SSL_set_session(s->ssl, sess) != 1)
+			ERR_clear_error(); /* a full handshake then */
 	}
 	SSL_set_connect_state(s->ssl);
 	/* the TLS handshake must finish before the request is written */
@@ -336,6 +391,8 @@ int gw_tls_up_handshake(struct gw_upconn *uc)
 	s->cfg = NULL;
 	s->want = GW_IO_READ;
 	atomic_fetch_add_explicit(&st_handshakes, 1, memory_order_relaxed);
+	if (SSL_session_reused(s->ssl))
+		atomic_fetch_add_explicit(&st_resumed, 1, memory_order_relaxed);
 	return 0;
 }
 
@@ -398,6 +455,11 @@ bool gw_tls_up_alpn_h2(const struct gw_upconn *uc)
 	return n == 2 && !memcmp(p, "h2", 2);
 }
 
+bool gw_tls_up_resumed(const struct gw_upconn *uc)
+{
+	return uc->tls && uc->tls->established && SSL_session_reused(uc->tls->ssl);
+}
+
 bool gw_tls_up_verify_failed(const struct gw_upconn *uc)
 {
 	return uc->tls && uc->tls->verify_failed;
@@ -421,4 +483,5 @@ void gw_tls_up_stats(struct gw_tls_up_stats *st)
 	st->handshakes = atomic_load_explicit(&st_handshakes, memory_order_relaxed);
 	st->verify_failures = atomic_load_explicit(&st_verify_failures, memory_order_relaxed);
 	st->handshake_failures = atomic_load_explicit(&st_failures, memory_order_relaxed);
+	st->resumed = atomic_load_explicit(&st_resumed, memory_order_relaxed);
 }
