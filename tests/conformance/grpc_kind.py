@@ -253,10 +253,6 @@ def grpc_distribution(client, addr, port, spec, exp, timeout):
     return weighted.check(exp["distribution"], sample, "weighted gRPC distribution")
 
 
-def grpc_client_path(build):
-    return os.path.join(build, "grpc_client")
-
-
 def h2c_converge(rp, addr, port, exp, budget, need):
     """an HTTP request sent with HTTP/2 prior knowledge, checked exactly as
     run.py checks HTTP/1.1 ones (rp is the run.py module)"""
@@ -289,7 +285,7 @@ def run_request(rp, exp, addr, port, budget):
     returns (True, why-or-None); (False, None) for plain HTTP/1.1 ones"""
     need = exp.get("consecutiveSuccesses", rp.REQUIRED_CONSECUTIVE_SUCCESSES)
     if exp.get("grpc") is not None:
-        return True, grpc_converge(grpc_client_path(rp.BUILD), addr, port, exp, budget, need,
+        return True, grpc_converge(rp.GRPC_CLIENT, addr, port, exp, budget, need,
                                    rp.RETRY_DELAY, rp.REQUEST_TIMEOUT)
     if (exp.get("request") or {}).get("protocol") == "h2c":
         return True, h2c_converge(rp, addr, port, exp, budget, need)

@@ -51,6 +51,7 @@ B = os.environ.get("B", "build")
 BUILD = B if os.path.isabs(B) else os.path.join(ROOT, B)
 GWBPF = os.path.join(BUILD, "gwbpf")
 ECHO = os.path.join(BUILD, "gwbpf-echo")
+GRPC_CLIENT = os.path.join(BUILD, "grpc_client")
 CLASS = "gwbpf"
 CONTROLLER = "gwbpf.dev/gateway-controller"
 
@@ -1612,7 +1613,9 @@ def main():
     global CERT_CACHE
     CERT_CACHE = os.path.join(bindir, "certs")
     os.makedirs(CERT_CACHE)
-    for name in ("GWBPF", "ECHO"):
+    for name in ("GWBPF", "ECHO", "GRPC_CLIENT"):
+        if not os.path.exists(globals()[name]):
+            continue  # grpc_client: only the gRPC cases need it, and say so
         dst = os.path.join(bindir, os.path.basename(globals()[name]))
         shutil.copy2(globals()[name], dst)
         globals()[name] = dst
