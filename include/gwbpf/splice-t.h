@@ -43,7 +43,8 @@ struct gw_body_splice {
 	uint64_t budget;       /* bytes handed to the kernel */
 	uint64_t user_in;      /* bytes the caller read from fd_in since the start */
 	uint64_t seen_left;    /* budget left at the last gw_body_splice_progress() */
-	uint64_t drain_ms;     /* when the drain wait began (0 = not yet) */
+	uint64_t drain_ms;     /* when the drain last progressed (0 = no wait yet) */
+	uint64_t drain_w;      /* fd_out's written count then */
 	bool on;
 };
 

@@ -164,10 +164,11 @@ bool gw_body_splice_pending(struct gw_splice *sp, const struct gw_body_splice *b
 bool gw_body_splice_progress(struct gw_splice *sp, struct gw_body_splice *b);
 
 /* gw_body_splice_done() : > 0 when the kernel is finished with the body
- * (budget spent, or fd_in at EOF / bytes passed up) and every byte it
- * redirected is in fd_out's send queue; 0 = not yet (re-check soon; gives up
- * waiting after GW_SPLICE_DRAIN_MAX_MS, counted as a drain time-out);
- * -errno */
+ * (bytes passed up, or fd_in at EOF / reset with everything parsed) and
+ * every byte it redirected is in fd_out's send queue; 0 = not yet (re-check
+ * soon); -ETIMEDOUT when the reader took nothing for GW_SPLICE_DRAIN_MAX_MS
+ * (counted): end the splice and fail the response, as bytes the kernel
+ * still queued are dropped with the splice; other -errno */
 int gw_body_splice_done(struct gw_splice *sp, struct gw_body_splice *b);
 
 /* gw_body_splice_end() : removes both sockets and the budget. Bytes the

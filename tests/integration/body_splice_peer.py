@@ -281,6 +281,28 @@ def client(port, case):
         r = Reader(s)
         s.sendall(req("/small/8"))
         out.append("abort then " + response(r, "/small/8"))
+    elif case == "killed":
+        # the gateway is killed mid-body: the client must see the end of
+        # the connection (not hang) after some prefix of the body
+        path = "/big/%d/9" % (64 << 20)
+        s.sendall(req(path))
+        r.head()
+        time.sleep(1.0)  # the gateway is killed meanwhile (the shell waits for the splice)
+        h = hashlib.sha256()
+        n = 0
+        for p in r.body(64 << 20, upto_eof=True):
+            n += len(p)
+            h.update(p)
+        # a prefix, possibly all of it: bytes the kernel had already queued
+        # for the client still arrive after the daemon died; then the end
+        ok = h.hexdigest() == hashlib.sha256(b"".join(gen_iter(n, 9))).hexdigest()
+        s.settimeout(10)
+        try:
+            ended = not r.buf and (r.eof or s.recv(1) == b"")
+        except OSError:
+            ended = False
+        out.append("killed: %s" % ("prefix then EOF" if ok and ended else
+                                   "WRONG (%d bytes, ended %s)" % (n, ended)))
     else:
         raise SystemExit("unknown case " + case)
     s.close()

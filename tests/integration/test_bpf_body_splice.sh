@@ -34,6 +34,7 @@ trap 'rc=$?; cleanup_pins; (exit $rc); gw_cleanup' EXIT
 # counted, see docs/bpf.md)
 gw_start --config "$GW_TMP/gw.yaml" --bpf splice --bpffs "$BPFFS" --workers 2 --access-log off
 ADMIN_BPF=$GW_ADMIN
+BPF_PID=$GW_PID
 grep -q "splice: body splice self-check passed" "$GW_TMP/gwbpf.log" ||
 	gw_skip "body splice unavailable here: $(grep -i 'body splice' "$GW_TMP/gwbpf.log" | head -2)"
 GW_ADMIN=""
@@ -94,4 +95,31 @@ while :; do
 done
 fb=$(ev body_fallback)
 gw_log "maps empty; body_fallback=$fb"
+
+# kill -9 of the gateway mid-body: the client sees the connection end after
+# a correct prefix, the sockets leave the sockhashes with the daemon's fds,
+# and a restarted daemon flushes the stale budget and splices again
+s0=$(ev body_started)
+timeout 60 $GW_PY "$PEER" client "$GWP" killed > "$GW_TMP/killed.out" 2>&1 &
+KC=$!
+deadline=$(($(date +%s) + 10))
+until [ "$(ev body_started)" -gt "$s0" ]; do
+	[ "$(date +%s)" -lt $deadline ] || gw_fail "no body splice started for the kill test"
+	sleep 0.05
+done
+kill -9 "$BPF_PID"
+wait "$BPF_PID" 2> /dev/null
+gw_untrack "$BPF_PID"
+wait $KC || gw_fail "killed: client failed: $(cat "$GW_TMP/killed.out")"
+grep -q "prefix then EOF" "$GW_TMP/killed.out" || gw_fail "killed: $(cat "$GW_TMP/killed.out")"
+for m in gw_body_hash gw_body_out; do
+	k=$(bpftool map dump pinned "$BPFFS/$m" 2> /dev/null | grep -c '^key')
+	[ "$k" = 0 ] || gw_fail "$m holds $k sockets after kill -9"
+done
+GW_ADMIN=$ADMIN_BPF
+gw_start --config "$GW_TMP/gw.yaml" --bpf splice --bpffs "$BPFFS" --workers 2 --access-log off
+k=$(bpftool map dump pinned "$BPFFS/gw_body_left" 2> /dev/null | grep -c '^key')
+[ "$k" = 0 ] || gw_fail "restart left $k stale budgets"
+out=$(timeout 60 $GW_PY "$PEER" client "$GWP" seq 2>&1) || gw_fail "after restart: $out"
+gw_log "kill -9 mid-body: client saw a correct prefix then EOF; sockhashes empty; restart clean, seq ok"
 exit 0

@@ -286,19 +286,24 @@ int gw_body_splice_done(struct gw_splice *sp, struct gw_body_splice *b)
 	if (bpf_map_lookup_elem(sp->body_left_fd, &b->cookie_in, &bl))
 		return -errno;
 	now = gw_splice_now_ms();
-	if (!b->drain_ms)
-		b->drain_ms = now;
 	err = gw_splice_written(b->fd_out, &w);
 	if (err)
 		return err;
 	if (w - b->base_out >= bl.redir)
 		return 1;
+	/* a slow reader only delays the end; no progress at all for the cap
+	 * fails the body: ending now would drop what the psock still queues
+	 * and the rest of the response would leave a gap */
+	if (!b->drain_ms || w != b->drain_w) {
+		b->drain_ms = now;
+		b->drain_w = w;
+	}
 	if (now - b->drain_ms >= GW_SPLICE_DRAIN_MAX_MS) {
 		gw_splice_stat_add(sp, GW_SPLICE_DRAIN_TIMEOUT, 1);
-		pr_warn("splice: %llu body bytes the kernel redirected still not queued "
-			"after %u ms",
+		pr_warn("splice: %llu body bytes the kernel redirected not taken by the reader "
+			"for %u ms: the response is cut",
 			(unsigned long long)(bl.redir - (w - b->base_out)), GW_SPLICE_DRAIN_MAX_MS);
-		return 1;
+		return -ETIMEDOUT;
 	}
 	return 0;
 }

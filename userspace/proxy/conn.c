@@ -1515,15 +1515,16 @@ static void body_splice_try(struct gw_conn *c)
  * byte the kernel redirected is queued on the target socket, ends it, the
  * bytes it passed up and we did not read yet appended to in (fd_in's
  * buffer). 0 = over (*redir, *lost set); -EAGAIN = not yet (re-checked in a
- * millisecond). */
+ * millisecond); -ETIMEDOUT = over, but the reader stalled: the body is cut. */
 static int body_splice_over(struct gw_conn *c, struct gw_body_splice *bs, struct gw_buf *in,
 			    uint64_t *redir, bool *lost)
 {
 	struct gw_req *r = c->req;
 	struct gw_splice *sp = gw_splice_default();
 	size_t got = 0;
+	int d = gw_body_splice_done(sp, bs);
 
-	if (gw_body_splice_done(sp, bs) == 0) {
+	if (d == 0) {
 		r->conn = c;
 		if (!gw_timer_armed(&r->splice_timer))
 			gw_loop_add_timer(c->w->loop, &r->splice_timer, 1, splice_timer_cb, r);
@@ -1533,7 +1534,7 @@ static int body_splice_over(struct gw_conn *c, struct gw_body_splice *bs, struct
 		b_realign(in);
 	gw_body_splice_end(sp, bs, in->area ? b_tail(in) : NULL, b_room(in), &got, redir, lost);
 	in->data += got;
-	return 0;
+	return d == -ETIMEDOUT ? d : 0;
 }
 
 /* body_splice_back() : the kernel's part of the response body is over when
@@ -1545,6 +1546,7 @@ static bool body_splice_back(struct gw_conn *c)
 	struct gw_req *r = c->req;
 	uint64_t redir;
 	bool lost;
+	int err;
 
 	if (!r->uin.data && !r->up_eof) {
 		/* the upstream is not watched for input meanwhile: EPOLLIN also
@@ -1570,7 +1572,8 @@ static bool body_splice_back(struct gw_conn *c)
 			return false;
 		}
 	}
-	if (body_splice_over(c, &r->bs, &r->uin, &redir, &lost))
+	err = body_splice_over(c, &r->bs, &r->uin, &redir, &lost);
+	if (err == -EAGAIN)
 		return false;
 	r->rbody.left -= GW_MIN(redir, r->rbody.left);
 	r->bytes_out += redir;
@@ -1582,9 +1585,10 @@ static bool body_splice_back(struct gw_conn *c)
 	 * little next to the body. */
 	r->up_reusable = false;
 	(void)lost;
-	if (redir != r->bs_budget && r->uin.data) {
+	if ((redir != r->bs_budget && r->uin.data) || err) {
 		/* bytes came up with the budget unspent: the kernel could not
-		 * redirect (the client is going); the order is no longer ours */
+		 * redirect (the client is going); or the client stalled and the
+		 * kernel's queue was dropped: the bytes are no longer in order */
 		r->rbody.bad = true;
 	}
 	return true;
@@ -1630,7 +1634,7 @@ static bool qbody_splice_back(struct gw_conn *c)
 
 	if (!c->in.data && !c->in_eof)
 		return false;
-	if (body_splice_over(c, &r->qbs, &c->in, &redir, &lost))
+	if (body_splice_over(c, &r->qbs, &c->in, &redir, &lost) == -EAGAIN)
 		return false;
 	r->qbody.left -= GW_MIN(redir, r->qbody.left);
 	r->bytes_in += redir;
