@@ -2294,9 +2294,15 @@ out:
 	if (err && hc) {
 		while (hc->streams)
 			stream_free(hc->streams);
+		/* h2_abuse() arms it when the first bytes were already abusive,
+		 * and a stream started by them may have queued a flush */
+		gw_loop_del_timer(w->loop, &hc->timer);
+		gw_loop_cancel(w->loop, &hc->flush_task);
+
 		nghttp2_session_del(hc->s);
 		free(hc->obuf);
 		free(hc);
+
 	} else if (!err) {
 		h2_update(hc);
 	}
