@@ -323,7 +323,16 @@ gw_log "300 proxy answers pipelined behind 200 KB kernel responses, all in order
 # --- churn: 10,000 connections leave the per-connection maps as they were
 socks() { "$B/gwbpf-dpctl" stats --bpffs "$BPFFS" 2> /dev/null | awk '$1 == "socks" { print $2 }'; }
 c0=$(entries gw_steer_conn)
+# the loops above leave sockets closing for a moment after their last byte:
+# take the baseline once the count has held still for a second (bounded)
 s0=$(socks)
+i=0 still=0
+while [ $i -lt 100 ] && [ $still -lt 10 ]; do
+	sleep 0.1
+	s=$(socks)
+	if [ "$s" = "$s0" ]; then still=$((still + 1)); else still=0 s0=$s; fi
+	i=$((i + 1))
+done
 f2=$(counter steer_fwd)
 client churn "$GWP" 10000 || gw_fail "churn"
 [ $(($(counter steer_fwd) - f2)) -ge 10000 ] || gw_fail "churn: $(($(counter steer_fwd) - f2)) of 10000 in the kernel"
@@ -339,6 +348,7 @@ while [ $i -lt 50 ] && [ "$(socks)" != "$s0" ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
+gw_log "sockhash baseline: $s0 sockets"
 [ "$(socks)" = "$s0" ] || gw_fail "sockhash: $(socks) sockets, $s0 before the churn"
 gw_log "10,000 connections: gw_steer_conn and gw_steer_ack empty again, sockhash back to $s0"
 
