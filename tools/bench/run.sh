@@ -13,6 +13,8 @@
 #   gwbpf+skmsg     gwbpf run --cgroup: the sk_msg local bypass on both hops
 #   nginx+skmsg     nginx with the same bypass loaded by gwbpf-dpctl (shows
 #                   what the bypass does for any local proxy)
+#   gwbpf+steer     --bpf msg,steer: L7 forwarding in the kernel (opt-in row)
+#   gwbpf+splice    --bpf msg,splice: large bodies spliced (opt-in row)
 #
 # plus HTTP/2 rows (bench_h2 below: h2load, h2c, gwbpf vs nginx vs HAProxy).
 #
@@ -296,12 +298,18 @@ start_mode() { # mode -> sets PORT; returns 1 when the mode cannot run here
 			--bpffs "$PIN" --bpf msg,steer --workers "$W" --access-log off \
 			--admin 127.0.0.1:$P_ADMIN
 		PORT=$P_GWBPF ;;
+	gwbpf+splice) # body splice of large Content-Length responses; not in the default MODES
+		[ $HAVE_GWBPF = 1 ] || return 1
+		start_cg gwbpf "$ROOT/$B/gwbpf" run --config "$WORK/gwbpf.yaml" --cgroup "$CG" \
+			--bpffs "$PIN" --bpf msg,splice --workers "$W" --access-log off \
+			--admin 127.0.0.1:$P_ADMIN
+		PORT=$P_GWBPF ;;
 	esac
 	wait_http "http://127.0.0.1:$PORT/64" || { note "$1 did not answer"; return 1; }
 }
 stop_mode() {
 	[ "$1" = direct ] || stop_last
-	case $1 in *skmsg | *steer) unload_bpf ;; esac
+	case $1 in *skmsg | *steer | *splice) unload_bpf ;; esac
 }
 
 redirect_bytes() {

@@ -41,6 +41,11 @@ int gw_splice_pair_opt(struct gw_splice *sp, int fd_a, int fd_b, struct gw_splic
 int gw_splice_written(int fd, uint64_t *out);
 /* gw_splice_established() : 0 when fd is an ESTABLISHED TCP socket, -ENOTCONN */
 int gw_splice_established(int fd);
+/* gw_splice_loop_pair() : a connected non-blocking TCP pair through the
+ * listening lfd bound at sa (for the self-checks); 0 or -errno, fds in
+ * cfd and sfd, which the caller closes (it sets them to -1 first) */
+struct sockaddr_in;
+int gw_splice_loop_pair(int lfd, const struct sockaddr_in *sa, int *cfd, int *sfd);
 /* gw_splice_bypassed() : fd's local peer writes into it through sk_msg */
 bool gw_splice_bypassed(struct gw_splice *sp, int fd);
 

@@ -364,19 +364,6 @@ static uint8_t gw_bsc_byte(uint64_t i, unsigned int round)
 	return (uint8_t)((i * 2654435761u) >> (7 + round));
 }
 
-static int gw_bsc_pair(int lfd, const struct sockaddr_in *sa, int *cfd, int *sfd)
-{
-	*cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*cfd < 0 || connect(*cfd, (const struct sockaddr *)sa, sizeof(*sa)) == -1)
-		return -errno;
-	*sfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (*sfd < 0)
-		return -errno;
-	fcntl(*cfd, F_SETFL, O_NONBLOCK);
-	fcntl(*sfd, F_SETFL, O_NONBLOCK);
-	return 0;
-}
-
 /* gw_bsc_round() : one body of GW_BSC_BODY + 1 bytes (the kernel carries
  * all but the last) followed by GW_BSC_TAIL bytes; NULL or what went wrong */
 static const char *gw_bsc_round(struct gw_splice *sp, int up_c, int up_s, int cl_s, int cl_c,
@@ -456,9 +443,9 @@ static int gw_body_selfcheck(struct gw_splice *sp)
 		err = -errno;
 		goto out;
 	}
-	err = gw_bsc_pair(lfd, &sa, &up_c, &up_s);
+	err = gw_splice_loop_pair(lfd, &sa, &up_c, &up_s);
 	if (!err)
-		err = gw_bsc_pair(lfd, &sa, &cl_c, &cl_s);
+		err = gw_splice_loop_pair(lfd, &sa, &cl_c, &cl_s);
 	if (err)
 		goto out;
 	for (unsigned int round = 0; round < 2; round++) {

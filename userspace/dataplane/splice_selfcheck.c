@@ -47,7 +47,8 @@ struct gw_sc_relay {
 	bool eof[2], shut[2];
 };
 
-static int gw_sc_socket_pair(int lfd, const struct sockaddr_in *sa, int *cfd, int *sfd)
+/* gw_splice_loop_pair() : see splice-int.h */
+int gw_splice_loop_pair(int lfd, const struct sockaddr_in *sa, int *cfd, int *sfd)
 {
 	*cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (*cfd < 0 || connect(*cfd, (const struct sockaddr *)sa, sizeof(*sa)) == -1)
@@ -192,9 +193,9 @@ static int gw_splice_selfcheck_run(struct gw_splice *sp)
 		err = -errno;
 		goto out;
 	}
-	err = gw_sc_socket_pair(lfd, &sa, &c1, &s1);
+	err = gw_splice_loop_pair(lfd, &sa, &c1, &s1);
 	if (!err)
-		err = gw_sc_socket_pair(lfd, &sa, &c2, &s2);
+		err = gw_splice_loop_pair(lfd, &sa, &c2, &s2);
 	if (err)
 		goto out;
 	/* the first byte each way is written before pairing: it must not be

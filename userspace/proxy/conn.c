@@ -1325,17 +1325,11 @@ static bool should_retry(struct gw_conn *c, int status)
 {
 	struct gw_req *r = c->req;
 	const struct gw_ir_retry *rt = &r->action->retry;
-	size_t i;
 
 	if (!rt->attempts || r->retries >= rt->attempts || r->qbody.type != GW_BODY_NONE ||
 	    r->upgrade || r->sent_100)
 		return false;
-	if (!rt->n_codes)
-		return status == 500 || status == 502 || status == 503 || status == 504;
-	for (i = 0; i < rt->n_codes; i++)
-		if (rt->codes[i] == status)
-			return true;
-	return false;
+	return gw_retry_status(rt, status);
 }
 
 static void retry_timer_cb(struct gw_loop *loop, struct gw_timer *t)

@@ -760,16 +760,10 @@ static void submit_filtered(struct h2_stream *st, const struct gw_http_resp *res
 static bool should_retry(const struct h2_stream *st, int status)
 {
 	const struct gw_ir_retry *rt = &st->action->retry;
-	size_t i;
 
 	if (!rt->attempts || st->retries >= rt->attempts || st->req_body)
 		return false;
-	if (!rt->n_codes)
-		return status == 500 || status == 502 || status == 503 || status == 504;
-	for (i = 0; i < rt->n_codes; i++)
-		if (rt->codes[i] == status)
-			return true;
-	return false;
+	return gw_retry_status(rt, status);
 }
 
 static void retry_timer_cb(struct gw_loop *loop, struct gw_timer *t)
@@ -1546,6 +1540,20 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *us
 	return 0;
 }
 
+/* field_put() : copies name: value into slot h of the stream's arena (0, or
+ * the nghttp2 error that fails the callback) */
+static int field_put(struct h2_stream *st, struct gw_http_header *h, const uint8_t *name,
+		     size_t namelen, const uint8_t *value, size_t valuelen)
+{
+	h->name.p = gw_arena_strndup(st->a, (const char *)name, namelen);
+	h->value.p = gw_arena_strndup(st->a, (const char *)value, valuelen);
+	if (!h->name.p || !h->value.p)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	h->name.len = namelen;
+	h->value.len = valuelen;
+	return 0;
+}
+
 /* req_trailer() : one field of st's trailer section (st NULL: the stream is
  * gone, nothing to do). Kept to be forwarded when the body ends: in the
  * chunked trailer section to an HTTP/1.1 upstream, as trailing HEADERS to an
@@ -1578,12 +1586,8 @@ static int req_trailer(struct h2_stream *st, const uint8_t *name, size_t namelen
 	if (!st->qtrailers)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	h = &st->qtrailers[st->n_qtrailers];
-	h->name.p = gw_arena_strndup(st->a, (const char *)name, namelen);
-	h->value.p = gw_arena_strndup(st->a, (const char *)value, valuelen);
-	if (!h->name.p || !h->value.p)
+	if (field_put(st, h, name, namelen, value, valuelen))
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-	h->name.len = namelen;
-	h->value.len = valuelen;
 	st->n_qtrailers++;
 	return 0;
 }
@@ -1653,12 +1657,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 		}
 	}
 	h = &st->fields[st->n_fields];
-	h->name.p = gw_arena_strndup(st->a, (const char *)name, namelen);
-	h->value.p = gw_arena_strndup(st->a, (const char *)value, valuelen);
-	if (!h->name.p || !h->value.p)
+	if (field_put(st, h, name, namelen, value, valuelen))
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-	h->name.len = namelen;
-	h->value.len = valuelen;
 	st->n_fields++;
 	return 0;
 }

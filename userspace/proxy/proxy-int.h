@@ -146,4 +146,18 @@ char *gw_worker_buf_get(struct gw_worker *w);
 void gw_worker_buf_put(struct gw_worker *w, char *area);
 uint64_t gw_worker_rand(struct gw_worker *w);
 
+/* gw_retry_status() : true when the retry policy lists this status (its
+ * codes, or 500/502/503/504 when it names none); shared by HTTP/1.1 and h2 */
+static inline bool gw_retry_status(const struct gw_ir_retry *rt, int status)
+{
+	size_t i;
+
+	if (!rt->n_codes)
+		return status == 500 || status == 502 || status == 503 || status == 504;
+	for (i = 0; i < rt->n_codes; i++)
+		if (rt->codes[i] == status)
+			return true;
+	return false;
+}
+
 #endif
