@@ -1547,7 +1547,7 @@ static bool body_splice_back(struct gw_conn *c)
 		 * fires for bytes the parser has not taken yet (recv then says
 		 * EAGAIN), a busy loop while the client is the slower side. One
 		 * map lookup a millisecond says when to read. */
-		if (gw_body_splice_pending(gw_splice_default(), &r->bs)) {
+		if (r->uc && gw_body_splice_pending(gw_splice_default(), &r->bs)) {
 			bool eof = false;
 			ssize_t n = up_read(c->w, r->uc, &r->uin, &eof);
 
@@ -1603,10 +1603,14 @@ static bool body_splice_back(struct gw_conn *c)
  * connection the kernel's L7 forwarding shares (its byte accounting). */
 static void qbody_splice_try(struct gw_conn *c)
 {
-	struct gw_req *r = c->req;
-	struct gw_splice *sp = gw_splice_default();
+	struct gw_req *r;
+	struct gw_splice *sp;
 
-	if (!GW_BODY_SPLICE_REQUESTS || r->qbs_tried || r->qbody.type != GW_BODY_CL ||
+	if (!GW_BODY_SPLICE_REQUESTS)
+		return;
+	r = c->req;
+	sp = gw_splice_default();
+	if (r->qbs_tried || r->qbody.type != GW_BODY_CL ||
 	    r->qbody.done || r->qbody.left < GW_BODY_SPLICE_MIN || c->in.data || c->in_eof ||
 	    r->uout.data || c->tls || c->st.on || !r->uc || r->uc->tls || !r->uc->connected ||
 	    r->resp_done || (r->expect_100 && !r->sent_100) || !gw_body_splice_available(sp))

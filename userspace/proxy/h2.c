@@ -559,11 +559,11 @@ static int uout_append(struct h2_stream *st, const void *p, size_t n)
 			return -ENOMEM;
 		st->uout_cap = GW_PROXY_BUF_SIZE;
 	}
-	if (st->uout_len + n > st->uout_cap) {
+	if (!st->uout || st->uout_len + n > st->uout_cap) {
 		size_t cap = GW_MAX(st->uout_cap * 2, st->uout_len + n + 1024);
 		char *nb;
 
-		if (st->uout_cap == GW_PROXY_BUF_SIZE) {
+		if (st->uout && st->uout_cap == GW_PROXY_BUF_SIZE) {
 			/* a cached buffer is not realloc'd: it goes back */
 			nb = malloc(cap);
 			if (nb && st->uout_len)
