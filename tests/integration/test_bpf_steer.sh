@@ -343,14 +343,18 @@ while [ $i -lt 50 ] && [ "$(entries gw_steer_conn)" != 0 ]; do
 done
 [ "$(entries gw_steer_conn)" = 0 ] || gw_fail "gw_steer_conn: $(entries gw_steer_conn) entries left (was $c0)"
 [ "$(entries gw_steer_ack)" = 0 ] || gw_fail "gw_steer_ack: $(entries gw_steer_ack) entries left"
+# The sockhash also holds the proxy's pooled upstream connections (both
+# ends), which may reach their idle timeout during the churn (CI saw 258 ->
+# 254 at load): the count may fall, never rise. A leak of churned client
+# sockets shows as a rise (10,000 connections went through).
 i=0
-while [ $i -lt 50 ] && [ "$(socks)" != "$s0" ]; do
+while [ $i -lt 50 ] && [ "$(socks)" -gt "$s0" ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-gw_log "sockhash baseline: $s0 sockets"
-[ "$(socks)" = "$s0" ] || gw_fail "sockhash: $(socks) sockets, $s0 before the churn"
-gw_log "10,000 connections: gw_steer_conn and gw_steer_ack empty again, sockhash back to $s0"
+s1=$(socks)
+[ -n "$s1" ] && [ "$s1" -le "$s0" ] || gw_fail "sockhash: $s1 sockets, $s0 before the churn"
+gw_log "10,000 connections: gw_steer_conn and gw_steer_ack empty again, sockhash $s1 (was $s0)"
 
 # --- h2c with prior knowledge: connections the kernel can never forward on
 # (the proxy hands them to its HTTP/2 code for good) leave nothing behind
