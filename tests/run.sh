@@ -11,12 +11,15 @@ cd "$(dirname "$0")/.."
 
 # conformance, both modes side by side (every case leases its own machine-wide
 # address slot, and cases mostly wait on the network), then the per-case
-# verdicts of the two modes must be identical. Next to them, mode no-bpf with
+# verdicts of the two modes must be identical. The kernel mode puts the
+# runner, gwbpf and the backends in one cgroup given to gwbpf --cgroup with
+# --bpf msg,steer, so requests really take the sk_msg bypass and the L7
+# forwarding (one case at a time: the cases share the cgroup's sockops). Next to them, mode no-bpf with
 # every HTTP request over HTTP/2 (--client h2c, the cases that send HTTP
 # requests), which must pass on its own
 if [ "${1:-}" = "--conformance-both" ]; then
 	out=$B/test-results
-	python3 tests/conformance/run.py --mode bpf -j 3 > "$out/conformance-bpf.txt" 2>&1 &
+	python3 tests/conformance/run.py --mode kernel > "$out/conformance-bpf.txt" 2>&1 &
 	pid1=$!
 	python3 tests/conformance/run.py --mode no-bpf --client h2c -j 2 \
 		> "$out/conformance-h2c.txt" 2>&1 &

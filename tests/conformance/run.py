@@ -12,7 +12,7 @@ requests the way the upstream suite does (retry until RequiredConsecutive-
 Successes in a row within MaxTimeToConsistency) and checks the response and
 what the backend saw. Everything started for a case is killed when it ends.
 
-Usage: run.py [--mode bpf|no-bpf] [--client http1|h2c] [--case NAME]... [-j N] [--report] [-v]
+Usage: run.py [--mode kernel|bpf|no-bpf] [--client http1|h2c] [--case NAME]... [-j N] [--report] [-v]
 Exit 0 only if no case failed; 249 (skip) when the upstream data or the
 binaries are missing.
 """
@@ -936,6 +936,9 @@ class Runner:
                 "--admin", self.admin, "--workers", "1"]
         if self.mode == "no-bpf":
             args.append("--no-bpf")
+        elif self.mode == "kernel":
+            self.bpffs = "/sys/fs/bpf/gwbpf-conf-%d-%d" % (os.getpid(), free_port())
+            args += ["--cgroup", KERNEL_CG, "--bpf", KERNEL_BPF, "--bpffs", self.bpffs]
         self.gw_log = os.path.join(self.tmp, "gwbpf.log")
         logf = open(self.gw_log, "w")
         self.gw_proc = subprocess.Popen(args, stdout=logf, stderr=logf, stdin=subprocess.DEVNULL)
@@ -1408,6 +1411,9 @@ class Runner:
                 p.kill()
                 p.wait()
         self.procs = []
+        if getattr(self, "bpffs", None):
+            self.kernel_counts = kernel_counters(self.bpffs)
+            shutil.rmtree(self.bpffs, ignore_errors=True)  # the pins of --mode kernel
 
 
 # ---------------------------------------------------------------- report
@@ -1559,6 +1565,60 @@ def write_docs_readme(docs, results, cases, report):
 
 
 MODE_RUN = "no-bpf"
+KERNEL_BPF = "msg,steer"
+KERNEL_CG = None  # --mode kernel: the cgroup v2 directory this process moved into
+
+
+def kernel_counters(bpffs):
+    """--mode kernel: {reason: count} of the pinned gw_counters (gwbpf-dpctl
+    stats), e.g. steer_fwd = requests the kernel forwarded itself"""
+    dpctl = os.path.join(BUILD, "gwbpf-dpctl")
+    try:
+        out_ = subprocess.run([dpctl, "stats", "--bpffs", bpffs], capture_output=True,
+                              text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    counts = {}
+    for line in out_.splitlines():
+        f = line.split()
+        if len(f) >= 3 and f[0] == "reason" and f[2].isdigit():
+            counts[f[1]] = counts.get(f[1], 0) + int(f[2])
+    return counts
+
+
+def kernel_cgroup_enter():
+    """--mode kernel: a cgroup of our own, joined by this process so that
+    every connection the runner, gwbpf and the backends make is in it;
+    returns a function that leaves and removes it"""
+    global KERNEL_CG
+    if os.geteuid() != 0:
+        skip_exit("--mode kernel needs root (cgroup, BPF)")
+    cg2 = None
+    with open("/proc/mounts") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) > 2 and parts[2] == "cgroup2":
+                cg2 = parts[1]
+                break
+    if not cg2:
+        skip_exit("--mode kernel: no cgroup2 mount")
+    with open("/proc/self/cgroup") as f:
+        home = cg2 + [l.split(":", 2)[2].strip() for l in f if l.startswith("0:")][0]
+    KERNEL_CG = os.path.join(cg2, "gwbpf-conf-%d" % os.getpid())
+    os.mkdir(KERNEL_CG)
+    with open(os.path.join(KERNEL_CG, "cgroup.procs"), "w") as f:
+        f.write(str(os.getpid()))
+
+    def leave():
+        with open(os.path.join(home, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+        for _ in range(50):  # killed children leave it asynchronously
+            try:
+                os.rmdir(KERNEL_CG)
+                return
+            except OSError:
+                time.sleep(0.1)
+    return leave
 PROFILE_CORE_FEATURES = {"Gateway", "HTTPRoute", "ReferenceGrant", "GRPCRoute", "TLSRoute"}
 
 
@@ -1578,7 +1638,10 @@ def gwbpf_version():
 def main():
     global GWBPF, ECHO
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--mode", choices=["bpf", "no-bpf"], default="no-bpf")
+    ap.add_argument("--mode", choices=["bpf", "no-bpf", "kernel"], default="no-bpf",
+                    help="kernel: the runner, gwbpf and the backends in one cgroup given to "
+                    "gwbpf --cgroup with --bpf " + KERNEL_BPF + ", so requests take the sk_msg "
+                    "bypass and L7 forwarding (root; one case at a time)")
     ap.add_argument("--case", action="append", default=[],
                     help="run only this case (name or file stem); repeatable")
     ap.add_argument("-j", type=int, default=1, help="cases in parallel (1-4)")
@@ -1619,9 +1682,15 @@ def main():
         dst = os.path.join(bindir, os.path.basename(globals()[name]))
         shutil.copy2(globals()[name], dst)
         globals()[name] = dst
+    leave = None
+    if a.mode == "kernel":
+        a.j = 1  # one gwbpf at a time: every case shares the cgroup's sockops
+        leave = kernel_cgroup_enter()
     try:
         run_cases(a, gwapi)
     finally:
+        if leave:
+            leave()
         shutil.rmtree(bindir, ignore_errors=True)
 
 
@@ -1656,6 +1725,7 @@ def run_cases(a, gwapi):
         skip_exit("no conformance case selected")
 
     results = {}
+    kernel_total = {}
 
     stopping = threading.Event()
 
@@ -1677,6 +1747,11 @@ def run_cases(a, gwapi):
             st, why = r.run()
             results[c.name] = (st, why)
             msg = "%s %s (%.1fs)" % (st, c.name, time.monotonic() - t0)
+            kc = getattr(r, "kernel_counts", None)
+            if kc is not None:
+                for k, v in kc.items():
+                    kernel_total[k] = kernel_total.get(k, 0) + v
+                msg += " [kernel-forwarded requests: %d]" % kc.get("steer_fwd", 0)
             if why:
                 msg += "\n  " + why.replace("\n", "\n  ")
                 if a.verbose or st == "FAIL":
@@ -1702,6 +1777,9 @@ def run_cases(a, gwapi):
     n = {s: sum(1 for v in results.values() if v[0] == s) for s in ("PASS", "FAIL", "SKIP")}
     out("mode %s%s" % (a.mode, "" if CLIENT == "http1" else ", client " + CLIENT))
     out("%d passed, %d failed, %d skipped" % (n["PASS"], n["FAIL"], n["SKIP"]))
+    if a.mode == "kernel":
+        out("kernel counters over all cases: " + ", ".join(
+            "%s=%d" % kv for kv in sorted(kernel_total.items()) if kv[1]))
     if a.report:
         write_report(results, cases)
     sys.exit(1 if n["FAIL"] else 0)
