@@ -160,9 +160,10 @@ static void test_wake_and_stop(void **state)
 	gw_loop_run_once(loop, 1000);
 	assert_int_equal(g_wakes, 1);
 	assert_int_equal(pthread_create(&th, NULL, stopper, loop), 0);
-	gw_loop_run(loop);
+	gw_loop_run(loop); /* returns only through the other thread's stop */
 	pthread_join(th, NULL);
-	assert_true(g_wakes >= 2);
+	/* no count of wakes here: the stop may land before gw_loop_run() polls
+	 * once, and then no wake is delivered (seen under ASan in CI) */
 	gw_loop_free(loop);
 }
 
