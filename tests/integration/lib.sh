@@ -84,6 +84,9 @@ gw_cleanup()
 		kill -9 "$p" 2> /dev/null
 	done
 	GW_PIDS=""
+	for d in ${GW_RM_PINS:-}; do
+		rm -rf "$d" 2> /dev/null
+	done
 	[ -n "$GW_CG" ] && gw_cgroup_remove
 	if [ -n "${DEBUG_TESTENV:-}" ]; then
 		[ -f "$GW_TMP/gwbpf.log" ] && cat "$GW_TMP/gwbpf.log" >&2
@@ -92,6 +95,18 @@ gw_cleanup()
 		[ -n "$GW_TMP" ] && rm -rf "$GW_TMP"
 	fi
 	exit $rc
+}
+
+# gw_bpffs NAME : prints a private --bpffs directory
+# (/sys/fs/bpf/gwbpf-test-NAME-PID), whose pins gw_cleanup removes after the
+# processes are gone. Use as BPFFS=$(gw_bpffs NAME); gw_bpffs_own "$BPFFS".
+gw_bpffs()
+{
+	echo "/sys/fs/bpf/gwbpf-test-$1-$$"
+}
+gw_bpffs_own()
+{
+	GW_RM_PINS="${GW_RM_PINS:-} $1"
 }
 
 # gw_init : checks the basics, makes $GW_TMP, installs the cleanup trap

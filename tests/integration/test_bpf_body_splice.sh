@@ -25,9 +25,8 @@ GWP=$(gw_free_port)
 UPP=$(gw_free_port)
 gw_config_http "$GW_TMP/gw.yaml" "$GWP" "$BEP"
 gw_config_http "$GW_TMP/up.yaml" "$UPP" "$BEP"
-BPFFS=/sys/fs/bpf/gwbpf-test-body-$$
-cleanup_pins() { rm -rf "$BPFFS" 2> /dev/null; }
-trap 'rc=$?; cleanup_pins; (exit $rc); gw_cleanup' EXIT
+BPFFS=$(gw_bpffs body)
+gw_bpffs_own "$BPFFS"
 
 # --bpf splice without msg: the backend is local, and the sk_msg bypass
 # would deliver its bytes past the stream parser (that case is refused and

@@ -25,9 +25,8 @@ GWP=$(gw_free_port)
 UPP=$(gw_free_port)
 gw_config_http "$GW_TMP/gw.yaml" "$GWP" "$BEP"
 gw_config_http "$GW_TMP/up.yaml" "$UPP" "$BEP"
-BPFFS=/sys/fs/bpf/gwbpf-test-splice-$$
-cleanup_pins() { rm -rf "$BPFFS" 2> /dev/null; }
-trap 'rc=$?; cleanup_pins; (exit $rc); gw_cleanup' EXIT
+BPFFS=$(gw_bpffs splice)
+gw_bpffs_own "$BPFFS"
 
 gw_start --config "$GW_TMP/gw.yaml" --bpf splice --bpffs "$BPFFS" --workers 2 --access-log off
 ADMIN_BPF=$GW_ADMIN
@@ -87,8 +86,8 @@ PYEOF
 # tiny map: one pair fits, the next falls back to the userspace relay
 gw_stop_gwbpf
 GW_ADMIN=""
-BPFFS2=/sys/fs/bpf/gwbpf-test-splice2-$$
-trap 'rc=$?; cleanup_pins; rm -rf "$BPFFS2"; (exit $rc); gw_cleanup' EXIT
+BPFFS2=$(gw_bpffs splice2)
+gw_bpffs_own "$BPFFS2"
 TP=$(gw_free_port)
 gw_config_http "$GW_TMP/tiny.yaml" "$TP" "$BEP"
 gw_start --config "$GW_TMP/tiny.yaml" --bpf splice --bpffs "$BPFFS2" --splice-max-entries 2 \
