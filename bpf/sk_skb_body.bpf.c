@@ -9,9 +9,8 @@
  * (BPF_SK_SKB_STREAM_PARSER on gw_body_hash) returns at most the remaining
  * budget as the message length, so strparser cuts the skb at the boundary;
  * the verdict (BPF_SK_SKB_STREAM_VERDICT) redirects messages while budget is
- * left and passes the rest. The budget lives in gw_body_left (abi/splice.h).
- * Userspace sets the budget one byte short of the body: that last byte is
- * passed up and wakes the proxy exactly at the end (docs/bpf.md).
+ * left and passes the rest. The budget lives in gw_body_left (abi/splice.h):
+ * the whole rest of the body; userspace polls it for the end (docs/bpf.md).
  */
 #include "gw_bpf.h"
 
@@ -55,9 +54,9 @@ struct {
  *     wrong);
  *   - within the budget a message is the whole skb, or, when the budget ends
  *     inside it, exactly the budget (the one cut);
- *   - after the budget every message is 1 byte, which is always there: the
- *     first is the body's last byte, anything more is an upstream sending
- *     past its body (rare, and slow here on purpose).
+ *   - after the budget every message is 1 byte, which is always there:
+ *     bytes past the body (a pipelined request, an upstream sending past
+ *     its body: rare, and slow here on purpose), passed up.
  * Never 0: 0 would make strparser wait for bytes that may never come. */
 SEC("sk_skb/stream_parser")
 int gw_body_parse(struct __sk_buff *skb)

@@ -115,20 +115,24 @@ void gw_splice_unpair(struct gw_splice *sp, struct gw_splice_pair *p);
  *
  *   start:  only when the caller holds no unwritten byte for fd_out and no
  *           read byte of the body (bytes of fd_in still unread are fine:
- *           the kernel counts them in). Give the kernel all but the last
- *           byte of the body: err = gw_body_splice_start(sp, up, cl, left - 1,
- *           &r->bs). err < 0: not spliced (counted); go on in userspace.
- *   during: do not write to fd_out. Keep reading fd_in: it becomes readable
- *           only when the kernel passes the last byte up (or at EOF, or when
- *           bytes follow a budget the kernel could not spend); call
- *           gw_body_splice_note() for each read.
- *   end:    when fd_in had bytes or EOF: gw_body_splice_done() until > 0
- *           (every redirected byte is in fd_out's send queue; re-check in a
- *           millisecond on 0), then gw_body_splice_end() with room for
- *           bytes passed up but not read yet, and subtract the bytes it
- *           reports from the body left. Read bytes are the body's last byte
- *           and whatever follows it, in order.
+ *           the kernel counts them in). Give the kernel the rest of the
+ *           body: err = gw_body_splice_start(sp, up, cl, left, &r->bs).
+ *           err < 0: not spliced (counted); go on in userspace.
+ *   during: do not write to fd_out, and do not watch fd_in for input
+ *           (level-triggered EPOLLIN also fires for bytes the parser has
+ *           not taken yet). Every millisecond, gw_body_splice_pending():
+ *           when true, read fd_in until EAGAIN (bytes past the body: a
+ *           pipelined request, an upstream sending past its body; or ones
+ *           the kernel could not redirect) and gw_body_splice_note() each
+ *           read, then ask gw_body_splice_done().
+ *   end:    gw_body_splice_done() until > 0 (every redirected byte is in
+ *           fd_out's send queue; re-check in a millisecond on 0), then
+ *           gw_body_splice_end(), and subtract the bytes it reports from
+ *           the body left. *lost says fd_in must take no further message.
  *
+ * Bytes are read from fd_in only while the stream parser is attached: on
+ * 6.18 a byte the parser passed up and read after it stopped leaves the
+ * socket's copied_seq behind its stream (docs/bpf.md "Body splice").
  * gw_body_splice_progress() feeds idle time-outs: the budget moved.
  */
 
@@ -151,12 +155,10 @@ static inline void gw_body_splice_note(struct gw_body_splice *b, size_t n)
 		b->user_in += n;
 }
 
-/* gw_body_splice_pending() : true when reading b->fd_in now is useful: the
- * kernel passed bytes up that the caller has not read (the body's last
- * byte), or fd_in ended (FIN or reset) and the parser took all it had.
- * While it is false, a caller that does not watch fd_in for input (level-
- * triggered EPOLLIN also fires for bytes the parser has not taken yet, and
- * recv() then says EAGAIN) polls this instead: one map lookup. */
+/* gw_body_splice_pending() : true when the kernel is finished with the
+ * body (budget spent), or passed bytes up that the caller has not read (read
+ * them now), or fd_in ended (FIN or reset) and the parser took all it had.
+ * One map lookup: the caller polls it instead of watching fd_in. */
 bool gw_body_splice_pending(struct gw_splice *sp, const struct gw_body_splice *b);
 
 /* gw_body_splice_progress() : true when the kernel forwarded bytes since
@@ -171,15 +173,14 @@ bool gw_body_splice_progress(struct gw_splice *sp, struct gw_body_splice *b);
  * still queued are dropped with the splice; other -errno */
 int gw_body_splice_done(struct gw_splice *sp, struct gw_body_splice *b);
 
-/* gw_body_splice_end() : removes both sockets and the budget. Bytes the
- * kernel passed up that the caller has not read yet (they follow what it
- * read) are read into buf (room bytes at most; buf may be NULL when room is
- * 0), *got of them. *redir = bytes the kernel forwarded; *lost = true when
- * passed-up bytes did not fit and were discarded with the socket's psock
- * (fd_in cannot be trusted for another message). Accepts an idle b; b is
- * zeroed. */
-void gw_body_splice_end(struct gw_splice *sp, struct gw_body_splice *b, char *buf, size_t room,
-			size_t *got, uint64_t *redir, bool *lost);
+/* gw_body_splice_end() : removes both sockets and the budget; *redir =
+ * bytes the kernel forwarded. Reads nothing: *lost = true when bytes it
+ * passed up were still unread (dropped with the socket's psock) or fd_in's
+ * receive side is inconsistent; fd_in must then take no further message
+ * (close it after the current exchange; counted as body_unclean_end).
+ * Accepts an idle b; b is zeroed. */
+void gw_body_splice_end(struct gw_splice *sp, struct gw_body_splice *b, uint64_t *redir,
+			bool *lost);
 
 /* gw_splice_stat_add() : count into the shared stats (any thread) */
 void gw_splice_stat_add(struct gw_splice *sp, enum gw_splice_stat s, uint64_t n);

@@ -73,6 +73,7 @@ static const char *const gw_splice_stat_names[GW_SPLICE_STAT_END] = {
     [GW_SPLICE_BODY_STARTED] = "body_started",
     [GW_SPLICE_BODY_BYTES] = "body_bytes",
     [GW_SPLICE_BODY_FALLBACK] = "body_fallback",
+    [GW_SPLICE_BODY_LOST] = "body_unclean_end",
 };
 
 static struct gw_splice *gw_splice_global;

@@ -622,12 +622,11 @@ static void req_end(struct gw_conn *c)
 	gw_splice_unpair(gw_splice_default(), &r->sp);
 	if (r->bs.on || r->qbs.on) {
 		uint64_t redir;
-		size_t got;
 		bool lost;
 
-		gw_body_splice_end(gw_splice_default(), &r->bs, NULL, 0, &got, &redir, &lost);
+		gw_body_splice_end(gw_splice_default(), &r->bs, &redir, &lost);
 		r->bytes_out += redir;
-		gw_body_splice_end(gw_splice_default(), &r->qbs, NULL, 0, &got, &redir, &lost);
+		gw_body_splice_end(gw_splice_default(), &r->qbs, &redir, &lost);
 		r->bytes_in += redir;
 	}
 	gw_loop_del_timer(c->w->loop, &r->splice_timer);
@@ -1487,9 +1486,9 @@ static bool resp_head(struct gw_conn *c)
 static void splice_timer_cb(struct gw_loop *loop, struct gw_timer *t);
 
 /* body_splice_try() : hands the rest of a large Content-Length response body
- * to the kernel (gwbpf/splice.h "body splice") once we hold none of it: the
- * kernel carries all but the last byte, whose arrival wakes us at the end.
- * Plain TCP both ways only; the response filters work on the head alone. */
+ * to the kernel (gwbpf/splice.h "body splice") once we hold none of it; a
+ * 1 ms timer polls for its end (body_splice_back()). Plain TCP both ways
+ * only; the response filters work on the head alone. */
 static void body_splice_try(struct gw_conn *c)
 {
 	struct gw_req *r = c->req;
@@ -1501,40 +1500,79 @@ static void body_splice_try(struct gw_conn *c)
 	    !gw_body_splice_available(sp))
 		return;
 	r->bs_tried = true;
-	if (!gw_body_splice_start(sp, r->uc->fd, c->fd, r->rbody.left - 1, &r->bs))
-		r->bs_budget = r->rbody.left - 1;
+	if (!gw_body_splice_start(sp, r->uc->fd, c->fd, r->rbody.left, &r->bs))
+		r->bs_budget = r->rbody.left;
 }
 
-/* body_splice_over() : the end of a body splice, either way: once every
- * byte the kernel redirected is queued on the target socket, ends it, the
- * bytes it passed up and we did not read yet appended to in (fd_in's
- * buffer). 0 = over (*redir, *lost set); -EAGAIN = not yet (re-checked in a
- * millisecond); -ETIMEDOUT = over, but the reader stalled: the body is cut. */
-static int body_splice_over(struct gw_conn *c, struct gw_body_splice *bs, struct gw_buf *in,
-			    uint64_t *redir, bool *lost)
+/* body_carried() : n bytes of b went by the kernel */
+static void body_carried(struct gw_body *b, uint64_t n)
+{
+	b->left -= GW_MIN(n, b->left);
+	if (!b->left)
+		b->done = true;
+}
+
+/* body_splice_poll() : re-checks a body splice in a millisecond */
+static void body_splice_poll(struct gw_conn *c)
 {
 	struct gw_req *r = c->req;
-	struct gw_splice *sp = gw_splice_default();
-	size_t got = 0;
-	int d = gw_body_splice_done(sp, bs);
 
-	if (d == 0) {
-		r->conn = c;
-		if (!gw_timer_armed(&r->splice_timer))
-			gw_loop_add_timer(c->w->loop, &r->splice_timer, 1, splice_timer_cb, r);
+	r->conn = c;
+	if (!gw_timer_armed(&r->splice_timer))
+		gw_loop_add_timer(c->w->loop, &r->splice_timer, 1, splice_timer_cb, r);
+}
+
+/* body_splice_over() : the end of a body splice, either way. fd_in is not
+ * watched for input meanwhile (EPOLLIN also fires for bytes the parser has
+ * not taken yet, recv() then says EAGAIN: a busy loop while the reader is
+ * the slower side); when the kernel says so, read_in() takes what it passed
+ * up while the parser is still attached (gwbpf/splice.h). Once every byte it
+ * redirected is queued on the target socket, ends it. 0 = over (*redir,
+ * *lost set); -EAGAIN = not yet (re-checked in a millisecond); -ETIMEDOUT =
+ * over, but the reader stalled: the body is cut. */
+static int body_splice_over(struct gw_conn *c, struct gw_body_splice *bs,
+			    ssize_t (*read_in)(struct gw_conn *c), uint64_t *redir, bool *lost)
+{
+	struct gw_splice *sp = gw_splice_default();
+	int d;
+
+	if (!gw_body_splice_pending(sp, bs)) {
+		body_splice_poll(c);
 		return -EAGAIN;
 	}
-	if (in->area && !b_room(in))
-		b_realign(in);
-	gw_body_splice_end(sp, bs, in->area ? b_tail(in) : NULL, b_room(in), &got, redir, lost);
-	in->data += got;
+	while (read_in(c) > 0)
+		;
+	d = gw_body_splice_done(sp, bs);
+	if (d == 0) {
+		body_splice_poll(c);
+		return -EAGAIN;
+	}
+	gw_body_splice_end(sp, bs, redir, lost);
 	return d == -ETIMEDOUT ? d : 0;
 }
 
-/* body_splice_back() : the kernel's part of the response body is over when
- * the upstream has bytes for us (the last byte of the body) or ends; true
- * once both sockets are ours again, the body counters advanced by what it
- * carried. false = not yet. */
+/* bs_read_in() : what the kernel passed up from the upstream, into uin */
+static ssize_t bs_read_in(struct gw_conn *c)
+{
+	struct gw_req *r = c->req;
+	bool eof = false;
+	ssize_t n;
+
+	if (!r->uc || r->up_eof || (r->uin.area && !b_room(&r->uin)))
+		return 0;
+	n = up_read(c->w, r->uc, &r->uin, &eof);
+	if (n > 0) {
+		r->last_up_ms = gw_loop_now(c->w->loop);
+		gw_body_splice_note(&r->bs, (size_t)n);
+	}
+	if (eof)
+		r->up_eof = true;
+	return n;
+}
+
+/* body_splice_back() : true once the kernel's part of the response body is
+ * over and both sockets are ours again, the body counters advanced by what
+ * it carried. false = not yet. */
 static bool body_splice_back(struct gw_conn *c)
 {
 	struct gw_req *r = c->req;
@@ -1542,43 +1580,16 @@ static bool body_splice_back(struct gw_conn *c)
 	bool lost;
 	int err;
 
-	if (!r->uin.data && !r->up_eof) {
-		/* the upstream is not watched for input meanwhile: EPOLLIN also
-		 * fires for bytes the parser has not taken yet (recv then says
-		 * EAGAIN), a busy loop while the client is the slower side. One
-		 * map lookup a millisecond says when to read. */
-		if (r->uc && gw_body_splice_pending(gw_splice_default(), &r->bs)) {
-			bool eof = false;
-			ssize_t n = up_read(c->w, r->uc, &r->uin, &eof);
-
-			if (n > 0) {
-				r->last_up_ms = gw_loop_now(c->w->loop);
-				gw_body_splice_note(&r->bs, (size_t)n);
-			}
-			if (eof)
-				r->up_eof = true;
-		}
-		if (!r->uin.data && !r->up_eof) {
-			r->conn = c;
-			if (!gw_timer_armed(&r->splice_timer))
-				gw_loop_add_timer(c->w->loop, &r->splice_timer, 1, splice_timer_cb,
-						  r);
-			return false;
-		}
-	}
-	err = body_splice_over(c, &r->bs, &r->uin, &redir, &lost);
+	err = body_splice_over(c, &r->bs, bs_read_in, &redir, &lost);
 	if (err == -EAGAIN)
 		return false;
-	r->rbody.left -= GW_MIN(redir, r->rbody.left);
+	body_carried(&r->rbody, redir);
 	r->bytes_out += redir;
 	gw_stat_add(c->w, bytes_out, redir);
-	/* The upstream connection is not reused after a body splice: on 6.18
-	 * its next response lost its first byte in some runs (an nginx
-	 * backend, docs/bpf.md "Body splice"), and bytes passed up that did
-	 * not fit (lost) were discarded. A new connection per large body costs
-	 * little next to the body. */
-	r->up_reusable = false;
-	(void)lost;
+	/* bytes past the body, or passed up and dropped: the upstream
+	 * connection takes no further request */
+	if (lost || r->uin.data)
+		r->up_reusable = false;
 	if ((redir != r->bs_budget && r->uin.data) || err) {
 		/* bytes came up with the budget unspent: the kernel could not
 		 * redirect (the client is going); or the client stalled and the
@@ -1588,53 +1599,55 @@ static bool body_splice_back(struct gw_conn *c)
 	return true;
 }
 
-/* Request bodies through the body splice: built and tested, but switched
- * off. The splice leaves the source socket after the stream parser passed
- * the body's last byte up, and on 6.18 the next bytes read from such a
- * socket lost their first byte in some runs (seen with an nginx upstream on
- * the response side, where the upstream connection is now simply not
- * reused). On the request side the source is the client, whose next
- * request would lose a byte: not acceptable until the cause is understood
- * (docs/bpf.md "Body splice"). */
-#define GW_BODY_SPLICE_REQUESTS 0
-
 /* qbody_splice_try() : body_splice_try() for the request body, client ->
  * upstream, once we hold none of it and wrote everything upstream. Not on a
  * connection the kernel's L7 forwarding shares (its byte accounting). */
 static void qbody_splice_try(struct gw_conn *c)
 {
-	struct gw_req *r;
-	struct gw_splice *sp;
+	struct gw_req *r = c->req;
+	struct gw_splice *sp = gw_splice_default();
 
-	if (!GW_BODY_SPLICE_REQUESTS)
-		return;
-	r = c->req;
-	sp = gw_splice_default();
-	if (r->qbs_tried || r->qbody.type != GW_BODY_CL ||
-	    r->qbody.done || r->qbody.left < GW_BODY_SPLICE_MIN || c->in.data || c->in_eof ||
-	    r->uout.data || c->tls || c->st.on || !r->uc || r->uc->tls || !r->uc->connected ||
-	    r->resp_done || (r->expect_100 && !r->sent_100) || !gw_body_splice_available(sp))
+	if (r->qbs_tried || r->qbody.type != GW_BODY_CL || r->qbody.done ||
+	    r->qbody.left < GW_BODY_SPLICE_MIN || c->in.data || c->in_eof || r->uout.data ||
+	    c->tls || c->st.on || !r->uc || r->uc->tls || !r->uc->connected || r->resp_done ||
+	    (r->expect_100 && !r->sent_100) || !gw_body_splice_available(sp))
 		return;
 	r->qbs_tried = true;
-	if (!gw_body_splice_start(sp, c->fd, r->uc->fd, r->qbody.left - 1, &r->qbs))
-		r->qbs_budget = r->qbody.left - 1;
+	if (!gw_body_splice_start(sp, c->fd, r->uc->fd, r->qbody.left, &r->qbs))
+		r->qbs_budget = r->qbody.left;
 }
 
-/* qbody_splice_back() : body_splice_back() for the request body: over when
- * the client sent the body's last byte (and maybe its next request) or
- * ended. A pipelined request the kernel had to discard (it did not fit in
- * `in`) ends the connection after this response. */
+/* qbs_read_in() : what the kernel passed up from the client (a pipelined
+ * request), into in */
+static ssize_t qbs_read_in(struct gw_conn *c)
+{
+	bool eof = false;
+	ssize_t n;
+
+	if (c->in_eof || (c->in.area && !b_room(&c->in)))
+		return 0;
+	n = client_read(c, &eof);
+	if (n > 0) {
+		gw_stat_add(c->w, bytes_in, (uint64_t)n);
+		gw_body_splice_note(&c->req->qbs, (size_t)n);
+	}
+	if (eof)
+		c->in_eof = true;
+	return n;
+}
+
+/* qbody_splice_back() : body_splice_back() for the request body. A
+ * pipelined request the kernel passed up and we could not take ends the
+ * connection after this response (the client retries it, RFC 9112 9.3.2). */
 static bool qbody_splice_back(struct gw_conn *c)
 {
 	struct gw_req *r = c->req;
 	uint64_t redir;
 	bool lost;
 
-	if (!c->in.data && !c->in_eof)
+	if (body_splice_over(c, &r->qbs, qbs_read_in, &redir, &lost) == -EAGAIN)
 		return false;
-	if (body_splice_over(c, &r->qbs, &c->in, &redir, &lost) == -EAGAIN)
-		return false;
-	r->qbody.left -= GW_MIN(redir, r->qbody.left);
+	body_carried(&r->qbody, redir);
 	r->bytes_in += redir;
 	r->last_body_ms = gw_loop_now(c->w->loop);
 	if (lost)
@@ -2194,6 +2207,8 @@ static void conn_update(struct gw_conn *c)
 		want |= GW_IO_READ;
 	if (c->state == GW_CS_REQ && c->req && c->req->qbody.done && c->in.data)
 		want &= ~GW_IO_READ; /* pipelined bytes wait their turn */
+	if (c->req && c->req->qbs.on)
+		want &= ~GW_IO_READ; /* the kernel carries the body: qbody_splice_back() polls */
 	if (c->tls) {
 		/* decrypted bytes already inside OpenSSL raise no epoll event */
 		if ((want & GW_IO_READ) && gw_tls_pending(c->tls))

@@ -66,6 +66,9 @@ enum gw_splice_stat {
 	GW_SPLICE_BODY_STARTED,	 /* Content-Length bodies handed to the kernel */
 	GW_SPLICE_BODY_BYTES,	 /* body bytes the kernel forwarded (ended body splices) */
 	GW_SPLICE_BODY_FALLBACK, /* body splice refused (closing, map full, bypassed socket) */
+	GW_SPLICE_BODY_LOST,	 /* body splice ended with bytes past the body unread
+				    (or the socket's receive count off): that
+				    connection takes no further message */
 	GW_SPLICE_STAT_END,
 };
 #define GW_SPLICE_STAT_MAX 16
