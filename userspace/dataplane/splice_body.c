@@ -142,7 +142,7 @@ int gw_body_splice_start(struct gw_splice *sp, int fd_in, int fd_out, uint64_t b
 {
 	struct gw_body_left bl = {};
 	enum gw_splice_stat why = GW_SPLICE_BODY_FALLBACK;
-	bool in_left = false, in_out = false, in_holder = false, in_hash = false;
+	bool in_left = false, in_out = false, in_hash = false;
 	int err, lowat = 1, inq = 0;
 	socklen_t len = sizeof(lowat);
 	uint64_t v;
@@ -193,16 +193,7 @@ int gw_body_splice_start(struct gw_splice *sp, int fd_in, int fd_out, uint64_t b
 		goto out;
 	}
 	in_out = true;
-	/* fd_in also goes into the program-less map, as a holder: when it
-	 * leaves gw_body_hash at the end, its psock (and the bytes passed up
-	 * into the psock's queue) outlives the stream parser until
-	 * gw_body_splice_end() has read them */
 	v = (uint64_t)fd_in;
-	if (bpf_map_update_elem(sp->body_out_fd, &b->cookie_in, &v, BPF_NOEXIST)) {
-		err = -errno;
-		goto out;
-	}
-	in_holder = true;
 	if (bpf_map_update_elem(sp->body_hash_fd, &b->cookie_in, &v, BPF_NOEXIST)) {
 		err = -errno;
 		goto out;
@@ -224,8 +215,6 @@ out:
 	if (err) {
 		if (in_hash)
 			bpf_map_delete_elem(sp->body_hash_fd, &b->cookie_in);
-		if (in_holder)
-			bpf_map_delete_elem(sp->body_out_fd, &b->cookie_in);
 		if (in_out)
 			bpf_map_delete_elem(sp->body_out_fd, &b->cookie_out);
 		if (in_left)
@@ -338,12 +327,11 @@ void gw_body_splice_end(struct gw_splice *sp, struct gw_body_splice *b, uint64_t
 	*lost = false;
 	if (!sp || !b->on)
 		goto out;
-	/* out of every map first: the stream parser stops and the psock goes,
+	/* out of both maps first: the stream parser stops and the psock goes,
 	 * so the counters read next are final. Bytes it passed up and the
 	 * caller did not read are not read now (gw_body_sock_sane()): they are
 	 * dropped with the psock, and fd_in is no longer a clean stream. */
 	bpf_map_delete_elem(sp->body_hash_fd, &b->cookie_in);
-	bpf_map_delete_elem(sp->body_out_fd, &b->cookie_in);
 	bpf_map_delete_elem(sp->body_out_fd, &b->cookie_out);
 	if (!bpf_map_lookup_elem(sp->body_left_fd, &b->cookie_in, &bl))
 		*redir = bl.redir;
