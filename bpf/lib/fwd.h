@@ -113,6 +113,27 @@ static __always_inline int gw_fwd_take(__s32 cluster, __u64 epoch, __u64 *busy)
 	return -1;
 }
 
+/* gw_fwd_inflight() : a forwarded response on conn is not over for the
+ * proxy: its loan is still BUSY with it, its tail handed back is unread
+ * (TAIL), or it died (DEAD/EMPTY with its seq: the proxy ends the
+ * connection). conn->inflight is cleared by the kernel at a direct end
+ * only; after a hand-back the proxy frees the loan instead. */
+static __always_inline bool gw_fwd_inflight(const struct gw_steer_conn *conn)
+{
+	__u32 idx;
+	struct gw_loan_slot *s;
+	__u64 w;
+
+	if (!conn->inflight)
+		return false;
+	idx = conn->inflight - 1;
+	s = bpf_map_lookup_elem(&gw_loan, &idx);
+	if (!s)
+		return false;
+	w = s->state;
+	return GW_LOAN_SEQ(w) == GW_LOAN_SEQ(conn->seq) && GW_LOAN_ST(w) != GW_LOAN_FREE;
+}
+
 /* gw_fwd_client() : a message from a local client to a Gateway listener
  * whose steering verdict is `verdict` (r filled by gw_steer_decide()).
  * Returns 0 when the message was forwarded (redirect set), -1 when it goes
@@ -123,7 +144,7 @@ static __always_inline int gw_fwd_client(struct sk_msg_md *msg, __u32 verdict,
 	struct gw_steer_conn *conn, zc = {};
 	struct gw_sock_key me = {};
 	struct gw_loan_slot *s;
-	__u64 *ack, busy = 0, size = msg->size;
+	__u64 *ack, *tail, busy = 0, size = msg->size;
 	__u32 why = 0, idx;
 	int si;
 
@@ -142,7 +163,7 @@ static __always_inline int gw_fwd_client(struct sk_msg_md *msg, __u32 verdict,
 	if (verdict != GW_VERDICT_STEER_KERNEL)
 		goto pass;
 	why = GW_VERDICT_STEER_USER_BUSY;
-	if (conn->inflight || (conn->flags & GW_SC_F_UNFRAMED))
+	if (gw_fwd_inflight(conn) || (conn->flags & GW_SC_F_UNFRAMED))
 		goto pass;
 	ack = bpf_map_lookup_elem(&gw_steer_ack, &me);
 	if (conn->passed != (ack ? *ack : 0))
@@ -157,6 +178,9 @@ static __always_inline int gw_fwd_client(struct sk_msg_md *msg, __u32 verdict,
 		goto pass; /* cannot happen: gw_fwd_take() looked it up */
 	s->client = me;
 	s->body_left = 0;
+	tail = bpf_map_lookup_elem(&gw_loan_tail, &idx);
+	if (tail)
+		*tail = 0;
 	s->cluster = r->cluster;
 	s->flags = gw_steer_scratch_is_head() ? GW_LOAN_F_HEAD : 0;
 	conn->seq = busy;
@@ -222,10 +246,64 @@ static __always_inline __u32 gw_fwd_frame(struct sk_msg_md *msg, struct gw_loan_
 	return flags | GW_LOAN_F_BODY;
 }
 
+/* gw_fwd_unframed() : the response on slot s left the kernel's framing: the
+ * proxy ends its client connection after it, and the cluster's requests are
+ * the proxy's until the next snapshot */
+static __always_inline void gw_fwd_unframed(struct gw_loan_slot *s)
+{
+	struct gw_steer_conn *conn = bpf_map_lookup_elem(&gw_steer_conn, &s->client);
+
+	if (conn && !(conn->flags & GW_SC_F_UNFRAMED)) {
+		__u32 ci = (__u32)s->cluster;
+		struct gw_loan_dir *d = bpf_map_lookup_elem(&gw_loan_dir_v2, &ci);
+
+		conn->flags |= GW_SC_F_UNFRAMED;
+		gw_count(GW_VERDICT_STEER_RESP_UNFRAMED, 0);
+		if (d)
+			d->n = 0;
+	}
+}
+
+/* gw_fwd_wanted() : the proxy waits on the loan state word w to follow its
+ * response with bytes of its own (gw_steer_want, abi/maps.h) */
+static __always_inline bool gw_fwd_wanted(const struct gw_sock_key *client, __u64 w)
+{
+	__u64 *want = bpf_map_lookup_elem(&gw_steer_want, client);
+
+	return want && *want == w;
+}
+
+/* gw_fwd_handback() : a write of slot idx's response goes to the daemon's
+ * end of the loan (the caller returns -1: the bypass delivers it there, or
+ * TCP does), counted in gw_loan_tail; at the response's end the slot goes
+ * TAIL, for the proxy to read the tail and free it. Writes before this one
+ * are already queued on the client: each was a sendmsg() of the same
+ * backend socket that returned before this one began. */
+static __always_inline void gw_fwd_handback(struct gw_loan_slot *s, __u32 *idx, __u64 w,
+					    __u64 size, __u32 flags)
+{
+	__u64 *tail = bpf_map_lookup_elem(&gw_loan_tail, idx);
+
+	if (tail)
+		*tail += size; /* one writer: the backend's sendmsg, socket locked */
+	gw_count(GW_VERDICT_STEER_RESP_HANDBACK, size);
+	if (flags & GW_LOAN_F_UNFRAMED) {
+		gw_fwd_unframed(s);
+		return;
+	}
+	if ((flags & GW_LOAN_F_BODY) && !s->body_left) {
+		s->flags = 0;
+		__sync_val_compare_and_swap(&s->state, w, (w & ~0xffull) | GW_LOAN_TAIL);
+		gw_count(GW_VERDICT_STEER_RESP_DONE, 0);
+		gw_count(GW_VERDICT_STEER_RESP_TAIL, 0);
+	}
+}
+
 /* gw_fwd_backend() : a message written by a socket that may be the backend
  * end of a loan. Returns SK_PASS/SK_DROP when it handled the message (the
- * redirect to the client is set), -1 when it is not a busy loan (the bypass
- * then delivers it to the daemon's end, which retires the loan). */
+ * redirect to the client is set), -1 when the bypass is to deliver it to the
+ * daemon's end: a write handed back (gw_fwd_handback()), or not a busy
+ * loan (the daemon then retires it). */
 static __always_inline int gw_fwd_backend(struct sk_msg_md *msg)
 {
 	struct gw_sock_key me = {};
@@ -249,7 +327,16 @@ static __always_inline int gw_fwd_backend(struct sk_msg_md *msg)
 	/* the first write of a response: neither in its body nor lost track */
 	head = !(s->flags & (GW_LOAN_F_BODY | GW_LOAN_F_UNFRAMED));
 	flags = gw_fwd_frame(msg, s, size);
+	if (!(flags & GW_LOAN_F_HANDBACK) && gw_fwd_wanted(&s->client, w))
+		flags |= GW_LOAN_F_HANDBACK;
 	s->flags = flags;
+	rk = bpf_map_lookup_elem(&gw_loan_route, idx);
+	if (flags & GW_LOAN_F_HANDBACK) {
+		if (rk)
+			gw_fwd_count(&gw_route_resp, rk, head ? 1 : 0, size);
+		gw_fwd_handback(s, idx, w, size, flags);
+		return -1;
+	}
 	if (bpf_msg_redirect_hash(msg, &gw_sock_hash, &s->client, BPF_F_INGRESS) != SK_PASS) {
 		/* the client is gone: nobody wants the rest of this response */
 		__sync_val_compare_and_swap(&s->state, w, (w & ~0xffull) | GW_LOAN_DEAD);
@@ -257,22 +344,10 @@ static __always_inline int gw_fwd_backend(struct sk_msg_md *msg)
 		return SK_DROP;
 	}
 	gw_count(GW_VERDICT_STEER_RESP, size);
-	rk = bpf_map_lookup_elem(&gw_loan_route, idx);
 	if (rk)
 		gw_fwd_count(&gw_route_resp, rk, head ? 1 : 0, size);
 	if (flags & GW_LOAN_F_UNFRAMED) {
-		conn = bpf_map_lookup_elem(&gw_steer_conn, &s->client);
-		if (conn && !(conn->flags & GW_SC_F_UNFRAMED)) {
-			__u32 ci = (__u32)s->cluster;
-			struct gw_loan_dir *d = bpf_map_lookup_elem(&gw_loan_dir_v2, &ci);
-
-			conn->flags |= GW_SC_F_UNFRAMED;
-			gw_count(GW_VERDICT_STEER_RESP_UNFRAMED, 0);
-			/* this cluster answers in a way the kernel cannot follow:
-			 * its requests are the proxy's until the next snapshot */
-			if (d)
-				d->n = 0;
-		}
+		gw_fwd_unframed(s);
 		return SK_PASS;
 	}
 	if ((flags & GW_LOAN_F_BODY) && !s->body_left) {

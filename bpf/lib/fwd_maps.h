@@ -58,6 +58,22 @@ struct {
 	__type(value, struct gw_counter);
 } gw_route_cnt SEC(".maps");
 
+/* client socket key -> loan state word the proxy waits on (abi/maps.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GW_STEER_CONNS);
+	__type(key, struct gw_sock_key);
+	__type(value, __u64);
+} gw_steer_want SEC(".maps");
+
+/* slot -> bytes of its current response handed back to the daemon's end */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GW_LOAN_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} gw_loan_tail SEC(".maps");
+
 /* the route of the request each busy loan answers (slot -> route key) */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -90,12 +106,18 @@ static __always_inline void gw_fwd_conn_closed(const struct gw_sock_key *me)
 		struct gw_loan_slot *s = bpf_map_lookup_elem(&gw_loan, &idx);
 		__u64 seq = conn->seq;
 
-		if (s)
+		if (s) {
+			/* in flight, or its tail handed back and not read */
 			__sync_val_compare_and_swap(&s->state, seq,
 						    (seq & ~0xffull) | GW_LOAN_DEAD);
+			__sync_val_compare_and_swap(&s->state,
+						    (seq & ~0xffull) | GW_LOAN_TAIL,
+						    (seq & ~0xffull) | GW_LOAN_DEAD);
+		}
 	}
 	bpf_map_delete_elem(&gw_steer_conn, me);
 	bpf_map_delete_elem(&gw_steer_ack, me);
+	bpf_map_delete_elem(&gw_steer_want, me);
 }
 
 #endif

@@ -26,7 +26,10 @@
 struct gw_steer_maps {
 	int conn_fd;		   /* gw_steer_conn */
 	int ack_fd;		   /* gw_steer_ack */
+	int want_fd;		   /* gw_steer_want */
+	int tail_fd;		   /* gw_loan_tail */
 	struct gw_loan_slot *loan; /* gw_loan, mmapped: GW_LOAN_SLOTS slots */
+	const _Atomic int *loan_fd; /* the daemon's end of each slot's connection, -1 = none */
 };
 
 /* per client connection */
@@ -39,6 +42,9 @@ struct gw_steer_cs {
 	uint64_t wait_start_ms; /* gw_steer_cs_busy() started waiting; 0 = not */
 	uint64_t kreq_settled;  /* kernel-forwarded requests gw_steer_cs_busy() settled after */
 	uint64_t settle_ms;     /* gw_steer_cs_busy() settling since; 0 = not */
+	uint64_t want_seq;      /* loan state word last asked to hand back (gw_steer_want) */
+	uint64_t tail_left;     /* bytes of a handed-back tail still to read */
+	bool tail_on;           /* tail_left is set (gw_steer_cs_tail()) */
 	int fd;                 /* the proxy's accepted socket (gw_steer_kill_client()) */
 	bool registered;        /* in the process-wide table of connections by key */
 	struct gw_steer_cs *hnext;
@@ -78,11 +84,21 @@ static inline void gw_steer_cs_read(struct gw_steer_cs *cs, size_t n)
 /* gw_steer_cs_idle() : the proxy has answered everything it read (no
  * request in progress, input and output buffers empty): acks cs->rd */
 void gw_steer_cs_idle(struct gw_steer_cs *cs);
-/* gw_steer_cs_busy() : before starting a request: 0 = go on, 1 = a kernel
- * response is in flight (try again shortly), -EPIPE = the connection must be
- * closed (a response the kernel could not frame, or waited longer than
- * GW_STEER_WAIT_MS). now_ms: monotonic ms. */
+/* gw_steer_cs_busy() : before starting a request (or ending the connection
+ * after the client's FIN): 0 = go on, 1 = a kernel response is in flight
+ * (try again shortly; the kernel is asked to hand the rest of it back),
+ * GW_STEER_TAIL = its last bytes were handed back: write what
+ * gw_steer_cs_tail() reads before anything else, -EPIPE = the connection
+ * must be closed (a response the kernel could not frame, or waited longer
+ * than GW_STEER_WAIT_MS). now_ms: monotonic ms. */
+#define GW_STEER_TAIL 2
 int gw_steer_cs_busy(struct gw_steer_cs *cs, uint64_t now_ms);
+/* gw_steer_cs_tail() : reads up to room bytes of the handed-back tail of the
+ * kernel's response into buf (they go to the client next, before anything
+ * of the proxy's): > 0 bytes read, 0 = none yet (try again shortly), -EPIPE
+ * = the connection must be closed. Once the whole tail is read the loan is
+ * returned and gw_steer_cs_busy() no longer says GW_STEER_TAIL. */
+ssize_t gw_steer_cs_tail(struct gw_steer_cs *cs, void *buf, size_t room, uint64_t now_ms);
 /* gw_steer_cs_active() : the kernel forwarded a request on this connection
  * since the last call, or one is in flight (the proxy's idle timer must not
  * close a connection the kernel is serving) */

@@ -46,6 +46,8 @@ static const char *const gw_dp_map_pins[] = {
 	GW_PIN_ROUTE_CNT,
 	GW_PIN_ROUTE_RESP,
 	GW_PIN_LOAN_ROUTE,
+	GW_PIN_STEER_WANT,
+	GW_PIN_LOAN_TAIL,
 	GW_PIN_ROUTE_NAMES, /* created by route_names.c, not by a skeleton */
 };
 

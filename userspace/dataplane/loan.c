@@ -7,10 +7,12 @@
  * the cgroup, so sockops put it there), and publishes it as a slot of gw_loan
  * plus an entry in gw_loan_dir_v2[cluster]. sk_msg takes a FREE slot by
  * compare-and-swap, delivers a request into that socket, frames the response
- * and sets the slot FREE again. The daemon never reads or writes these
- * connections: it only holds them open, closes the ones that died (DEAD, or
- * a backend that closed or spoke while idle) and opens replacements. All of
- * that happens in the daemon's main thread (gw_dataplane_loan_tick()).
+ * and sets the slot FREE again. The daemon never writes these connections
+ * and reads them only for a response's tail the kernel handed back (TAIL:
+ * the proxy worker serving that client reads it, proxy/steer.c): it holds
+ * them open, closes the ones that died (DEAD, or a backend that closed or
+ * spoke while idle) and opens replacements, all in the daemon's main thread
+ * (gw_dataplane_loan_tick()).
  */
 #include "gwbpf/api.h"
 
@@ -53,6 +55,7 @@ struct gw_loan_pool {
 	int loan_fd, key_fd, dir_fd;
 	struct gw_loan_slot *slots; /* mmapped gw_loan */
 	struct gw_loan_conn conn[GW_LOAN_SLOTS];
+	_Atomic int fd[GW_LOAN_SLOTS]; /* conn[i].fd, for the proxy's workers */
 	uint64_t epoch;		   /* route table epoch of the live directory */
 	uint32_t n_dir;		   /* directory entries written (clusters) */
 	struct gw_steer_maps maps; /* for the proxy */
@@ -81,8 +84,10 @@ int gw_dp_loan_open(struct gw_dataplane *dp)
 	lp = calloc(1, sizeof(*lp));
 	if (!lp)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < GW_LOAN_SLOTS; i++)
+	for (uint32_t i = 0; i < GW_LOAN_SLOTS; i++) {
 		lp->conn[i].fd = -1;
+		atomic_store(&lp->fd[i], -1);
+	}
 	lp->loan_fd = bpf_map__fd(dp->skmsg->maps.gw_loan);
 	lp->key_fd = bpf_map__fd(dp->skmsg->maps.gw_loan_key);
 	lp->dir_fd = bpf_map__fd(dp->skmsg->maps.gw_loan_dir_v2);
@@ -109,12 +114,14 @@ int gw_dp_loan_open(struct gw_dataplane *dp)
 	}
 	lp->maps.conn_fd = bpf_map__fd(dp->skmsg->maps.gw_steer_conn);
 	lp->maps.ack_fd = bpf_map__fd(dp->skmsg->maps.gw_steer_ack);
+	lp->maps.want_fd = bpf_map__fd(dp->skmsg->maps.gw_steer_want);
+	lp->maps.tail_fd = bpf_map__fd(dp->skmsg->maps.gw_loan_tail);
 	gw_loan_purge(lp->key_fd);
 	gw_loan_purge(lp->maps.conn_fd);
 	gw_loan_purge(lp->maps.ack_fd);
-	lp->maps.conn_fd = bpf_map__fd(dp->skmsg->maps.gw_steer_conn);
-	lp->maps.ack_fd = bpf_map__fd(dp->skmsg->maps.gw_steer_ack);
+	gw_loan_purge(lp->maps.want_fd);
 	lp->maps.loan = lp->slots;
+	lp->maps.loan_fd = lp->fd;
 	dp->loan = lp;
 	return 0;
 }
@@ -125,6 +132,7 @@ static void gw_loan_drop(struct gw_loan_pool *lp, uint32_t i)
 	struct gw_loan_conn *c = &lp->conn[i];
 
 	bpf_map_delete_elem(lp->key_fd, &c->key);
+	atomic_store(&lp->fd[i], -1);
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -197,6 +205,7 @@ static int gw_loan_connect(struct gw_dataplane *dp, struct gw_loan_pool *lp, uin
 		goto fail;
 	}
 	c->fd = fd;
+	atomic_store(&lp->fd[i], fd);
 	s->backend = c->key;
 	s->epoch = lp->epoch;
 	s->cluster = c->cluster;
@@ -230,6 +239,10 @@ static void gw_loan_reap(struct gw_loan_pool *lp)
 		if (c->fd < 0)
 			continue;
 		w = atomic_load(gw_loan_state(lp, i));
+		/* a tail handed back is the proxy's to read: it frees the loan,
+		 * or marks it DEAD when its client goes */
+		if (GW_LOAN_ST(w) == GW_LOAN_TAIL)
+			continue;
 		if (GW_LOAN_ST(w) == GW_LOAN_BUSY) {
 			/* the backend closed or reset mid-response: the client's
 			 * connection ends too, as the proxy would end it */

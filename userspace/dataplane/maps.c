@@ -636,6 +636,8 @@ const char *gw_dataplane_reason_name(unsigned int reason)
 		[GW_VERDICT_STEER_RESP_DONE - GW_REASON_BASE] = "steer_resp_done",
 		[GW_VERDICT_STEER_RESP_UNFRAMED - GW_REASON_BASE] = "steer_resp_unframed",
 		[GW_DROP_STEER_RESP_LOST - GW_REASON_BASE] = "steer_resp_lost",
+		[GW_VERDICT_STEER_RESP_HANDBACK - GW_REASON_BASE] = "steer_resp_handback",
+		[GW_VERDICT_STEER_RESP_TAIL - GW_REASON_BASE] = "steer_resp_tail",
 	};
 
 	if (reason < GW_REASON_BASE || reason >= GW_REASON_END)

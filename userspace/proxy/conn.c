@@ -2088,6 +2088,29 @@ static void steer_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 	conn_update(t->data);
 }
 
+/* steer_tail() : reads the tail of a kernel response that the kernel handed
+ * back to us into out, ahead of anything of ours: GW_STEER_TAIL = bytes
+ * read (write them, then ask again), 1 = none yet (try again in a
+ * millisecond), -EPIPE = end the connection */
+static int steer_tail(struct gw_conn *c)
+{
+	ssize_t n;
+
+	if (b_alloc(c->w, &c->out))
+		return 1;
+	if (!b_room(&c->out))
+		b_realign(&c->out);
+	n = gw_steer_cs_tail(&c->st, b_tail(&c->out), b_room(&c->out), gw_loop_now(c->w->loop));
+	if (n < 0)
+		return (int)n;
+	if (!n) {
+		b_release(c->w, &c->out);
+		return 1;
+	}
+	c->out.data += (size_t)n;
+	return GW_STEER_TAIL;
+}
+
 /* conn_tls_pending_cb() : reads what OpenSSL holds decrypted, then goes on */
 static void conn_tls_pending_cb(struct gw_loop *loop, struct gw_task *t)
 {
@@ -2149,14 +2172,22 @@ static void conn_update(struct gw_conn *c)
 				if (h2 == -EAGAIN && !c->in_eof)
 					break;
 			}
+			if (c->out.data)
+				break; /* a tail the kernel handed back is going out */
 			if ((c->in.data || c->in_eof) && c->st.on) {
 				/* a response the kernel forwarded on this connection
 				 * is in flight: ours (or our FIN) must not overtake it */
 				int sb = gw_steer_cs_busy(&c->st, gw_loop_now(w->loop));
 
+				if (sb == GW_STEER_TAIL)
+					sb = steer_tail(c);
 				if (sb < 0) {
 					conn_free(c);
 					return;
+				}
+				if (sb == GW_STEER_TAIL) {
+					progress = true;
+					break;
 				}
 				if (sb > 0) {
 					gw_loop_add_timer(w->loop, &c->steer_timer, 1, steer_timer_cb, c);

@@ -194,8 +194,9 @@ void gw_steer_cs_idle(struct gw_steer_cs *cs)
 }
 
 /* gw_steer_loan_fate() : what became of the loan a connection's in-flight
- * response travels on: 1 still busy, 0 done (returned, maybe lent again),
- * -1 died mid-response (the backend went away) */
+ * response travels on: 1 still busy, GW_STEER_TAIL over with its tail
+ * handed back (unread), 0 done (returned, maybe lent again), -1 died
+ * mid-response (the backend or the client went away) */
 static int gw_steer_loan_fate(const struct gw_steer_maps *m, const struct gw_steer_conn *sc)
 {
 	uint64_t w;
@@ -205,10 +206,24 @@ static int gw_steer_loan_fate(const struct gw_steer_maps *m, const struct gw_ste
 	w = atomic_load((_Atomic uint64_t *)&m->loan[sc->inflight - 1].state);
 	if (w == sc->seq)
 		return 1;
-	if (GW_LOAN_SEQ(w) == GW_LOAN_SEQ(sc->seq) &&
-	    (GW_LOAN_ST(w) == GW_LOAN_DEAD || GW_LOAN_ST(w) == GW_LOAN_EMPTY))
+	if (GW_LOAN_SEQ(w) != GW_LOAN_SEQ(sc->seq))
+		return 0;
+	if (GW_LOAN_ST(w) == GW_LOAN_TAIL)
+		return GW_STEER_TAIL;
+	if (GW_LOAN_ST(w) == GW_LOAN_DEAD || GW_LOAN_ST(w) == GW_LOAN_EMPTY)
 		return -1;
 	return 0;
+}
+
+/* gw_steer_want() : asks the kernel to hand the rest of the response on
+ * loan state seq back to us (once per response; a failed update only
+ * leaves the settle wait, below) */
+static void gw_steer_want(const struct gw_steer_maps *m, struct gw_steer_cs *cs, uint64_t seq)
+{
+	if (cs->want_seq == seq)
+		return;
+	if (!bpf_map_update_elem(m->want_fd, &cs->key, &seq, BPF_ANY))
+		cs->want_seq = seq;
 }
 
 /* gw_steer_settle_ms() : how long to settle: longer when what the proxy is
@@ -242,6 +257,15 @@ int gw_steer_cs_busy(struct gw_steer_cs *cs, uint64_t now_ms)
 	fate = gw_steer_loan_fate(m, &sc);
 	if (fate < 0)
 		return -EPIPE;
+	if (fate == GW_STEER_TAIL) {
+		/* the response's last bytes wait at the daemon's end: ours
+		 * follow them once gw_steer_cs_tail() has read them all,
+		 * which proves every byte before them was queued */
+		cs->wait_start_ms = 0;
+		return GW_STEER_TAIL;
+	}
+	if (fate == 1)
+		gw_steer_want(m, cs, sc.seq);
 	if (!fate && sc.kreq != cs->kreq_settled) {
 		/* the kernel served a request since we last acted: its last
 		 * bytes may still be on their way into the client socket, and
@@ -265,6 +289,59 @@ int gw_steer_cs_busy(struct gw_steer_cs *cs, uint64_t now_ms)
 	else if (now_ms - cs->wait_start_ms > GW_STEER_WAIT_MS)
 		return -EPIPE;
 	return 1;
+}
+
+ssize_t gw_steer_cs_tail(struct gw_steer_cs *cs, void *buf, size_t room, uint64_t now_ms)
+{
+	const struct gw_steer_maps *m;
+	struct gw_steer_conn sc;
+	_Atomic uint64_t *st;
+	uint32_t idx;
+	ssize_t n;
+	int fd;
+
+	m = atomic_load_explicit(&gw_steer_g, memory_order_relaxed);
+	if (!cs->on || !m || bpf_map_lookup_elem(m->conn_fd, &cs->key, &sc) ||
+	    gw_steer_loan_fate(m, &sc) != GW_STEER_TAIL)
+		return -EPIPE;
+	idx = sc.inflight - 1;
+	st = (_Atomic uint64_t *)&m->loan[idx].state;
+	if (!cs->tail_on) {
+		if (bpf_map_lookup_elem(m->tail_fd, &idx, &cs->tail_left))
+			return -EPIPE;
+		cs->tail_on = true;
+		cs->wait_start_ms = now_ms ? now_ms : 1;
+	}
+	fd = atomic_load_explicit(&m->loan_fd[idx], memory_order_relaxed);
+	n = 0;
+	if (cs->tail_left && room) {
+		/* never past the tail: what follows is not this response's */
+		n = recv(fd, buf, GW_MIN(room, (size_t)cs->tail_left), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN))
+			return -EPIPE; /* the backend went before the whole tail */
+		if (n < 0) {
+			/* the kernel ends the response at its last write's
+			 * verdict; those bytes are queued on our end just after */
+			if (now_ms - cs->wait_start_ms > GW_STEER_WAIT_MS)
+				return -EPIPE;
+			return 0;
+		}
+		cs->tail_left -= (uint64_t)n;
+	}
+	if (!cs->tail_left) {
+		uint64_t w = (sc.seq & ~0xffull) | GW_LOAN_TAIL;
+
+		/* the loan goes back to the kernel; a client that left meanwhile
+		 * made it DEAD, and the daemon closes it */
+		atomic_compare_exchange_strong(st, &w, (sc.seq & ~0xffull) | GW_LOAN_FREE);
+		bpf_map_delete_elem(m->want_fd, &cs->key);
+		cs->tail_on = false;
+		cs->wait_start_ms = 0;
+		/* what the kernel answered on this connection is all out of the
+		 * kernel's hands now: no settle wait for it */
+		cs->kreq_settled = sc.kreq;
+	}
+	return n;
 }
 
 bool gw_steer_cs_active(struct gw_steer_cs *cs)
@@ -306,7 +383,10 @@ void gw_steer_cs_end(struct gw_steer_cs *cs)
 		uint64_t want = sc.seq;
 
 		atomic_compare_exchange_strong(st, &want, (sc.seq & ~0xffull) | GW_LOAN_DEAD);
+		want = (sc.seq & ~0xffull) | GW_LOAN_TAIL;
+		atomic_compare_exchange_strong(st, &want, (sc.seq & ~0xffull) | GW_LOAN_DEAD);
 	}
 	bpf_map_delete_elem(m->conn_fd, &cs->key);
 	bpf_map_delete_elem(m->ack_fd, &cs->key);
+	bpf_map_delete_elem(m->want_fd, &cs->key);
 }

@@ -206,6 +206,8 @@ _Static_assert(sizeof(struct gw_steer_rec) == 40, "gw_steer_rec ABI");
 #define GW_PIN_ROUTE_CNT "gw_route_cnt"
 #define GW_PIN_ROUTE_RESP "gw_route_resp" /* responses per route (struct gw_counter) */
 #define GW_PIN_LOAN_ROUTE "gw_loan_route" /* slot -> struct gw_route_key of its request */
+#define GW_PIN_STEER_WANT "gw_steer_want" /* client key -> loan state word the proxy waits on */
+#define GW_PIN_LOAN_TAIL "gw_loan_tail"   /* slot -> response bytes handed back to the daemon */
 
 #define GW_LOAN_SLOTS    1024 /* loaned connections in all */
 #define GW_LOAN_CLUSTERS 1024 /* cluster indices the directory covers */
@@ -218,6 +220,8 @@ enum gw_loan_state {
 	GW_LOAN_FREE = 1,  /* idle, may be taken by sk_msg */
 	GW_LOAN_BUSY = 2,  /* carrying one request/response for a client */
 	GW_LOAN_DEAD = 3,  /* must be closed by the daemon (client gone mid-response, ...) */
+	GW_LOAN_TAIL = 4,  /* response over, its last gw_loan_tail[slot] bytes handed back to
+			      the daemon's end: the proxy reads them, then sets it FREE */
 };
 #define GW_LOAN_ST(w)  ((__u32)((w) & 0xff))
 #define GW_LOAN_SEQ(w) ((w) >> 8)
@@ -225,6 +229,7 @@ enum gw_loan_state {
 #define GW_LOAN_F_HEAD     0x1u /* the request was HEAD: the response has no body */
 #define GW_LOAN_F_BODY     0x2u /* response head seen, body_left bytes to go */
 #define GW_LOAN_F_UNFRAMED 0x4u /* response framing unknown: forwarded until the end */
+#define GW_LOAN_F_HANDBACK 0x8u /* the rest of this response goes to the daemon's end */
 
 struct gw_loan_slot {
 	__u64 state;               /* (seq << 8) | enum gw_loan_state; CAS only */
@@ -261,6 +266,16 @@ _Static_assert(sizeof(struct gw_steer_conn) == 40, "gw_steer_conn ABI");
 /* gw_steer_ack[client socket key] = bytes the proxy has read and fully
  * answered (written by the proxy when idle); the kernel forwards only while
  * gw_steer_conn.passed equals it, so it never overtakes the proxy */
+
+/* gw_steer_want[client socket key] = the state word (gw_steer_conn.seq) of
+ * the in-flight loan whose response the proxy must follow with bytes of its
+ * own (a pipelined request's answer, its FIN): written by the proxy, read by
+ * sk_msg, which from then on hands the response's remaining writes back to
+ * the daemon's end of the loan instead of the client (GW_LOAN_F_HANDBACK),
+ * counts them in gw_loan_tail[slot] and ends the response in GW_LOAN_TAIL.
+ * The proxy then reads exactly that many bytes and writes them itself, so
+ * its own bytes follow the response's by construction (docs/bpf.md
+ * "Hand-back"). */
 
 /* gw_route_cnt: per-CPU, key = route, value = struct gw_counter (requests and
  * request bytes forwarded by the kernel) */

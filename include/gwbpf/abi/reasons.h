@@ -39,6 +39,10 @@ enum gw_reason {
 	GW_VERDICT_STEER_RESP_UNFRAMED, /* response the kernel cannot frame: the
 					   connection ends after it (proxy closes) */
 	GW_DROP_STEER_RESP_LOST,     /* response bytes for a client that is gone */
+	GW_VERDICT_STEER_RESP_HANDBACK, /* response bytes handed back to the daemon's end of
+					   the loan: the proxy has bytes to follow them */
+	GW_VERDICT_STEER_RESP_TAIL,  /* responses that ended handed back (the proxy reads
+					their tail, then writes its own bytes) */
 
 	GW_REASON_END, /* one past the last code in use */
 };
