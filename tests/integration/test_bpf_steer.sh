@@ -353,6 +353,7 @@ while [ $i -lt 50 ] && [ "$(entries gw_steer_conn)" != 0 ]; do
 done
 [ "$(entries gw_steer_conn)" = 0 ] || gw_fail "gw_steer_conn: $(entries gw_steer_conn) entries left (was $c0)"
 [ "$(entries gw_steer_ack)" = 0 ] || gw_fail "gw_steer_ack: $(entries gw_steer_ack) entries left"
+[ "$(entries gw_steer_want)" = 0 ] || gw_fail "gw_steer_want: $(entries gw_steer_want) entries left"
 # The sockhash also holds the proxy's pooled upstream connections (both
 # ends), which may reach their idle timeout during the churn (CI saw 258 ->
 # 254 at load): the count may fall, never rise. A leak of churned client
@@ -364,7 +365,7 @@ while [ $i -lt 50 ] && [ "$(socks)" -gt "$s0" ]; do
 done
 s1=$(socks)
 [ -n "$s1" ] && [ "$s1" -le "$s0" ] || gw_fail "sockhash: $s1 sockets, $s0 before the churn"
-gw_log "10,000 connections: gw_steer_conn and gw_steer_ack empty again, sockhash $s1 (was $s0)"
+gw_log "10,000 connections: gw_steer_conn, gw_steer_ack and gw_steer_want empty again, sockhash $s1 (was $s0)"
 
 # --- h2c with prior knowledge: connections the kernel can never forward on
 # (the proxy hands them to its HTTP/2 code for good) leave nothing behind

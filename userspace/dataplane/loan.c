@@ -241,7 +241,7 @@ static void gw_loan_reap(struct gw_loan_pool *lp)
 		w = atomic_load(gw_loan_state(lp, i));
 		/* a tail handed back is the proxy's to read: it frees the loan,
 		 * or marks it DEAD when its client goes */
-		if (GW_LOAN_ST(w) == GW_LOAN_TAIL)
+		if (GW_LOAN_ST(w) == GW_LOAN_TAIL || GW_LOAN_ST(w) == GW_LOAN_TAIL_READ)
 			continue;
 		if (GW_LOAN_ST(w) == GW_LOAN_BUSY) {
 			/* the backend closed or reset mid-response: the client's

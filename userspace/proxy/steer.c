@@ -208,7 +208,7 @@ static int gw_steer_loan_fate(const struct gw_steer_maps *m, const struct gw_ste
 		return 1;
 	if (GW_LOAN_SEQ(w) != GW_LOAN_SEQ(sc->seq))
 		return 0;
-	if (GW_LOAN_ST(w) == GW_LOAN_TAIL)
+	if (GW_LOAN_ST(w) == GW_LOAN_TAIL || GW_LOAN_ST(w) == GW_LOAN_TAIL_READ)
 		return GW_STEER_TAIL;
 	if (GW_LOAN_ST(w) == GW_LOAN_DEAD || GW_LOAN_ST(w) == GW_LOAN_EMPTY)
 		return -1;
@@ -296,8 +296,9 @@ ssize_t gw_steer_cs_tail(struct gw_steer_cs *cs, void *buf, size_t room, uint64_
 	const struct gw_steer_maps *m;
 	struct gw_steer_conn sc;
 	_Atomic uint64_t *st;
+	uint64_t tail, base;
 	uint32_t idx;
-	ssize_t n;
+	ssize_t n = 0;
 	int fd;
 
 	m = atomic_load_explicit(&gw_steer_g, memory_order_relaxed);
@@ -306,42 +307,51 @@ ssize_t gw_steer_cs_tail(struct gw_steer_cs *cs, void *buf, size_t room, uint64_
 		return -EPIPE;
 	idx = sc.inflight - 1;
 	st = (_Atomic uint64_t *)&m->loan[idx].state;
+	base = sc.seq & ~0xffull;
+	/* TAIL -> TAIL_READ while we use the daemon's socket: the daemon
+	 * closes only loans that are DEAD, so it cannot close it under us. A
+	 * client gone meanwhile made it DEAD: nothing to read for. */
+	tail = base | GW_LOAN_TAIL;
+	if (!atomic_compare_exchange_strong(st, &tail, base | GW_LOAN_TAIL_READ))
+		return -EPIPE;
 	if (!cs->tail_on) {
 		if (bpf_map_lookup_elem(m->tail_fd, &idx, &cs->tail_left))
-			return -EPIPE;
+			goto fail;
 		cs->tail_on = true;
 		cs->wait_start_ms = now_ms ? now_ms : 1;
 	}
 	fd = atomic_load_explicit(&m->loan_fd[idx], memory_order_relaxed);
-	n = 0;
 	if (cs->tail_left && room) {
 		/* never past the tail: what follows is not this response's */
 		n = recv(fd, buf, GW_MIN(room, (size_t)cs->tail_left), MSG_DONTWAIT);
 		if (n == 0 || (n < 0 && errno != EAGAIN))
-			return -EPIPE; /* the backend went before the whole tail */
+			goto fail; /* the backend went before the whole tail */
 		if (n < 0) {
 			/* the kernel ends the response at its last write's
 			 * verdict; those bytes are queued on our end just after */
+			n = 0;
 			if (now_ms - cs->wait_start_ms > GW_STEER_WAIT_MS)
-				return -EPIPE;
-			return 0;
+				goto fail;
 		}
 		cs->tail_left -= (uint64_t)n;
 	}
-	if (!cs->tail_left) {
-		uint64_t w = (sc.seq & ~0xffull) | GW_LOAN_TAIL;
-
-		/* the loan goes back to the kernel; a client that left meanwhile
-		 * made it DEAD, and the daemon closes it */
-		atomic_compare_exchange_strong(st, &w, (sc.seq & ~0xffull) | GW_LOAN_FREE);
-		bpf_map_delete_elem(m->want_fd, &cs->key);
-		cs->tail_on = false;
-		cs->wait_start_ms = 0;
-		/* what the kernel answered on this connection is all out of the
-		 * kernel's hands now: no settle wait for it */
-		cs->kreq_settled = sc.kreq;
+	if (cs->tail_left) {
+		atomic_store(st, base | GW_LOAN_TAIL);
+		return n;
 	}
+	/* the loan goes back to the kernel */
+	atomic_store(st, base | GW_LOAN_FREE);
+	bpf_map_delete_elem(m->want_fd, &cs->key);
+	cs->tail_on = false;
+	cs->wait_start_ms = 0;
+	/* what the kernel answered on this connection is all out of the
+	 * kernel's hands now: no settle wait for it */
+	cs->kreq_settled = sc.kreq;
 	return n;
+fail:
+	atomic_store(st, base | GW_LOAN_DEAD); /* the daemon closes it */
+	cs->tail_on = false;
+	return -EPIPE;
 }
 
 bool gw_steer_cs_active(struct gw_steer_cs *cs)

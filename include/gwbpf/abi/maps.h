@@ -222,6 +222,8 @@ enum gw_loan_state {
 	GW_LOAN_DEAD = 3,  /* must be closed by the daemon (client gone mid-response, ...) */
 	GW_LOAN_TAIL = 4,  /* response over, its last gw_loan_tail[slot] bytes handed back to
 			      the daemon's end: the proxy reads them, then sets it FREE */
+	GW_LOAN_TAIL_READ = 5, /* TAIL, and a proxy worker is reading the daemon's end right
+				  now: nobody else may end the loan or close its socket */
 };
 #define GW_LOAN_ST(w)  ((__u32)((w) & 0xff))
 #define GW_LOAN_SEQ(w) ((w) >> 8)
