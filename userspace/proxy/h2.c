@@ -62,6 +62,11 @@
  * it still sends */
 #define GW_H2_CLOSE_MS 5000
 #define GW_H2_LINGER_MS 2000
+/* draining: the first GOAWAY (last stream 2^31-1) says "no new streams
+ * soon"; the final one, naming the last stream taken, follows this much
+ * later, so a stream the client opened while the first was on its way is
+ * served rather than refused (RFC 9113 6.8) */
+#define GW_H2_DRAIN_NOTICE_MS 250
 #define GW_H2_LINGER_BYTES (256 * 1024)
 
 enum h2_rbody {
@@ -147,6 +152,8 @@ struct h2_conn {
 	struct gw_tls_conn *tls;
 	struct gw_io io;
 	struct gw_timer timer; /* idle */
+	struct gw_timer drain_timer; /* from the drain notice to the final GOAWAY */
+	bool draining;		     /* gw_h2_drain() sent the notice */
 	struct gw_task task;   /* TLS bytes pending inside OpenSSL */
 	nghttp2_session *s;
 	const uint8_t *wp; /* mem_send output not written yet (nghttp2's buffer) */
@@ -1903,6 +1910,7 @@ static void h2_free(struct h2_conn *hc)
 	nghttp2_session_del(hc->s);
 	gw_loop_del_fd(w->loop, &hc->io);
 	gw_loop_del_timer(w->loop, &hc->timer);
+	gw_loop_del_timer(w->loop, &hc->drain_timer);
 	gw_loop_cancel(w->loop, &hc->task);
 	gw_loop_cancel(w->loop, &hc->flush_task);
 	free(hc->obuf);
@@ -2309,21 +2317,38 @@ out:
 	return err;
 }
 
+/* h2_goaway_final() : GOAWAY naming the last stream taken: the ones in
+ * flight finish, and the session wants nothing more once they have */
+static void h2_goaway_final(struct h2_conn *hc)
+{
+	nghttp2_submit_goaway(hc->s, NGHTTP2_FLAG_NONE,
+			      nghttp2_session_get_last_proc_stream_id(hc->s), NGHTTP2_NO_ERROR,
+			      NULL, 0);
+	h2_update(hc);
+}
+
+static void h2_drain_timer_cb(struct gw_loop *loop, struct gw_timer *t)
+{
+	h2_goaway_final(t->data);
+}
+
 void gw_h2_drain(struct gw_worker *w, const char *address, uint16_t port)
 {
 	struct h2_conn *hc, *next;
 
 	for (hc = h2_conns; hc; hc = next) {
 		next = hc->next;
-		if (hc->w != w || hc->lingering ||
+		if (hc->w != w || hc->lingering || hc->closing || hc->draining ||
 		    (address && (hc->lport != port || strcmp(hc->laddr, address))))
 			continue;
-
-		/* GOAWAY naming the last stream seen: the ones in flight finish,
-		 * and the session wants nothing more once they have */
-		nghttp2_submit_goaway(hc->s, NGHTTP2_FLAG_NONE,
-				      nghttp2_session_get_last_proc_stream_id(hc->s),
-				      NGHTTP2_NO_ERROR, NULL, 0);
+		hc->draining = true;
+		/* two steps (RFC 9113 6.8): the notice, then the final GOAWAY */
+		if (nghttp2_submit_shutdown_notice(hc->s) ||
+		    gw_loop_add_timer(w->loop, &hc->drain_timer, GW_H2_DRAIN_NOTICE_MS,
+				      h2_drain_timer_cb, hc)) {
+			h2_goaway_final(hc);
+			continue;
+		}
 		h2_update(hc);
 	}
 }
