@@ -279,8 +279,8 @@ static __always_inline bool gw_fwd_wanted(const struct gw_sock_key *client, __u6
  * TAIL, for the proxy to read the tail and free it. Writes before this one
  * are already queued on the client: each was a sendmsg() of the same
  * backend socket that returned before this one began. */
-static __always_inline void gw_fwd_handback(struct gw_loan_slot *s, __u32 *idx, __u64 w,
-					    __u64 size, __u32 flags)
+static __always_inline void gw_fwd_handback(struct gw_loan_slot *s, __u32 *idx, __u64 w, __u64 size,
+					    __u32 flags)
 {
 	__u64 *tail = bpf_map_lookup_elem(&gw_loan_tail, idx);
 

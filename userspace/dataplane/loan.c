@@ -56,9 +56,9 @@ struct gw_loan_pool {
 	struct gw_loan_slot *slots; /* mmapped gw_loan */
 	struct gw_loan_conn conn[GW_LOAN_SLOTS];
 	_Atomic int fd[GW_LOAN_SLOTS]; /* conn[i].fd, for the proxy's workers */
-	uint64_t epoch;		   /* route table epoch of the live directory */
-	uint32_t n_dir;		   /* directory entries written (clusters) */
-	struct gw_steer_maps maps; /* for the proxy */
+	uint64_t epoch;		       /* route table epoch of the live directory */
+	uint32_t n_dir;		       /* directory entries written (clusters) */
+	struct gw_steer_maps maps;     /* for the proxy */
 };
 
 static _Atomic uint64_t *gw_loan_state(struct gw_loan_pool *lp, uint32_t i)

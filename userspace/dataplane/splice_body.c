@@ -318,8 +318,7 @@ static bool gw_body_sock_sane(int fd)
 	return inq == 0 || recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
 }
 
-void gw_body_splice_end(struct gw_splice *sp, struct gw_body_splice *b, uint64_t *redir,
-			bool *lost)
+void gw_body_splice_end(struct gw_splice *sp, struct gw_body_splice *b, uint64_t *redir, bool *lost)
 {
 	struct gw_body_left bl = {};
 
