@@ -113,27 +113,6 @@ static __always_inline int gw_fwd_take(__s32 cluster, __u64 epoch, __u64 *busy)
 	return -1;
 }
 
-/* gw_fwd_inflight() : a forwarded response on conn is not over for the
- * proxy: its loan is still BUSY with it, its tail handed back is unread
- * (TAIL), or it died (DEAD/EMPTY with its seq: the proxy ends the
- * connection). conn->inflight is cleared by the kernel at a direct end
- * only; after a hand-back the proxy frees the loan instead. */
-static __always_inline bool gw_fwd_inflight(const struct gw_steer_conn *conn)
-{
-	__u32 idx;
-	struct gw_loan_slot *s;
-	__u64 w;
-
-	if (!conn->inflight)
-		return false;
-	idx = conn->inflight - 1;
-	s = bpf_map_lookup_elem(&gw_loan, &idx);
-	if (!s)
-		return false;
-	w = s->state;
-	return GW_LOAN_SEQ(w) == GW_LOAN_SEQ(conn->seq) && GW_LOAN_ST(w) != GW_LOAN_FREE;
-}
-
 /* gw_fwd_client() : a message from a local client to a Gateway listener
  * whose steering verdict is `verdict` (r filled by gw_steer_decide()).
  * Returns 0 when the message was forwarded (redirect set), -1 when it goes
@@ -163,7 +142,7 @@ static __always_inline int gw_fwd_client(struct sk_msg_md *msg, __u32 verdict,
 	if (verdict != GW_VERDICT_STEER_KERNEL)
 		goto pass;
 	why = GW_VERDICT_STEER_USER_BUSY;
-	if (gw_fwd_inflight(conn) || (conn->flags & GW_SC_F_UNFRAMED))
+	if (conn->inflight || (conn->flags & GW_SC_F_UNFRAMED))
 		goto pass;
 	ack = bpf_map_lookup_elem(&gw_steer_ack, &me);
 	if (conn->passed != (ack ? *ack : 0))
@@ -275,10 +254,13 @@ static __always_inline bool gw_fwd_wanted(const struct gw_sock_key *client, __u6
 
 /* gw_fwd_handback() : a write of slot idx's response goes to the daemon's
  * end of the loan (the caller returns -1: the bypass delivers it there, or
- * TCP does), counted in gw_loan_tail; at the response's end the slot goes
- * TAIL, for the proxy to read the tail and free it. Writes before this one
- * are already queued on the client: each was a sendmsg() of the same
- * backend socket that returned before this one began. */
+ * TCP does), counted in gw_loan_tail; at the response's end `inflight` ends
+ * as after any response and the slot goes TAIL, for the proxy (which
+ * remembers the slot it asked about) to read the tail and free it. The
+ * kernel forwards nothing more on the connection meanwhile: the proxy holds
+ * unanswered bytes (passed != ack) or the client half-closed. Writes before
+ * this one are already queued on the client: each was a sendmsg() of the
+ * same backend socket that returned before this one began. */
 static __always_inline void gw_fwd_handback(struct gw_loan_slot *s, __u32 *idx, __u64 w, __u64 size,
 					    __u32 flags)
 {
@@ -292,6 +274,10 @@ static __always_inline void gw_fwd_handback(struct gw_loan_slot *s, __u32 *idx, 
 		return;
 	}
 	if ((flags & GW_LOAN_F_BODY) && !s->body_left) {
+		struct gw_steer_conn *conn = bpf_map_lookup_elem(&gw_steer_conn, &s->client);
+
+		if (conn && conn->seq == w)
+			conn->inflight = 0;
 		s->flags = 0;
 		__sync_val_compare_and_swap(&s->state, w, (w & ~0xffull) | GW_LOAN_TAIL);
 		gw_count(GW_VERDICT_STEER_RESP_DONE, 0);

@@ -106,14 +106,9 @@ static __always_inline void gw_fwd_conn_closed(const struct gw_sock_key *me)
 		struct gw_loan_slot *s = bpf_map_lookup_elem(&gw_loan, &idx);
 		__u64 seq = conn->seq;
 
-		if (s) {
-			/* in flight, or its tail handed back and not read */
+		if (s)
 			__sync_val_compare_and_swap(&s->state, seq,
 						    (seq & ~0xffull) | GW_LOAN_DEAD);
-			__sync_val_compare_and_swap(&s->state,
-						    (seq & ~0xffull) | GW_LOAN_TAIL,
-						    (seq & ~0xffull) | GW_LOAN_DEAD);
-		}
 	}
 	bpf_map_delete_elem(&gw_steer_conn, me);
 	bpf_map_delete_elem(&gw_steer_ack, me);

@@ -43,6 +43,7 @@ struct gw_steer_cs {
 	uint64_t kreq_settled;  /* kernel-forwarded requests gw_steer_cs_busy() settled after */
 	uint64_t settle_ms;     /* gw_steer_cs_busy() settling since; 0 = not */
 	uint64_t want_seq;      /* loan state word last asked to hand back (gw_steer_want) */
+	uint32_t want_slot;     /* its slot + 1; 0 = none asked about */
 	uint64_t tail_left;     /* bytes of a handed-back tail still to read */
 	bool tail_on;           /* tail_left is set (gw_steer_cs_tail()) */
 	int fd;                 /* the proxy's accepted socket (gw_steer_kill_client()) */

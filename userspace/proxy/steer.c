@@ -206,24 +206,48 @@ static int gw_steer_loan_fate(const struct gw_steer_maps *m, const struct gw_ste
 	w = atomic_load((_Atomic uint64_t *)&m->loan[sc->inflight - 1].state);
 	if (w == sc->seq)
 		return 1;
-	if (GW_LOAN_SEQ(w) != GW_LOAN_SEQ(sc->seq))
-		return 0;
-	if (GW_LOAN_ST(w) == GW_LOAN_TAIL || GW_LOAN_ST(w) == GW_LOAN_TAIL_READ)
-		return GW_STEER_TAIL;
-	if (GW_LOAN_ST(w) == GW_LOAN_DEAD || GW_LOAN_ST(w) == GW_LOAN_EMPTY)
+	if (GW_LOAN_SEQ(w) == GW_LOAN_SEQ(sc->seq) &&
+	    (GW_LOAN_ST(w) == GW_LOAN_DEAD || GW_LOAN_ST(w) == GW_LOAN_EMPTY))
 		return -1;
 	return 0;
 }
 
-/* gw_steer_want() : asks the kernel to hand the rest of the response on
- * loan state seq back to us (once per response; a failed update only
- * leaves the settle wait, below) */
-static void gw_steer_want(const struct gw_steer_maps *m, struct gw_steer_cs *cs, uint64_t seq)
+/* gw_steer_want() : asks the kernel to hand the rest of the in-flight
+ * response back to us (once per response; a failed update only leaves the
+ * settle wait, below), and remembers its slot: the kernel ends `inflight`
+ * at a handed-back end as at any other */
+static void gw_steer_want(const struct gw_steer_maps *m, struct gw_steer_cs *cs,
+			  const struct gw_steer_conn *sc)
 {
-	if (cs->want_seq == seq)
+	if (cs->want_seq == sc->seq)
 		return;
-	if (!bpf_map_update_elem(m->want_fd, &cs->key, &seq, BPF_ANY))
-		cs->want_seq = seq;
+	if (!bpf_map_update_elem(m->want_fd, &cs->key, &sc->seq, BPF_ANY)) {
+		cs->want_seq = sc->seq;
+		cs->want_slot = sc->inflight;
+	}
+}
+
+/* gw_steer_tail_state() : the state word of the slot asked about, when its
+ * response ended handed back and the tail is still ours to read (TAIL, or
+ * TAIL_READ while we read); NULL otherwise (the ask came too late, or the
+ * tail is read: the record is dropped) */
+static _Atomic uint64_t *gw_steer_tail_state(const struct gw_steer_maps *m,
+					     struct gw_steer_cs *cs)
+{
+	_Atomic uint64_t *st;
+	uint64_t w;
+
+	if (!cs->want_slot || cs->want_slot > GW_LOAN_SLOTS)
+		return NULL;
+	st = (_Atomic uint64_t *)&m->loan[cs->want_slot - 1].state;
+	w = atomic_load(st);
+	if (GW_LOAN_SEQ(w) == GW_LOAN_SEQ(cs->want_seq) &&
+	    (GW_LOAN_ST(w) == GW_LOAN_TAIL || GW_LOAN_ST(w) == GW_LOAN_TAIL_READ))
+		return st;
+	if (w == cs->want_seq)
+		return NULL; /* still in flight */
+	cs->want_slot = 0;
+	return NULL;
 }
 
 /* gw_steer_settle_ms() : how long to settle: longer when what the proxy is
@@ -248,6 +272,13 @@ int gw_steer_cs_busy(struct gw_steer_cs *cs, uint64_t now_ms)
 	if (!cs->on)
 		return 0;
 	m = atomic_load_explicit(&gw_steer_g, memory_order_relaxed);
+	if (m && gw_steer_tail_state(m, cs)) {
+		/* the response's last bytes wait at the daemon's end: ours
+		 * follow them once gw_steer_cs_tail() has read them all,
+		 * which proves every byte before them was queued */
+		cs->wait_start_ms = 0;
+		return GW_STEER_TAIL;
+	}
 	if (!m || bpf_map_lookup_elem(m->conn_fd, &cs->key, &sc)) {
 		cs->wait_start_ms = 0;
 		return 0;
@@ -257,15 +288,8 @@ int gw_steer_cs_busy(struct gw_steer_cs *cs, uint64_t now_ms)
 	fate = gw_steer_loan_fate(m, &sc);
 	if (fate < 0)
 		return -EPIPE;
-	if (fate == GW_STEER_TAIL) {
-		/* the response's last bytes wait at the daemon's end: ours
-		 * follow them once gw_steer_cs_tail() has read them all,
-		 * which proves every byte before them was queued */
-		cs->wait_start_ms = 0;
-		return GW_STEER_TAIL;
-	}
 	if (fate == 1)
-		gw_steer_want(m, cs, sc.seq);
+		gw_steer_want(m, cs, &sc);
 	if (!fate && sc.kreq != cs->kreq_settled) {
 		/* the kernel served a request since we last acted: its last
 		 * bytes may still be on their way into the client socket, and
@@ -302,12 +326,11 @@ ssize_t gw_steer_cs_tail(struct gw_steer_cs *cs, void *buf, size_t room, uint64_
 	int fd;
 
 	m = atomic_load_explicit(&gw_steer_g, memory_order_relaxed);
-	if (!cs->on || !m || bpf_map_lookup_elem(m->conn_fd, &cs->key, &sc) ||
-	    gw_steer_loan_fate(m, &sc) != GW_STEER_TAIL)
+	st = cs->on && m ? gw_steer_tail_state(m, cs) : NULL;
+	if (!st)
 		return -EPIPE;
-	idx = sc.inflight - 1;
-	st = (_Atomic uint64_t *)&m->loan[idx].state;
-	base = sc.seq & ~0xffull;
+	idx = cs->want_slot - 1;
+	base = cs->want_seq & ~0xffull;
 	/* TAIL -> TAIL_READ while we use the daemon's socket: the daemon
 	 * closes only loans that are DEAD, so it cannot close it under us. A
 	 * client gone meanwhile made it DEAD: nothing to read for. */
@@ -342,14 +365,18 @@ ssize_t gw_steer_cs_tail(struct gw_steer_cs *cs, void *buf, size_t room, uint64_
 	/* the loan goes back to the kernel */
 	atomic_store(st, base | GW_LOAN_FREE);
 	bpf_map_delete_elem(m->want_fd, &cs->key);
+	cs->want_slot = 0;
 	cs->tail_on = false;
 	cs->wait_start_ms = 0;
 	/* what the kernel answered on this connection is all out of the
-	 * kernel's hands now: no settle wait for it */
-	cs->kreq_settled = sc.kreq;
+	 * kernel's hands now: no settle wait for it (it forwards nothing
+	 * while we owe answers, so kreq is final until we ack) */
+	if (!bpf_map_lookup_elem(m->conn_fd, &cs->key, &sc))
+		cs->kreq_settled = sc.kreq;
 	return n;
 fail:
 	atomic_store(st, base | GW_LOAN_DEAD); /* the daemon closes it */
+	cs->want_slot = 0;
 	cs->tail_on = false;
 	return -EPIPE;
 }
@@ -393,8 +420,13 @@ void gw_steer_cs_end(struct gw_steer_cs *cs)
 		uint64_t want = sc.seq;
 
 		atomic_compare_exchange_strong(st, &want, (sc.seq & ~0xffull) | GW_LOAN_DEAD);
-		want = (sc.seq & ~0xffull) | GW_LOAN_TAIL;
-		atomic_compare_exchange_strong(st, &want, (sc.seq & ~0xffull) | GW_LOAN_DEAD);
+	}
+	if (cs->want_slot && cs->want_slot <= GW_LOAN_SLOTS) {
+		/* a tail handed back and not read: the daemon closes that loan */
+		_Atomic uint64_t *st = (_Atomic uint64_t *)&m->loan[cs->want_slot - 1].state;
+		uint64_t tail = (cs->want_seq & ~0xffull) | GW_LOAN_TAIL;
+
+		atomic_compare_exchange_strong(st, &tail, (cs->want_seq & ~0xffull) | GW_LOAN_DEAD);
 	}
 	bpf_map_delete_elem(m->conn_fd, &cs->key);
 	bpf_map_delete_elem(m->ack_fd, &cs->key);
