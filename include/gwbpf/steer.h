@@ -46,6 +46,7 @@ struct gw_steer_cs {
 	uint32_t want_slot;     /* its slot + 1; 0 = none asked about */
 	uint64_t tail_left;     /* bytes of a handed-back tail still to read */
 	bool tail_on;           /* tail_left is set (gw_steer_cs_tail()) */
+	bool frozen;            /* gw_steer_cs_freeze(): the kernel forwards nothing more */
 	int fd;                 /* the proxy's accepted socket (gw_steer_kill_client()) */
 	bool registered;        /* in the process-wide table of connections by key */
 	struct gw_steer_cs *hnext;
@@ -85,6 +86,11 @@ static inline void gw_steer_cs_read(struct gw_steer_cs *cs, size_t n)
 /* gw_steer_cs_idle() : the proxy has answered everything it read (no
  * request in progress, input and output buffers empty): acks cs->rd */
 void gw_steer_cs_idle(struct gw_steer_cs *cs);
+/* gw_steer_cs_freeze() : the proxy is about to end the connection on its
+ * own (idle, drain): from now on the kernel forwards none of its requests
+ * (an ack it can never match). Then gw_steer_cs_busy() until 0 follows
+ * what it forwarded before. */
+void gw_steer_cs_freeze(struct gw_steer_cs *cs);
 /* gw_steer_cs_busy() : before starting a request (or ending the connection
  * after the client's FIN): 0 = go on, 1 = a kernel response is in flight
  * (try again shortly; the kernel is asked to hand the rest of it back),

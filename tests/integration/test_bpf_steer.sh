@@ -395,6 +395,37 @@ else
 	gw_log "h2load missing: h2c prior-knowledge churn not checked"
 fi
 
+# --- SIGTERM while the kernel's response is in flight: the drain must not
+# close the connection ahead of it (the proxy stops the kernel forwarding
+# there, asks for the response back and writes it before its FIN)
+f5=$(counter steer_fwd)
+$GW_PY - "$GWP" > "$GW_TMP/drain.out" 2>&1 << 'PYEOF' &
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"GET /slow9 HTTP/1.1\r\nHost: x.wild.test\r\n\r\n")
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+head, _, body = data.partition(b"\r\n\r\n")
+cl = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+ok = head.startswith(b"HTTP/1.1 200") and cl and len(body) == cl[0] and body.endswith(b"/slow9 x.wild.test\n")
+print("complete, then EOF" if ok else "got %d bytes: %r" % (len(data), data[:120]))
+PYEOF
+DP=$!
+gw_track $DP
+i=0
+while [ "$(counter steer_fwd)" = "$f5" ] && [ $i -lt 100 ]; do
+	sleep 0.02
+	i=$((i + 1))
+done
+[ "$(counter steer_fwd)" != "$f5" ] || gw_fail "drain: the /slow9 request was not forwarded by the kernel"
 gw_stop_gwbpf
+wait $DP
+gw_untrack $DP
 [ "$GW_RC" = 0 ] || gw_fail "gwbpf exit status $GW_RC"
+grep -q "complete, then EOF" "$GW_TMP/drain.out" || gw_fail "drain cut a kernel response: $(cat "$GW_TMP/drain.out")"
+gw_log "SIGTERM with a kernel response in flight: the client got all of it, then the end"
 gw_log "pass"

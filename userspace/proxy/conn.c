@@ -1192,6 +1192,13 @@ static void conn_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 		conn_update(c);
 		return;
 	}
+	if (c->st.on) {
+		/* the kernel may forward on it until we stop it: close the way
+		 * a drain does (conn_update(), steer_quiesce()) */
+		c->draining = true;
+		conn_update(c);
+		return;
+	}
 	conn_free(c);
 }
 
@@ -2111,6 +2118,24 @@ static int steer_tail(struct gw_conn *c)
 	return GW_STEER_TAIL;
 }
 
+/* steer_quiesce() : before the proxy ends a connection on its own (drain,
+ * idle): the kernel forwards nothing more on it, and what it forwarded
+ * must be out first. 0 or < 0 = end it now; 1 = not yet (again in a
+ * millisecond); GW_STEER_TAIL = a handed-back tail went into out (write
+ * it, then ask again) */
+static int steer_quiesce(struct gw_conn *c)
+{
+	int sb;
+
+	if (!c->st.on)
+		return 0;
+	gw_steer_cs_freeze(&c->st);
+	sb = gw_steer_cs_busy(&c->st, gw_loop_now(c->w->loop));
+	if (sb == GW_STEER_TAIL)
+		sb = steer_tail(c);
+	return sb;
+}
+
 /* conn_tls_pending_cb() : reads what OpenSSL holds decrypted, then goes on */
 static void conn_tls_pending_cb(struct gw_loop *loop, struct gw_task *t)
 {
@@ -2160,7 +2185,21 @@ static void conn_update(struct gw_conn *c)
 		}
 		switch (c->state) {
 		case GW_CS_HEAD:
+			if (c->out.data)
+				break; /* a tail the kernel handed back is going out */
 			if (c->draining && !c->in.data) {
+				/* ending it ourselves: not before what the kernel
+				 * forwarded on it is out */
+				int sb = steer_quiesce(c);
+
+				if (sb == GW_STEER_TAIL) {
+					progress = true;
+					break;
+				}
+				if (sb > 0) {
+					gw_loop_add_timer(w->loop, &c->steer_timer, 1, steer_timer_cb, c);
+					break;
+				}
 				conn_free(c);
 				return;
 			}
@@ -2172,8 +2211,6 @@ static void conn_update(struct gw_conn *c)
 				if (h2 == -EAGAIN && !c->in_eof)
 					break;
 			}
-			if (c->out.data)
-				break; /* a tail the kernel handed back is going out */
 			if ((c->in.data || c->in_eof) && c->st.on) {
 				/* a response the kernel forwarded on this connection
 				 * is in flight: ours (or our FIN) must not overtake it */
@@ -2370,8 +2407,12 @@ void gw_conn_drain(struct gw_worker *w, const char *address, uint16_t port)
 		c->draining = true;
 		if (c->req)
 			c->req->close_after = true;
-		if (c->state == GW_CS_HEAD && !c->in.data)
-			conn_free(c);
+		if (c->state == GW_CS_HEAD && !c->in.data) {
+			if (c->st.on) /* after what the kernel forwarded on it */
+				gw_loop_defer(w->loop, &c->task, conn_task_cb, c);
+			else
+				conn_free(c);
+		}
 	}
 	gw_h2_drain(w, address, port);
 }

@@ -181,7 +181,7 @@ void gw_steer_cs_idle(struct gw_steer_cs *cs)
 {
 	const struct gw_steer_maps *m;
 
-	if (!cs->on || cs->rd == cs->acked)
+	if (!cs->on || cs->frozen || cs->rd == cs->acked)
 		return;
 	m = atomic_load_explicit(&gw_steer_g, memory_order_relaxed);
 	if (!m)
@@ -191,6 +191,21 @@ void gw_steer_cs_idle(struct gw_steer_cs *cs)
 	if (bpf_map_update_elem(m->ack_fd, &cs->key, &cs->rd, BPF_ANY))
 		return;
 	cs->acked = cs->rd;
+}
+
+void gw_steer_cs_freeze(struct gw_steer_cs *cs)
+{
+	const struct gw_steer_maps *m;
+	uint64_t never = UINT64_MAX;
+
+	if (!cs->on || cs->frozen)
+		return;
+	m = atomic_load_explicit(&gw_steer_g, memory_order_relaxed);
+	/* a failed update leaves the kernel forwarding: busy() still
+	 * follows whatever it forwarded, only a request forwarded in the
+	 * instant before the close is at risk */
+	if (m && !bpf_map_update_elem(m->ack_fd, &cs->key, &never, BPF_ANY))
+		cs->frozen = true;
 }
 
 /* gw_steer_loan_fate() : what became of the loan a connection's in-flight
