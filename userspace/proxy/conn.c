@@ -1194,7 +1194,7 @@ static void conn_timer_cb(struct gw_loop *loop, struct gw_timer *t)
 	}
 	if (c->st.on) {
 		/* the kernel may forward on it until we stop it: close the way
-		 * a drain does (conn_update(), steer_quiesce()) */
+		 * a drain does (conn_update(), steer_gate()) */
 		c->draining = true;
 		conn_update(c);
 		return;
@@ -2118,21 +2118,25 @@ static int steer_tail(struct gw_conn *c)
 	return GW_STEER_TAIL;
 }
 
-/* steer_quiesce() : before the proxy ends a connection on its own (drain,
- * idle): the kernel forwards nothing more on it, and what it forwarded
- * must be out first. 0 or < 0 = end it now; 1 = not yet (again in a
- * millisecond); GW_STEER_TAIL = a handed-back tail went into out (write
- * it, then ask again) */
-static int steer_quiesce(struct gw_conn *c)
+/* steer_gate() : before the proxy acts on a connection the kernel may
+ * share (a request to start, the client's FIN to answer, or, with ending,
+ * a close of its own: then the kernel is first stopped from forwarding
+ * there), what the kernel forwarded must be out. 0 = go on; 1 = not yet
+ * (the steer timer is armed); GW_STEER_TAIL = a handed-back tail went into
+ * out (write it, then ask again); < 0 = end the connection */
+static int steer_gate(struct gw_conn *c, bool ending)
 {
 	int sb;
 
 	if (!c->st.on)
 		return 0;
-	gw_steer_cs_freeze(&c->st);
+	if (ending)
+		gw_steer_cs_freeze(&c->st);
 	sb = gw_steer_cs_busy(&c->st, gw_loop_now(c->w->loop));
 	if (sb == GW_STEER_TAIL)
 		sb = steer_tail(c);
+	if (sb == 1)
+		gw_loop_add_timer(c->w->loop, &c->steer_timer, 1, steer_timer_cb, c);
 	return sb;
 }
 
@@ -2190,14 +2194,10 @@ static void conn_update(struct gw_conn *c)
 			if (c->draining && !c->in.data) {
 				/* ending it ourselves: not before what the kernel
 				 * forwarded on it is out */
-				int sb = steer_quiesce(c);
+				int sb = steer_gate(c, true);
 
-				if (sb == GW_STEER_TAIL) {
-					progress = true;
-					break;
-				}
 				if (sb > 0) {
-					gw_loop_add_timer(w->loop, &c->steer_timer, 1, steer_timer_cb, c);
+					progress |= sb == GW_STEER_TAIL;
 					break;
 				}
 				conn_free(c);
@@ -2211,23 +2211,18 @@ static void conn_update(struct gw_conn *c)
 				if (h2 == -EAGAIN && !c->in_eof)
 					break;
 			}
-			if ((c->in.data || c->in_eof) && c->st.on) {
+			if (c->in.data || c->in_eof) {
 				/* a response the kernel forwarded on this connection
-				 * is in flight: ours (or our FIN) must not overtake it */
-				int sb = gw_steer_cs_busy(&c->st, gw_loop_now(w->loop));
+				 * may be in flight: ours (or our FIN) must not
+				 * overtake it */
+				int sb = steer_gate(c, false);
 
-				if (sb == GW_STEER_TAIL)
-					sb = steer_tail(c);
 				if (sb < 0) {
 					conn_free(c);
 					return;
 				}
-				if (sb == GW_STEER_TAIL) {
-					progress = true;
-					break;
-				}
 				if (sb > 0) {
-					gw_loop_add_timer(w->loop, &c->steer_timer, 1, steer_timer_cb, c);
+					progress |= sb == GW_STEER_TAIL;
 					break;
 				}
 			}
