@@ -109,6 +109,18 @@ gw_bpffs_own()
 	GW_RM_PINS="${GW_RM_PINS:-} $1"
 }
 
+# gw_netns : runs the rest of the test in a network namespace of its own
+# (with its own loopback), as the kernel-path tests must: their sockets,
+# ports and connection churn never meet the host's or another test's. Call
+# first, before gw_init (the script is run again inside, with its args).
+gw_netns()
+{
+	[ -n "${GW_IN_NETNS:-}" ] && return 0
+	[ "$(id -u)" = 0 ] && command -v unshare > /dev/null ||
+		gw_skip "network namespaces need root and unshare"
+	GW_IN_NETNS=1 exec unshare --net -- sh -c 'ip link set lo up && exec sh "$0" "$@"' "$0" "$@"
+}
+
 # gw_init : checks the basics, makes $GW_TMP, installs the cleanup trap
 gw_init()
 {

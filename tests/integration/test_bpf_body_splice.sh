@@ -9,6 +9,7 @@
 # The splice counters must show the kernel carried the bodies (a splice
 # that never starts fails), and its maps must be empty afterwards.
 . "$(dirname "$0")/lib.sh"
+gw_netns "$@"
 gw_init
 gw_require_root
 gw_require_cmd bpftool

@@ -10,6 +10,7 @@
 # stopped, which on 6.18 leaves the socket's copied_seq behind: the
 # connection was then never reused; docs/bpf.md "Body splice".)
 . "$(dirname "$0")/lib.sh"
+gw_netns "$@"
 gw_init
 gw_require_root
 gw_require_cmd nginx

@@ -13,6 +13,9 @@
 # sockhash must be empty afterwards, a restart must adopt the pins, and the
 # cgroup2 root must be refused.
 set -u
+# in a network namespace of its own (lib.sh)
+. "$(dirname "$0")/lib.sh"
+gw_netns "$@"
 B=${B:-build}
 cd "$(dirname "$0")/../.."
 skip() { echo "skip: $*"; exit 249; }

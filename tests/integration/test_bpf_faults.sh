@@ -17,6 +17,7 @@
 #   - SIGTERM mid-stream: exit 0 within --drain-timeout, the stream is cut
 #     (no fd handoff to a successor yet), no socket left in the maps.
 . "$(dirname "$0")/lib.sh"
+gw_netns "$@"
 gw_init
 gw_require_root
 gw_private_bin

@@ -10,6 +10,7 @@
 # A tiny map (--splice-max-entries 2) must fall back to the userspace relay,
 # counted, with the same bytes.
 . "$(dirname "$0")/lib.sh"
+gw_netns "$@"
 gw_init
 gw_require_root
 gw_private_bin

@@ -13,6 +13,7 @@
 # response (none may overtake the kernel's last write), 10,000 connections,
 # and the per-connection maps back to empty.
 . "$(dirname "$0")/lib.sh"
+gw_netns "$@"
 gw_init
 gw_require_root
 gw_require_cmd bpftool

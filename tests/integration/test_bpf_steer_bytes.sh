@@ -12,6 +12,7 @@
 # kernel side for kern and on the userspace side for user, and nothing on
 # the other side; the plain table must print the same numbers.
 . "$(dirname "$0")/lib.sh"
+gw_netns "$@"
 gw_init
 gw_require_root
 gw_cgroup_make bytes

@@ -13,6 +13,7 @@
 # Gateway, backend and clients run in a fresh cgroup v2 child (the bypass
 # only acts on sockets of that cgroup).
 . "$(dirname "$0")/lib.sh"
+gw_netns "$@"
 gw_init
 gw_require_root
 gw_require_cmd bpftool

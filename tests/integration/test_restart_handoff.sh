@@ -23,6 +23,7 @@
 #  - maps: once the last daemon stopped and the backends are gone, the
 #    bypass sockhash and the splice maps are empty, as before the test.
 . "$(dirname "$0")/lib.sh"
+gw_netns "$@"
 gw_init
 gw_require_root
 gw_require_cmd wrk bpftool

@@ -12,6 +12,7 @@
 # add up to the L7 mechanism's own steer_fwd counter (another map). A pin of
 # an older layout is flagged by `status maps` and removed by the daemon.
 . "$(dirname "$0")/lib.sh"
+gw_netns "$@"
 gw_init
 gw_require_root
 gw_cgroup_make status
