@@ -168,6 +168,9 @@ while time.time() < end:
     except ConnectionRefusedError:
         refused = True
         break
+    except ConnectionResetError:
+        # queued on the listener as it closed: reset; the next try is refused
+        time.sleep(0.05)
 assert refused, "removed listener still accepts"
 # its idle keep-alive connection was closed by the gateway
 idle.settimeout(5)
